@@ -1,0 +1,103 @@
+using System;
+using System.IO;
+using System.IO.Compression;
+using System.Text;
+
+namespace Cxas.Export
+{
+    /// <summary>Writes 1-bit greyscale PNGs row by row (no full-image buffer), with a zlib stream built on Deflate.</summary>
+    public static class PngBitWriter
+    {
+        private static readonly uint[] CrcTable = BuildCrcTable();
+
+        /// <summary>
+        /// Writes a 1-bit grey PNG of <paramref name="width"/> x <paramref name="height"/>;
+        /// <paramref name="fillRow"/> receives y and a buffer of <c>width</c> bytes to set to 0 or 1.
+        /// </summary>
+        public static void Write(Stream output, int width, int height, Action<int, byte[]> fillRow)
+        {
+            output.Write(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, 0, 8);
+            var ihdr = new byte[13];
+            WriteBigEndian(ihdr, 0, (uint)width);
+            WriteBigEndian(ihdr, 4, (uint)height);
+            ihdr[8] = 1;  // bit depth
+            ihdr[9] = 0;  // greyscale
+            WriteChunk(output, "IHDR", ihdr, ihdr.Length);
+
+            int stride = (width + 7) / 8;
+            var values = new byte[width];
+            var packed = new byte[stride + 1];
+            uint a = 1, b = 0;
+            using (var compressed = new MemoryStream())
+            {
+                compressed.WriteByte(0x78);
+                compressed.WriteByte(0x9C);
+                using (var deflate = new DeflateStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+                {
+                    for (int y = 0; y < height; y++)
+                    {
+                        fillRow(y, values);
+                        Array.Clear(packed, 0, packed.Length);
+                        for (int x = 0; x < width; x++)
+                            if (values[x] != 0) packed[1 + (x >> 3)] |= (byte)(0x80 >> (x & 7));
+                        deflate.Write(packed, 0, packed.Length);
+                        for (int i = 0; i < packed.Length; i++)
+                        {
+                            a = (a + packed[i]) % 65521;
+                            b = (b + a) % 65521;
+                        }
+                    }
+                }
+                var adler = new byte[4];
+                WriteBigEndian(adler, 0, (b << 16) | a);
+                compressed.Write(adler, 0, 4);
+                var data = compressed.GetBuffer();
+                int length = (int)compressed.Length;
+                const int chunk = 1 << 18;
+                for (int offset = 0; offset < length; offset += chunk)
+                {
+                    int n = Math.Min(chunk, length - offset);
+                    var part = new byte[n];
+                    Buffer.BlockCopy(data, offset, part, 0, n);
+                    WriteChunk(output, "IDAT", part, n);
+                }
+            }
+            WriteChunk(output, "IEND", Array.Empty<byte>(), 0);
+        }
+
+        private static void WriteChunk(Stream output, string type, byte[] data, int length)
+        {
+            var header = new byte[8];
+            WriteBigEndian(header, 0, (uint)length);
+            Encoding.ASCII.GetBytes(type, 0, 4, header, 4);
+            output.Write(header, 0, 8);
+            output.Write(data, 0, length);
+            uint crc = 0xFFFFFFFF;
+            for (int i = 4; i < 8; i++) crc = CrcTable[(crc ^ header[i]) & 0xFF] ^ (crc >> 8);
+            for (int i = 0; i < length; i++) crc = CrcTable[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+            var tail = new byte[4];
+            WriteBigEndian(tail, 0, crc ^ 0xFFFFFFFF);
+            output.Write(tail, 0, 4);
+        }
+
+        private static void WriteBigEndian(byte[] buffer, int offset, uint value)
+        {
+            buffer[offset] = (byte)(value >> 24);
+            buffer[offset + 1] = (byte)(value >> 16);
+            buffer[offset + 2] = (byte)(value >> 8);
+            buffer[offset + 3] = (byte)value;
+        }
+
+        private static uint[] BuildCrcTable()
+        {
+            var table = new uint[256];
+            for (uint n = 0; n < 256; n++)
+            {
+                uint c = n;
+                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+                table[n] = c;
+            }
+            return table;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using System;
+using System.Collections.Generic;
+
+namespace Cxas.Imaging
+{
+    /// <summary>What is known about where an image came from: its format and, for DICOM, its identity and geometry.</summary>
+    public sealed class SourceInfo
+    {
+        public string Path { get; set; } = "";
+        /// <summary>"PNG", "JPEG", "DICOM", ...</summary>
+        public string Format { get; set; } = "";
+        /// <summary>Row spacing (between rows) and column spacing in mm, when the source states them.</summary>
+        public double? RowSpacingMm { get; set; }
+        public double? ColumnSpacingMm { get; set; }
+        /// <summary>The attribute the spacing came from (e.g. "PixelSpacing", "ImagerPixelSpacing"); null when unknown.</summary>
+        public string? SpacingSource { get; set; }
+        public string? PatientId { get; set; }
+        public string? StudyInstanceUid { get; set; }
+        public string? SeriesInstanceUid { get; set; }
+        public string? SopInstanceUid { get; set; }
+        public string? Modality { get; set; }
+        public string? ViewPosition { get; set; }
+        /// <summary>Notes about decoding choices (e.g. "first frame of 3 used").</summary>
+        public List<string> Warnings { get; } = new List<string>();
+    }
+
+    /// <summary>A decoded image and what is known about its source.</summary>
+    public sealed class SourceImage
+    {
+        public SourceImage(ImageRaster raster, SourceInfo info)
+        {
+            Raster = raster ?? throw new ArgumentNullException(nameof(raster));
+            Info = info ?? throw new ArgumentNullException(nameof(info));
+        }
+
+        public ImageRaster Raster { get; }
+        public SourceInfo Info { get; }
+        public int Width => Raster.Width;
+        public int Height => Raster.Height;
+    }
+}

@@ -1,0 +1,226 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Cxas.Models
+{
+    /// <summary>
+    /// A model folder: <c>model.onnx</c> plus <c>model.json</c>. Loading validates both; inference sessions are
+    /// created per device on first use and shared by every caller in the process.
+    /// </summary>
+    public sealed class CxasModel
+    {
+        public const string OnnxFileName = "model.onnx";
+        public const string ManifestFileName = "model.json";
+
+        private static readonly ConcurrentDictionary<string, CxasModel> Loaded = new ConcurrentDictionary<string, CxasModel>(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>> _sessions = new ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>();
+
+        public string Directory { get; }
+        public ModelManifest Manifest { get; }
+        public string Name => Manifest.Name;
+        public IReadOnlyList<string> Labels => Manifest.Labels;
+        public string OnnxPath => Path.Combine(Directory, OnnxFileName);
+
+        private CxasModel(string directory, ModelManifest manifest)
+        {
+            Directory = directory;
+            Manifest = manifest;
+        }
+
+        /// <summary>Loads (or returns the already loaded) model in <paramref name="directory"/>.</summary>
+        public static CxasModel Load(string directory)
+        {
+            var full = Path.GetFullPath(directory);
+            var onnx = Path.Combine(full, OnnxFileName);
+            var json = Path.Combine(full, ManifestFileName);
+            if (!System.IO.Directory.Exists(full))
+                throw new CxasException(CxasErrorKind.NotFound, $"Model folder '{full}' does not exist.", full);
+            if (!File.Exists(json))
+                throw new CxasException(CxasErrorKind.InvalidModel, $"Model folder '{full}' has no {ManifestFileName}.", full);
+            if (!File.Exists(onnx))
+                throw new CxasException(CxasErrorKind.InvalidModel, $"Model folder '{full}' has no {OnnxFileName}.", full);
+            var stamp = $"{full}|{File.GetLastWriteTimeUtc(onnx).Ticks}|{File.GetLastWriteTimeUtc(json).Ticks}|{new FileInfo(onnx).Length}";
+            return Loaded.GetOrAdd(stamp, _ => new CxasModel(full, ModelManifest.Load(json)));
+        }
+
+        public int IndexOf(string label)
+        {
+            for (int i = 0; i < Manifest.Labels.Length; i++)
+                if (string.Equals(Manifest.Labels[i], label, StringComparison.OrdinalIgnoreCase)) return i;
+            return -1;
+        }
+
+        /// <summary>The session for a device; Auto resolves to CUDA when it can be used, else CPU.</summary>
+        public ModelSession GetSession(DeviceSpec device)
+        {
+            var lazy = _sessions.GetOrAdd(device, d => new Lazy<ModelSession>(() => ModelSession.Create(this, d)));
+            try
+            {
+                return lazy.Value;
+            }
+            catch
+            {
+                _sessions.TryRemove(device, out _);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Receives one image's logits [C,H,W]; the span is only valid during the call.</summary>
+    public delegate void LogitsConsumer(ReadOnlySpan<float> logits);
+
+    /// <summary>One ONNX Runtime session for one model on one device.</summary>
+    public sealed class ModelSession : IDisposable
+    {
+        private readonly InferenceSession _session;
+        private readonly object _runLock = new object();
+
+        public CxasModel Model { get; }
+        /// <summary>The device actually used (never Auto).</summary>
+        public DeviceSpec Device { get; }
+        public string InputName { get; }
+        public string OutputName { get; }
+        public int InputWidth => Model.Manifest.Input.Width;
+        public int InputHeight => Model.Manifest.Input.Height;
+        public int Classes => Model.Manifest.Labels.Length;
+
+        private ModelSession(CxasModel model, DeviceSpec device, InferenceSession session)
+        {
+            Model = model;
+            Device = device;
+            _session = session;
+            var manifest = model.Manifest;
+            var path = model.OnnxPath;
+
+            if (session.InputMetadata.Count != 1)
+                throw Invalid($"it has {session.InputMetadata.Count} inputs; one image input is expected.");
+            var input = session.InputMetadata.First();
+            InputName = input.Key;
+            if (manifest.Input.Name != null && manifest.Input.Name != InputName)
+                throw Invalid($"its input is named '{InputName}' but model.json names '{manifest.Input.Name}'.");
+            var inDims = input.Value.Dimensions;
+            if (input.Value.ElementType != typeof(float) || inDims.Length != 4
+                || !DimFits(inDims[1], 3) || !DimFits(inDims[2], manifest.Input.Height) || !DimFits(inDims[3], manifest.Input.Width))
+                throw Invalid($"its input has shape [{string.Join(",", inDims)}] ({input.Value.ElementType.Name}); " +
+                              $"model.json needs float [N,3,{manifest.Input.Height},{manifest.Input.Width}].");
+
+            var output = manifest.Output.Name != null
+                ? session.OutputMetadata.FirstOrDefault(o => o.Key == manifest.Output.Name)
+                : session.OutputMetadata.First();
+            if (output.Key == null)
+                throw Invalid($"it has no output named '{manifest.Output.Name}'.");
+            OutputName = output.Key;
+            var outDims = output.Value.Dimensions;
+            if (outDims.Length != 4)
+                throw Invalid($"its output has shape [{string.Join(",", outDims)}]; [N,C,H,W] is expected.");
+            if (!DimFits(outDims[1], manifest.Labels.Length))
+                throw Invalid($"it has {outDims[1]} output channels but model.json lists {manifest.Labels.Length} labels.");
+            if (!DimFits(outDims[2], manifest.Input.Height) || !DimFits(outDims[3], manifest.Input.Width))
+                throw Invalid($"its output is {outDims[2]}x{outDims[3]} but the input is {manifest.Input.Height}x{manifest.Input.Width}.");
+
+            CxasException Invalid(string why) => new CxasException(CxasErrorKind.InvalidModel, $"Model '{path}' does not fit its manifest: {why}", path);
+        }
+
+        private static bool DimFits(int dim, int expected) => dim <= 0 || dim == expected;
+
+        internal static ModelSession Create(CxasModel model, DeviceSpec device)
+        {
+            if (device.Kind == DeviceKind.Auto)
+            {
+                if (CudaAvailable())
+                {
+                    try { return Create(model, new DeviceSpec(DeviceKind.Cuda, 0)); }
+                    catch (CxasException ex) when (ex.Kind == CxasErrorKind.Device) { }
+                }
+                return Create(model, DeviceSpec.Cpu);
+            }
+
+            var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            };
+            // Threads sleep between records instead of spinning: a folder run interleaves decode and inference.
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            options.IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount);
+            if (device.Kind == DeviceKind.Cuda)
+            {
+                if (!CudaAvailable())
+                {
+                    options.Dispose();
+                    throw new CxasException(CxasErrorKind.Device,
+                        $"CUDA device {device.Index} was requested, but this ONNX Runtime build has no CUDA execution provider " +
+                        $"(available: {string.Join(", ", OrtEnv.Instance().GetAvailableProviders())}).");
+                }
+                try
+                {
+                    options.AppendExecutionProvider_CUDA(device.Index);
+                }
+                catch (Exception ex) when (!(ex is CxasException))
+                {
+                    options.Dispose();
+                    throw new CxasException(CxasErrorKind.Device,
+                        $"CUDA device {device.Index} cannot be used: {ex.Message.Trim()} " +
+                        "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 libraries on the library path).", null, ex);
+                }
+            }
+
+            InferenceSession session;
+            try
+            {
+                session = new InferenceSession(model.OnnxPath, options);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                throw new CxasException(device.Kind == DeviceKind.Cuda ? CxasErrorKind.Device : CxasErrorKind.InvalidModel,
+                    $"ONNX Runtime cannot load '{model.OnnxPath}' on {device}: {ex.Message.Trim()}", model.OnnxPath, ex);
+            }
+            finally
+            {
+                options.Dispose();
+            }
+            try
+            {
+                return new ModelSession(model, device, session);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Whether ONNX Runtime offers a CUDA provider here (the driver may still be missing).</summary>
+        public static bool CudaAvailable()
+        {
+            try { return OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"); }
+            catch { return false; }
+        }
+
+        /// <summary>Runs one image [1,3,H,W]; <paramref name="consume"/> sees the logits [C,H,W] before they are freed.</summary>
+        public void Run(float[] input, LogitsConsumer consume)
+        {
+            lock (_runLock)
+            {
+                var shape = new long[] { 1, 3, InputHeight, InputWidth };
+                using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
+                using var runOptions = new RunOptions();
+                using var results = _session.Run(runOptions, new[] { InputName }, new[] { value }, new[] { OutputName });
+                var output = results[0];
+                var outShape = output.GetTensorTypeAndShape().Shape;
+                long expected = (long)Classes * InputHeight * InputWidth;
+                var span = output.GetTensorDataAsSpan<float>();
+                if (span.Length != expected)
+                    throw new CxasException(CxasErrorKind.InvalidModel,
+                        $"Model '{Model.OnnxPath}' produced shape [{string.Join(",", outShape)}]; expected [1,{Classes},{InputHeight},{InputWidth}].", Model.OnnxPath);
+                consume(span);
+            }
+        }
+
+        public void Dispose() => _session.Dispose();
+    }
+}

@@ -1,0 +1,68 @@
+using System;
+using System.IO;
+using System.Text;
+
+namespace Cxas.Onnx
+{
+    /// <summary>Minimal protocol-buffers encoder: just the wire types an ONNX model needs.</summary>
+    internal sealed class ProtoWriter
+    {
+        private readonly MemoryStream _buffer = new MemoryStream();
+
+        public byte[] ToArray() => _buffer.ToArray();
+
+        private void WriteVarint(ulong value)
+        {
+            while (value >= 0x80)
+            {
+                _buffer.WriteByte((byte)(value | 0x80));
+                value >>= 7;
+            }
+            _buffer.WriteByte((byte)value);
+        }
+
+        private void WriteTag(int field, int wireType) => WriteVarint(((ulong)field << 3) | (uint)wireType);
+
+        public void Int(int field, long value)
+        {
+            WriteTag(field, 0);
+            WriteVarint(unchecked((ulong)value));
+        }
+
+        public void Float(int field, float value)
+        {
+            WriteTag(field, 5);
+            var bytes = BitConverter.GetBytes(value);
+            if (!BitConverter.IsLittleEndian) Array.Reverse(bytes);
+            _buffer.Write(bytes, 0, 4);
+        }
+
+        public void Bytes(int field, byte[] value) => Bytes(field, value, 0, value.Length);
+
+        public void Bytes(int field, byte[] value, int offset, int count)
+        {
+            WriteTag(field, 2);
+            WriteVarint((ulong)count);
+            _buffer.Write(value, offset, count);
+        }
+
+        public void String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
+
+        public void Message(int field, ProtoWriter nested) => Bytes(field, nested.ToArray());
+
+        public void Message(int field, Action<ProtoWriter> build)
+        {
+            var nested = new ProtoWriter();
+            build(nested);
+            Message(field, nested);
+        }
+
+        /// <summary>A packed repeated int64 field.</summary>
+        public void PackedInts(int field, long[] values)
+        {
+            var nested = new ProtoWriter();
+            foreach (var v in values) nested.WriteVarint(unchecked((ulong)v));
+            Message(field, nested);
+        }
+    }
+}
