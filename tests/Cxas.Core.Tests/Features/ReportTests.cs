@@ -68,7 +68,7 @@ namespace Cxas.Core.Tests.Features
             };
         }
 
-        private static byte Mix(byte over) => (byte)Math.Round(over * Opacity + Grey * (1 - Opacity), MidpointRounding.AwayFromZero);
+        private static int Mix(byte over) => (int)Math.Round(over * Opacity + Grey * (1 - Opacity), MidpointRounding.AwayFromZero);
 
         [Fact]
         public void ItemsCarryFeaturesAndLayers()
@@ -142,9 +142,9 @@ namespace Cxas.Core.Tests.Features
                 {
                     new { id = "img-0", fileName = "b.png", width = 240, height = 200, checks = new object[]
                     {
-                        new { x = 120, y = 130, layer = 0, on = new[] { Mix(255), Mix(0), Mix(0) }, off = new[] { Grey, Grey, Grey } },
-                        new { x = 50, y = 60, layer = 1, on = new[] { Mix(0), Mix(0), Mix(255) }, off = new[] { Grey, Grey, Grey } },
-                        new { x = 225, y = 190, layer = -1, on = new[] { Grey, Grey, Grey }, off = new[] { Grey, Grey, Grey } },
+                        new { x = 120, y = 130, layer = 0, on = new[] { Mix(255), Mix(0), Mix(0) }, off = new int[] { Grey, Grey, Grey } },
+                        new { x = 50, y = 60, layer = 1, on = new[] { Mix(0), Mix(0), Mix(255) }, off = new int[] { Grey, Grey, Grey } },
+                        new { x = 225, y = 190, layer = -1, on = new int[] { Grey, Grey, Grey }, off = new int[] { Grey, Grey, Grey } },
                     } },
                 },
                 layersPerImage = 3,
