@@ -68,6 +68,11 @@ namespace Cxas.Export
 
         public static string FormatName(MaskFormat format) => format == MaskFormat.DicomSeg ? "dicom-seg" : format.ToString().ToLowerInvariant();
 
+        /// <summary>True for formats that collect a whole run into one file (COCO json).</summary>
+        public bool IsRunLevel => _format == MaskFormat.Json;
+
+        public string FormatLabel => FormatName(_format);
+
         /// <summary>The file or folder an export of <paramref name="result"/> produces.</summary>
         public string TargetFor(SegmentationResult result)
         {

@@ -22,6 +22,8 @@ namespace Cxas.Imaging
         public string? ViewPosition { get; set; }
         /// <summary>Notes about decoding choices (e.g. "first frame of 3 used").</summary>
         public List<string> Warnings { get; } = new List<string>();
+
+        public override string ToString() => Format;
     }
 
     /// <summary>A decoded image and what is known about its source.</summary>

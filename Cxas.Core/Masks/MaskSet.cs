@@ -243,6 +243,8 @@ namespace Cxas.Masks
             return (minX, minY, maxX - minX + 1, maxY - minY + 1);
         }
 
+        public override string ToString() => $"{Count} masks, {Width}x{Height} (stored at {GridWidth}x{GridHeight})";
+
         private static int TrailingZeros(ulong v)
         {
             int n = 0;

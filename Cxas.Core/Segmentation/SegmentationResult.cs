@@ -6,15 +6,25 @@ using Cxas.Masks;
 
 namespace Cxas.Segmentation
 {
+    /// <summary>Pixel counts by class name; shown as "name=count; ..." for the classes present.</summary>
+    public sealed class ClassPixelCounts : Dictionary<string, long>
+    {
+        internal ClassPixelCounts(IReadOnlyList<string> labels, IReadOnlyList<long> counts) : base(StringComparer.OrdinalIgnoreCase)
+        {
+            for (int i = 0; i < labels.Count; i++) this[labels[i]] = counts[i];
+        }
+
+        public override string ToString() => string.Join("; ", this.Where(p => p.Value > 0).Select(p => $"{p.Key}={p.Value}"));
+    }
+
     /// <summary>
     /// One image's segmentation: where it came from, which model and device, and every class's mask.
-    /// Scalar properties are what tables and CSV exports show; <see cref="PixelCounts"/> and <see cref="Present"/>
-    /// are indexed by class name (case-insensitive); <see cref="GetMask(string)"/> gives one class at full resolution.
+    /// Scalar properties are what tables and CSV exports show; <see cref="PixelCounts"/>
+    /// is indexed by class name (case-insensitive); <see cref="GetMask(string)"/> gives one class at full resolution.
     /// </summary>
     public sealed class SegmentationResult
     {
-        private readonly Dictionary<string, long> _counts;
-        private readonly Dictionary<string, bool> _present;
+        private readonly ClassPixelCounts _counts;
 
         public SegmentationResult(SourceInfo source, int width, int height, string modelName, string modelDirectory,
             string device, MaskSet masks, TimeSpan decodeTime, TimeSpan inferenceTime)
@@ -26,16 +36,9 @@ namespace Cxas.Segmentation
             ModelDirectory = modelDirectory;
             Device = device;
             Masks = masks;
-            DecodeTime = decodeTime;
-            InferenceTime = inferenceTime;
-            _counts = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
-            _present = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
-            var counts = masks.PixelCounts;
-            for (int i = 0; i < masks.Count; i++)
-            {
-                _counts[masks.Labels[i]] = counts[i];
-                _present[masks.Labels[i]] = counts[i] > 0;
-            }
+            DecodeMs = Math.Round(decodeTime.TotalMilliseconds, 1);
+            InferenceMs = Math.Round(inferenceTime.TotalMilliseconds, 1);
+            _counts = new ClassPixelCounts(masks.Labels, masks.PixelCounts);
         }
 
         public string Path => Source.Path;
@@ -49,15 +52,19 @@ namespace Cxas.Segmentation
         public string ModelDirectory { get; }
         public string Device { get; }
         public int ClassCount => Masks.Count;
-        public int PresentCount => _present.Values.Count(v => v);
+        public int PresentCount => _counts.Values.Count(v => v > 0);
         /// <summary>Names of the classes found, in model order, joined with "; " (a CSV-friendly column).</summary>
-        public string PresentLabels => string.Join("; ", Masks.Labels.Where(l => _present[l]));
-        public IReadOnlyDictionary<string, long> PixelCounts => _counts;
-        public IReadOnlyDictionary<string, bool> Present => _present;
-        public TimeSpan DecodeTime { get; }
-        public TimeSpan InferenceTime { get; }
-        public double DecodeMs => Math.Round(DecodeTime.TotalMilliseconds, 1);
-        public double InferenceMs => Math.Round(InferenceTime.TotalMilliseconds, 1);
+        public string PresentLabels => string.Join("; ", Masks.Labels.Where(l => _counts[l] > 0));
+        /// <summary>Full-resolution pixel count per class name (case-insensitive): <c>$r.PixelCounts['left lung']</c>.</summary>
+        public ClassPixelCounts PixelCounts => _counts;
+
+        /// <summary>Whether a class has any pixel.</summary>
+        public bool IsPresent(string label) => _counts.TryGetValue(label, out var n) ? n > 0
+            : throw new CxasException(CxasErrorKind.InvalidArgument, $"Label '{label}' is not one of this model's {Masks.Count} classes.");
+        /// <summary>Time spent reading and decoding the file, in milliseconds.</summary>
+        public double DecodeMs { get; }
+        /// <summary>Time spent on resize, normalisation, inference and thresholding, in milliseconds.</summary>
+        public double InferenceMs { get; }
         public SourceInfo Source { get; }
         public MaskSet Masks { get; }
         public double? RowSpacingMm => Source.RowSpacingMm;

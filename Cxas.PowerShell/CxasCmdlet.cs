@@ -1,0 +1,182 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using Cxas.Imaging;
+using Cxas.Models;
+
+namespace Cxas.PowerShell
+{
+    /// <summary>Shared plumbing for Cxas cmdlets: path resolution, model lookup, errors, progress.</summary>
+    public abstract class CxasCmdlet : PSCmdlet
+    {
+        /// <summary>Folder of the loaded module (where Cxas.psd1 and models/ live).</summary>
+        protected string ModuleDirectory =>
+            MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(CxasCmdlet).Assembly.Location)!;
+
+        /// <summary>Resolves a model name or folder through <see cref="ModelLocator"/>.</summary>
+        protected CxasModel ResolveModel(string? model) => ModelLocator.Resolve(model, ModuleDirectory, SessionState.Path.CurrentFileSystemLocation.Path);
+
+        /// <summary>Writes a non-terminating error for one input; with -ErrorAction Stop it stops the pipeline.</summary>
+        protected void WriteFileError(Exception ex, string? target)
+        {
+            WriteError(ToErrorRecord(ex, target));
+        }
+
+        internal static ErrorRecord ToErrorRecord(Exception ex, string? target)
+        {
+            if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
+            if (ex is CxasException cx)
+            {
+                var record = new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
+                return record;
+            }
+            if (ex is IOException || ex is UnauthorizedAccessException)
+                return new ErrorRecord(ex, "Cxas.IOError", ErrorCategory.WriteError, target);
+            return new ErrorRecord(ex, "Cxas.Unexpected", ErrorCategory.NotSpecified, target);
+        }
+
+        internal static ErrorCategory Category(CxasErrorKind kind)
+        {
+            switch (kind)
+            {
+                case CxasErrorKind.InvalidData: return ErrorCategory.InvalidData;
+                case CxasErrorKind.NotSupported: return ErrorCategory.NotImplemented;
+                case CxasErrorKind.LimitExceeded: return ErrorCategory.LimitsExceeded;
+                case CxasErrorKind.NotFound: return ErrorCategory.ObjectNotFound;
+                case CxasErrorKind.AlreadyExists: return ErrorCategory.ResourceExists;
+                case CxasErrorKind.Device: return ErrorCategory.ResourceUnavailable;
+                case CxasErrorKind.InvalidModel: return ErrorCategory.InvalidData;
+                case CxasErrorKind.WriteFailed: return ErrorCategory.WriteError;
+                case CxasErrorKind.InvalidArgument: return ErrorCategory.InvalidArgument;
+                default: return ErrorCategory.NotSpecified;
+            }
+        }
+
+        /// <summary>
+        /// Expands -Path (wildcards) or -LiteralPath into files. Folders expand to the files Cxas can read: known
+        /// extensions, plus extension-less files whose content is recognised (DICOM archives often have none).
+        /// Missing paths become errors; the rest continue.
+        /// </summary>
+        protected IEnumerable<string> ExpandInputs(string[]? paths, bool literal, bool recurse)
+        {
+            if (paths == null) yield break;
+            foreach (var p in paths)
+            {
+                List<string> resolved = new List<string>();
+                try
+                {
+                    if (literal)
+                    {
+                        resolved.Add(GetUnresolvedProviderPathFromPSPath(p));
+                    }
+                    else
+                    {
+                        resolved.AddRange(GetResolvedProviderPathFromPSPath(p, out var provider));
+                        if (provider.Name != "FileSystem")
+                            throw new CxasException(CxasErrorKind.InvalidArgument, $"'{p}' is not a file system path.", p);
+                    }
+                }
+                catch (ItemNotFoundException ex)
+                {
+                    WriteError(new ErrorRecord(new CxasException(CxasErrorKind.NotFound, $"Cannot find '{p}': it does not exist.", p, ex),
+                        "Cxas.NotFound", ErrorCategory.ObjectNotFound, p));
+                    continue;
+                }
+                catch (Exception ex) when (ex is CxasException || ex is PSArgumentException || ex is NotSupportedException || ex is ProviderNotFoundException || ex is System.Management.Automation.DriveNotFoundException)
+                {
+                    WriteFileError(ex is CxasException ? ex : new CxasException(CxasErrorKind.InvalidArgument, ex.Message, p, ex), p);
+                    continue;
+                }
+
+                foreach (var path in resolved)
+                {
+                    if (Directory.Exists(path))
+                    {
+                        var files = ScanFolder(path, recurse).ToList();
+                        if (files.Count == 0)
+                            WriteWarning($"No image files found in '{path}'{(recurse ? "" : " (use -Recurse to search subfolders)")}.");
+                        foreach (var f in files) yield return f;
+                    }
+                    else if (File.Exists(path))
+                    {
+                        yield return path;
+                    }
+                    else
+                    {
+                        WriteError(new ErrorRecord(new CxasException(CxasErrorKind.NotFound, $"Cannot find '{path}': it does not exist.", path),
+                            "Cxas.NotFound", ErrorCategory.ObjectNotFound, path));
+                    }
+                }
+            }
+        }
+
+        internal static IEnumerable<string> ScanFolder(string folder, bool recurse)
+        {
+            var known = ImageLoader.KnownExtensions;
+            var option = recurse ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly;
+            foreach (var file in Directory.EnumerateFiles(folder, "*", option).OrderBy(f => f, StringComparer.Ordinal))
+            {
+                var name = Path.GetFileName(file);
+                if (name.StartsWith(".", StringComparison.Ordinal)) continue;
+                var ext = Path.GetExtension(file);
+                if (known.Contains(ext)) yield return file;
+                else if (ext.Length == 0)
+                {
+                    IImageReader? reader = null;
+                    try { reader = ImageLoader.Identify(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                    if (reader != null) yield return file;
+                }
+            }
+        }
+    }
+
+    /// <summary>Throttled Write-Progress with a count, the current file and an ETA.</summary>
+    internal sealed class ProgressTracker
+    {
+        private readonly Cmdlet _cmdlet;
+        private readonly string _activity;
+        private readonly int _activityId;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private long _lastShownMs = -1000;
+        private bool _shown;
+
+        public ProgressTracker(Cmdlet cmdlet, string activity, int activityId = 1)
+        {
+            _cmdlet = cmdlet;
+            _activity = activity;
+            _activityId = activityId;
+        }
+
+        public int Done { get; private set; }
+        /// <summary>Total when known (0 = unknown: files arrive through the pipeline).</summary>
+        public int Total { get; set; }
+
+        public void Step(string currentFile)
+        {
+            Done++;
+            long now = _clock.ElapsedMilliseconds;
+            if (now - _lastShownMs < 250) return;
+            _lastShownMs = now;
+            var record = new ProgressRecord(_activityId, _activity,
+                Total > 0 ? $"{Done} of {Total}: {Path.GetFileName(currentFile)}" : $"{Done} done: {Path.GetFileName(currentFile)}");
+            if (Total > 0 && Done <= Total)
+            {
+                record.PercentComplete = (int)(100L * Done / Total);
+                double perItem = now / 1000.0 / Math.Max(1, Done);
+                record.SecondsRemaining = (int)Math.Round(perItem * (Total - Done));
+            }
+            _cmdlet.WriteProgress(record);
+            _shown = true;
+        }
+
+        public void Complete()
+        {
+            if (!_shown) return;
+            _cmdlet.WriteProgress(new ProgressRecord(_activityId, _activity, "Done") { RecordType = ProgressRecordType.Completed });
+            _shown = false;
+        }
+    }
+}

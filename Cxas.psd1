@@ -1,0 +1,27 @@
+@{
+    RootModule             = 'Cxas.PowerShell.dll'
+    ModuleVersion          = '0.1.0'
+    GUID                   = '5f0c3a8e-2d4b-4c61-9a7e-3b1f6c2d8e41'
+    Author                 = 'Cxas contributors'
+    CompanyName            = 'Cxas'
+    Copyright              = '(c) Cxas contributors. MIT licence.'
+    Description            = 'Segments the anatomy in chest X-rays (159 classes) and measures it: PowerShell cmdlets over the Cxas.Core .NET library.'
+    PowerShellVersion      = '5.1'
+    CompatiblePSEditions   = @('Desktop', 'Core')
+    DotNetFrameworkVersion = '4.7.2'
+    FormatsToProcess       = @('Cxas.Format.ps1xml')
+    TypesToProcess         = @('Cxas.Types.ps1xml')
+    CmdletsToExport        = @(
+        'Invoke-CxasSegmentation'
+        'Export-CxasMask'
+    )
+    FunctionsToExport      = @()
+    AliasesToExport        = @()
+    VariablesToExport      = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags       = @('radiology', 'chest-xray', 'segmentation', 'onnx', 'dicom')
+            LicenseUri = 'https://opensource.org/licenses/MIT'
+        }
+    }
+}

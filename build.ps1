@@ -1,0 +1,129 @@
+<#
+.SYNOPSIS
+    Builds, tests and demonstrates the Cxas module.
+.DESCRIPTION
+    Build  : compiles Cxas.Core and Cxas.PowerShell and lays out an importable module in out/Cxas
+             (assemblies, manifest, format/type files, models/, ONNX Runtime native libraries for this OS).
+    Test   : Build, then the xunit tests (Cxas.Core) and the Pester tests (cmdlets, against out/Cxas).
+    Demo   : Build, then segments -Path (an image or a folder) with the default model, writing PNG masks to out/demo.
+    Bench  : Build, then runs bench/Cxas.Bench over -Path (default: a generated folder) and prints its figures.
+    Clean  : removes out/ and the bin/obj folders.
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Demo -Path ./xrays
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [string[]] $Task = 'Build',
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Image or folder for Demo and Bench.
+    [string] $Path,
+    # Output folder for Demo.
+    [string] $OutputPath
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3
+$root = $PSScriptRoot
+$moduleOut = Join-Path $root 'out/Cxas'
+
+function Invoke-Native([string] $File, [string[]] $Arguments) {
+    Write-Host "> $File $($Arguments -join ' ')" -ForegroundColor DarkGray
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$File exited with code $LASTEXITCODE" }
+}
+
+function Get-NuGetRoot {
+    $line = (& dotnet nuget locals global-packages --list) | Select-Object -First 1
+    return ($line -replace '^global-packages:\s*', '').Trim()
+}
+
+function Get-NativeFolder {
+    $packages = Get-NuGetRoot
+    $arch = [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture
+    if ($IsWindows -or $PSVersionTable.PSEdition -eq 'Desktop') {
+        return Join-Path $packages 'microsoft.ml.onnxruntime.gpu.windows/1.31.0/runtimes/win-x64/native'
+    }
+    if ($IsLinux -and $arch -eq 'X64') {
+        return Join-Path $packages 'microsoft.ml.onnxruntime.gpu.linux/1.31.0/runtimes/linux-x64/native'
+    }
+    throw "No ONNX Runtime GPU native build for $([System.Runtime.InteropServices.RuntimeInformation]::OSDescription) $arch."
+}
+
+function Invoke-Build {
+    Invoke-Native dotnet @('build', (Join-Path $root 'Cxas.PowerShell/Cxas.PowerShell.csproj'), '-c', $Configuration, '-nologo', '-v', 'q')
+    $bin = Join-Path $root "Cxas.PowerShell/bin/$Configuration/netstandard2.0"
+    if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
+    New-Item -ItemType Directory -Path $moduleOut | Out-Null
+    Get-ChildItem $bin -Filter *.dll | Where-Object Name -ne 'System.Management.Automation.dll' |
+        Copy-Item -Destination $moduleOut
+    Copy-Item (Join-Path $bin 'Cxas.Core.xml') $moduleOut -ErrorAction SilentlyContinue
+    foreach ($file in 'Cxas.psd1', 'Cxas.Format.ps1xml', 'Cxas.Types.ps1xml', 'LICENSE') {
+        if (Test-Path (Join-Path $root $file)) { Copy-Item (Join-Path $root $file) $moduleOut }
+    }
+    Copy-Item (Join-Path $root 'models') (Join-Path $moduleOut 'models') -Recurse
+    # ONNX Runtime's managed assembly loads its native library from its own folder.
+    $native = Get-NativeFolder
+    Get-ChildItem $native | Where-Object Name -notmatch 'tensorrt' | Copy-Item -Destination $moduleOut
+    Write-Host "Module laid out in $moduleOut" -ForegroundColor Green
+}
+
+function Get-Pwsh { (Get-Process -Id $PID).Path }
+
+function Invoke-Test {
+    Invoke-Build
+    Invoke-Native dotnet @('test', (Join-Path $root 'tests/Cxas.Core.Tests/Cxas.Core.Tests.csproj'), '-c', $Configuration, '-nologo',
+        '--logger', 'console;verbosity=normal')
+    Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/Pester.Download.csproj'), '-nologo', '-v', 'q')
+    $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester' -RequiredVersion 6.2.0
+`$config = New-PesterConfiguration
+`$config.Run.Path = '$(Join-Path $root 'tests/Pester')'
+`$config.Run.Exit = `$true
+`$config.Output.Verbosity = 'Detailed'
+`$env:CXAS_MODULE = '$moduleOut'
+Invoke-Pester -Configuration `$config
+"@
+    # A separate process, so the module's assemblies are not locked in this one.
+    Invoke-Native (Get-Pwsh) @('-NoProfile', '-NonInteractive', '-Command', $script)
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    if (-not $Path) { throw 'Demo needs -Path: an image file or a folder of chest X-rays.' }
+    $out = if ($OutputPath) { $OutputPath } else { Join-Path $root 'out/demo' }
+    $script = @"
+`$ErrorActionPreference = 'Continue'
+Import-Module '$moduleOut/Cxas.psd1'
+Invoke-CxasSegmentation -Path '$Path' -Recurse -OutputPath '$out' -OutputType png -Force |
+    Format-Table -AutoSize
+"Masks written under $out"
+"@
+    Invoke-Native (Get-Pwsh) @('-NoProfile', '-NonInteractive', '-Command', $script)
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    $benchArgs = @('run', '--project', (Join-Path $root 'bench/Cxas.Bench/Cxas.Bench.csproj'), '-c', 'Release', '--')
+    if ($Path) { $benchArgs += $Path }
+    Invoke-Native dotnet $benchArgs
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Clean' {
+            Remove-Item (Join-Path $root 'out') -Recurse -Force -ErrorAction SilentlyContinue
+            Get-ChildItem $root -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System;
+using System.IO;
+using Cxas.Models;
+using Cxas.Onnx;
+using Xunit;
+
+namespace Cxas.Tests
+{
+    public class ModelTests : IDisposable
+    {
+        private readonly string _dir = TestSupport.NewTempDir();
+
+        public void Dispose() => Directory.Delete(_dir, true);
+
+        private string Model(int classes = 4, int size = 16) => PipelineTests.WriteModel(_dir, classes, size);
+
+        [Fact]
+        public void MissingFilesAreInvalidModel()
+        {
+            var dir = Model();
+            File.Delete(Path.Combine(dir, "model.onnx"));
+            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir));
+            Assert.Equal(CxasErrorKind.InvalidModel, ex.Kind);
+            Assert.Contains("model.onnx", ex.Message);
+            Assert.Equal(CxasErrorKind.NotFound, Assert.Throws<CxasException>(() => CxasModel.Load(Path.Combine(_dir, "none"))).Kind);
+        }
+
+        [Fact]
+        public void LabelCountMustMatchOutputChannels()
+        {
+            var dir = Model(4);
+            var manifest = ModelManifest.Load(Path.Combine(dir, "model.json"));
+            manifest.Labels = new[] { "a", "b", "c" };
+            manifest.Save(Path.Combine(dir, "model.json"));
+            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir).GetSession(DeviceSpec.Cpu));
+            Assert.Equal(CxasErrorKind.InvalidModel, ex.Kind);
+            Assert.Contains("4 output channels", ex.Message);
+            Assert.Contains("3 labels", ex.Message);
+        }
+
+        [Fact]
+        public void InputSizeMustMatchTheManifest()
+        {
+            var dir = Model(2, 16);
+            var manifest = ModelManifest.Load(Path.Combine(dir, "model.json"));
+            manifest.Input.Width = 32;
+            manifest.Save(Path.Combine(dir, "model.json"));
+            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir).GetSession(DeviceSpec.Cpu));
+            Assert.Contains("[N,3,16,32]", ex.Message);
+        }
+
+        [Fact]
+        public void GarbageOnnxIsInvalidModel()
+        {
+            var dir = Model();
+            File.WriteAllText(Path.Combine(dir, "model.onnx"), "not a protobuf at all");
+            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir).GetSession(DeviceSpec.Cpu));
+            Assert.Equal(CxasErrorKind.InvalidModel, ex.Kind);
+        }
+
+        [Theory]
+        [InlineData("{}", "name")]
+        [InlineData("{\"format\":\"other/2\",\"name\":\"x\",\"labels\":[\"a\"]}", "format")]
+        [InlineData("{\"format\":\"cxas-model/1\",\"name\":\"x\",\"labels\":[\"a\",\"a\"]}", "twice")]
+        [InlineData("{\"format\":\"cxas-model/1\",\"name\":\"x\",\"labels\":[\"a/b\"]}", "file name")]
+        [InlineData("{\"format\":\"cxas-model/1\",\"name\":\"x\",\"labels\":[\"a\"],\"threshold\":1.5}", "threshold")]
+        [InlineData("{ not json", "not valid JSON")]
+        public void BadManifestsAreRejected(string json, string why)
+        {
+            var path = Path.Combine(_dir, "model.json");
+            File.WriteAllText(path, json);
+            var ex = Assert.Throws<CxasException>(() => ModelManifest.Load(path));
+            Assert.Contains(why, ex.Message);
+        }
+
+        [Fact]
+        public void SessionsAreSharedPerModelAndDevice()
+        {
+            var dir = Model();
+            var a = CxasModel.Load(dir).GetSession(DeviceSpec.Cpu);
+            var b = CxasModel.Load(dir).GetSession(DeviceSpec.Cpu);
+            Assert.Same(a, b);
+        }
+
+        [Theory]
+        [InlineData("auto", DeviceKind.Auto, 0)]
+        [InlineData("CPU", DeviceKind.Cpu, 0)]
+        [InlineData("cuda", DeviceKind.Cuda, 0)]
+        [InlineData("Cuda:2", DeviceKind.Cuda, 2)]
+        [InlineData("0", DeviceKind.Cuda, 0)]
+        [InlineData("1", DeviceKind.Cuda, 1)]
+        public void DeviceFormsParse(string text, DeviceKind kind, int index)
+        {
+            var d = DeviceSpec.Parse(text);
+            Assert.Equal(kind, d.Kind);
+            Assert.Equal(index, d.Index);
+        }
+
+        [Fact]
+        public void BadDeviceAndUnmetCudaAreClearErrors()
+        {
+            Assert.Equal(CxasErrorKind.InvalidArgument, Assert.Throws<CxasException>(() => DeviceSpec.Parse("tpu")).Kind);
+            if (ModelSession.CudaAvailable()) return; // a CUDA machine can honour the request
+            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(Model()).GetSession(new DeviceSpec(DeviceKind.Cuda, 0)));
+            Assert.Equal(CxasErrorKind.Device, ex.Kind);
+            Assert.Contains("CUDA", ex.Message);
+        }
+
+        [Fact]
+        public void AutoFallsBackToCpuWithoutCuda()
+        {
+            var session = CxasModel.Load(Model()).GetSession(DeviceSpec.Auto);
+            Assert.NotEqual(DeviceKind.Auto, session.Device.Kind);
+            if (!ModelSession.CudaAvailable()) Assert.Equal(DeviceKind.Cpu, session.Device.Kind);
+        }
+    }
+}
