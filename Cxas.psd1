@@ -14,6 +14,9 @@
     CmdletsToExport        = @(
         'Invoke-CxasSegmentation'
         'Export-CxasMask'
+        'Get-CxasFeature'
+        'Export-CxasOverlay'
+        'Export-CxasReport'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

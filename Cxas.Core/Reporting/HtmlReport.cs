@@ -63,7 +63,7 @@ namespace Cxas.Reporting
             w.WriteLine("</script></body></html>");
         }
 
-        /// <summary>Writes the report to <paramref name="path"/> (UTF-8).</summary>
+        /// <summary>Writes the report to <paramref name="output"/> as UTF-8.</summary>
         public static void Write(Stream output, IReadOnlyList<ReportItem> items, string title = "Cxas report", DateTime? generatedUtc = null)
         {
             using var writer = new StreamWriter(output, new UTF8Encoding(false), 1 << 16, leaveOpen: true);

@@ -1,0 +1,171 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using Cxas.Features;
+using Cxas.Imaging;
+using Cxas.IO;
+using Cxas.Rendering;
+using Cxas.Segmentation;
+
+namespace Cxas.PowerShell
+{
+    /// <summary>
+    /// <para type="synopsis">Draws segmentation overlays: the radiograph with chosen classes filled and outlined, a legend,
+    /// and the CTR / SCD construction on request.</para>
+    /// <para type="description">Writes one PNG per image, &lt;stem&gt;_overlay.png in -OutputPath, and emits the files written.
+    /// The radiograph is read again from the result's Path; when it cannot be read the overlay is drawn on black.</para>
+    /// </summary>
+    [Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ExportCxasOverlayCommand : CxasCmdlet
+    {
+        [Parameter(Mandatory = true, ValueFromPipeline = true)]
+        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
+
+        /// <summary>Folder for the PNGs (created when missing).</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [Alias("o")]
+        public string OutputPath { get; set; } = "";
+
+        /// <summary>Classes to draw, bottom to top (default: lung, heart).</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(LabelCompleter))]
+        public string[] Label { get; set; } = { "lung", "heart" };
+
+        /// <summary>Feature constructions to draw: CTR and/or SCD (their values go into the legend).</summary>
+        [Parameter]
+        [ValidateSet("CTR", "SCD", "Cardio-Thoracic Ratio", "Spine-Center Distance", IgnoreCase = true)]
+        public string[] Feature { get; set; } = Array.Empty<string>();
+
+        [Parameter]
+        [ValidateSet("Standard", "Reference", IgnoreCase = true)]
+        public string[] CtrMethod { get; set; } = { "Standard" };
+
+        /// <summary>Fill opacity, 0 to 1 (default 0.35).</summary>
+        [Parameter]
+        [ValidateRange(0.0, 1.0)]
+        public double Opacity { get; set; } = 0.35;
+
+        /// <summary>Longest side of the PNG in pixels (default: the image's own size).</summary>
+        [Parameter]
+        [ValidateRange(16, 65535)]
+        public int MaxSize { get; set; }
+
+        /// <summary>Colours by class, e.g. @{ heart = '#ff0000' }.</summary>
+        [Parameter]
+        public System.Collections.Hashtable? Color { get; set; }
+
+        [Parameter] public SwitchParameter NoLegend { get; set; }
+
+        [Parameter] public SwitchParameter Force { get; set; }
+
+        private string _folder = "";
+        private ProgressTracker? _progress;
+        private readonly Dictionary<string, Rgba> _colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
+        private bool _ctr, _scd;
+        private readonly List<CtrMethod> _methods = new List<CtrMethod>();
+
+        protected override void BeginProcessing()
+        {
+            try
+            {
+                _folder = GetUnresolvedProviderPathFromPSPath(OutputPath);
+                if (File.Exists(_folder))
+                    throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a file; give a folder.", _folder);
+                if (Color != null)
+                    foreach (System.Collections.DictionaryEntry e in Color)
+                        _colors[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
+                foreach (var f in Feature)
+                {
+                    var kind = FeatureNames.Parse(f);
+                    if (kind == FeatureKind.CTR) _ctr = true;
+                    if (kind == FeatureKind.SCD) _scd = true;
+                }
+                foreach (var m in CtrMethod)
+                {
+                    var method = (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true);
+                    if (!_methods.Contains(method)) _methods.Add(method);
+                }
+            }
+            catch (CxasException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, OutputPath));
+            }
+            _progress = new ProgressTracker(this, "Export-CxasOverlay", 4);
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var result in InputObject)
+            {
+                if (result == null) continue;
+                _progress!.Step(result.Path);
+                var target = System.IO.Path.Combine(_folder, result.Stem + "_overlay.png");
+                try
+                {
+                    if (!Force && File.Exists(target))
+                        throw new CxasException(CxasErrorKind.AlreadyExists, $"'{target}' already exists (use -Force to overwrite it).", target);
+                    if (!ShouldProcess(target, $"Write overlay of {result.FileName}")) continue;
+                    var canvas = Render(result);
+                    AtomicOutput.WriteFile(target, Force, canvas.SavePng);
+                    WriteObject(new FileInfo(target));
+                }
+                catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    WriteFileError(ex, result.Path);
+                }
+            }
+        }
+
+        protected override void EndProcessing() => _progress?.Complete();
+
+        private RgbaCanvas Render(SegmentationResult result)
+        {
+            var extractor = new FeatureExtractor(result);
+            var options = new OverlayOptions
+            {
+                Labels = Label,
+                FillOpacity = Opacity,
+                MaxSize = MaxSize > 0 ? MaxSize : (int?)null,
+                Legend = !NoLegend,
+                Colors = _colors,
+                Spacing = extractor.Spacing,
+            };
+            if (_ctr)
+                foreach (var m in _methods)
+                {
+                    var ctr = extractor.Ctr(m);
+                    options.Ctr.Add(ctr);
+                    options.Notes.Add(OverlayRenderer.Note(extractor.ToValue(ctr)));
+                }
+            if (_scd)
+            {
+                options.Scd = extractor.Scd();
+                options.Notes.Add(OverlayRenderer.Note(extractor.ToValue(options.Scd)));
+            }
+            return OverlayRenderer.Render(LoadImage(this, result), result.Masks, options);
+        }
+
+        /// <summary>The radiograph behind a result, or null (with a warning) when it cannot be read any more.</summary>
+        internal static ImageRaster? LoadImage(Cmdlet cmdlet, SegmentationResult result)
+        {
+            try
+            {
+                var image = ImageLoader.Load(result.Path);
+                if (image.Width != result.Width || image.Height != result.Height)
+                {
+                    cmdlet.WriteWarning($"'{result.Path}' is now {image.Width}x{image.Height}, not {result.Width}x{result.Height} as segmented; drawing on black.");
+                    return null;
+                }
+                return image.Raster;
+            }
+            catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
+            {
+                cmdlet.WriteWarning($"Cannot read '{result.Path}' again ({ex.Message}); drawing on black.");
+                return null;
+            }
+        }
+    }
+}

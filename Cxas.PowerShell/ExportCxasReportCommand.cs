@@ -1,0 +1,141 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using Cxas.Features;
+using Cxas.IO;
+using Cxas.Rendering;
+using Cxas.Reporting;
+using Cxas.Segmentation;
+
+namespace Cxas.PowerShell
+{
+    /// <summary>
+    /// <para type="synopsis">Writes one self-contained HTML report for a batch of segmented images.</para>
+    /// <para type="description">The report has a sortable table of the images and their features and, per image, the
+    /// radiograph with one switchable layer per chosen class and one for the feature construction. Everything is
+    /// embedded (data: URIs, inline script and style): the file opens from disk in any browser, without a server.</para>
+    /// </summary>
+    [Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class ExportCxasReportCommand : CxasCmdlet
+    {
+        [Parameter(Mandatory = true, ValueFromPipeline = true)]
+        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
+
+        /// <summary>The HTML file to write.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [Alias("o")]
+        public string OutputPath { get; set; } = "";
+
+        /// <summary>Classes with a layer each (default: lung, heart, right hemidiaphragm, spine).</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(LabelCompleter))]
+        public string[] Label { get; set; } = { "lung", "heart", "right hemidiaphragm", "spine" };
+
+        /// <summary>Features for the table (default CTR and SCD); shape features are measured on -FeatureLabel.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(FeatureCompleter))]
+        public string[] Feature { get; set; } = { "CTR", "SCD" };
+
+        /// <summary>Classes for the shape features (default: -Label).</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(LabelCompleter))]
+        public string[]? FeatureLabel { get; set; }
+
+        [Parameter]
+        [ValidateSet("Standard", "Reference", IgnoreCase = true)]
+        public string[] CtrMethod { get; set; } = { "Standard" };
+
+        /// <summary>Longest side of the pictures in pixels (default 1024).</summary>
+        [Parameter]
+        [ValidateRange(64, 8192)]
+        public int MaxSize { get; set; } = 1024;
+
+        [Parameter]
+        [ValidateRange(0.0, 1.0)]
+        public double Opacity { get; set; } = 0.4;
+
+        [Parameter]
+        public System.Collections.Hashtable? Color { get; set; }
+
+        [Parameter]
+        public string Title { get; set; } = "Cxas report";
+
+        [Parameter] public SwitchParameter Force { get; set; }
+
+        private string _target = "";
+        private ReportOptions _options = new ReportOptions();
+        private readonly List<ReportItem> _items = new List<ReportItem>();
+        private ProgressTracker? _progress;
+
+        protected override void BeginProcessing()
+        {
+            try
+            {
+                _target = GetUnresolvedProviderPathFromPSPath(OutputPath);
+                if (Directory.Exists(_target))
+                    throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a folder; give the HTML file's path.", _target);
+                AtomicOutput.EnsureWritable(_target, Force);
+                var colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
+                if (Color != null)
+                    foreach (System.Collections.DictionaryEntry e in Color)
+                        colors[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
+                var kinds = Feature.Select(FeatureNames.Parse).Distinct().ToList();
+                _options = new ReportOptions
+                {
+                    Labels = Label.ToList(),
+                    Features = kinds,
+                    CtrMethods = CtrMethod.Select(m => (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true)).Distinct().ToList(),
+                    ShapeLabels = (FeatureLabel ?? Label).ToList(),
+                    MaxSize = MaxSize,
+                    FillOpacity = Opacity,
+                    Colors = colors,
+                };
+            }
+            catch (CxasException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, OutputPath));
+            }
+            _progress = new ProgressTracker(this, "Export-CxasReport", 5);
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var result in InputObject)
+            {
+                if (result == null) continue;
+                _progress!.Step(result.Path);
+                try
+                {
+                    _items.Add(ReportItems.Create(result, ExportCxasOverlayCommand.LoadImage(this, result), _options));
+                }
+                catch (CxasException ex)
+                {
+                    WriteFileError(ex, result.Path);
+                }
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            _progress?.Complete();
+            if (_items.Count == 0)
+            {
+                WriteWarning("No images to report; nothing written.");
+                return;
+            }
+            if (!ShouldProcess(_target, $"Write report of {_items.Count} image(s)")) return;
+            try
+            {
+                AtomicOutput.WriteFile(_target, Force, stream => HtmlReport.Write(stream, _items, Title));
+                WriteObject(new FileInfo(_target));
+            }
+            catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
+            {
+                WriteFileError(ex, _target);
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using Cxas.Features;
+using Cxas.Models;
+using Cxas.Segmentation;
+
+namespace Cxas.PowerShell
+{
+    /// <summary>
+    /// <para type="synopsis">Measures features of segmented chest X-rays: CTR, SCD and shape features of chosen classes.</para>
+    /// <para type="description">Takes SegmentationResult objects from Invoke-CxasSegmentation, or image files (then it
+    /// segments them itself; -OutputPath and -OutputType also store the masks). Emits one flat FeatureValue per image,
+    /// feature, method and label, ready for Export-Csv. Values are computed at the image's own resolution, in mm where
+    /// the source states a pixel spacing and in pixels otherwise (the Unit column says which). A structure that is
+    /// missing gives a Status and an empty Value.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "CxasFeature", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true)]
+    [OutputType(typeof(FeatureValue))]
+    public sealed class GetCxasFeatureCommand : CxasCmdlet, IDisposable
+    {
+        private const string ResultSet = "Result";
+        private const string PathSet = "Path";
+        private const string LiteralSet = "LiteralPath";
+
+        /// <summary>Segmentation results (from Invoke-CxasSegmentation).</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
+        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
+
+        /// <summary>Image files or folders to segment first (wildcards allowed).</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
+        [SupportsWildcards]
+        public string[] Path { get; set; } = Array.Empty<string>();
+
+        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+        [Alias("PSPath", "FullName", "LP")]
+        public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+        /// <summary>CTR, SCD, Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity (or 'Cardio-Thoracic Ratio', 'Spine-Center Distance').</summary>
+        [Parameter(Position = 1)]
+        [Alias("f")]
+        [ArgumentCompleter(typeof(FeatureCompleter))]
+        public string[] Feature { get; set; } = { "CTR" };
+
+        /// <summary>Classes for the shape features (Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity).</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(LabelCompleter))]
+        public string[]? Label { get; set; }
+
+        /// <summary>Which CTR: Standard (default), Reference (the reference implementation's variant), or both.</summary>
+        [Parameter]
+        [ValidateSet("Standard", "Reference", IgnoreCase = true)]
+        public string[] CtrMethod { get; set; } = { "Standard" };
+
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        public SwitchParameter Recurse { get; set; }
+
+        /// <summary>Model for file input (name or folder; default: the module's default model).</summary>
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        [Alias("m")]
+        public string? Model { get; set; }
+
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        [Alias("g", "gpus")]
+        [ArgumentCompleter(typeof(DeviceCompleter))]
+        public string Device { get; set; } = "Auto";
+
+        /// <summary>With file input: also store the masks in this folder (like the reference's --store_seg).</summary>
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        [Alias("o")]
+        public string? OutputPath { get; set; }
+
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        [Alias("ot")]
+        [ValidateSet("png", "jpg", "npy", "npz", "json", "dicom-seg", IgnoreCase = true)]
+        public string[] OutputType { get; set; } = { "png" };
+
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        public SwitchParameter Force { get; set; }
+
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        public SwitchParameter NoClobber { get; set; }
+
+        private readonly List<FeatureKind> _kinds = new List<FeatureKind>();
+        private readonly List<CtrMethod> _methods = new List<CtrMethod>();
+        private SegmentationQueue? _queue;
+        private MaskOutputSet? _outputs;
+        private ProgressTracker? _progress;
+
+        protected override void BeginProcessing()
+        {
+            try
+            {
+                foreach (var f in Feature)
+                {
+                    var kind = FeatureNames.Parse(f);
+                    if (!_kinds.Contains(kind)) _kinds.Add(kind);
+                }
+                foreach (var m in CtrMethod)
+                {
+                    var method = (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true);
+                    if (!_methods.Contains(method)) _methods.Add(method);
+                }
+                if (_kinds.Any(FeatureNames.IsShapeFeature) && (Label == null || Label.Length == 0))
+                    throw new CxasException(CxasErrorKind.InvalidArgument,
+                        "Shape features (" + string.Join(", ", _kinds.Where(FeatureNames.IsShapeFeature)) + ") need -Label: the classes to measure.");
+            }
+            catch (CxasException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, string.Join(", ", Feature)));
+            }
+            _progress = new ProgressTracker(this, "Get-CxasFeature", 3);
+            if (ParameterSetName == ResultSet) return;
+
+            try
+            {
+                var device = DeviceSpec.Parse(Device);
+                var model = ResolveModel(Model);
+                var segmenter = new Segmenter(model, device);
+                if (model.Manifest.TestOnly)
+                    WriteWarning($"Model '{model.Name}' is a test model: its masks are a closed-form function of pixel intensity, not anatomy.");
+                WriteVerbose($"Model '{model.Name}' ({model.Directory}) on {segmenter.Device}.");
+                _queue = new SegmentationQueue(segmenter);
+                if (!string.IsNullOrEmpty(OutputPath))
+                    _outputs = new MaskOutputSet(this, GetUnresolvedProviderPathFromPSPath(OutputPath), OutputType, Force, NoClobber, null);
+            }
+            catch (CxasException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, Model ?? Device));
+            }
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (ParameterSetName == ResultSet)
+            {
+                foreach (var result in InputObject)
+                    if (result != null) Measure(result);
+                return;
+            }
+            bool literal = ParameterSetName == LiteralSet;
+            var files = new List<string>(ExpandInputs(literal ? LiteralPath : Path, literal, Recurse));
+            if (files.Count > 1) _progress!.Total = _progress.Done + _queue!.Pending + files.Count;
+            foreach (var file in files)
+            {
+                foreach (var outcome in _queue!.Submit(file)) Emit(outcome);
+                foreach (var outcome in _queue.TakeCompleted()) Emit(outcome);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_queue != null)
+            {
+                SegmentationOutcome? outcome;
+                while ((outcome = _queue.TakeNext()) != null) Emit(outcome);
+            }
+            if (_outputs != null)
+                foreach (var record in _outputs.Complete()) WriteVerbose($"Wrote '{record.OutputPath}'.");
+            _progress?.Complete();
+        }
+
+        private void Emit(SegmentationOutcome outcome)
+        {
+            if (outcome.Result == null)
+            {
+                _progress!.Step(outcome.Path);
+                WriteFileError(outcome.Error!, outcome.Path);
+                return;
+            }
+            if (_outputs != null)
+                foreach (var record in _outputs.Write(outcome.Result)) WriteVerbose($"Wrote '{record.OutputPath}'.");
+            Measure(outcome.Result);
+        }
+
+        private void Measure(SegmentationResult result)
+        {
+            _progress!.Step(result.Path);
+            List<FeatureValue> values;
+            try
+            {
+                var extractor = new FeatureExtractor(result);
+                values = new List<FeatureValue>();
+                foreach (var kind in _kinds)
+                    values.AddRange(extractor.Compute(kind, Label, _methods));
+            }
+            catch (CxasException ex)
+            {
+                WriteFileError(ex, result.Path);
+                return;
+            }
+            foreach (var v in values)
+            {
+                if (v.Status != FeatureStatus.Ok)
+                    WriteVerbose($"{result.FileName}: {v.Feature}{(v.Label != null ? " " + v.Label : "")}: {v.Status}. {v.Message}");
+                WriteObject(v);
+            }
+        }
+
+        public void Dispose()
+        {
+            if (_queue != null)
+            {
+                try { while (_queue.TakeNext() != null) { } } catch (Exception) { }
+            }
+            _outputs?.Dispose();
+        }
+    }
+
+    /// <summary>Completes -Feature with the feature names (short names and the reference's long names).</summary>
+    public sealed class FeatureCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            var word = (wordToComplete ?? "").Trim('\'', '"');
+            var names = Enum.GetNames(typeof(FeatureKind)).Concat(new[] { "Cardio-Thoracic Ratio", "Spine-Center Distance" });
+            foreach (var name in names)
+            {
+                if (!name.StartsWith(word, StringComparison.OrdinalIgnoreCase)) continue;
+                var text = name.IndexOf(' ') >= 0 ? "'" + name + "'" : name;
+                yield return new CompletionResult(text, name, CompletionResultType.ParameterValue, name);
+            }
+        }
+    }
+}
