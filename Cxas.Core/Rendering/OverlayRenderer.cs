@@ -50,7 +50,7 @@ namespace Cxas.Rendering
         public static int DefaultOutlineWidth(int width, int height) => Math.Max(1, (int)Math.Round(Math.Min(width, height) / 400.0));
 
         public static Rgba ColorFor(MaskSet masks, int c, IDictionary<string, Rgba>? overrides) =>
-            overrides != null && overrides.TryGetValue(masks.Labels[c], out var color) ? color : Palette.ForClass(c);
+            overrides != null && overrides.TryGetValue(masks.Labels[c], out var color) ? color : Palette.ForLabel(masks.Labels[c], c);
 
         /// <summary>Resolves labels to class indices, failing on unknown names.</summary>
         public static List<int> ClassIndices(MaskSet masks, IEnumerable<string> labels)
@@ -175,7 +175,7 @@ namespace Cxas.Rendering
         /// <summary>A legend box in the top-left corner: a swatch and a line of text per entry (no swatch when null).</summary>
         public static void DrawLegend(RgbaCanvas canvas, IList<(Rgba? Color, string Text)> entries)
         {
-            int scale = Math.Max(1, (int)Math.Round(Math.Min(canvas.Width, canvas.Height) / 400.0));
+            int scale = Math.Max(1, (int)Math.Ceiling(Math.Min(canvas.Width, canvas.Height) / 400.0));
             int lineHeight = (BitmapFont.GlyphHeight + 4) * scale;
             int swatch = BitmapFont.GlyphHeight * scale;
             int pad = 4 * scale;

@@ -60,6 +60,23 @@ namespace Cxas.Rendering
         /// <summary>A colour for class index <paramref name="c"/>: hues spaced by the golden ratio, so neighbours differ.</summary>
         public static Rgba ForClass(int c) => Rgba.FromHue(0.07 + c * 0.6180339887498949, 0.75, 1.0);
 
+        private static readonly System.Collections.Generic.Dictionary<string, Rgba> Preferred =
+            new System.Collections.Generic.Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase)
+            {
+                ["heart"] = new Rgba(235, 50, 50),
+                ["lung"] = new Rgba(60, 120, 255),
+                ["right lung"] = new Rgba(40, 190, 255),
+                ["left lung"] = new Rgba(130, 90, 255),
+                ["right hemidiaphragm"] = new Rgba(255, 160, 0),
+                ["left hemidiaphragm"] = new Rgba(255, 220, 0),
+                ["spine"] = new Rgba(70, 220, 110),
+                ["trachea"] = new Rgba(0, 230, 200),
+                ["aorta"] = new Rgba(255, 90, 200),
+            };
+
+        /// <summary>A fixed colour for the most drawn classes, else <see cref="ForClass"/>.</summary>
+        public static Rgba ForLabel(string label, int c) => Preferred.TryGetValue(label, out var color) ? color : ForClass(c);
+
         public static readonly Rgba Thorax = new Rgba(0, 200, 255);
         public static readonly Rgba HeartExtent = new Rgba(255, 196, 0);
         public static readonly Rgba Midline = new Rgba(255, 255, 255);
