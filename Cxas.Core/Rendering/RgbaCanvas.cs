@@ -183,10 +183,23 @@ namespace Cxas.Rendering
             }
         }
 
+        /// <summary>True when every pixel is fully opaque.</summary>
+        public bool IsOpaque()
+        {
+            for (int i = 3; i < Pixels.Length; i += 4) if (Pixels[i] != 255) return false;
+            return true;
+        }
+
+        /// <summary>PNG: RGB when the canvas is opaque, RGBA otherwise.</summary>
         public void SavePng(Stream output)
         {
             using var image = Image.LoadPixelData<Rgba32>(Pixels, Width, Height);
-            image.SaveAsPng(output, new PngEncoder { ColorType = PngColorType.RgbWithAlpha, CompressionLevel = PngCompressionLevel.BestCompression });
+            image.SaveAsPng(output, new PngEncoder
+            {
+                ColorType = IsOpaque() ? PngColorType.Rgb : PngColorType.RgbWithAlpha,
+                BitDepth = PngBitDepth.Bit8,
+                CompressionLevel = PngCompressionLevel.DefaultCompression,
+            });
         }
 
         /// <summary>JPEG of the colour channels (alpha dropped); for opaque backgrounds.</summary>

@@ -141,5 +141,29 @@ namespace Cxas.Core.Tests.Features
             var set = Set(10, 10, 10, 10, Labels, new Dictionary<string, Func<int, int, bool>>());
             Assert.Throws<CxasException>(() => OverlayRenderer.Render(null, set, new OverlayOptions { Labels = new[] { "tail" } }));
         }
+
+        [Fact]
+        public void ColoursParseAndFormat()
+        {
+            Assert.Equal(new Rgba(255, 128, 0), Rgba.Parse("#ff8000"));
+            Assert.Equal(new Rgba(1, 2, 3, 4), Rgba.Parse("01020304"));
+            Assert.Equal("#FF8000", new Rgba(255, 128, 0).ToHex());
+            Assert.Throws<CxasException>(() => Rgba.Parse("#12345"));
+            Assert.Equal(new Rgba(255, 0, 0), Rgba.FromHue(0, 1, 1));
+            Assert.Equal(new Rgba(0, 255, 0), Rgba.FromHue(1.0 / 3, 1, 1));
+        }
+
+        [Fact]
+        public void OpaqueCanvasIsWrittenWithoutAlpha()
+        {
+            var canvas = new RgbaCanvas(4, 3);
+            Assert.False(canvas.IsOpaque());
+            Assert.Equal(32, Image.Identify(canvas.ToPng()).PixelType.BitsPerPixel);
+            canvas.FillRect(0, 0, 4, 3, new Rgba(9, 8, 7));
+            Assert.True(canvas.IsOpaque());
+            Assert.Equal(24, Image.Identify(canvas.ToPng()).PixelType.BitsPerPixel);
+            using var opaque = Image.Load<Rgba32>(canvas.ToPng());
+            Assert.Equal(new Rgba32(9, 8, 7, 255), opaque[3, 2]);
+        }
     }
 }
