@@ -1,0 +1,157 @@
+#Requires -Version 7.4
+# Pester 6 tests for Get-CxasFeature, Export-CxasOverlay and Export-CxasReport, run against the built module
+# ($env:CXAS_MODULE, from build.ps1 Test). The closed-form test model turns class k on where the 8-bit channel (k mod 3)
+# exceeds (k*37 mod 255): lung (134) on blue > 113, right hemidiaphragm (107) on blue > 134, heart (121) on green > 142.
+# So flat colour rectangles in a 512x512 image (the model's own size: no resampling) give masks of known geometry.
+
+BeforeAll {
+    $ErrorActionPreference = 'Stop'
+    $script:ModuleDir = if ($env:CXAS_MODULE) { $env:CXAS_MODULE } else { Join-Path $PSScriptRoot '../../out/Cxas' }
+    Import-Module (Join-Path $ModuleDir 'Cxas.psd1') -Force
+    Add-Type -Path (Join-Path $ModuleDir 'Cxas.Core.dll')   # for drawing the fixtures with RgbaCanvas
+    $script:Work = Join-Path ([IO.Path]::GetTempPath()) ("cxas-features-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+    New-Item -ItemType Directory -Path $Work | Out-Null
+
+    function script:Rgb([int] $r, [int] $g, [int] $b) { [Cxas.Rendering.Rgba]::new($r, $g, $b, 255) }
+
+    # Lungs: columns 50..199 and 300..449, rows 100..349 (blue 120). Right hemidiaphragm: columns 50..239,
+    # rows 350..359 (blue 200, also lung). Heart: rows 250..349 from column $HeartLeft to $HeartRight (green 200),
+    # drawn last, so the lung is cut out under it. Without -HeartRight the image has no heart.
+    function script:New-Chest([string] $Path, [int] $HeartLeft = -1, [int] $HeartRight = -1) {
+        $c = [Cxas.Rendering.RgbaCanvas]::new(512, 512)
+        $c.FillRect(0, 0, 512, 512, (Rgb 0 0 0))
+        $c.FillRect(50, 100, 150, 250, (Rgb 0 0 120))
+        $c.FillRect(300, 100, 150, 250, (Rgb 0 0 120))
+        $c.FillRect(50, 350, 190, 10, (Rgb 0 0 200))
+        if ($HeartRight -ge 0) { $c.FillRect($HeartLeft, 250, $HeartRight - $HeartLeft + 1, 100, (Rgb 0 200 0)) }
+        [IO.File]::WriteAllBytes($Path, $c.ToPng())
+    }
+
+    $script:In = Join-Path $Work 'in'
+    New-Item -ItemType Directory -Path $In | Out-Null
+    New-Chest (Join-Path $In 'a.png') 180 339      # heart 160 wide, thorax 400: CTR 0.4
+    New-Chest (Join-Path $In 'b.png') 150 369      # heart 220 wide: CTR 0.55
+    New-Chest (Join-Path $In 'c.png')              # no heart
+    $script:Results = Invoke-CxasSegmentation -Path $In -Model cxas-test -Device cpu -WarningAction SilentlyContinue
+}
+
+AfterAll {
+    Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+Describe 'Get-CxasFeature' {
+    It 'measures the standard CTR from pipeline results, with its parts' {
+        $f = $Results | Get-CxasFeature -Feature CTR
+        $f.Count | Should -Be 3
+        $a = $f | Where-Object FileName -eq 'a.png'
+        $a.Value | Should -Be (160 / 400)
+        $a.Unit | Should -Be 'ratio'
+        $a.Status | Should -Be 'OK'
+        $a.Method | Should -Be 'Standard'
+        $a.HeartWidth | Should -Be 160
+        $a.ThoracicWidth | Should -Be 400
+        $a.HeartRightXPx | Should -Be 180
+        $a.HeartLeftXPx | Should -Be 339
+        $a.ThoraxYPx | Should -Be 100
+        ($a.RightHeartExtent + $a.LeftHeartExtent) | Should -Be 160
+        ($f | Where-Object FileName -eq 'b.png').Value | Should -Be (220 / 400)
+    }
+
+    It 'gives a status and no value when the heart is missing' {
+        $c = $Results | Get-CxasFeature -Feature CTR | Where-Object FileName -eq 'c.png'
+        $c.Status | Should -Be 'Missing'
+        $c.Value | Should -BeNullOrEmpty
+        $c.Message | Should -Match 'heart'
+    }
+
+    It 'computes the reference variant from the right hemidiaphragm midline' {
+        $r = $Results[0] | Get-CxasFeature -Feature 'Cardio-Thoracic Ratio' -CtrMethod Standard, Reference
+        $r.Count | Should -Be 2
+        $ref = $r | Where-Object Method -eq 'Reference'
+        $ref.MidlineXPx | Should -Be 239
+        $ref.Value | Should -Be ((239 - 180 + 339 - 239) / (449 - 50))
+    }
+
+    It 'measures shape features of the chosen classes' {
+        $v = $Results[0] | Get-CxasFeature -Feature Area, BoundingBox -Label heart
+        ($v | Where-Object Feature -eq 'Area').Value | Should -Be (160 * 100)
+        ($v | Where-Object Feature -eq 'Area').Unit | Should -Be 'px^2'
+        $box = $v | Where-Object Feature -eq 'BoundingBox'
+        @($box.X, $box.Y, $box.Width, $box.Height) | Should -Be @(180, 250, 160, 100)
+    }
+
+    It 'segments image files itself and stores the masks with -OutputPath' {
+        $masks = Join-Path $Work 'masks'
+        $f = Get-CxasFeature -Path (Join-Path $In '*.png') -Model cxas-test -Device cpu -Feature CTR -OutputPath $masks -WarningAction SilentlyContinue
+        ($f | Where-Object FileName -eq 'b.png').Value | Should -Be (220 / 400)
+        Join-Path $masks 'a/heart.png' | Should -Exist
+    }
+
+    It 'exports flat rows with the same columns to CSV' {
+        $csv = Join-Path $Work 'features.csv'
+        $Results | Get-CxasFeature -Feature CTR, SCD | Export-Csv $csv -NoTypeInformation
+        $rows = Import-Csv $csv
+        $rows.Count | Should -Be 6
+        $rows[0].PSObject.Properties.Name | Should -Contain 'HeartWidth'
+        $rows[0].PSObject.Properties.Name | Should -Contain 'VertebraCount'
+        ($rows | Where-Object { $_.FileName -eq 'c.png' -and $_.Feature -eq 'CTR' }).Value | Should -Be ''
+    }
+
+    It 'refuses shape features without -Label and unknown feature names' {
+        { $Results | Get-CxasFeature -Feature Area } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
+        { $Results | Get-CxasFeature -Feature Volume } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
+    }
+
+    It 'completes feature names' {
+        $line = 'Get-CxasFeature -Feature Spine'
+        $m = (TabExpansion2 $line $line.Length).CompletionMatches.CompletionText
+        $m | Should -Contain "'Spine-Center Distance'"
+    }
+}
+
+Describe 'Export-CxasOverlay' {
+    It 'writes one PNG per image with fills and the CTR construction' {
+        $out = Join-Path $Work 'overlays'
+        $files = $Results | Export-CxasOverlay -OutputPath $out -Label lung, heart -Feature CTR
+        $files.Name | Should -Be @('a_overlay.png', 'b_overlay.png', 'c_overlay.png')
+        $img = [Cxas.Imaging.ImageLoader]::Load((Join-Path $out 'a_overlay.png')).Raster
+        $px = { param($x, $y) 0..2 | ForEach-Object { [int][Math]::Round($img.GetValue($x, $y, $_) * 255) } }
+        # Heart interior (no lung under it): heart red (235, 50, 50) at 35 % over the image's (0, 200, 0).
+        $heart = & $px 260 300
+        [Math]::Abs($heart[0] - 235 * 0.35) | Should -BeLessOrEqual 1
+        [Math]::Abs($heart[1] - (50 * 0.35 + 200 * 0.65)) | Should -BeLessOrEqual 1
+        # The thoracic diameter crosses row 100 between the lungs, where the image is black.
+        & $px 230 100 | Should -Be @(0, 200, 255)
+        # Far from everything the image is unchanged.
+        & $px 500 480 | Should -Be @(0, 0, 0)
+    }
+
+    It 'keeps existing files unless -Force' {
+        $out = Join-Path $Work 'overlays2'
+        $Results[0] | Export-CxasOverlay -OutputPath $out | Out-Null
+        $Results[0] | Export-CxasOverlay -OutputPath $out -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.AlreadyExists*'
+        ($Results[0] | Export-CxasOverlay -OutputPath $out -Force).Name | Should -Be 'a_overlay.png'
+    }
+}
+
+Describe 'Export-CxasReport' {
+    It 'writes one self-contained HTML file for the batch' {
+        $path = Join-Path $Work 'report.html'
+        $file = $Results | Export-CxasReport -OutputPath $path -Label lung, heart
+        $file.FullName | Should -Be $path
+        $html = Get-Content $path -Raw
+        ([regex]::Matches($html, '<section class="image"')).Count | Should -Be 3
+        ([regex]::Matches($html, ' src="(?!data:)')).Count | Should -Be 0
+        $html | Should -Match '>0\.400<'
+        $html | Should -Match '>Missing<'
+    }
+
+    It 'writes nothing with -WhatIf and refuses to overwrite without -Force' {
+        $path = Join-Path $Work 'report2.html'
+        $Results | Export-CxasReport -OutputPath $path -WhatIf
+        $path | Should -Not -Exist
+        $Results | Export-CxasReport -OutputPath $path | Out-Null
+        { $Results | Export-CxasReport -OutputPath $path } | Should -Throw -ErrorId 'Cxas.AlreadyExists*'
+    }
+}
