@@ -16,7 +16,6 @@ namespace Cxas.Features
         public const string HeartLabel = "heart";
         public const string LungLabel = "lung";
         public const string RightHemidiaphragmLabel = "right hemidiaphragm";
-        public const string VertebraPrefix = "vertebrae ";
 
         private readonly MaskSet _masks;
         private readonly Dictionary<int, BinaryMask> _cache = new Dictionary<int, BinaryMask>();
@@ -44,9 +43,18 @@ namespace Cxas.Features
             return mask;
         }
 
-        /// <summary>The vertebra classes of the model (names starting with "vertebrae "), in model order.</summary>
-        public IEnumerable<string> VertebraLabels() =>
-            _masks.Labels.Where(l => l.StartsWith(VertebraPrefix, StringComparison.OrdinalIgnoreCase));
+        /// <summary>
+        /// The vertebrae the reference's SCD uses ("all vertebrae" in its label mapper): C1-C6, T1-T12 and L1-L5.
+        /// C7 is not in that list; it is left out here too so that values agree with the reference.
+        /// </summary>
+        public static readonly IReadOnlyList<string> ScdVertebrae =
+            Enumerable.Range(1, 6).Select(i => "vertebrae C" + i)
+                .Concat(Enumerable.Range(1, 12).Select(i => "vertebrae T" + i))
+                .Concat(Enumerable.Range(1, 5).Select(i => "vertebrae L" + i))
+                .ToList();
+
+        /// <summary>The SCD vertebrae this model has, top to bottom.</summary>
+        public IEnumerable<string> VertebraLabels() => ScdVertebrae.Where(l => _masks.IndexOf(l) >= 0);
 
         public CtrResult Ctr(CtrMethod method) => method == CtrMethod.Standard
             ? CardiothoracicRatio.Standard(Mask(HeartLabel), Mask(LungLabel), Spacing)

@@ -20,6 +20,7 @@ namespace Cxas.Core.Tests.Features
                 ["vertebrae T1"] = Rect(24, 2, 3, 3),                         // full res centres (49.5, 5.5), ...
                 ["vertebrae T2"] = Rect(25, 10, 3, 3),
                 ["vertebrae T3"] = Rect(24, 18, 3, 3),
+                ["vertebrae C7"] = Rect(40, 0, 2, 2),                         // not one of the reference's SCD vertebrae
             };
             return Result(Set(50, 40, 100, 80, Labels, grid), columnMm: mm, rowMm: mm);
         }

@@ -58,7 +58,7 @@ namespace Cxas.Core.Tests.Features
         public static readonly string[] Labels =
         {
             "spine", "vertebrae T1", "vertebrae T2", "vertebrae T3", "vertebrae T4", "heart", "lung", "right lung", "left lung",
-            "right hemidiaphragm",
+            "right hemidiaphragm", "vertebrae C7",
         };
     }
 }
