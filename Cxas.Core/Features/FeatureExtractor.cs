@@ -187,16 +187,19 @@ namespace Cxas.Features
                     break;
                 case FeatureKind.Compactness:
                     double p = MaskGeometry.Perimeter(mask, s);
+                    double enclosed = MaskGeometry.ContourArea(mask, s);
                     v.Area = area;
+                    v.ContourArea = enclosed;
                     v.Perimeter = p;
-                    v.Value = 4 * Math.PI * area / (p * p);
+                    v.Value = 4 * Math.PI * enclosed / (p * p);
                     break;
                 case FeatureKind.Convexity:
-                    double perimeter = MaskGeometry.Perimeter(mask, s);
-                    double hull = MaskGeometry.PolygonPerimeter(MaskGeometry.ContourHull(mask, s));
-                    v.Perimeter = perimeter;
-                    v.ConvexPerimeter = hull;
-                    v.Value = hull / perimeter;
+                    double inside = MaskGeometry.ContourArea(mask, s);
+                    double hull = MaskGeometry.PolygonArea(MaskGeometry.ContourHull(mask, s));
+                    v.Area = area;
+                    v.ContourArea = inside;
+                    v.ConvexArea = hull;
+                    v.Value = hull > 0 ? inside / hull : 1.0;
                     break;
             }
             return v;

@@ -72,9 +72,13 @@ namespace Cxas.Features
         /// <summary>Bounding box size (columns and rows covered, times spacing), in Unit.</summary>
         public double? Width { get; set; }
         public double? Height { get; set; }
+        /// <summary>Pixel count times pixel area.</summary>
         public double? Area { get; set; }
+        /// <summary>Area enclosed by the contour the perimeter is measured on.</summary>
+        public double? ContourArea { get; set; }
+        /// <summary>Area of the convex hull of that contour.</summary>
+        public double? ConvexArea { get; set; }
         public double? Perimeter { get; set; }
-        public double? ConvexPerimeter { get; set; }
         public long? PixelCount { get; set; }
 
         public override string ToString() =>

@@ -101,17 +101,29 @@ namespace Cxas.Features
         {
             var counts = CellCounts(mask);
             double diagonal = Math.Sqrt(spacing.X * spacing.X + spacing.Y * spacing.Y) / 2;
-            return (counts.Corner + 2.0 * counts.Saddle) * diagonal + counts.Horizontal * spacing.X + counts.Vertical * spacing.Y;
+            return (counts.One + counts.Three + 2.0 * counts.Saddle) * diagonal + counts.Horizontal * spacing.X + counts.Vertical * spacing.Y;
         }
 
         /// <summary>
-        /// Counts of marching-squares cells by pattern: one corner differing (one diagonal segment), two diagonal
-        /// corners (two diagonal segments), a horizontal edge (top pair vs bottom pair) and a vertical edge.
+        /// Area enclosed by the contours of <see cref="Perimeter"/> (outer contours minus holes), scaled by the spacing.
+        /// It differs from the pixel count by 1/8 pixel per corner: convex corners are cut, concave ones filled.
+        /// Diagonal-only cells are taken as separate (foreground 4-connected): each keeps two 1/8 triangles.
         /// </summary>
-        internal static (long Corner, long Saddle, long Horizontal, long Vertical) CellCounts(BinaryMask mask)
+        public static double ContourArea(BinaryMask mask, PixelSpacing spacing)
+        {
+            var c = CellCounts(mask);
+            double cells = c.One / 8.0 + c.Three * 7.0 / 8.0 + c.Four + (c.Horizontal + c.Vertical) / 2.0 + c.Saddle / 4.0;
+            return cells * spacing.X * spacing.Y;
+        }
+
+        /// <summary>
+        /// Counts of marching-squares cells (2x2 pixel centres) by pattern: one, three or four corners inside, two
+        /// diagonal corners (saddle), and two adjacent corners with a horizontal or a vertical iso-line between the pairs.
+        /// </summary>
+        internal static (long One, long Three, long Four, long Saddle, long Horizontal, long Vertical) CellCounts(BinaryMask mask)
         {
             int w = mask.Width, h = mask.Height;
-            long corner = 0, saddle = 0, horizontal = 0, vertical = 0;
+            long one = 0, three = 0, four = 0, saddle = 0, horizontal = 0, vertical = 0;
             var empty = new ulong[mask.WordsPerRow];
             // Cell (cx, cy) for cx in 0..w and cy in 0..h has corners at pixels (cx-1, cy-1), (cx, cy-1), (cx-1, cy), (cx, cy).
             for (int cy = 0; cy <= h; cy++)
@@ -127,18 +139,22 @@ namespace Cxas.Features
                     bool b = cx < w && (top[cx >> 6] & (1UL << (cx & 63))) != 0;
                     bool d = cx < w && (bottom[cx >> 6] & (1UL << (cx & 63))) != 0;
                     int n = (a ? 1 : 0) + (b ? 1 : 0) + (c ? 1 : 0) + (d ? 1 : 0);
-                    if (n == 1 || n == 3) corner++;
-                    else if (n == 2)
+                    switch (n)
                     {
-                        if (a == b) horizontal++;       // top pair equal, bottom pair equal, pairs differ
-                        else if (a == c) vertical++;    // left pair vs right pair
-                        else saddle++;
+                        case 1: one++; break;
+                        case 3: three++; break;
+                        case 4: four++; break;
+                        case 2:
+                            if (a == b) horizontal++;       // top pair equal, bottom pair equal, pairs differ
+                            else if (a == c) vertical++;    // left pair vs right pair
+                            else saddle++;
+                            break;
                     }
                     a = b;
                     c = d;
                 }
             }
-            return (corner, saddle, horizontal, vertical);
+            return (one, three, four, saddle, horizontal, vertical);
         }
 
         /// <summary>

@@ -125,6 +125,7 @@ namespace Cxas.Reporting
         {
             string u = f.Unit == "ratio" || f.Unit == "1" ? (f.SpacingSource != null ? "mm" : "px") : f.Unit.Replace("^2", "");
             string L(double? v) => v is double d ? d.ToString("0.##", Inv) + " " + u : "?";
+            string A(double? v) => v is double d ? d.ToString("0.##", Inv) + " " + u + "^2" : "?";
             switch (f.Feature)
             {
                 case "CTR":
@@ -139,9 +140,9 @@ namespace Cxas.Reporting
                 case "BoundingBox":
                     return $"x {L(f.X)}, y {L(f.Y)}, width {L(f.Width)}, height {L(f.Height)}";
                 case "Compactness":
-                    return $"4 pi area / perimeter^2 with perimeter {L(f.Perimeter)}";
+                    return $"4 pi x contour area {A(f.ContourArea)} / perimeter {L(f.Perimeter)} squared";
                 case "Convexity":
-                    return $"convex hull perimeter {L(f.ConvexPerimeter)} / perimeter {L(f.Perimeter)}";
+                    return $"contour area {A(f.ContourArea)} / convex hull area {A(f.ConvexArea)}";
                 default:
                     return f.PixelCount is long n ? $"{n} pixels" : "";
             }

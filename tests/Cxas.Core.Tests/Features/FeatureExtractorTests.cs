@@ -53,10 +53,17 @@ namespace Cxas.Core.Tests.Features
             Assert.Equal("PixelSpacing", area.SpacingSource);
             var compact = ex.Shape(FeatureKind.Compactness, "right hemidiaphragm");
             double p = (2 * 35 + 2 * 3 + 4 * Math.Sqrt(0.5)) * 0.25;
+            double enclosed = (144 - 0.5) * 0.0625;   // the 36 x 4 rectangle less its four cut corners
             Assert.Equal("1", compact.Unit);
-            Assert.Equal(4 * Math.PI * 144 * 0.0625 / (p * p), compact.Value!.Value, 9);
+            Assert.Equal(4 * Math.PI * enclosed / (p * p), compact.Value!.Value, 9);
             var convex = ex.Shape(FeatureKind.Convexity, "right hemidiaphragm");
             Assert.Equal(1.0, convex.Value!.Value, 9);
+            Assert.Equal(enclosed, convex.ConvexArea!.Value, 9);
+            // The lung's two separate rectangles (each 30 x 50 at full resolution, 20 columns apart) fill part of their hull.
+            var lungs = ex.Shape(FeatureKind.Convexity, "lung");
+            double lungInside = 2 * (30 * 50 - 0.5) * 0.0625;
+            double lungHull = (80 * 50 - 0.5) * 0.0625;  // the contour hull spans both: an 80 x 50 box with cut corners
+            Assert.Equal(lungInside / lungHull, lungs.Value!.Value, 9);
         }
 
         [Fact]

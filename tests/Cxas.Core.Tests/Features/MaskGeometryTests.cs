@@ -22,6 +22,9 @@ namespace Cxas.Core.Tests.Features
             // Straight runs between the centres of the first and last pixel of each side, plus four corner cuts.
             double expected = 2 * (w - 1) + 2 * (h - 1) + 4 * Half;
             Assert.Equal(expected, MaskGeometry.Perimeter(mask, PixelSpacing.Pixels), 9);
+            // The contour encloses the rectangle less four corner triangles of 1/8 pixel; it is its own hull.
+            Assert.Equal(w * h - 0.5, MaskGeometry.ContourArea(mask, PixelSpacing.Pixels), 9);
+            Assert.Equal(w * h - 0.5, MaskGeometry.PolygonArea(MaskGeometry.ContourHull(mask, PixelSpacing.Pixels)), 9);
         }
 
         [Fact]
@@ -75,6 +78,7 @@ namespace Cxas.Core.Tests.Features
             Assert.Equal(4, hull.Count);
             Assert.Equal(4 * Math.Sqrt(2) * (r + 0.5), MaskGeometry.PolygonPerimeter(hull), 9);
             Assert.Equal(2 * (r + 0.5) * (r + 0.5), MaskGeometry.PolygonArea(hull), 9);
+            Assert.Equal(2 * (r + 0.5) * (r + 0.5), MaskGeometry.ContourArea(mask, PixelSpacing.Pixels), 9);
         }
 
         [Fact]
@@ -87,6 +91,11 @@ namespace Cxas.Core.Tests.Features
             // per column against sqrt(1 + m^2): never shorter, at most 8.3 % longer (m = tan 22.5 degrees).
             double p = MaskGeometry.Perimeter(mask, PixelSpacing.Pixels);
             Assert.InRange(p, 2 * Math.PI * R * 0.99, 2 * Math.PI * R * 1.083);
+            // Enclosed and hull areas both approach the circle's: the digital disc is nearly convex.
+            double inside = MaskGeometry.ContourArea(mask, PixelSpacing.Pixels);
+            double hull = MaskGeometry.PolygonArea(MaskGeometry.ContourHull(mask, PixelSpacing.Pixels));
+            Assert.InRange(inside, Math.PI * R * R * 0.99, Math.PI * R * R * 1.01);
+            Assert.InRange(inside / hull, 0.985, 1.0);
         }
 
         [Fact]
@@ -121,6 +130,30 @@ namespace Cxas.Core.Tests.Features
             // The hull replaces the notch (15 + cut + 15) with one diagonal from (19, 3.5) to (3.5, 19).
             double hull = 19 + 3 + 3 + 19 + 5 * Half + 15.5 * Math.Sqrt(2);
             Assert.Equal(hull, MaskGeometry.PolygonPerimeter(MaskGeometry.ContourHull(mask, PixelSpacing.Pixels)), 9);
+            // Enclosed area: 144 pixels, five convex corners cut (1/8 each), one concave corner filled (1/8).
+            Assert.Equal(144 - 5 / 8.0 + 1 / 8.0, MaskGeometry.ContourArea(mask, PixelSpacing.Pixels), 9);
+            // Hull area: the 20 x 20 box of the contour, less three corner cuts of 1/8 and the triangle beyond the
+            // line x + y = 22.5 (legs of 16.5).
+            Assert.Equal(400 - 3 / 8.0 - 16.5 * 16.5 / 2, MaskGeometry.PolygonArea(MaskGeometry.ContourHull(mask, PixelSpacing.Pixels)), 9);
+        }
+
+        [Fact]
+        public void DiagonalNeighboursStaySeparateInTheEnclosedArea()
+        {
+            // Two pixels touching at a corner: two contours of 1 - 1/2 each (the saddle cell keeps two 1/8 triangles).
+            var mask = Mask(6, 6, (x, y) => (x == 2 && y == 2) || (x == 3 && y == 3));
+            Assert.Equal(1.0, MaskGeometry.ContourArea(mask, PixelSpacing.Pixels), 9);
+        }
+
+        [Fact]
+        public void HoleIsSubtractedFromTheEnclosedArea()
+        {
+            var outer = Rect(2, 2, 12, 10);
+            var hole = Rect(5, 5, 3, 2);
+            var mask = Mask(20, 20, (x, y) => outer(x, y) && !hole(x, y));
+            // Outer contour encloses 120 - 0.5; the hole's contour encloses 6 - 0.5 of background.
+            Assert.Equal((120 - 0.5) - (6 - 0.5), MaskGeometry.ContourArea(mask, PixelSpacing.Pixels), 9);
+            Assert.Equal(120 - 0.5, MaskGeometry.PolygonArea(MaskGeometry.ContourHull(mask, PixelSpacing.Pixels)), 9);
         }
 
         [Fact]
