@@ -19,6 +19,9 @@ namespace Cxas.Reporting
     {
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
+        /// <summary>CTRs above this (the usual upper limit of normal on a PA film) are highlighted in the summary.</summary>
+        public const double CtrUpperNormal = 0.5;
+
         public static void Write(TextWriter writer, IReadOnlyList<ReportItem> items, string title = "Cxas report", DateTime? generatedUtc = null)
         {
             var columns = SummaryColumns(items);
@@ -47,8 +50,10 @@ namespace Cxas.Reporting
                 {
                     var v = item.Features.FirstOrDefault(f => Key(f) == c.Key);
                     if (v == null) { w.Write("<td data-value=\"\" class=\"na\">-</td>"); continue; }
-                    if (v.Value is double d)
-                        w.Write($"<td data-value=\"{d.ToString("R", Inv)}\">{E(Format(d, v.Unit))}</td>");
+                    if (v.Value is double d && v.Feature == "CTR" && d > CtrUpperNormal)
+                        w.Write($"<td data-value=\"{d.ToString("R", Inv)}\" class=\"flag\" title=\"above {CtrUpperNormal.ToString(Inv)}\">{E(Format(d, v.Unit))}</td>");
+                    else if (v.Value is double d2)
+                        w.Write($"<td data-value=\"{d2.ToString("R", Inv)}\">{E(Format(d2, v.Unit))}</td>");
                     else
                         w.Write($"<td data-value=\"\" class=\"status\" title=\"{E(v.Message ?? "")}\">{E(v.Status)}</td>");
                 }
@@ -91,9 +96,11 @@ namespace Cxas.Reporting
                             "<span class=\"swatch construction\"></span>feature construction</label>");
             w.WriteLine("<div class=\"buttons\"><button type=\"button\" class=\"all\">all</button> <button type=\"button\" class=\"none\">none</button></div>");
             w.WriteLine($"<label class=\"opacity\">layer opacity <input type=\"range\" class=\"opacity\" min=\"0\" max=\"100\" value=\"100\" data-image=\"{id}\"></label>");
+            w.WriteLine("<label>size <select class=\"zoom\"><option value=\"fit\" selected>fit</option><option value=\"1\">100 %</option>" +
+                        "<option value=\"2\">200 %</option></select></label>");
             w.WriteLine("</div>");
 
-            w.WriteLine($"<div class=\"stack\" style=\"width:{item.DisplayWidth}px\">");
+            w.WriteLine($"<div class=\"stack\" data-width=\"{item.DisplayWidth}\" style=\"width:{item.DisplayWidth}px\">");
             string baseSrc = item.BaseJpeg != null ? DataUri("image/jpeg", item.BaseJpeg) : DataUri("image/png", BlackPixel.Value);
             w.WriteLine($"<img class=\"base\" alt=\"{E(item.FileName)}\" width=\"{item.DisplayWidth}\" height=\"{item.DisplayHeight}\" src=\"{baseSrc}\">");
             for (int k = 0; k < item.Layers.Count; k++)
@@ -199,9 +206,9 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; font-s
 #summary th { cursor: pointer; background: #eee; user-select: none; }
 #summary th[aria-sort=ascending]::after { content: ' \25B2'; }
 #summary th[aria-sort=descending]::after { content: ' \25BC'; }
-td.status { color: #b00; } td.na { color: #999; }
+td.status { color: #b00; } td.na { color: #999; } td.flag { color: #b00; font-weight: bold; }
 section.image { border-top: 2px solid #ddd; padding-top: 0.5em; margin-top: 1.5em; }
-.viewer { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+.viewer { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; overflow-x: auto; }
 .controls { display: flex; flex-direction: column; gap: 0.2em; min-width: 14em; font-size: 0.9em; }
 .controls label { cursor: pointer; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; margin: 0 0.4em; vertical-align: middle; border: 1px solid #333; }
@@ -229,6 +236,13 @@ section.image { border-top: 2px solid #ddd; padding-top: 0.5em; margin-top: 1.5e
     }
     section.querySelector('button.all').addEventListener('click', function () { setAll(true); });
     section.querySelector('button.none').addEventListener('click', function () { setAll(false); });
+    var stack = section.querySelector('.stack');
+    var zoom = section.querySelector('select.zoom');
+    zoom.addEventListener('change', function () {
+      var width = parseInt(stack.getAttribute('data-width'), 10);
+      if (zoom.value === 'fit') { stack.style.width = width + 'px'; stack.style.maxWidth = '100%'; }
+      else { stack.style.width = (width * parseFloat(zoom.value)) + 'px'; stack.style.maxWidth = 'none'; }
+    });
     var range = section.querySelector('input.opacity');
     range.addEventListener('input', function () {
       layersOf(section).forEach(function (img) { img.style.opacity = String(range.value / 100); });

@@ -111,6 +111,24 @@ function close(actual, expected, tolerance) {
       // 'all' also turns the construction back on; the check points lie away from it.
       image.checks.forEach((c, i) => check(close(all[i], c.on, 6), `${image.id} (${c.x},${c.y}) after 'all': ${all[i]}`));
     }
+    // Zoom: 200 % doubles the picture and keeps the layers aligned with it.
+    const first = expect.images[0];
+    const firstSection = page.locator('#' + first.id);
+    await firstSection.locator('select.zoom').selectOption('2');
+    const stack = firstSection.locator('.stack');
+    await stack.scrollIntoViewIfNeeded();
+    const big = await stack.boundingBox();
+    check(Math.round(big.width) === 2 * first.width && Math.round(big.height) === 2 * first.height,
+      'zoom 200 % shows ' + Math.round(big.width) + 'x' + Math.round(big.height));
+    const c0 = first.checks[0];
+    const zoomed = (await pixelsAt(page, await page.screenshot(), [{ x: Math.floor(big.x) + 2 * c0.x, y: Math.floor(big.y) + 2 * c0.y }]))[0];
+    check(close(zoomed, c0.on, 6), `zoomed (${2 * c0.x},${2 * c0.y}) shows the class: ${zoomed}`);
+    await firstSection.locator('select.zoom').selectOption('fit');
+    check(Math.round((await stack.boundingBox()).width) === first.width, 'back to fit');
+
+    const flagged = await page.$$eval('#summary td.flag', tds => tds.map(td => td.textContent));
+    check(JSON.stringify(flagged) === JSON.stringify(expect.flagged), 'CTRs above 0.5 are highlighted: ' + flagged.join(', '));
+
     if (process.env.CXAS_SCREENSHOT) await page.screenshot({ path: process.env.CXAS_SCREENSHOT, fullPage: true });
     check(errors.length === 0, 'no errors while interacting ' + JSON.stringify(errors));
   } finally {

@@ -107,6 +107,7 @@ namespace Cxas.Core.Tests.Features
             Assert.Equal(2, Regex.Matches(html, "<tr id=\"row-").Count);
             Assert.Contains(">0.611<", html);
             Assert.Contains(">0.389<", html);
+            Assert.Single(Regex.Matches(html, "<td [^>]*class=\"flag\"[^>]*>0.611<").Cast<Match>()); // only the CTR above 0.5
             Assert.Contains("left lung <em>(not found)</em>", html);
         }
 
@@ -150,6 +151,7 @@ namespace Cxas.Core.Tests.Features
                 layersPerImage = 3,
                 sortHeader = "CTR (Standard)",
                 sortedAscending = new[] { "a<&>.png", "b.png" },
+                flagged = new[] { (110.0 / 180.0).ToString("0.000", CultureInfo.InvariantCulture) },
             };
             File.WriteAllText(path + ".expect.json", JsonSerializer.Serialize(expect));
             Assert.True(new FileInfo(path).Length > 1000);
