@@ -82,6 +82,7 @@ namespace Cxas.PowerShell
             if (model.Manifest.TestOnly)
                 WriteWarning($"Model '{model.Name}' is a test model: its masks are a closed-form function of pixel intensity, not anatomy.");
             WriteVerbose($"Model '{model.Name}' ({model.Directory}) on {_segmenter.Device}.");
+            if (_segmenter.DeviceNote != null) WriteVerbose($"CUDA not used: {_segmenter.DeviceNote}");
             _queue = new SegmentationQueue(_segmenter);
             _progress = new ProgressTracker(this, "Invoke-CxasSegmentation");
             if (!string.IsNullOrEmpty(OutputPath))
