@@ -88,14 +88,14 @@ namespace Cxas.PowerShell
             return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(nameOrPath);
         }
 
-        /// <summary>An entry with a default table view: Name, Default, Labels, Licence, Directory.</summary>
+        /// <summary>An entry with a default table view (four columns: Name, IsDefault, LabelCount, Licence).</summary>
         public static PSObject ToPSObject(ModelCatalogEntry entry)
         {
             var ps = new PSObject(entry);
             ps.TypeNames.Insert(0, "Cxas.ModelCatalogEntry");
             var display = new PSPropertySet("DefaultDisplayPropertySet",
                 new[] { nameof(ModelCatalogEntry.Name), nameof(ModelCatalogEntry.IsDefault), nameof(ModelCatalogEntry.LabelCount),
-                        nameof(ModelCatalogEntry.Licence), nameof(ModelCatalogEntry.Directory) });
+                        nameof(ModelCatalogEntry.Licence) });
             ps.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { display }));
             return ps;
         }
