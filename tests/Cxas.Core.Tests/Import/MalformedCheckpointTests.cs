@@ -29,7 +29,7 @@ namespace Cxas.Core.Tests.Import
             var ex = Assert.Throws<CxasException>(() => ModelImporter.Import(path, target, overwrite: false));
             Assert.Equal(Path.GetFullPath(path), ex.FilePath);
             Assert.False(Directory.Exists(target));
-            Assert.Empty(Directory.GetDirectories(_dir).Where(d => Path.GetFileName(d).StartsWith(".", StringComparison.Ordinal)));
+            Assert.DoesNotContain(Directory.GetDirectories(_dir), d => Path.GetFileName(d).StartsWith(".", StringComparison.Ordinal));
             return ex;
         }
 
