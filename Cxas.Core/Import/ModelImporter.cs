@@ -91,7 +91,9 @@ namespace Cxas.Import
                     progress?.Invoke(new ImportProgress("Writing model.onnx", -1, $"{result.Parameters * 4 / (1 << 20)} MB"));
                     var onnx = Path.Combine(temp, CxasModel.OnnxFileName);
                     graph.Save(onnx);
-                    graph = null!; // let the weights go before ONNX Runtime loads its own copy
+                    // Let the folded weights (the size of the model) go before ONNX Runtime loads its own copy.
+                    graph = null!;
+                    GC.Collect();
                     manifest.Save(Path.Combine(temp, CxasModel.ManifestFileName));
                     if (options.Verify)
                     {
