@@ -50,6 +50,28 @@ namespace Cxas.Core.Tests.Import
             Assert.InRange(UNetResNetSpec.Reference().ExpectedTensors().Sum(e => e.Shape.Aggregate(1L, (a, b) => a * b)), 73.35e6, 73.45e6);
         }
 
+        [Theory]
+        [InlineData("formats_p2.pth", "model")]
+        [InlineData("formats_p4.pth", null)]
+        public void ReadsPyTorchDtypesViewsAndProtocols(string file, string? wrapper)
+        {
+            // Written by training/generate_format_fixtures.py: each tensor beside PyTorch's own float32 contiguous copy.
+            using var checkpoint = TorchCheckpoint.Open(Path.Combine(ImportTestSupport.FixtureDirectory, file));
+            Assert.Equal(wrapper, checkpoint.StateDictKey);
+            var names = checkpoint.Tensors.Select(t => t.Name).Where(n => !n.EndsWith("__expected", StringComparison.Ordinal)).ToList();
+            Assert.Equal(new[] { "half", "bfloat16", "double", "base", "transposed", "offset_slice", "every_other", "conv_like" }, names);
+            Assert.Equal(TorchDType.Float16, checkpoint.Find("half")!.DType);
+            Assert.Equal(TorchDType.BFloat16, checkpoint.Find("bfloat16")!.DType);
+            Assert.Equal(TorchDType.Float64, checkpoint.Find("double")!.DType);
+            foreach (var name in names)
+            {
+                var tensor = checkpoint.Find(name)!;
+                var expected = checkpoint.Find(name + "__expected")!;
+                Assert.Equal(expected.Shape, tensor.Shape);
+                Assert.Equal(checkpoint.ReadFloats(expected), checkpoint.ReadFloats(tensor));
+            }
+        }
+
         [Fact]
         public void ConvertsHalfPrecisionValues()
         {
