@@ -41,6 +41,10 @@ namespace Cxas.Onnx
 
         public void AddOutput(string name, params object?[] dims) => _outputs.Add((name, dims));
 
+        /// <summary>
+        /// Adds a float initializer. The array is kept, not copied, and read when the model is written: do not change
+        /// it after adding it.
+        /// </summary>
         public string AddInitializer(string name, float[] values, params long[] dims)
         {
             long count = 1;
