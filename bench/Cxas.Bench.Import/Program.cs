@@ -29,7 +29,7 @@ namespace Cxas.Bench.Import
         {
             string? checkpoint = null, modelDir = null, image = null, work = null;
             int runs = 3, size = 2048;
-            bool variants = false;
+            bool variants = false, pngSplit = false;
             for (int i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -42,8 +42,9 @@ namespace Cxas.Bench.Import
                     case "--runs": runs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--size": size = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--ort-variants": variants = true; break;
+                    case "--png-split": pngSplit = true; break;
                     default:
-                        Console.Error.WriteLine("usage: --checkpoint <pth> | --model <dir>  [--image <png>] [--size 2048] [--runs 3] [--work <dir>] [--ort-variants]");
+                        Console.Error.WriteLine("usage: --checkpoint <pth> | --model <dir>  [--image <png>] [--size 2048] [--runs 3] [--work <dir>] [--ort-variants] [--png-split]");
                         return 2;
                 }
             }
@@ -131,6 +132,7 @@ namespace Cxas.Bench.Import
                 Console.WriteLine($"  {names[i],-30} {steady.Average(x => x[i]),8:F3} s   (first run {rows[0][i]:F3} s)");
             Console.WriteLine($"peak memory (working set): {PeakMb():F0} MB; managed heap now {GC.GetTotalMemory(false) / 1e6:F0} MB");
 
+            if (pngSplit) SplitPngExport(segmenter.Segment(ImageLoader.Load(image), TimeSpan.Zero).Masks);
             if (variants) CompareSessionOptions(model.OnnxPath, input, Math.Max(2, runs));
             Console.WriteLine($"total bench time {total.Elapsed.TotalSeconds:F1} s");
             return 0;
@@ -180,6 +182,47 @@ namespace Cxas.Bench.Import
                 }
             }
             img.SaveAsPng(path);
+        }
+
+        /// <summary>Where PNG export time goes: row sampling, bit packing, deflate (Optimal vs Fastest).</summary>
+        private static void SplitPngExport(MaskSet masks)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"PNG export split ({masks.Count} classes, {masks.Width}x{masks.Height}):");
+            var row = new byte[masks.Width];
+            var packed = new byte[(masks.Width + 7) / 8 + 1];
+            var w = Stopwatch.StartNew();
+            for (int c = 0; c < masks.Count; c++)
+                for (int y = 0; y < masks.Height; y++) masks.GetRow(c, y, row);
+            Console.WriteLine($"  GetRow (nearest upsampling)      {Lap(w),7:F2} s");
+            for (int c = 0; c < masks.Count; c++)
+                for (int y = 0; y < masks.Height; y++)
+                {
+                    Array.Clear(packed, 0, packed.Length);
+                    for (int x = 0; x < row.Length; x++)
+                        if (row[x] != 0) packed[1 + (x >> 3)] |= (byte)(0x80 >> (x & 7));
+                }
+            Console.WriteLine($"  bit packing                      {Lap(w),7:F2} s");
+            foreach (var level in new[] { System.IO.Compression.CompressionLevel.Optimal, System.IO.Compression.CompressionLevel.Fastest })
+            {
+                long bytes = 0;
+                w.Restart();
+                for (int c = 0; c < masks.Count; c++)
+                {
+                    using var ms = new MemoryStream();
+                    using (var deflate = new System.IO.Compression.DeflateStream(ms, level, leaveOpen: true))
+                        for (int y = 0; y < masks.Height; y++)
+                        {
+                            masks.GetRow(c, y, row);
+                            Array.Clear(packed, 0, packed.Length);
+                            for (int x = 0; x < row.Length; x++)
+                                if (row[x] != 0) packed[1 + (x >> 3)] |= (byte)(0x80 >> (x & 7));
+                            deflate.Write(packed, 0, packed.Length);
+                        }
+                    bytes += ms.Length;
+                }
+                Console.WriteLine($"  rows + pack + deflate {level,-9}  {Lap(w),7:F2} s  ({bytes / 1e6:F2} MB compressed)");
+            }
         }
 
         /// <summary>Raw session runs under a few ONNX Runtime option sets, to pick ModelSession's defaults.</summary>
