@@ -72,11 +72,18 @@ function Invoke-Build {
     Write-Host "Module laid out in $moduleOut" -ForegroundColor Green
 }
 
-function Get-Pwsh { (Get-Process -Id $PID).Path }
+# The running PowerShell as a command line: a native pwsh, or pwsh.dll under the dotnet host (the local tool).
+function Invoke-Pwsh([string[]] $Arguments) {
+    $exe = Join-Path $PSHOME ($(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' }))
+    $dll = Join-Path $PSHOME 'pwsh.dll'
+    if (Test-Path $exe) { Invoke-Native $exe $Arguments }
+    elseif (Test-Path $dll) { Invoke-Native 'dotnet' (@($dll) + $Arguments) }
+    else { throw "Cannot find pwsh under $PSHOME." }
+}
 
 function Invoke-Test {
     Invoke-Build
-    Invoke-Native dotnet @('test', (Join-Path $root 'tests/Cxas.Core.Tests/Cxas.Core.Tests.csproj'), '-c', $Configuration, '-nologo',
+    Invoke-Native dotnet @("test", (Join-Path $root 'tests/Cxas.Core.Tests/Cxas.Core.Tests.csproj'), '-c', $Configuration, '-nologo',
         '--logger', 'console;verbosity=normal')
     Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/Pester.Download.csproj'), '-nologo', '-v', 'q')
     $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
@@ -91,7 +98,7 @@ Import-Module '$pester' -RequiredVersion 6.2.0
 Invoke-Pester -Configuration `$config
 "@
     # A separate process, so the module's assemblies are not locked in this one.
-    Invoke-Native (Get-Pwsh) @('-NoProfile', '-NonInteractive', '-Command', $script)
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
 }
 
 function Invoke-Demo {
@@ -105,7 +112,7 @@ Invoke-CxasSegmentation -Path '$Path' -Recurse -OutputPath '$out' -OutputType pn
     Format-Table -AutoSize
 "Masks written under $out"
 "@
-    Invoke-Native (Get-Pwsh) @('-NoProfile', '-NonInteractive', '-Command', $script)
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
 }
 
 function Invoke-Bench {

@@ -17,7 +17,10 @@ namespace Cxas.PowerShell
             MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(CxasCmdlet).Assembly.Location)!;
 
         /// <summary>Resolves a model name or folder through <see cref="ModelLocator"/>.</summary>
-        protected CxasModel ResolveModel(string? model) => ModelLocator.Resolve(model, ModuleDirectory, SessionState.Path.CurrentFileSystemLocation.Path);
+        protected CxasModel ResolveModel(string? model) => ResolveModelInternal(model);
+
+        internal CxasModel ResolveModelInternal(string? model) =>
+            ModelLocator.Resolve(model, ModuleDirectory, SessionState.Path.CurrentFileSystemLocation.Path);
 
         /// <summary>Writes a non-terminating error for one input; with -ErrorAction Stop it stops the pipeline.</summary>
         protected void WriteFileError(Exception ex, string? target)

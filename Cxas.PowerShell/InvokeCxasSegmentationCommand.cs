@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
-using Cxas.Export;
-using Cxas.Models;
 using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
@@ -59,90 +57,25 @@ namespace Cxas.PowerShell
         /// <summary>Skip outputs that already exist (with a warning) instead of reporting an error.</summary>
         [Parameter] public SwitchParameter NoClobber { get; set; }
 
-        private Segmenter? _segmenter;
-        private SegmentationQueue? _queue;
-        private MaskOutputSet? _outputs;
-        private ProgressTracker? _progress;
+        private FileSegmentationRun? _run;
 
         protected override void BeginProcessing()
         {
-            DeviceSpec device;
-            CxasModel model;
-            try
-            {
-                device = DeviceSpec.Parse(Device);
-                model = ResolveModel(Model);
-                _segmenter = new Segmenter(model, device);
-            }
-            catch (CxasException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, Model ?? Device));
-                return;
-            }
-            if (model.Manifest.TestOnly)
-                WriteWarning($"Model '{model.Name}' is a test model: its masks are a closed-form function of pixel intensity, not anatomy.");
-            WriteVerbose($"Model '{model.Name}' ({model.Directory}) on {_segmenter.Device}.");
-            _queue = new SegmentationQueue(_segmenter);
-            _progress = new ProgressTracker(this, "Invoke-CxasSegmentation");
-            if (!string.IsNullOrEmpty(OutputPath))
-            {
-                try
-                {
-                    var output = GetUnresolvedProviderPathFromPSPath(OutputPath);
-                    _outputs = new MaskOutputSet(this, output, OutputType, Force, NoClobber, null);
-                }
-                catch (CxasException ex)
-                {
-                    ThrowTerminatingError(ToErrorRecord(ex, OutputPath));
-                }
-            }
+            _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Invoke-CxasSegmentation");
         }
 
         protected override void ProcessRecord()
         {
             bool literal = ParameterSetName == LiteralSet;
             var files = new List<string>(ExpandInputs(literal ? LiteralPath : Path, literal, Recurse));
-            if (files.Count > 1) _progress!.Total = _progress.Done + _queue!.Pending + files.Count;
-            foreach (var file in files)
-            {
-                foreach (var outcome in _queue!.Submit(file)) Emit(outcome);
-                foreach (var outcome in _queue.TakeCompleted()) Emit(outcome);
-            }
+            foreach (var result in _run!.Add(files)) WriteObject(result);
         }
 
         protected override void EndProcessing()
         {
-            if (_queue != null)
-            {
-                SegmentationOutcome? outcome;
-                while ((outcome = _queue.TakeNext()) != null) Emit(outcome);
-            }
-            if (_outputs != null)
-                foreach (var record in _outputs.Complete()) WriteVerbose($"Wrote '{record.OutputPath}'.");
-            _progress?.Complete();
+            foreach (var result in _run!.Finish()) WriteObject(result);
         }
 
-        private void Emit(SegmentationOutcome outcome)
-        {
-            _progress!.Step(outcome.Path);
-            if (outcome.Result == null)
-            {
-                WriteFileError(outcome.Error!, outcome.Path);
-                return;
-            }
-            if (_outputs != null)
-                foreach (var record in _outputs.Write(outcome.Result)) WriteVerbose($"Wrote '{record.OutputPath}'.");
-            WriteObject(outcome.Result);
-        }
-
-        public void Dispose()
-        {
-            // Drain background work so no task outlives the pipeline, and discard unfinished run-level outputs.
-            if (_queue != null)
-            {
-                try { while (_queue.TakeNext() != null) { } } catch (Exception) { }
-            }
-            _outputs?.Dispose();
-        }
+        public void Dispose() => _run?.Dispose();
     }
 }

@@ -164,7 +164,7 @@ namespace Cxas.Export
         }
 
         public static void WritePng(Stream stream, MaskSet masks, int c) =>
-            PngBitWriter.Write(stream, masks.Width, masks.Height, (y, row) => masks.GetRow(c, y, row));
+            PngBitWriter.WritePacked(stream, masks.Width, masks.Height, (y, row) => masks.GetPackedRowMsb(c, y, row, y - 1));
 
         public static void WriteJpeg(Stream stream, MaskSet masks, int c)
         {

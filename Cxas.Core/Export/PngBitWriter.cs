@@ -16,6 +16,23 @@ namespace Cxas.Export
         /// </summary>
         public static void Write(Stream output, int width, int height, Action<int, byte[]> fillRow)
         {
+            var values = new byte[width];
+            WritePacked(output, width, height, (y, packed) =>
+            {
+                fillRow(y, values);
+                Array.Clear(packed, 0, packed.Length);
+                for (int x = 0; x < width; x++)
+                    if (values[x] != 0) packed[x >> 3] |= (byte)(0x80 >> (x & 7));
+            });
+        }
+
+        /// <summary>
+        /// Writes a 1-bit grey PNG whose rows come already packed (most significant bit first, (width+7)/8 bytes):
+        /// <paramref name="fillPackedRow"/> receives y and the row buffer. Identical consecutive rows are not refilled
+        /// when the caller leaves the buffer as it was.
+        /// </summary>
+        public static void WritePacked(Stream output, int width, int height, Action<int, byte[]> fillPackedRow)
+        {
             output.Write(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, 0, 8);
             var ihdr = new byte[13];
             WriteBigEndian(ihdr, 0, (uint)width);
@@ -25,27 +42,29 @@ namespace Cxas.Export
             WriteChunk(output, "IHDR", ihdr, ihdr.Length);
 
             int stride = (width + 7) / 8;
-            var values = new byte[width];
-            var packed = new byte[stride + 1];
+            var row = new byte[stride];
             uint a = 1, b = 0;
             using (var compressed = new MemoryStream())
             {
                 compressed.WriteByte(0x78);
                 compressed.WriteByte(0x9C);
-                using (var deflate = new DeflateStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+                var filter = new byte[1]; // filter type 0 (None) before every row
+                using (var deflate = new DeflateStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
                 {
                     for (int y = 0; y < height; y++)
                     {
-                        fillRow(y, values);
-                        Array.Clear(packed, 0, packed.Length);
-                        for (int x = 0; x < width; x++)
-                            if (values[x] != 0) packed[1 + (x >> 3)] |= (byte)(0x80 >> (x & 7));
-                        deflate.Write(packed, 0, packed.Length);
-                        for (int i = 0; i < packed.Length; i++)
+                        fillPackedRow(y, row);
+                        deflate.Write(filter, 0, 1);
+                        deflate.Write(row, 0, stride);
+                        b = (b + a) % 65521; // the filter byte is 0: a unchanged
+                        for (int i = 0; i < stride; i++)
                         {
-                            a = (a + packed[i]) % 65521;
-                            b = (b + a) % 65521;
+                            a += row[i];
+                            b += a;
+                            if ((i & 1023) == 1023) { a %= 65521; b %= 65521; }
                         }
+                        a %= 65521;
+                        b %= 65521;
                     }
                 }
                 var adler = new byte[4];

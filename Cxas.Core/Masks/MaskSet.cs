@@ -103,6 +103,26 @@ namespace Cxas.Masks
             }
         }
 
+        /// <summary>
+        /// Full-resolution row y of class c packed most-significant-bit first ((Width+7)/8 bytes, as PNG stores
+        /// 1-bit rows). Returns false, leaving the buffer untouched, when row y comes from the same grid row as
+        /// <paramref name="previousY"/> (the buffer then already holds it).
+        /// </summary>
+        public bool GetPackedRowMsb(int c, int y, byte[] destination, int previousY = -1)
+        {
+            int gy = _rowMap[y];
+            if (previousY >= 0 && _rowMap[previousY] == gy) return false;
+            var bits = _planes[c];
+            int w = gy * GridWordsPerRow;
+            Array.Clear(destination, 0, (Width + 7) >> 3);
+            for (int x = 0; x < Width; x++)
+            {
+                int gx = _colMap[x];
+                if ((bits[w + (gx >> 6)] & (1UL << (gx & 63))) != 0) destination[x >> 3] |= (byte)(0x80 >> (x & 7));
+            }
+            return true;
+        }
+
         /// <summary>Full-resolution pixel counts of every class (computed once from the grid and the weights).</summary>
         public IReadOnlyList<long> PixelCounts
         {

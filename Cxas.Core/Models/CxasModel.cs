@@ -127,16 +127,31 @@ namespace Cxas.Models
 
         private static bool DimFits(int dim, int expected) => dim <= 0 || dim == expected;
 
+        /// <summary>Why Auto did not pick CUDA (null when it did, or when CPU was asked for).</summary>
+        public string? FallbackReason { get; private set; }
+
+        private static readonly Lazy<OrtEnv> Env = new Lazy<OrtEnv>(() =>
+        {
+            var env = OrtEnv.Instance();
+            // Cxas reports failures itself, as exceptions naming the cause; ONNX Runtime's own console log stays quiet.
+            env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+            return env;
+        });
+
         internal static ModelSession Create(CxasModel model, DeviceSpec device)
         {
+            _ = Env.Value;
             if (device.Kind == DeviceKind.Auto)
             {
+                string reason = "this ONNX Runtime build has no CUDA execution provider";
                 if (CudaAvailable())
                 {
                     try { return Create(model, new DeviceSpec(DeviceKind.Cuda, 0)); }
-                    catch (CxasException ex) when (ex.Kind == CxasErrorKind.Device) { }
+                    catch (CxasException ex) when (ex.Kind == CxasErrorKind.Device) { reason = ex.Message; }
                 }
-                return Create(model, DeviceSpec.Cpu);
+                var cpu = Create(model, DeviceSpec.Cpu);
+                cpu.FallbackReason = reason;
+                return cpu;
             }
 
             var options = new SessionOptions
@@ -154,7 +169,7 @@ namespace Cxas.Models
                     options.Dispose();
                     throw new CxasException(CxasErrorKind.Device,
                         $"CUDA device {device.Index} was requested, but this ONNX Runtime build has no CUDA execution provider " +
-                        $"(available: {string.Join(", ", OrtEnv.Instance().GetAvailableProviders())}).");
+                        $"(available: {string.Join(", ", Env.Value.GetAvailableProviders())}).");
                 }
                 try
                 {
@@ -197,7 +212,7 @@ namespace Cxas.Models
         /// <summary>Whether ONNX Runtime offers a CUDA provider here (the driver may still be missing).</summary>
         public static bool CudaAvailable()
         {
-            try { return OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"); }
+            try { return Env.Value.GetAvailableProviders().Contains("CUDAExecutionProvider"); }
             catch { return false; }
         }
 

@@ -26,7 +26,7 @@ namespace Cxas.Onnx
         private const int FloatType = 1;
         private const int Int64Type = 7;
 
-        private readonly List<(string Name, int Type, long[] Dims, byte[] Raw)> _initializers = new List<(string, int, long[], byte[])>();
+        private readonly List<Initializer> _initializers = new List<Initializer>();
         private readonly List<(string Op, string Name, string[] Inputs, string[] Outputs, OnnxAttribute[] Attributes)> _nodes = new List<(string, string, string[], string[], OnnxAttribute[])>();
         private readonly List<(string Name, object?[] Dims)> _inputs = new List<(string, object?[])>();
         private readonly List<(string Name, object?[] Dims)> _outputs = new List<(string, object?[])>();
@@ -41,17 +41,30 @@ namespace Cxas.Onnx
 
         public void AddOutput(string name, params object?[] dims) => _outputs.Add((name, dims));
 
+        /// <summary>
+        /// Adds a float initializer. The array is kept, not copied, and read when the model is written: do not change
+        /// it after adding it.
+        /// </summary>
         public string AddInitializer(string name, float[] values, params long[] dims)
         {
             long count = 1;
             foreach (var d in dims) count *= d;
             if (count != values.Length)
                 throw new ArgumentException($"Initializer '{name}' has {values.Length} values but shape [{string.Join(",", dims)}].");
-            var raw = new byte[values.Length * 4];
-            Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
-            if (!BitConverter.IsLittleEndian) SwapEndian(raw, 4);
-            _initializers.Add((name, FloatType, dims, raw));
+            // Kept by reference and serialised on write: a large model's weights are never copied in memory.
+            _initializers.Add(new Initializer(name, FloatType, dims, null, values));
             return name;
+        }
+
+        /// <summary>Total float values held by initializers.</summary>
+        public long InitializerValueCount
+        {
+            get
+            {
+                long n = 0;
+                foreach (var init in _initializers) n += init.Floats?.Length ?? init.Raw!.Length / 8;
+                return n;
+            }
         }
 
         public string AddInt64Initializer(string name, long[] values, params long[] dims)
@@ -59,7 +72,7 @@ namespace Cxas.Onnx
             var raw = new byte[values.Length * 8];
             Buffer.BlockCopy(values, 0, raw, 0, raw.Length);
             if (!BitConverter.IsLittleEndian) SwapEndian(raw, 8);
-            _initializers.Add((name, Int64Type, dims, raw));
+            _initializers.Add(new Initializer(name, Int64Type, dims, raw, null));
             return name;
         }
 
@@ -78,32 +91,96 @@ namespace Cxas.Onnx
 
         public byte[] ToBytes()
         {
-            var model = new ProtoWriter();
-            model.Int(1, 8); // ir_version
-            model.String(2, ProducerName);
-            model.String(3, typeof(OnnxGraph).Assembly.GetName().Version?.ToString() ?? "0");
-            model.Message(7, g =>
-            {
-                foreach (var n in _nodes) g.Message(1, node => WriteNode(node, n));
-                g.String(2, Name);
-                foreach (var init in _initializers)
-                {
-                    g.Message(5, t =>
-                    {
-                        t.PackedInts(1, init.Dims);
-                        t.Int(2, init.Type);
-                        t.String(8, init.Name);
-                        t.Bytes(9, init.Raw);
-                    });
-                }
-                foreach (var i in _inputs) g.Message(11, v => WriteValueInfo(v, i.Name, i.Dims));
-                foreach (var o in _outputs) g.Message(12, v => WriteValueInfo(v, o.Name, o.Dims));
-            });
-            model.Message(8, op => { op.String(1, ""); op.Int(2, OpsetVersion); });
-            return model.ToArray();
+            using var stream = new MemoryStream();
+            WriteTo(stream);
+            return stream.ToArray();
         }
 
-        public void Save(string path) => File.WriteAllBytes(path, ToBytes());
+        /// <summary>
+        /// Serialises the ModelProto to <paramref name="output"/>. Message lengths are computed up front, so the
+        /// initializers' values stream straight from their arrays and a model of hundreds of MB needs no second copy.
+        /// </summary>
+        public void WriteTo(Stream output)
+        {
+            var head = new ProtoWriter();
+            head.Int(1, 8); // ir_version
+            head.String(2, ProducerName);
+            head.String(3, typeof(OnnxGraph).Assembly.GetName().Version?.ToString() ?? "0");
+
+            var graphHead = new ProtoWriter();
+            foreach (var n in _nodes) graphHead.Message(1, node => WriteNode(node, n));
+            graphHead.String(2, Name);
+            var graphTail = new ProtoWriter();
+            foreach (var i in _inputs) graphTail.Message(11, v => WriteValueInfo(v, i.Name, i.Dims));
+            foreach (var o in _outputs) graphTail.Message(12, v => WriteValueInfo(v, o.Name, o.Dims));
+
+            // Each initializer: field 5 { dims, data_type, name, raw_data header } followed by its raw bytes.
+            var headers = new List<byte[]>(_initializers.Count);
+            long graphLength = graphHead.Length + graphTail.Length;
+            foreach (var init in _initializers)
+            {
+                var t = new ProtoWriter();
+                t.PackedInts(1, init.Dims);
+                t.Int(2, init.Type);
+                t.String(8, init.Name);
+                t.BytesHeader(9, init.ByteLength);
+                long messageLength = t.Length + init.ByteLength;
+                var header = new ProtoWriter();
+                header.BytesHeader(5, messageLength);
+                header.Append(t);
+                var bytes = header.ToArray();
+                headers.Add(bytes);
+                graphLength += bytes.Length + init.ByteLength;
+            }
+
+            var tail = new ProtoWriter();
+            tail.Message(8, op => { op.String(1, ""); op.Int(2, OpsetVersion); });
+
+            head.BytesHeader(7, graphLength);
+            head.WriteTo(output);
+            graphHead.WriteTo(output);
+            var chunk = new byte[1 << 20];
+            for (int i = 0; i < _initializers.Count; i++)
+            {
+                output.Write(headers[i], 0, headers[i].Length);
+                var init = _initializers[i];
+                if (init.Raw != null)
+                {
+                    output.Write(init.Raw, 0, init.Raw.Length);
+                    continue;
+                }
+                var values = init.Floats!;
+                for (int at = 0; at < values.Length; at += chunk.Length / 4)
+                {
+                    int count = Math.Min(chunk.Length / 4, values.Length - at);
+                    Buffer.BlockCopy(values, at * 4, chunk, 0, count * 4);
+                    if (!BitConverter.IsLittleEndian) SwapEndian(chunk, 4);
+                    output.Write(chunk, 0, count * 4);
+                }
+            }
+            graphTail.WriteTo(output);
+            tail.WriteTo(output);
+        }
+
+        public void Save(string path)
+        {
+            using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+            WriteTo(stream);
+        }
+
+        private sealed class Initializer
+        {
+            public Initializer(string name, int type, long[] dims, byte[]? raw, float[]? floats)
+            {
+                Name = name; Type = type; Dims = dims; Raw = raw; Floats = floats;
+            }
+            public string Name { get; }
+            public int Type { get; }
+            public long[] Dims { get; }
+            public byte[]? Raw { get; }
+            public float[]? Floats { get; }
+            public long ByteLength => Raw?.Length ?? (long)Floats!.Length * 4;
+        }
 
         private static void WriteNode(ProtoWriter w, (string Op, string Name, string[] Inputs, string[] Outputs, OnnxAttribute[] Attributes) n)
         {

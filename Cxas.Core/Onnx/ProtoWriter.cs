@@ -11,6 +11,20 @@ namespace Cxas.Onnx
 
         public byte[] ToArray() => _buffer.ToArray();
 
+        public long Length => _buffer.Length;
+
+        public void WriteTo(Stream output) => _buffer.WriteTo(output);
+
+        /// <summary>Appends another writer's bytes as they are (fields of the same message).</summary>
+        public void Append(ProtoWriter other) => other._buffer.WriteTo(_buffer);
+
+        /// <summary>The tag and length of a length-delimited field whose bytes the caller writes afterwards.</summary>
+        public void BytesHeader(int field, long length)
+        {
+            WriteTag(field, 2);
+            WriteVarint((ulong)length);
+        }
+
         private void WriteVarint(ulong value)
         {
             while (value >= 0x80)

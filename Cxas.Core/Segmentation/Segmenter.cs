@@ -20,6 +20,8 @@ namespace Cxas.Segmentation
 
         public CxasModel Model => _session.Model;
         public DeviceSpec Device => _session.Device;
+        /// <summary>Why Auto ran on CPU, when it did.</summary>
+        public string? DeviceNote => _session.FallbackReason;
 
         /// <summary>
         /// Nearest resize to the model's input size, ImageNet normalisation, inference, threshold, and masks stored

@@ -1,0 +1,205 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using Cxas.IO;
+using Cxas.Models;
+
+namespace Cxas.Import
+{
+    /// <summary>Choices for <see cref="ModelImporter.Import"/>; every one has a sensible default.</summary>
+    public sealed class ImportOptions
+    {
+        /// <summary>Model name; default "UNet_ResNet50_default" for the reference, else the checkpoint's file name.</summary>
+        public string? Name { get; set; }
+        public string Version { get; set; } = "1";
+        /// <summary>Class names; default the reference's 159 names for a 159-class model, else class_0, class_1, ...</summary>
+        public IReadOnlyList<string>? Labels { get; set; }
+        /// <summary>Licence note; default the reference's for a 159-class reference model, else "unknown".</summary>
+        public string? Licence { get; set; }
+        public int InputWidth { get; set; } = 512;
+        public int InputHeight { get; set; } = 512;
+        /// <summary>Check that ONNX Runtime loads the new model before it is moved into place.</summary>
+        public bool Verify { get; set; } = true;
+        public bool TestOnly { get; set; }
+    }
+
+    /// <summary>A stage of an import, for progress reports.</summary>
+    public sealed class ImportProgress
+    {
+        public ImportProgress(string stage, int percent, string detail) { Stage = stage; Percent = percent; Detail = detail; }
+        public string Stage { get; }
+        /// <summary>0..100 within the stage, or -1 when unknown.</summary>
+        public int Percent { get; }
+        public string Detail { get; }
+    }
+
+    /// <summary>What an import produced.</summary>
+    public sealed class ImportResult
+    {
+        public string Name { get; set; } = "";
+        public string Directory { get; set; } = "";
+        public string Source { get; set; } = "";
+        public string SourceSha256 { get; set; } = "";
+        public string Architecture { get; set; } = "";
+        public int Classes { get; set; }
+        public long Parameters { get; set; }
+        public long OnnxBytes { get; set; }
+        public TimeSpan Elapsed { get; set; }
+        public override string ToString() => Directory;
+    }
+
+    /// <summary>Turns a reference-layout PyTorch checkpoint into a Cxas model folder (model.onnx + model.json).</summary>
+    public static class ModelImporter
+    {
+        public const string ReferenceModelName = "UNet_ResNet50_default";
+        public const string ReferenceLicence = "CC BY-NC-SA 4.0 (reference weights; not redistributable by Cxas)";
+
+        /// <summary>
+        /// Imports <paramref name="checkpointPath"/> into the folder <paramref name="modelDirectory"/>, written under a
+        /// temporary name and renamed when complete; an existing folder is replaced only with <paramref name="overwrite"/>.
+        /// </summary>
+        public static ImportResult Import(string checkpointPath, string modelDirectory, bool overwrite, ImportOptions? options = null,
+            Action<ImportProgress>? progress = null)
+        {
+            options ??= new ImportOptions();
+            var watch = Stopwatch.StartNew();
+            var source = Path.GetFullPath(checkpointPath);
+            var target = Path.GetFullPath(modelDirectory);
+            AtomicOutput.EnsureWritable(target, overwrite);
+
+            var result = new ImportResult { Source = source, Directory = target };
+            using (var checkpoint = TorchCheckpoint.Open(source))
+            {
+                progress?.Invoke(new ImportProgress("Hashing checkpoint", 0, Path.GetFileName(source)));
+                result.SourceSha256 = Sha256(source, p => progress?.Invoke(new ImportProgress("Hashing checkpoint", p, Path.GetFileName(source))));
+
+                var spec = UNetResNetSpec.Infer(checkpoint);
+                var graph = UNetResNetOnnxBuilder.Build(checkpoint, spec, options.InputHeight, options.InputWidth,
+                    (done, total) => progress?.Invoke(new ImportProgress("Reading and folding weights", done * 100 / total, $"{done}/{total} tensors")));
+                var manifest = CreateManifest(checkpoint, spec, options, result.SourceSha256);
+                result.Name = manifest.Name;
+                result.Architecture = manifest.Architecture ?? "";
+                result.Classes = spec.Classes;
+                result.Parameters = graph.InitializerValueCount;
+
+                AtomicOutput.WriteDirectory(target, overwrite, temp =>
+                {
+                    progress?.Invoke(new ImportProgress("Writing model.onnx", -1, $"{result.Parameters * 4 / (1 << 20)} MB"));
+                    var onnx = Path.Combine(temp, CxasModel.OnnxFileName);
+                    graph.Save(onnx);
+                    // Let the folded weights (the size of the model) go before ONNX Runtime loads its own copy.
+                    graph = null!;
+                    GC.Collect();
+                    manifest.Save(Path.Combine(temp, CxasModel.ManifestFileName));
+                    if (options.Verify)
+                    {
+                        progress?.Invoke(new ImportProgress("Checking the model loads", -1, "ONNX Runtime"));
+                        VerifyLoads(onnx, spec, options);
+                    }
+                    result.OnnxBytes = new FileInfo(onnx).Length;
+                });
+            }
+            result.Elapsed = watch.Elapsed;
+            return result;
+        }
+
+        /// <summary>The manifest for an imported checkpoint.</summary>
+        public static ModelManifest CreateManifest(TorchCheckpoint checkpoint, UNetResNetSpec spec, ImportOptions options, string sha256)
+        {
+            bool reference = spec.IsReference;
+            string[] labels;
+            if (options.Labels != null)
+            {
+                if (options.Labels.Count != spec.Classes)
+                    throw new CxasException(CxasErrorKind.InvalidArgument,
+                        $"{options.Labels.Count} labels were given but the checkpoint has {spec.Classes} classes.", checkpoint.Path);
+                labels = options.Labels.ToArray();
+            }
+            else if (spec.Classes == ReferenceLabels.Names.Length)
+                labels = (string[])ReferenceLabels.Names.Clone();
+            else
+                labels = Enumerable.Range(0, spec.Classes).Select(i => "class_" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+
+            var name = options.Name;
+            if (string.IsNullOrWhiteSpace(name))
+                name = reference ? ReferenceModelName : Path.GetFileNameWithoutExtension(checkpoint.Path);
+
+            var provenance = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["source"] = Path.GetFileName(checkpoint.Path),
+                ["sourceSha256"] = sha256,
+                ["sourceBytes"] = checkpoint.FileLength.ToString(CultureInfo.InvariantCulture),
+                ["importedUtc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                ["importer"] = "Cxas.Core " + (typeof(ModelImporter).Assembly.GetName().Version?.ToString() ?? "0"),
+                ["tensors"] = checkpoint.Tensors.Count.ToString(CultureInfo.InvariantCulture),
+                ["batchNorm"] = "folded into convolutions, eps 1e-05",
+                ["outputConv"] = "applied before the final bilinear resize (exact)",
+                ["network"] = spec.Describe(),
+            };
+            if (checkpoint.StateDictKey != null) provenance["stateDictKey"] = checkpoint.StateDictKey;
+            foreach (var item in checkpoint.Metadata) provenance["checkpoint." + item.Key] = item.Value;
+
+            var manifest = new ModelManifest
+            {
+                Name = name!,
+                Version = options.Version,
+                Description = reference
+                    ? "Reference UNet_ResNet50_default (159 anatomy classes), imported from its PyTorch checkpoint."
+                    : $"Imported from the PyTorch checkpoint '{Path.GetFileName(checkpoint.Path)}'.",
+                Architecture = "unet-" + spec.EncoderName,
+                Input = new ModelInputSpec { Name = UNetResNetOnnxBuilder.InputName, Width = options.InputWidth, Height = options.InputHeight },
+                Output = new ModelOutputSpec { Name = UNetResNetOnnxBuilder.OutputName, Activation = "sigmoid" },
+                Threshold = 0.5,
+                Labels = labels,
+                Licence = options.Licence ?? (reference ? ReferenceLicence : "unknown (imported from a user's checkpoint)"),
+                Provenance = provenance,
+                TestOnly = options.TestOnly,
+            };
+            manifest.Validate(checkpoint.Path);
+            return manifest;
+        }
+
+        private static void VerifyLoads(string onnx, UNetResNetSpec spec, ImportOptions options)
+        {
+            try
+            {
+                using var sessionOptions = new Microsoft.ML.OnnxRuntime.SessionOptions
+                {
+                    GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                };
+                using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx, sessionOptions);
+                var output = session.OutputMetadata[UNetResNetOnnxBuilder.OutputName].Dimensions;
+                if (output.Length != 4 || output[1] != spec.Classes || output[2] != options.InputHeight || output[3] != options.InputWidth)
+                    throw new CxasException(CxasErrorKind.InvalidModel, $"The imported model's output has shape [{string.Join(",", output)}].", onnx);
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException ex)
+            {
+                throw new CxasException(CxasErrorKind.InvalidModel, $"ONNX Runtime cannot load the imported model: {ex.Message.Trim()}", onnx, ex);
+            }
+        }
+
+        /// <summary>SHA-256 of a file as lowercase hex.</summary>
+        public static string Sha256(string path, Action<int>? percent = null)
+        {
+            using var sha = SHA256.Create();
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            var buffer = new byte[1 << 20];
+            long total = Math.Max(1, stream.Length), done = 0;
+            int lastPercent = -1;
+            int n;
+            while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                sha.TransformBlock(buffer, 0, n, null, 0);
+                done += n;
+                int p = (int)(done * 100 / total);
+                if (p != lastPercent) { lastPercent = p; percent?.Invoke(p); }
+            }
+            sha.TransformFinalBlock(buffer, 0, 0);
+            return string.Concat(sha.Hash!.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        }
+    }
+}

@@ -1,0 +1,236 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+
+namespace Cxas.Models
+{
+    /// <summary>One model folder found by a <see cref="ModelCatalog"/>.</summary>
+    public sealed class ModelCatalogEntry
+    {
+        public string Name { get; set; } = "";
+        public string Directory { get; set; } = "";
+        /// <summary>The root folder it was found in.</summary>
+        public string Root { get; set; } = "";
+        public bool IsDefault { get; set; }
+        public int LabelCount { get; set; }
+        public string? Licence { get; set; }
+        public string? Version { get; set; }
+        public string? Architecture { get; set; }
+        public bool TestOnly { get; set; }
+        public int InputWidth { get; set; }
+        public int InputHeight { get; set; }
+        /// <summary>The manifest, or null when it could not be read (see <see cref="Error"/>).</summary>
+        public ModelManifest? Manifest { get; set; }
+        public string? Error { get; set; }
+        public bool IsValid => Manifest != null;
+        public override string ToString() => Name;
+    }
+
+    /// <summary>
+    /// Where models live and which one is the default. Roots, in search order: the module's own <c>models</c> folder,
+    /// then the folders in <c>CXAS_MODEL_PATH</c> (path-separator list), or, when that is unset, a per-user folder
+    /// (<c>~/.cxas/models</c>; <c>%LOCALAPPDATA%\Cxas\models</c> on Windows). A model is a folder holding
+    /// <c>model.json</c>; its name is the manifest's name. The default model is named by <c>default.txt</c> (a folder
+    /// name) in the module's models folder.
+    /// </summary>
+    public sealed class ModelCatalog
+    {
+        public const string ModelPathVariable = "CXAS_MODEL_PATH";
+        public const string DefaultFileName = "default.txt";
+
+        public string? ModuleModelsDirectory { get; }
+        /// <summary>Existing or not, in search order, without duplicates.</summary>
+        public IReadOnlyList<string> Roots { get; }
+
+        public ModelCatalog(string? moduleModelsDirectory, IEnumerable<string> otherRoots)
+        {
+            ModuleModelsDirectory = string.IsNullOrEmpty(moduleModelsDirectory) ? null : Path.GetFullPath(moduleModelsDirectory);
+            var roots = new List<string>();
+            var comparer = PathComparer;
+            void Add(string? root)
+            {
+                if (string.IsNullOrWhiteSpace(root)) return;
+                var full = Path.GetFullPath(ExpandHome(root!.Trim()));
+                if (!roots.Contains(full, comparer)) roots.Add(full);
+            }
+            Add(ModuleModelsDirectory);
+            foreach (var r in otherRoots) Add(r);
+            Roots = roots;
+        }
+
+        /// <summary>The catalog for this process: the module's folder plus CXAS_MODEL_PATH or the per-user folder.</summary>
+        public static ModelCatalog FromEnvironment(string? moduleModelsDirectory) =>
+            new ModelCatalog(moduleModelsDirectory, EnvironmentRoots(Environment.GetEnvironmentVariable(ModelPathVariable)));
+
+        /// <summary>CXAS_MODEL_PATH's folders, or the per-user folder when it is unset or empty.</summary>
+        public static IReadOnlyList<string> EnvironmentRoots(string? modelPath)
+        {
+            var parts = (modelPath ?? "").Split(new[] { Path.PathSeparator }, StringSplitOptions.RemoveEmptyEntries)
+                .Select(p => p.Trim()).Where(p => p.Length > 0).ToList();
+            return parts.Count > 0 ? parts : new List<string> { UserModelsDirectory };
+        }
+
+        /// <summary>~/.cxas/models, or %LOCALAPPDATA%\Cxas\models on Windows.</summary>
+        public static string UserModelsDirectory
+        {
+            get
+            {
+                if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+                {
+                    var local = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+                    return Path.Combine(local, "Cxas", "models");
+                }
+                return Path.Combine(HomeDirectory, ".cxas", "models");
+            }
+        }
+
+        /// <summary>Where a new model goes by default: the first CXAS_MODEL_PATH folder, else the per-user folder.</summary>
+        public static string DefaultImportRoot => EnvironmentRoots(Environment.GetEnvironmentVariable(ModelPathVariable))[0];
+
+        private static string HomeDirectory
+        {
+            get
+            {
+                var home = Environment.GetEnvironmentVariable("HOME");
+                return string.IsNullOrEmpty(home) ? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) : home!;
+            }
+        }
+
+        private static string ExpandHome(string path) =>
+            path == "~" || path.StartsWith("~/", StringComparison.Ordinal) || path.StartsWith("~\\", StringComparison.Ordinal)
+                ? HomeDirectory + path.Substring(1)
+                : path;
+
+        private static StringComparer PathComparer =>
+            RuntimeInformation.IsOSPlatform(OSPlatform.Windows) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX)
+                ? StringComparer.OrdinalIgnoreCase
+                : StringComparer.Ordinal;
+
+        /// <summary>The folder name in the module's default.txt, or null.</summary>
+        public string? DefaultModelName
+        {
+            get
+            {
+                if (ModuleModelsDirectory == null) return null;
+                var file = Path.Combine(ModuleModelsDirectory, DefaultFileName);
+                try
+                {
+                    if (!File.Exists(file)) return null;
+                    var line = File.ReadAllLines(file).Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0 && !l.StartsWith("#", StringComparison.Ordinal));
+                    return string.IsNullOrEmpty(line) ? null : line;
+                }
+                catch (IOException) { return null; }
+                catch (UnauthorizedAccessException) { return null; }
+            }
+        }
+
+        /// <summary>Every model folder under the roots (one level deep), earlier roots first.</summary>
+        public IReadOnlyList<ModelCatalogEntry> List()
+        {
+            var result = new List<ModelCatalogEntry>();
+            var defaultName = DefaultModelName;
+            bool defaultMarked = false;
+            foreach (var root in Roots)
+            {
+                if (!Directory.Exists(root)) continue;
+                string[] dirs;
+                try { dirs = Directory.GetDirectories(root); }
+                catch (IOException) { continue; }
+                catch (UnauthorizedAccessException) { continue; }
+                foreach (var dir in dirs.OrderBy(d => Path.GetFileName(d), StringComparer.OrdinalIgnoreCase))
+                {
+                    var folderName = Path.GetFileName(dir);
+                    if (folderName.StartsWith(".", StringComparison.Ordinal)) continue; // temporary / hidden folders
+                    if (!File.Exists(Path.Combine(dir, CxasModel.ManifestFileName))) continue;
+                    var entry = Describe(dir, root);
+                    if (!defaultMarked && defaultName != null && ModuleModelsDirectory != null
+                        && PathComparer.Equals(root, ModuleModelsDirectory)
+                        && string.Equals(folderName, defaultName, StringComparison.OrdinalIgnoreCase))
+                    {
+                        entry.IsDefault = true;
+                        defaultMarked = true;
+                    }
+                    result.Add(entry);
+                }
+            }
+            return result;
+        }
+
+        /// <summary>Reads one model folder's manifest into an entry (errors are recorded, not thrown).</summary>
+        public static ModelCatalogEntry Describe(string directory, string root)
+        {
+            var entry = new ModelCatalogEntry { Directory = Path.GetFullPath(directory), Root = root, Name = Path.GetFileName(directory) };
+            try
+            {
+                var manifest = ModelManifest.Load(Path.Combine(directory, CxasModel.ManifestFileName));
+                entry.Manifest = manifest;
+                entry.Name = manifest.Name;
+                entry.LabelCount = manifest.Labels.Length;
+                entry.Licence = manifest.Licence;
+                entry.Version = manifest.Version;
+                entry.Architecture = manifest.Architecture;
+                entry.TestOnly = manifest.TestOnly;
+                entry.InputWidth = manifest.Input.Width;
+                entry.InputHeight = manifest.Input.Height;
+                if (!File.Exists(Path.Combine(directory, CxasModel.OnnxFileName))) entry.Error = $"{CxasModel.OnnxFileName} is missing.";
+            }
+            catch (CxasException ex)
+            {
+                entry.Error = ex.Message;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                entry.Error = ex.Message;
+            }
+            return entry;
+        }
+
+        /// <summary>
+        /// The folder of a model given by name (manifest name or folder name, case-insensitive; first root wins) or by
+        /// the path of a model folder; null or empty means the default model.
+        /// </summary>
+        public string ResolveDirectory(string? nameOrPath)
+        {
+            if (string.IsNullOrWhiteSpace(nameOrPath))
+            {
+                var def = DefaultModelName;
+                if (def == null || ModuleModelsDirectory == null)
+                    throw new CxasException(CxasErrorKind.NotFound,
+                        "No default model is set (no default.txt in the module's models folder). Name a model with -Model, " +
+                        "or import one with Import-CxasModel; Get-CxasModel lists those found in " + string.Join(", ", Roots) + ".");
+                var dir = Path.Combine(ModuleModelsDirectory, def);
+                if (!File.Exists(Path.Combine(dir, CxasModel.ManifestFileName)))
+                    throw new CxasException(CxasErrorKind.NotFound, $"The default model '{def}' (default.txt) has no folder with model.json in '{ModuleModelsDirectory}'.", dir);
+                return dir;
+            }
+            var text = nameOrPath!.Trim();
+            bool looksLikePath = text.IndexOfAny(new[] { '/', '\\' }) >= 0 || text.StartsWith(".", StringComparison.Ordinal) || text.StartsWith("~", StringComparison.Ordinal);
+            var asPath = Path.GetFullPath(ExpandHome(text));
+            if (looksLikePath || Path.IsPathRooted(text))
+            {
+                if (File.Exists(Path.Combine(asPath, CxasModel.ManifestFileName))) return asPath;
+                throw new CxasException(CxasErrorKind.NotFound, $"'{asPath}' is not a model folder (no {CxasModel.ManifestFileName}).", asPath);
+            }
+
+            // A bare name: the catalog first, then a model folder of that name in the current directory.
+            var entries = List();
+            var match = entries.FirstOrDefault(e => e.IsValid && string.Equals(e.Name, text, StringComparison.OrdinalIgnoreCase))
+                        ?? entries.FirstOrDefault(e => string.Equals(Path.GetFileName(e.Directory), text, StringComparison.OrdinalIgnoreCase));
+            if (match == null && File.Exists(Path.Combine(asPath, CxasModel.ManifestFileName))) return asPath;
+            if (match == null)
+            {
+                var known = entries.Count == 0 ? "none" : string.Join(", ", entries.Select(e => e.Name).Distinct());
+                throw new CxasException(CxasErrorKind.NotFound,
+                    $"No model named '{text}' in {string.Join(", ", Roots)} (models found: {known}).");
+            }
+            if (!match.IsValid)
+                throw new CxasException(CxasErrorKind.InvalidModel, $"Model '{text}' in '{match.Directory}' is not usable: {match.Error}", match.Directory);
+            return match.Directory;
+        }
+
+        /// <summary>Loads the model a -Model argument names (see <see cref="ResolveDirectory"/>).</summary>
+        public CxasModel Resolve(string? nameOrPath) => CxasModel.Load(ResolveDirectory(nameOrPath));
+    }
+}

@@ -1,0 +1,121 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using Cxas.Models;
+
+namespace Cxas.PowerShell
+{
+    /// <summary>
+    /// <para type="synopsis">Lists the segmentation models Cxas can use.</para>
+    /// <para type="description">Searches the module's models folder, then the folders in $env:CXAS_MODEL_PATH (or,
+    /// when it is unset, ~/.cxas/models; %LOCALAPPDATA%\Cxas\models on Windows). Marks the default model and shows each
+    /// model's label count and licence.</para>
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "CxasModel")]
+    [OutputType(typeof(ModelCatalogEntry))]
+    public sealed class GetCxasModelCommand : PSCmdlet
+    {
+        /// <summary>Model names (wildcards allowed) or model folder paths.</summary>
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[]? Name { get; set; }
+
+        private ModelCatalog? _catalog;
+        private IReadOnlyList<ModelCatalogEntry>? _entries;
+
+        protected override void BeginProcessing()
+        {
+            _catalog = CxasModelCatalog.ForCmdlet(this);
+            WriteVerbose("Model roots: " + string.Join(", ", _catalog.Roots));
+        }
+
+        protected override void ProcessRecord()
+        {
+            var catalog = _catalog!;
+            _entries ??= catalog.List();
+            if (Name == null || Name.Length == 0)
+            {
+                foreach (var entry in _entries) WriteObject(CxasModelCatalog.ToPSObject(entry));
+                return;
+            }
+            foreach (var name in Name)
+            {
+                if (WildcardPattern.ContainsWildcardCharacters(name))
+                {
+                    var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                    foreach (var entry in _entries.Where(e => pattern.IsMatch(e.Name) || pattern.IsMatch(Path.GetFileName(e.Directory))))
+                        WriteObject(CxasModelCatalog.ToPSObject(entry));
+                    continue;
+                }
+                try
+                {
+                    var dir = catalog.ResolveDirectory(CxasModelCatalog.ResolvePathArgument(this, name));
+                    var entry = _entries.FirstOrDefault(e => string.Equals(e.Directory, dir, StringComparison.Ordinal))
+                                ?? ModelCatalog.Describe(dir, Path.GetDirectoryName(dir) ?? dir);
+                    WriteObject(CxasModelCatalog.ToPSObject(entry));
+                }
+                catch (CxasException ex)
+                {
+                    WriteError(CxasModelCatalog.ToErrorRecord(ex, name));
+                }
+            }
+        }
+    }
+
+    /// <summary>Catalog helpers shared by the model cmdlets (and by -Model on the others).</summary>
+    public static class CxasModelCatalog
+    {
+        /// <summary>The module's own models folder: models/ beside the module manifest (or this assembly).</summary>
+        public static string ModuleModelsDirectory(PSCmdlet cmdlet)
+        {
+            var moduleBase = cmdlet.MyInvocation?.MyCommand?.Module?.ModuleBase;
+            if (string.IsNullOrEmpty(moduleBase))
+                moduleBase = Path.GetDirectoryName(typeof(CxasModelCatalog).Assembly.Location);
+            return Path.Combine(moduleBase ?? ".", "models");
+        }
+
+        public static ModelCatalog ForCmdlet(PSCmdlet cmdlet) => ModelCatalog.FromEnvironment(ModuleModelsDirectory(cmdlet));
+
+        /// <summary>Relative paths are taken relative to PowerShell's current location, not the process's.</summary>
+        public static string ResolvePathArgument(PSCmdlet cmdlet, string nameOrPath)
+        {
+            if (nameOrPath.IndexOfAny(new[] { '/', '\\' }) < 0 && !nameOrPath.StartsWith(".", StringComparison.Ordinal)
+                && !nameOrPath.StartsWith("~", StringComparison.Ordinal))
+                return nameOrPath;
+            return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(nameOrPath);
+        }
+
+        /// <summary>An entry with a default table view (four columns: Name, IsDefault, LabelCount, Licence).</summary>
+        public static PSObject ToPSObject(ModelCatalogEntry entry)
+        {
+            var ps = new PSObject(entry);
+            ps.TypeNames.Insert(0, "Cxas.ModelCatalogEntry");
+            var display = new PSPropertySet("DefaultDisplayPropertySet",
+                new[] { nameof(ModelCatalogEntry.Name), nameof(ModelCatalogEntry.IsDefault), nameof(ModelCatalogEntry.LabelCount),
+                        nameof(ModelCatalogEntry.Licence) });
+            ps.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { display }));
+            return ps;
+        }
+
+        public static ErrorRecord ToErrorRecord(CxasException ex, object? target)
+        {
+            ErrorCategory category;
+            switch (ex.Kind)
+            {
+                case CxasErrorKind.InvalidData: category = ErrorCategory.InvalidData; break;
+                case CxasErrorKind.InvalidModel: category = ErrorCategory.InvalidData; break;
+                case CxasErrorKind.NotSupported: category = ErrorCategory.NotImplemented; break;
+                case CxasErrorKind.LimitExceeded: category = ErrorCategory.LimitsExceeded; break;
+                case CxasErrorKind.NotFound: category = ErrorCategory.ObjectNotFound; break;
+                case CxasErrorKind.AlreadyExists: category = ErrorCategory.ResourceExists; break;
+                case CxasErrorKind.Device: category = ErrorCategory.DeviceError; break;
+                case CxasErrorKind.WriteFailed: category = ErrorCategory.WriteError; break;
+                default: category = ErrorCategory.InvalidArgument; break;
+            }
+            return new ErrorRecord(ex, ex.ErrorId, category, ex.FilePath ?? target);
+        }
+    }
+}

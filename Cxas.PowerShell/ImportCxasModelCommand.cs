@@ -1,0 +1,98 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using Cxas.Import;
+using Cxas.Models;
+
+namespace Cxas.PowerShell
+{
+    /// <summary>
+    /// <para type="synopsis">Imports a reference-layout PyTorch checkpoint (.pth) as a Cxas model folder.</para>
+    /// <para type="description">Reads the checkpoint without Python (a restricted reader that executes nothing), folds
+    /// BatchNorm into the convolutions, writes model.onnx and model.json into a new folder named after the model, and
+    /// checks that ONNX Runtime loads it. The folder is written under a temporary name and renamed when complete.
+    /// </para>
+    /// </summary>
+    [Cmdlet(VerbsData.Import, "CxasModel", SupportsShouldProcess = true)]
+    [OutputType(typeof(ModelCatalogEntry))]
+    public sealed class ImportCxasModelCommand : PSCmdlet
+    {
+        private volatile bool _stopping;
+
+        /// <summary>The checkpoint file (torch.save zip format), e.g. UNet_ResNet50_default.pth.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName", "LiteralPath")]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; } = "";
+
+        /// <summary>Model (and folder) name; default UNet_ResNet50_default for the reference, else the file name.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
+        /// <summary>Folder to create the model folder in; default the first $env:CXAS_MODEL_PATH folder, else ~/.cxas/models.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Destination { get; set; }
+
+        /// <summary>Replace an existing model folder of the same name.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void StopProcessing() => _stopping = true;
+
+        protected override void ProcessRecord()
+        {
+            string source = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+            try
+            {
+                if (Name != null && (Name.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || Name.IndexOfAny(new[] { '/', '\\', ':' }) >= 0
+                                     || Name.StartsWith(".", StringComparison.Ordinal)))
+                    throw new CxasException(CxasErrorKind.InvalidArgument, $"Model name '{Name}' cannot be used as a folder name.");
+
+                var root = Destination != null
+                    ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination)
+                    : ModelCatalog.DefaultImportRoot;
+
+                // The folder is named after the model, which the checkpoint decides unless -Name is given.
+                string name = Name ?? DefaultName(source);
+                var target = System.IO.Path.Combine(root, name);
+                if (!ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'")) return;
+
+                var options = new ImportOptions { Name = name };
+                var record = new ProgressRecord(1, "Import-CxasModel", "Opening checkpoint");
+                string lastStage = "";
+                int lastPercent = -2;
+                var result = ModelImporter.Import(source, target, Force.IsPresent, options, p =>
+                {
+                    if (_stopping) throw new PipelineStoppedException();
+                    if (p.Stage == lastStage && p.Percent == lastPercent) return;
+                    lastStage = p.Stage;
+                    lastPercent = p.Percent;
+                    record.StatusDescription = p.Stage;
+                    record.CurrentOperation = p.Detail;
+                    record.PercentComplete = p.Percent;
+                    WriteProgress(record);
+                });
+                record.RecordType = ProgressRecordType.Completed;
+                WriteProgress(record);
+                WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
+                             $"source SHA-256 {result.SourceSha256}.");
+                var entry = ModelCatalog.Describe(result.Directory, root);
+                WriteObject(CxasModelCatalog.ToPSObject(entry));
+            }
+            catch (CxasException ex)
+            {
+                WriteError(CxasModelCatalog.ToErrorRecord(ex, source));
+            }
+        }
+
+        /// <summary>The name the importer would choose (reads only the checkpoint's shapes).</summary>
+        private static string DefaultName(string source)
+        {
+            using var checkpoint = TorchCheckpoint.Open(source);
+            var spec = UNetResNetSpec.Infer(checkpoint);
+            return spec.IsReference ? ModelImporter.ReferenceModelName : System.IO.Path.GetFileNameWithoutExtension(source);
+        }
+    }
+}
