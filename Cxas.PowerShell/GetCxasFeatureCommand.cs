@@ -5,7 +5,6 @@ using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using Cxas.Features;
-using Cxas.Models;
 using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
@@ -31,7 +30,7 @@ namespace Cxas.PowerShell
         public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
 
         /// <summary>Image files or folders to segment first (wildcards allowed).</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = PathSet)]
         [SupportsWildcards]
         public string[] Path { get; set; } = Array.Empty<string>();
 
@@ -40,7 +39,7 @@ namespace Cxas.PowerShell
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
         /// <summary>CTR, SCD, Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity (or 'Cardio-Thoracic Ratio', 'Spine-Center Distance').</summary>
-        [Parameter(Position = 1)]
+        [Parameter(Position = 0)]
         [Alias("f")]
         [ArgumentCompleter(typeof(FeatureCompleter))]
         public string[] Feature { get; set; } = { "CTR" };
@@ -93,8 +92,7 @@ namespace Cxas.PowerShell
 
         private readonly List<FeatureKind> _kinds = new List<FeatureKind>();
         private readonly List<CtrMethod> _methods = new List<CtrMethod>();
-        private SegmentationQueue? _queue;
-        private MaskOutputSet? _outputs;
+        private FileSegmentationRun? _run;
         private ProgressTracker? _progress;
 
         protected override void BeginProcessing()
@@ -119,73 +117,38 @@ namespace Cxas.PowerShell
             {
                 ThrowTerminatingError(ToErrorRecord(ex, string.Join(", ", Feature)));
             }
-            _progress = new ProgressTracker(this, "Get-CxasFeature", 3);
-            if (ParameterSetName == ResultSet) return;
-
-            try
-            {
-                var device = DeviceSpec.Parse(Device);
-                var model = ResolveModel(Model);
-                var segmenter = new Segmenter(model, device);
-                if (model.Manifest.TestOnly)
-                    WriteWarning($"Model '{model.Name}' is a test model: its masks are a closed-form function of pixel intensity, not anatomy.");
-                WriteVerbose($"Model '{model.Name}' ({model.Directory}) on {segmenter.Device}.");
-                _queue = new SegmentationQueue(segmenter);
-                if (!string.IsNullOrEmpty(OutputPath))
-                    _outputs = new MaskOutputSet(this, GetUnresolvedProviderPathFromPSPath(OutputPath), OutputType, Force, NoClobber, null);
-            }
-            catch (CxasException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, Model ?? Device));
-            }
+            if (ParameterSetName == ResultSet)
+                _progress = new ProgressTracker(this, "Get-CxasFeature", 3);
+            else
+                _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Get-CxasFeature");
         }
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == ResultSet)
+            if (_run == null)
             {
                 foreach (var result in InputObject)
-                    if (result != null) Measure(result);
+                {
+                    if (result == null) continue;
+                    _progress!.Step(result.Path);
+                    Measure(result);
+                }
                 return;
             }
             bool literal = ParameterSetName == LiteralSet;
             var files = new List<string>(ExpandInputs(literal ? LiteralPath : Path, literal, Recurse));
-            if (files.Count > 1) _progress!.Total = _progress.Done + _queue!.Pending + files.Count;
-            foreach (var file in files)
-            {
-                foreach (var outcome in _queue!.Submit(file)) Emit(outcome);
-                foreach (var outcome in _queue.TakeCompleted()) Emit(outcome);
-            }
+            foreach (var result in _run.Add(files)) Measure(result);
         }
 
         protected override void EndProcessing()
         {
-            if (_queue != null)
-            {
-                SegmentationOutcome? outcome;
-                while ((outcome = _queue.TakeNext()) != null) Emit(outcome);
-            }
-            if (_outputs != null)
-                foreach (var record in _outputs.Complete()) WriteVerbose($"Wrote '{record.OutputPath}'.");
+            if (_run != null)
+                foreach (var result in _run.Finish()) Measure(result);
             _progress?.Complete();
-        }
-
-        private void Emit(SegmentationOutcome outcome)
-        {
-            if (outcome.Result == null)
-            {
-                _progress!.Step(outcome.Path);
-                WriteFileError(outcome.Error!, outcome.Path);
-                return;
-            }
-            if (_outputs != null)
-                foreach (var record in _outputs.Write(outcome.Result)) WriteVerbose($"Wrote '{record.OutputPath}'.");
-            Measure(outcome.Result);
         }
 
         private void Measure(SegmentationResult result)
         {
-            _progress!.Step(result.Path);
             List<FeatureValue> values;
             try
             {
@@ -207,14 +170,7 @@ namespace Cxas.PowerShell
             }
         }
 
-        public void Dispose()
-        {
-            if (_queue != null)
-            {
-                try { while (_queue.TakeNext() != null) { } } catch (Exception) { }
-            }
-            _outputs?.Dispose();
-        }
+        public void Dispose() => _run?.Dispose();
     }
 
     /// <summary>Completes -Feature with the feature names (short names and the reference's long names).</summary>

@@ -155,3 +155,12 @@ Describe 'Export-CxasReport' {
         { $Results | Export-CxasReport -OutputPath $path } | Should -Throw -ErrorId 'Cxas.AlreadyExists*'
     }
 }
+
+Describe 'Get-CxasFeature positional use' {
+    It 'takes the feature first, then the path' {
+        ($Results | Get-CxasFeature CTR | Where-Object FileName -eq 'a.png').Value | Should -Be 0.4
+        $v = Get-CxasFeature SCD (Join-Path $In 'a.png') -Model cxas-test -Device cpu -WarningAction SilentlyContinue
+        $v.Feature | Should -Be 'SCD'
+        $v.FileName | Should -Be 'a.png'
+    }
+}
