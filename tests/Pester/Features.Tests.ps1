@@ -126,6 +126,20 @@ Describe 'Export-CxasOverlay' {
         & $px 500 480 | Should -Be @(0, 0, 0)
     }
 
+    It 'draws on black, with a warning, when the radiograph is gone' {
+        $gone = Join-Path $Work 'gone'
+        New-Item -ItemType Directory -Path $gone | Out-Null
+        Copy-Item (Join-Path $In 'a.png') $gone
+        $r = Invoke-CxasSegmentation -Path (Join-Path $gone 'a.png') -Model cxas-test -Device cpu -WarningAction SilentlyContinue
+        Remove-Item (Join-Path $gone 'a.png')
+        $file = $r | Export-CxasOverlay -OutputPath $gone -Label heart -WarningVariable warn -WarningAction SilentlyContinue
+        $file.Name | Should -Be 'a_overlay.png'
+        $warn[0] | Should -Match 'drawing on black'
+        $img = [Cxas.Imaging.ImageLoader]::Load($file.FullName).Raster
+        # In the lung (blue 120 in the original; only the heart is drawn) the overlay is black.
+        $img.GetValue(60, 150, 2) | Should -Be 0
+    }
+
     It 'keeps existing files unless -Force' {
         $out = Join-Path $Work 'overlays2'
         $Results[0] | Export-CxasOverlay -OutputPath $out | Out-Null
