@@ -61,6 +61,9 @@ namespace Cxas.PowerShell
 
         [Parameter] public SwitchParameter Force { get; set; }
 
+        /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
+        [Parameter] public SwitchParameter PassThru { get; set; }
+
         private string _folder = "";
         private ProgressTracker? _progress;
         private readonly Dictionary<string, Rgba> _colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
@@ -110,12 +113,14 @@ namespace Cxas.PowerShell
                     if (!ShouldProcess(target, $"Write overlay of {result.FileName}")) continue;
                     var canvas = Render(result);
                     AtomicOutput.WriteFile(target, Force, canvas.SavePng);
-                    WriteObject(new FileInfo(target));
+                    WriteVerbose($"Wrote '{target}'.");
+                    if (!PassThru) WriteObject(new FileInfo(target));
                 }
                 catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
                 {
                     WriteFileError(ex, result.Path);
                 }
+                if (PassThru) WriteObject(result);
             }
         }
 

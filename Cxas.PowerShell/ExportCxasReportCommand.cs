@@ -65,6 +65,9 @@ namespace Cxas.PowerShell
 
         [Parameter] public SwitchParameter Force { get; set; }
 
+        /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
+        [Parameter] public SwitchParameter PassThru { get; set; }
+
         private string _target = "";
         private ReportOptions _options = new ReportOptions();
         private readonly List<ReportItem> _items = new List<ReportItem>();
@@ -115,6 +118,7 @@ namespace Cxas.PowerShell
                 {
                     WriteFileError(ex, result.Path);
                 }
+                if (PassThru) WriteObject(result);
             }
         }
 
@@ -130,7 +134,8 @@ namespace Cxas.PowerShell
             try
             {
                 AtomicOutput.WriteFile(_target, Force, stream => HtmlReport.Write(stream, _items, Title));
-                WriteObject(new FileInfo(_target));
+                WriteVerbose($"Wrote '{_target}' ({_items.Count} images).");
+                if (!PassThru) WriteObject(new FileInfo(_target));
             }
             catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
             {

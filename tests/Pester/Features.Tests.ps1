@@ -161,6 +161,17 @@ Describe 'Export-CxasReport' {
         $html | Should -Match '>Missing<'
     }
 
+    It 'passes the results on with -PassThru, so one pipeline gives the report and the CSV' {
+        $path = Join-Path $Work 'report3.html'
+        $csv = Join-Path $Work 'ctr3.csv'
+        Invoke-CxasSegmentation -Path $In -Model cxas-test -Device cpu -WarningAction SilentlyContinue |
+            Export-CxasReport -OutputPath $path -PassThru |
+            Get-CxasFeature -Feature CTR |
+            Export-Csv $csv -NoTypeInformation
+        $path | Should -Exist
+        (Import-Csv $csv | Where-Object FileName -eq 'b.png').Value | Should -Be '0.55'
+    }
+
     It 'writes nothing with -WhatIf and refuses to overwrite without -Force' {
         $path = Join-Path $Work 'report2.html'
         $Results | Export-CxasReport -OutputPath $path -WhatIf
