@@ -91,9 +91,13 @@ namespace Cxas.Reporting
                             $"<span class=\"swatch\" style=\"background:{E(layer.Color)}\"></span>{E(layer.Name)}" +
                             (layer.Present ? "" : " <em>(not found)</em>") + "</label>");
             }
-            if (item.FeatureLayer != null)
-                w.WriteLine($"<label><input type=\"checkbox\" class=\"layer-toggle\" data-layer=\"{id}-features\" checked>" +
-                            "<span class=\"swatch construction\"></span>feature construction</label>");
+            for (int k = 0; k < item.ConstructionLayers.Count; k++)
+            {
+                var layer = item.ConstructionLayers[k];
+                w.WriteLine($"<label><input type=\"checkbox\" class=\"layer-toggle construction\" data-layer=\"{id}-construction-{k}\"{(layer.Visible ? " checked" : "")}>" +
+                            $"<span class=\"swatch construction\" style=\"border-color:{E(layer.Color)}\"></span>{E(layer.Name)}" +
+                            (layer.Present ? "" : " <em>(nothing to draw)</em>") + "</label>");
+            }
             w.WriteLine("<div class=\"buttons\"><button type=\"button\" class=\"all\">all</button> <button type=\"button\" class=\"none\">none</button></div>");
             w.WriteLine($"<label class=\"opacity\">layer opacity <input type=\"range\" class=\"opacity\" min=\"0\" max=\"100\" value=\"100\" data-image=\"{id}\"></label>");
             w.WriteLine("<label>size <select class=\"zoom\"><option value=\"fit\" selected>fit</option><option value=\"1\">100 %</option>" +
@@ -109,8 +113,12 @@ namespace Cxas.Reporting
                 w.WriteLine($"<img class=\"layer\" id=\"{id}-layer-{k}\" alt=\"{E(layer.Name)}\" width=\"{item.DisplayWidth}\" height=\"{item.DisplayHeight}\"" +
                             $"{(layer.Visible ? "" : " style=\"visibility:hidden\"")} src=\"{DataUri("image/png", layer.Png)}\">");
             }
-            if (item.FeatureLayer != null)
-                w.WriteLine($"<img class=\"layer\" id=\"{id}-features\" alt=\"feature construction\" width=\"{item.DisplayWidth}\" height=\"{item.DisplayHeight}\" src=\"{DataUri("image/png", item.FeatureLayer)}\">");
+            for (int k = 0; k < item.ConstructionLayers.Count; k++)
+            {
+                var layer = item.ConstructionLayers[k];
+                w.WriteLine($"<img class=\"layer\" id=\"{id}-construction-{k}\" alt=\"{E(layer.Name)}\" width=\"{item.DisplayWidth}\" height=\"{item.DisplayHeight}\"" +
+                            $"{(layer.Visible ? "" : " style=\"visibility:hidden\"")} src=\"{DataUri("image/png", layer.Png)}\">");
+            }
             w.WriteLine("</div></div>");
 
             if (item.Features.Count > 0)
@@ -212,7 +220,7 @@ section.image { border-top: 2px solid #ddd; padding-top: 0.5em; margin-top: 1.5e
 .controls { display: flex; flex-direction: column; gap: 0.2em; min-width: 14em; font-size: 0.9em; }
 .controls label { cursor: pointer; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; margin: 0 0.4em; vertical-align: middle; border: 1px solid #333; }
-.swatch.construction { background: linear-gradient(90deg, #00c8ff 50%, #ffc400 50%); }
+.swatch.construction { background: repeating-linear-gradient(45deg, #fff 0 2px, #333 2px 4px); border-width: 2px; }
 .stack { position: relative; max-width: 100%; line-height: 0; background: #000; }
 .stack img { display: block; width: 100%; height: auto; }
 .stack img.layer { position: absolute; left: 0; top: 0; }

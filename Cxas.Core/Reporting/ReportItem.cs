@@ -34,8 +34,8 @@ namespace Cxas.Reporting
         /// <summary>The radiograph (JPEG), or null when the image could not be read (the layers sit on black).</summary>
         public byte[]? BaseJpeg { get; set; }
         public List<ReportLayer> Layers { get; } = new List<ReportLayer>();
-        /// <summary>The CTR/SCD construction as a transparent PNG; null when no feature drawing was asked for.</summary>
-        public byte[]? FeatureLayer { get; set; }
+        /// <summary>The constructions (one layer per CTR method, one for SCD) as transparent PNGs.</summary>
+        public List<ReportLayer> ConstructionLayers { get; } = new List<ReportLayer>();
     }
 
     /// <summary>What a report item is made of.</summary>
@@ -120,13 +120,20 @@ namespace Cxas.Reporting
                     Png = OverlayRenderer.ClassLayer(masks, c, w, h, color, options.FillOpacity, outline).ToPng(),
                 });
             }
-            if (drawing.Ctr.Count > 0 || drawing.Scd != null)
-            {
-                var layer = new RgbaCanvas(w, h);
-                OverlayRenderer.DrawFeatures(layer, masks.Width, masks.Height, drawing);
-                item.FeatureLayer = layer.ToPng();
-            }
+            foreach (var ctr in drawing.Ctr)
+                item.ConstructionLayers.Add(Construction(masks.Width, masks.Height, w, h, $"CTR construction ({ctr.Method.ToString().ToLowerInvariant()})",
+                    ctr.Status != FeatureStatus.Missing, Palette.Thorax, new OverlayOptions { Ctr = new[] { ctr } }));
+            if (drawing.Scd != null)
+                item.ConstructionLayers.Add(Construction(masks.Width, masks.Height, w, h, "SCD construction",
+                    drawing.Scd.Centers.Count > 0, Palette.SpineLine, new OverlayOptions { Scd = drawing.Scd, Spacing = extractor.Spacing }));
             return item;
+        }
+
+        private static ReportLayer Construction(int imageWidth, int imageHeight, int w, int h, string name, bool present, Rgba color, OverlayOptions what)
+        {
+            var layer = new RgbaCanvas(w, h);
+            OverlayRenderer.DrawFeatures(layer, imageWidth, imageHeight, what);
+            return new ReportLayer { Name = name, Color = color.ToHex(), Present = present, Png = layer.ToPng() };
         }
     }
 }

@@ -77,14 +77,15 @@ function close(actual, expected, tolerance) {
     for (const image of expect.images) {
       const section = page.locator('#' + image.id);
       const toggles = section.locator('input.layer-toggle');
-      check(await toggles.count() === expect.layersPerImage + 1, image.id + ': one toggle per class plus the construction');
+      check(await toggles.count() === expect.layersPerImage + expect.constructionsPerImage, image.id + ': one toggle per class and per construction');
       const stack = section.locator('.stack');
       await stack.scrollIntoViewIfNeeded();
       const box = await stack.boundingBox();
       check(Math.round(box.width) === image.width && Math.round(box.height) === image.height,
         image.id + ': picture shown at ' + Math.round(box.width) + 'x' + Math.round(box.height));
-      // Hide the construction so only class fills are on screen at the check points.
-      await section.locator('input.layer-toggle[data-layer$="-features"]').uncheck();
+      // Hide the constructions so only class fills are on screen at the check points.
+      const constructions = section.locator('input.layer-toggle.construction');
+      for (let k = 0; k < await constructions.count(); k++) await constructions.nth(k).uncheck();
       const points = image.checks.map(c => ({ x: Math.floor(box.x) + c.x, y: Math.floor(box.y) + c.y }));
       const shotOn = await page.screenshot();
       const on = await pixelsAt(page, shotOn, points);
@@ -108,7 +109,7 @@ function close(actual, expected, tolerance) {
       image.checks.forEach((c, i) => check(close(none[i], c.off, 6), `${image.id} (${c.x},${c.y}) after 'none': ${none[i]}`));
       await section.locator('button.all').click();
       const all = await pixelsAt(page, await page.screenshot(), points);
-      // 'all' also turns the construction back on; the check points lie away from it.
+      // 'all' also turns the constructions back on; the check points lie away from them.
       image.checks.forEach((c, i) => check(close(all[i], c.on, 6), `${image.id} (${c.x},${c.y}) after 'all': ${all[i]}`));
     }
     // Zoom: 200 % doubles the picture and keeps the layers aligned with it.

@@ -81,7 +81,15 @@ namespace Cxas.Core.Tests.Features
             Assert.Equal(4, scd.VertebraCount);
             Assert.Equal(3, items[0].Layers.Count);
             Assert.False(items[0].Layers[2].Present); // "left lung" is absent
-            Assert.NotNull(items[0].FeatureLayer);
+            Assert.Equal(new[] { "CTR construction (standard)", "SCD construction" }, items[0].ConstructionLayers.Select(l => l.Name));
+            // The CTR layer holds the thoracic diameter along the widest lung row (row 30, columns 30..209), the SCD
+            // layer does not.
+            using (var ctrLayer = SixLabors.ImageSharp.Image.Load<Rgba32>(items[0].ConstructionLayers[0].Png))
+            using (var scdLayer = SixLabors.ImageSharp.Image.Load<Rgba32>(items[0].ConstructionLayers[1].Png))
+            {
+                Assert.Equal(new Rgba32(Palette.Thorax.R, Palette.Thorax.G, Palette.Thorax.B, 255), ctrLayer[60, 30]);
+                Assert.Equal(0, scdLayer[60, 30].A);
+            }
 
             using var heart = SixLabors.ImageSharp.Image.Load<Rgba32>(items[0].Layers[0].Png);
             Assert.Equal(new Rgba32(255, 0, 0, (byte)Math.Round(Opacity * 255)), heart[120, 130]); // inside the heart
@@ -96,7 +104,7 @@ namespace Cxas.Core.Tests.Features
         {
             var html = Render(Items());
             var sources = Regex.Matches(html, "\\ssrc=\"([^\"]*)\"").Cast<Match>().Select(m => m.Groups[1].Value).ToList();
-            Assert.Equal(2 * (1 + 3 + 1), sources.Count); // per image: base, three classes, construction
+            Assert.Equal(2 * (1 + 3 + 2), sources.Count); // per image: base, three classes, CTR and SCD constructions
             Assert.All(sources, s => Assert.StartsWith("data:image/", s));
             Assert.DoesNotContain("<link", html);
             Assert.DoesNotContain("http://", html);
@@ -149,6 +157,7 @@ namespace Cxas.Core.Tests.Features
                     } },
                 },
                 layersPerImage = 3,
+                constructionsPerImage = 2,
                 sortHeader = "CTR (Standard)",
                 sortedAscending = new[] { "a<&>.png", "b.png" },
                 flagged = new[] { (110.0 / 180.0).ToString("0.000", CultureInfo.InvariantCulture) },
