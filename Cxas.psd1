@@ -14,6 +14,8 @@
     CmdletsToExport        = @(
         'Invoke-CxasSegmentation'
         'Export-CxasMask'
+        'Import-CxasModel'
+        'Get-CxasModel'
     )
     FunctionsToExport      = @()
     AliasesToExport        = @()

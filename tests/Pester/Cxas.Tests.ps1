@@ -356,3 +356,54 @@ Describe 'Memory over a long run' -Tag Slow {
         ($samples[3] - $samples[0]) | Should -BeLessThan 20MB
     }
 }
+
+Describe 'Import-CxasModel and Get-CxasModel' {
+    BeforeAll {
+        $script:Fixture = Join-Path $PSScriptRoot '../fixtures/import/reduced_w16.pth'
+        $script:Models = Join-Path $Work 'user-models'
+        $script:SavedModelPath = $env:CXAS_MODEL_PATH
+        $env:CXAS_MODEL_PATH = $Models
+    }
+    AfterAll { $env:CXAS_MODEL_PATH = $SavedModelPath }
+
+    It 'lists the module''s models and marks the default' {
+        $list = @(Get-CxasModel)
+        $default = $list | Where-Object IsDefault
+        $default.Name | Should -Be 'cxas-test'
+        $default.LabelCount | Should -Be 159
+    }
+
+    It 'imports a reference-layout checkpoint into a model folder the pipeline runs' {
+        $entry = Import-CxasModel -Path $Fixture -Name reduced
+        $entry.Name | Should -Be 'reduced'
+        Test-Path (Join-Path $Models 'reduced/model.onnx') | Should -BeTrue
+        $manifest = Get-Content (Join-Path $Models 'reduced/model.json') -Raw | ConvertFrom-Json
+        $manifest.provenance.PSObject.Properties.Name -join ' ' | Should -BeLike '*sha256*'
+        (Get-CxasModel reduced).LabelCount | Should -Be $manifest.labels.Count
+        $img = Join-Path $Work 'import-img'
+        New-ChestPngs $img 1 97 131
+        $r = Invoke-CxasSegmentation (Join-Path $img 'chest00.png') -Model reduced -Device Cpu
+        $r.Model | Should -Be 'reduced'
+        $r.ClassCount | Should -Be $manifest.labels.Count
+        $r.Width | Should -Be 97
+    }
+
+    It 'keeps an existing model unless -Force, and leaves no temporary folder' {
+        $errs = $null
+        Import-CxasModel -Path $Fixture -Name reduced -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.Count | Should -Be 1
+        $errs[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        Import-CxasModel -Path $Fixture -Name reduced -Force | Out-Null
+        Get-ChildItem $Models -Force | Where-Object Name -like '.*' | Should -BeNullOrEmpty
+    }
+
+    It 'rejects a file that is not a checkpoint with an error naming it' {
+        $bad = Join-Path $Work 'not-a-checkpoint.pth'
+        Set-Content $bad 'hello'
+        $errs = $null
+        Import-CxasModel -Path $bad -Name bad -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.Count | Should -Be 1
+        $errs[0].Exception.Message | Should -BeLike '*not-a-checkpoint.pth*'
+        Test-Path (Join-Path $Models 'bad') | Should -BeFalse
+    }
+}
