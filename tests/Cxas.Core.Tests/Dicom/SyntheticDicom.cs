@@ -113,8 +113,10 @@ namespace Cxas.Core.Tests.Dicom
                 for (int i = 0; i < pixels.Length; i++)
                 {
                     int at = (f * pixels.Length + i) * bytes;
-                    data[at] = (byte)pixels[i];
-                    if (bytes == 2) data[at + 1] = (byte)(pixels[i] >> 8);
+                    // later frames differ from frame 1 (inverted), so decoding the wrong frame shows
+                    int v = f == 0 ? pixels[i] : ((1 << o.BitsStored) - 1) - pixels[i];
+                    data[at] = (byte)v;
+                    if (bytes == 2) data[at + 1] = (byte)(v >> 8);
                 }
             w.Bytes(0x7FE00010, bytes == 2 ? "OW" : "OB", data);
         }
