@@ -47,6 +47,10 @@ namespace Cxas.Core.Tests.Dicom
             public string Study = DicomUid.New(), Series = DicomUid.New(), Instance = DicomUid.New();
             public bool Preamble = true;
             public string? PixelSpacing, ImagerPixelSpacing;
+            public string? VoiLutFunction;
+            /// <summary>A VOI LUT Sequence item: first mapped value, bits per entry, entries.</summary>
+            public (int First, int Bits, ushort[] Data)? VoiLut;
+            public bool Signed;
         }
 
         public static void Write(string path, ushort[] pixels, Options o)
@@ -100,12 +104,29 @@ namespace Cxas.Core.Tests.Dicom
             w.US(0x00280100, o.BitsAllocated);
             w.US(0x00280101, o.BitsStored);
             w.US(0x00280102, o.BitsStored - 1);
-            w.US(0x00280103, 0);
+            w.US(0x00280103, o.Signed ? 1 : 0);
             if (o.WindowCenter.HasValue) w.Text(0x00281050, "DS", o.WindowCenter.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (o.WindowWidth.HasValue) w.Text(0x00281051, "DS", o.WindowWidth.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (o.RescaleIntercept.HasValue) w.Text(0x00281052, "DS", o.RescaleIntercept.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (o.RescaleSlope.HasValue) w.Text(0x00281053, "DS", o.RescaleSlope.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (o.RescaleSlope.HasValue) w.Text(0x00281054, "LO", "US");
+            if (o.VoiLutFunction != null) w.Text(0x00281056, "CS", o.VoiLutFunction);
+            if (o.VoiLut.HasValue)
+            {
+                var (first, bits, lut) = o.VoiLut.Value;
+                w.BeginSequence(0x00283010);
+                w.BeginItem();
+                var desc = new byte[6];
+                BitConverter.GetBytes((ushort)lut.Length).CopyTo(desc, 0);
+                BitConverter.GetBytes((ushort)first).CopyTo(desc, 2);
+                BitConverter.GetBytes((ushort)bits).CopyTo(desc, 4);
+                w.Bytes(0x00283002, "US", desc);
+                var lutBytes = new byte[lut.Length * 2];
+                Buffer.BlockCopy(lut, 0, lutBytes, 0, lutBytes.Length);
+                w.Bytes(0x00283006, "OW", lutBytes);
+                w.EndItem();
+                w.EndSequence();
+            }
             if (o.PresentationLutShape != null) w.Text(0x20500020, "CS", o.PresentationLutShape);
             int bytes = o.BitsAllocated / 8;
             var data = new byte[pixels.Length * bytes * o.Frames];
