@@ -52,6 +52,10 @@ namespace Cxas.Dicom
             }
         }
 
+        /// <summary>Parses and decodes a file's bytes without the defensive wrapper of <see cref="Read(string)"/> (tests use it to
+        /// prove that corrupt input only ever raises <see cref="CxasException"/>).</summary>
+        internal static SourceImage Decode(string path, byte[] data) => Read(DicomParser.Parse(path, data));
+
         internal static SourceImage Read(DicomFile file)
         {
             var ds = file.Dataset;

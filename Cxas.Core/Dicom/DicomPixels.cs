@@ -62,7 +62,6 @@ namespace Cxas.Dicom
                 throw Invalid(path, "it holds no pixel data (not an image).");
             }
             if (d.Rows == 0 || d.Columns == 0) throw Invalid(path, "Rows or Columns is missing or zero.");
-            ImageLimits.Check(path, d.Columns, d.Rows);
             d.BitsStored = ds.GetUShort(Tags.BitsStored) ?? d.BitsAllocated;
             d.HighBit = ds.GetUShort(Tags.HighBit) ?? d.BitsStored - 1;
             var frames = ds.GetNumber(Tags.NumberOfFrames);
@@ -89,11 +88,16 @@ namespace Cxas.Dicom
             {
                 if (TransferSyntaxes.IsEncapsulated(file.TransferSyntax) && file.TransferSyntax != TransferSyntaxes.DeflatedExplicitLittle)
                     throw Invalid(path, $"its transfer syntax {file.TransferSyntax} needs encapsulated pixel data, but the pixel data is native.");
-                values = ReadNative(file, pixel, d, fail);
+                values = ReadNative(file, pixel, d, fail); // checks the declared size against the bytes present first
             }
             else
             {
                 var frame = FirstFrameBytes(pixel, d.Frames, fail);
+                // No codec here compresses beyond 4096:1 in practice; a declared size beyond that is a corrupt header,
+                // and must not size an allocation.
+                if (pixels * spp > CodecBound(frame.Count))
+                    throw fail($"it declares {w}x{h} pixels, far more than {frame.Count} compressed bytes can hold.");
+                ImageLimits.Check(path, w, h);
                 long maxSamples;
                 DecodedFrame decoded;
                 var ts = file.TransferSyntax;
@@ -169,6 +173,7 @@ namespace Cxas.Dicom
             long frameBytes = pixels * d.SamplesPerPixel * bytes;
             if (pixel.Length < frameBytes)
                 throw fail($"its pixel data holds {pixel.Length} bytes, fewer than one {d.Columns}x{d.Rows} frame needs ({frameBytes}).");
+            ImageLimits.Check(file.Path, d.Columns, d.Rows);
             if (d.Frames > 1 && pixel.Length < frameBytes * d.Frames)
                 d.Frames = (int)(pixel.Length / frameBytes);
             var buf = pixel.Buffer;
