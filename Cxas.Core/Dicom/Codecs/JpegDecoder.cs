@@ -392,6 +392,13 @@ namespace Cxas.Dicom.Codecs
                 height = (_height * c.V + _vmax - 1) / _vmax;
             }
             int restart = _restartInterval;
+            if (scan.Length == 1 && (restart == 0 || restart % width == 0))
+            {
+                DecodeLosslessSingle(scan[0], tables[0], predictor, initial, width, height, restart == 0 ? 0 : restart / width);
+                if (pointTransform > 0)
+                    for (int i = 0; i < scan[0].Plane.Length; i++) scan[0].Plane[i] <<= pointTransform;
+                return;
+            }
             int untilRestart = restart;
             int firstLineRow = 0;
             bool startOfInterval = true;
@@ -448,6 +455,77 @@ namespace Cxas.Dicom.Codecs
             if (pointTransform > 0)
                 foreach (var c in scan)
                     for (int i = 0; i < c.Plane.Length; i++) c.Plane[i] <<= pointTransform;
+        }
+
+        /// <summary>
+        /// The common case, one component with restart intervals (if any) of whole rows: the first row of each interval
+        /// predicts from the left (its first sample from 2^(P-Pt-1)), the first column from above, the rest with the
+        /// selected predictor.
+        /// </summary>
+        private void DecodeLosslessSingle(Component c, Huffman table, int predictor, int initial, int width, int height, int rowsPerInterval)
+        {
+            int[] plane = c.Plane;
+            int stride = c.PlaneWidth;
+            for (int y = 0; y < height; y++)
+            {
+                bool firstRow = y == 0;
+                if (rowsPerInterval > 0 && y > 0 && y % rowsPerInterval == 0)
+                {
+                    Restart();
+                    firstRow = true;
+                }
+                int row = y * stride;
+                if (firstRow)
+                {
+                    int prev = initial;
+                    for (int x = 0; x < width; x++)
+                    {
+                        prev = (prev + NextDifference(table)) & 0xFFFF;
+                        plane[row + x] = prev;
+                    }
+                    continue;
+                }
+                int up = row - stride;
+                int left = (plane[up] + NextDifference(table)) & 0xFFFF;
+                plane[row] = left;
+                switch (predictor)
+                {
+                    case 1:
+                        for (int x = 1; x < width; x++) plane[row + x] = left = (left + NextDifference(table)) & 0xFFFF;
+                        break;
+                    case 2:
+                        for (int x = 1; x < width; x++) plane[row + x] = (plane[up + x] + NextDifference(table)) & 0xFFFF;
+                        break;
+                    case 3:
+                        for (int x = 1; x < width; x++) plane[row + x] = (plane[up + x - 1] + NextDifference(table)) & 0xFFFF;
+                        break;
+                    case 4:
+                        for (int x = 1; x < width; x++)
+                            plane[row + x] = left = (left + plane[up + x] - plane[up + x - 1] + NextDifference(table)) & 0xFFFF;
+                        break;
+                    case 5:
+                        for (int x = 1; x < width; x++)
+                            plane[row + x] = left = (left + ((plane[up + x] - plane[up + x - 1]) >> 1) + NextDifference(table)) & 0xFFFF;
+                        break;
+                    case 6:
+                        for (int x = 1; x < width; x++)
+                            plane[row + x] = left = (plane[up + x] + ((left - plane[up + x - 1]) >> 1) + NextDifference(table)) & 0xFFFF;
+                        break;
+                    default:
+                        for (int x = 1; x < width; x++)
+                            plane[row + x] = left = (((left + plane[up + x]) >> 1) + NextDifference(table)) & 0xFFFF;
+                        break;
+                }
+            }
+        }
+
+        private int NextDifference(Huffman table)
+        {
+            int s = DecodeSymbol(table);
+            if (s == 0) return 0;
+            if (s == 16) return 32768;
+            if (s > 16) throw _fail("the lossless JPEG data holds a difference category above 16.");
+            return ReceiveExtend(s);
         }
 
         // ---------------------------------------------------------------- sequential DCT (processes 1, 2, 4)
@@ -575,6 +653,8 @@ namespace Cxas.Dicom.Codecs
         private DecodedFrame Assemble()
         {
             int n = _components.Length;
+            if (n == 1 && _components[0].PlaneWidth == _width && _components[0].Plane.Length == _width * _height)
+                return new DecodedFrame(_width, _height, 1, _precision, _components[0].Plane);
             var samples = new int[(long)_width * _height * n];
             for (int ci = 0; ci < n; ci++)
             {
