@@ -143,9 +143,15 @@ namespace Cxas.Dicom.Seg
             Copy(Tags.PatientBirthDate, "DA");
             Copy(Tags.PatientSex, "CS");
             // Patient Study attributes, when the source has them (dcentvfy compares them across the study's instances).
-            if (src.GetString(0x00101010) != null) Copy(0x00101010, "AS"); // PatientAge
-            if (src.GetString(0x00101020) != null) Copy(0x00101020, "DS"); // PatientSize
-            if (src.GetString(0x00101030) != null) Copy(0x00101030, "DS"); // PatientWeight
+            // Only well-formed values are copied: a malformed one in the source must not make the SEG invalid.
+            var age = src.GetString(0x00101010);
+            if (age != null && System.Text.RegularExpressions.Regex.IsMatch(age, "^[0-9]{3}[DWMY]$")) w.Text(0x00101010, "AS", age); // PatientAge
+            foreach (var tag in new[] { 0x00101020u, 0x00101030u }) // PatientSize, PatientWeight
+            {
+                var v = src.GetString(tag);
+                if (v != null && v.Length <= 16 && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number > 0)
+                    w.Text(tag, "DS", v);
+            }
             w.Text(0x00181000, "LO", "1"); // DeviceSerialNumber
             w.Text(0x00181020, "LO", Version); // SoftwareVersions
             w.Text(Tags.StudyInstanceUid, "UI", study);
