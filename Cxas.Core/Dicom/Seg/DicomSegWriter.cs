@@ -23,6 +23,13 @@ namespace Cxas.Dicom.Seg
     {
         public const string SegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4";
 
+        /// <summary>Projection radiography and secondary capture SOP classes whose instances hold a single frame.</summary>
+        private static readonly HashSet<string> SingleFrameClasses = new HashSet<string>
+        {
+            "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.2",
+            "1.2.840.10008.5.1.4.1.1.1.2.1", "1.2.840.10008.5.1.4.1.1.1.3", "1.2.840.10008.5.1.4.1.1.1.3.1", "1.2.840.10008.5.1.4.1.1.7",
+        };
+
         /// <summary>The <see cref="MaskExporter"/> entry point: writes <paramref name="target"/> atomically.</summary>
         public static MaskExportRecord Export(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes)
         {
@@ -65,6 +72,10 @@ namespace Cxas.Dicom.Seg
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"No class was found in '{path}': a DICOM Segmentation needs at least one non-empty segment, so none was written.", path);
 
+            var sourceFrames = src.GetNumber(Tags.NumberOfFrames);
+            // Frame numbers are referenced only in instances of multi-frame SOP classes (a CR or DX instance is single-frame by
+            // definition, whatever its NumberOfFrames says).
+            bool multiFrameSource = sourceFrames.HasValue && sourceFrames.Value > 1 && !SingleFrameClasses.Contains(sourceClass);
             string instance = DicomUid.New(), series = DicomUid.New(), organisation = DicomUid.New();
             string date = now.ToString("yyyyMMdd", CultureInfo.InvariantCulture), time = now.ToString("HHmmss", CultureInfo.InvariantCulture);
             var codings = new List<SegmentCoding>();
@@ -219,6 +230,7 @@ namespace Cxas.Dicom.Seg
                 w.BeginItem();
                 w.Text(0x00081150, "UI", sourceClass);
                 w.Text(0x00081155, "UI", sourceInstance);
+                if (multiFrameSource) w.IS(0x00081160, 1); // ReferencedFrameNumber: the frame that was segmented
                 w.CodeSequence(0x0040A170, new CodedConcept("121322", "DCM", "Source image for image processing operation"));
                 w.EndItem();
                 w.EndSequence();

@@ -162,6 +162,32 @@ namespace Cxas.Core.Tests.Dicom
         }
 
         [Fact]
+        public void ColourJpegWithSubsampledChromaGivesTheGreyOfItsIndependentDecode()
+        {
+            var img2dcm = DicomTestEnv.Tool("img2dcm");
+            var dcmcjpeg = DicomTestEnv.Tool("dcmcjpeg");
+            var dcmdjpeg = DicomTestEnv.Tool("dcmdjpeg");
+            if (img2dcm == null || dcmcjpeg == null || dcmdjpeg == null) { _out.WriteLine("SKIPPED: dcmtk missing."); return; }
+            var bmp = Path.Combine(_dir, "colour.bmp");
+            using (var image = new Image<Rgb24>(45, 33))
+            {
+                for (int y = 0; y < 33; y++)
+                    for (int x = 0; x < 45; x++)
+                        image[x, y] = new Rgb24((byte)(x * 5), (byte)(200 - y * 5), (byte)((x * y) % 256));
+                image.SaveAsBmp(bmp);
+            }
+            string rgb = Path.Combine(_dir, "colour.dcm"), jpeg = Path.Combine(_dir, "colour-jpeg.dcm"), back = Path.Combine(_dir, "colour-back.dcm");
+            Assert.Equal(0, DicomTestEnv.Run(img2dcm, new[] { "-i", "BMP", bmp, rgb }).Exit);
+            Assert.Equal(0, DicomTestEnv.Run(dcmcjpeg, new[] { "+eb", rgb, jpeg }).Exit); // YBR_FULL_422, chroma subsampled 2x1
+            Assert.Equal(0, DicomTestEnv.Run(dcmdjpeg, new[] { jpeg, back }).Exit);
+            var ours = Grey(jpeg);
+            var theirs = Grey(back);
+            double max = ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max();
+            _out.WriteLine($"max |Y - luma(dcmdjpeg RGB)| = {max:F4}");
+            Assert.True(max < 0.02, $"grey differs by {max}");
+        }
+
+        [Fact]
         public void FileWithoutPreambleIsRecognisedByContent()
         {
             var path = Write("nopre.bin", new SyntheticDicom.Options { Preamble = false });

@@ -125,6 +125,34 @@ namespace Cxas.Core.Tests.Dicom
         }
 
         [Fact]
+        public void AllEmptyMasksWriteNothingAndSaySo()
+        {
+            var source = WriteSource(30, 40, "empty.dcm");
+            var image = ImageLoader.Load(source);
+            var masks = new MaskSet(new[] { "heart", "lung" }, 8, 8, 40, 30);
+            using var exporter = new MaskExporter(Path.Combine(_dir, "out"), MaskFormat.DicomSeg, overwrite: false);
+            var ex = Assert.Throws<CxasException>(() => exporter.Export(Result(source, image.Info, masks)));
+            Assert.Equal(CxasErrorKind.NotSupported, ex.Kind);
+            Assert.Contains("at least one non-empty segment", ex.Message);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "out")));
+        }
+
+        [Theory]
+        [InlineData("1.2.840.10008.5.1.4.1.1.7.3", "1")] // Multi-frame Grayscale Word Secondary Capture: frame 1 referenced
+        [InlineData(SyntheticDicom.CrStorage, null)]      // CR is single-frame by definition: no frame number
+        public void MultiFrameSourceIsReferencedByFrameWhereItsClassAllows(string sopClass, string? frameNumber)
+        {
+            var path = Path.Combine(_dir, "multi.dcm");
+            SyntheticDicom.Write(path, SyntheticDicom.Image(30, 40, 12, 4), new SyntheticDicom.Options { Rows = 30, Columns = 40, Frames = 2, SopClass = sopClass });
+            var (seg, result, expected) = Export(path, Labels);
+            CheckWithDciodvfy(seg);
+            CheckWithPydicom(seg, result, expected);
+            var parsed = DicomParser.ReadFile(seg).Dataset;
+            var frame = parsed.FirstItem(0x52009230)!.FirstItem(0x00089124)!.FirstItem(0x00082112)!;
+            Assert.Equal(frameNumber, frame.GetString(0x00081160));
+        }
+
+        [Fact]
         public void PackingRunsBitsOnAcrossFramesLeastSignificantFirst()
         {
             var labels = new[] { "heart", "lung" };
