@@ -74,7 +74,7 @@ namespace Cxas.Dicom
             var d = DicomPixels.Describe(file);
             if (d.Frames > 1) info.Warnings.Add($"Multi-frame image: frame 1 of {d.Frames} was used; the other frames were ignored.");
             var stored = DicomPixels.DecodeFirstFrame(file, d);
-            var grey = ToGrey(stored, d, ds, info.Warnings);
+            var grey = ToGrey(stored, d, ds, info.Warnings, file.Path);
             return new SourceImage(new GrayRaster(stored.Width, stored.Height, grey), info);
         }
 
@@ -94,7 +94,7 @@ namespace Cxas.Dicom
         }
 
         /// <summary>Stored values -> [0,1] grey, following the pipeline in the class documentation.</summary>
-        internal static float[] ToGrey(StoredFrame stored, PixelDescription d, DicomDataset ds, List<string> warnings)
+        internal static float[] ToGrey(StoredFrame stored, PixelDescription d, DicomDataset ds, List<string> warnings, string path)
         {
             long pixels = (long)stored.Width * stored.Height;
             var output = new float[pixels];
@@ -109,13 +109,13 @@ namespace Cxas.Dicom
                 return output;
             }
             if (d.Photometric == "PALETTE COLOR")
-                throw DicomPixels.Unsupported(ds.GetString(Tags.SopInstanceUid) ?? "", "palette colour images are not supported.");
+                throw DicomPixels.Unsupported(path, "palette colour images are not supported.");
 
             var values = stored.Values;
             int min = int.MaxValue, max = int.MinValue;
             foreach (var x in values) { if (x < min) min = x; if (x > max) max = x; }
-            Func<double, double> modality = ModalityTransform(ds);
-            Func<double, double>? voi = VoiTransform(ds, warnings);
+            Func<double, double> modality = ModalityTransform(ds, d.Signed);
+            Func<double, double>? voi = VoiTransform(ds, warnings, d.Signed || min < 0 || modality(min) < 0 || modality(max) < 0);
             long range = (long)max - min + 1;
             if (range <= (1 << 20))
             {
@@ -154,10 +154,10 @@ namespace Cxas.Dicom
             }
         }
 
-        private static Func<double, double> ModalityTransform(DicomDataset ds)
+        private static Func<double, double> ModalityTransform(DicomDataset ds, bool signedInput)
         {
             var lut = ds.FirstItem(Tags.ModalityLutSequence);
-            var table = lut != null ? Lut.From(lut) : null;
+            var table = lut != null ? Lut.From(lut, signedInput) : null;
             if (table != null) return table.Apply;
             double slope = ds.GetNumber(Tags.RescaleSlope) ?? 1;
             double intercept = ds.GetNumber(Tags.RescaleIntercept) ?? 0;
@@ -165,10 +165,10 @@ namespace Cxas.Dicom
             return x => x * slope + intercept;
         }
 
-        private static Func<double, double>? VoiTransform(DicomDataset ds, List<string> warnings)
+        private static Func<double, double>? VoiTransform(DicomDataset ds, List<string> warnings, bool signedInput)
         {
             var item = ds.FirstItem(Tags.VoiLutSequence);
-            var lut = item != null ? Lut.From(item) : null;
+            var lut = item != null ? Lut.From(item, signedInput) : null;
             if (lut != null) return lut.Apply;
             var centres = ds.GetNumbers(Tags.WindowCenter);
             var widths = ds.GetNumbers(Tags.WindowWidth);
@@ -195,7 +195,8 @@ namespace Cxas.Dicom
             private int _first;
             private int[] _data = Array.Empty<int>();
 
-            public static Lut? From(DicomDataset item)
+            /// <summary>Reads a LUT; its first mapped value is SS when the values it maps can be negative (signed input).</summary>
+            public static Lut? From(DicomDataset item, bool signedInput)
             {
                 var desc = item.Get(Tags.LutDescriptor);
                 var data = item.Get(Tags.LutData);
@@ -203,8 +204,8 @@ namespace Cxas.Dicom
                 int entries = DicomDataset.ReadUInt16(desc, 0);
                 if (entries == 0) entries = 65536;
                 int first = DicomDataset.ReadUInt16(desc, 2);
-                // The first mapped value is US or SS: signed pixel data states it as SS.
-                if (desc.Vr == "SS" || first > 32767 && item.Get(Tags.LutDescriptor)!.Vr != "US") first = (short)first;
+                // The first mapped value is US or SS: it is SS where the input can be negative.
+                if (desc.Vr == "SS" || signedInput) first = (short)first;
                 int bits = DicomDataset.ReadUInt16(desc, 4);
                 var values = new int[entries];
                 if (bits <= 8 && data.Length >= entries && data.Length < 2 * entries)

@@ -54,6 +54,34 @@ namespace Cxas.Dicom.Codecs
             public readonly int[] MaxCode = new int[18];
             public readonly int[] ValOffset = new int[18];
             public byte[] Values = Array.Empty<byte>();
+            // Lossless only: symbol and its extra bits decoded in one look-up of the next 11 bits (length 0 = use the slow path).
+            public int[]? PairDiff;
+            public byte[]? PairLength;
+        }
+
+        private const int PairBits = 11;
+
+        /// <summary>Builds the one-step table of a lossless DC table: every 11-bit prefix holding a whole code and its extra bits.</summary>
+        private static void BuildPairs(Huffman t)
+        {
+            var diff = new int[1 << PairBits];
+            var length = new byte[1 << PairBits];
+            for (int look = 0; look < diff.Length; look++)
+            {
+                int e = t.Fast[look >> (PairBits - 9)];
+                if (e == 0) continue;
+                int len = e >> 8, s = e & 0xFF;
+                if (s == 0) { diff[look] = 0; length[look] = (byte)len; }
+                else if (s == 16) { diff[look] = 32768; length[look] = (byte)len; }
+                else if (s < 16 && len + s <= PairBits)
+                {
+                    int v = (look >> (PairBits - len - s)) & ((1 << s) - 1);
+                    diff[look] = v < (1 << (s - 1)) ? v - (1 << s) + 1 : v;
+                    length[look] = (byte)(len + s);
+                }
+            }
+            t.PairDiff = diff;
+            t.PairLength = length;
         }
 
         private readonly byte[] _d;
@@ -466,6 +494,7 @@ namespace Cxas.Dicom.Codecs
         {
             int[] plane = c.Plane;
             int stride = c.PlaneWidth;
+            if (table.PairDiff == null) BuildPairs(table);
             for (int y = 0; y < height; y++)
             {
                 bool firstRow = y == 0;
@@ -521,6 +550,15 @@ namespace Cxas.Dicom.Codecs
 
         private int NextDifference(Huffman table)
         {
+            if (_bits < PairBits) Fill();
+            int look = (int)(_acc >> (64 - PairBits));
+            int n = table.PairLength![look];
+            if (n != 0)
+            {
+                _acc <<= n;
+                _bits -= n;
+                return table.PairDiff![look];
+            }
             int s = DecodeSymbol(table);
             if (s == 0) return 0;
             if (s == 16) return 32768;
