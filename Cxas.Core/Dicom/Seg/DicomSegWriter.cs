@@ -23,6 +23,9 @@ namespace Cxas.Dicom.Seg
     {
         public const string SegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4";
 
+        /// <summary>Algorithm family (CID 7162).</summary>
+        private static readonly CodedConcept ArtificialIntelligence = new CodedConcept("123110", "DCM", "Artificial Intelligence");
+
         /// <summary>Projection radiography and secondary capture SOP classes whose instances hold a single frame.</summary>
         private static readonly HashSet<string> SingleFrameClasses = new HashSet<string>
         {
@@ -206,6 +209,13 @@ namespace Cxas.Dicom.Seg
                 w.CodeSequence(0x00620003, coding.Category);
                 w.US(0x00620004, i + 1);
                 w.Text(0x00620005, "LO", Truncate(masks.Labels[classes[i]], 64));
+                w.BeginSequence(0x00620007); // SegmentationAlgorithmIdentificationSequence
+                w.BeginItem();
+                w.CodeSequence(0x0066002F, ArtificialIntelligence); // AlgorithmFamilyCodeSequence
+                w.Text(0x00660031, "LO", "Cxas " + Version); // AlgorithmVersion
+                w.Text(0x00660036, "LO", Truncate(modelName, 64)); // AlgorithmName
+                w.EndItem();
+                w.EndSequence();
                 w.Text(0x00620008, "CS", "AUTOMATIC");
                 w.Text(0x00620009, "LO", Truncate(modelName, 64));
                 w.CodeSequence(0x0062000F, coding.Type, coding.Modifier == null ? (Action?)null : () => w.CodeSequence(0x00620011, coding.Modifier));

@@ -246,7 +246,9 @@ namespace Cxas.Core.Tests.Dicom
                 "frames = [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in d.PerFrameFunctionalGroupsSequence]\n" +
                 "src = [f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID for f in d.PerFrameFunctionalGroupsSequence]\n" +
                 "print(json.dumps(dict(segs=segs, frames=frames, src=src, patient=str(d.PatientID), study=d.StudyInstanceUID,\n" +
-                "  sop=d.SOPClassUID, bits=int(d.BitsAllocated), type=d.SegmentationType, alg=d.SegmentSequence[0].SegmentAlgorithmType)))\n";
+                "  sop=d.SOPClassUID, bits=int(d.BitsAllocated), type=d.SegmentationType, alg=d.SegmentSequence[0].SegmentAlgorithmType,\n" +
+                "  family=d.SegmentSequence[0].SegmentationAlgorithmIdentificationSequence[0].AlgorithmFamilyCodeSequence[0].CodeValue,\n" +
+                "  algname=d.SegmentSequence[0].SegmentAlgorithmName)))\n";
             var r = DicomTestEnv.Run(DicomTestEnv.Python, new[] { "-c", script, seg, npy });
             Assert.True(r.Exit == 0, "pydicom failed: " + r.Err);
             var frames = PydicomOracle.ReadInt32Npy(npy);
@@ -256,6 +258,8 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Equal("1.2.840.10008.5.1.4.1.1.66.4", root.GetProperty("sop").GetString());
             Assert.Equal("BINARY", root.GetProperty("type").GetString());
             Assert.Equal("AUTOMATIC", root.GetProperty("alg").GetString());
+            Assert.Equal("123110", root.GetProperty("family").GetString());
+            Assert.Equal(result.Model, root.GetProperty("algname").GetString());
             Assert.Equal(1, root.GetProperty("bits").GetInt32());
             Assert.Equal(result.Source.PatientId ?? "", root.GetProperty("patient").GetString());
             Assert.Equal(result.Source.StudyInstanceUid, root.GetProperty("study").GetString());
