@@ -104,6 +104,7 @@ namespace Cxas.Core.Tests.Dicom
                 CheckWithDciodvfy(seg);
                 CheckWithDcentvfy(src, seg);
                 CheckWithPydicom(seg, result, expected);
+                CheckWithDcmjs(seg, result, expected);
                 File.Delete(seg);
             }
         }
@@ -147,6 +148,7 @@ namespace Cxas.Core.Tests.Dicom
             var (seg, result, expected) = Export(path, Labels);
             CheckWithDciodvfy(seg);
             CheckWithPydicom(seg, result, expected);
+            CheckWithDcmjs(seg, result, expected);
             var parsed = DicomParser.ReadFile(seg).Dataset;
             var frame = parsed.FirstItem(0x52009230)!.FirstItem(0x00089124)!.FirstItem(0x00082112)!;
             Assert.Equal(frameNumber, frame.GetString(0x00081160));
