@@ -84,6 +84,14 @@ namespace Cxas.Core.Tests.Dicom
         }
 
         [Fact]
+        public void ModalityLutSequenceMatchesPydicom()
+        {
+            // a log-like modality LUT over stored values 100..4095, then a window on its output
+            var lut = Enumerable.Range(0, 3996).Select(i => (ushort)Math.Round(4000 * Math.Log(1 + i / 400.0))).ToArray();
+            AssertMatchesPydicom(Write("modlut.dcm", new SyntheticDicom.Options { ModalityLut = (100, 16, lut), WindowCenter = 6000, WindowWidth = 5000 }));
+        }
+
+        [Fact]
         public void Monochrome1IsTheComplementOfItsMonochrome2Twin()
         {
             var o2 = new SyntheticDicom.Options { WindowCenter = 2000, WindowWidth = 3000 };

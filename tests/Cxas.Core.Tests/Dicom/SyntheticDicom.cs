@@ -51,6 +51,26 @@ namespace Cxas.Core.Tests.Dicom
             /// <summary>A VOI LUT Sequence item: first mapped value, bits per entry, entries.</summary>
             public (int First, int Bits, ushort[] Data)? VoiLut;
             public bool Signed;
+            /// <summary>A Modality LUT Sequence item: first mapped value, bits per entry, entries.</summary>
+            public (int First, int Bits, ushort[] Data)? ModalityLut;
+        }
+
+        private static void WriteLut(DicomWriter w, uint sequence, (int First, int Bits, ushort[] Data) l, string typeField)
+        {
+            w.BeginSequence(sequence);
+            w.BeginItem();
+            var desc = new byte[6];
+            BitConverter.GetBytes((ushort)l.Data.Length).CopyTo(desc, 0);
+            BitConverter.GetBytes((ushort)l.First).CopyTo(desc, 2);
+            BitConverter.GetBytes((ushort)l.Bits).CopyTo(desc, 4);
+            w.Bytes(0x00283002, "US", desc);
+            w.Text(0x00283004, "LO", "SYNTHETIC");
+            var bytes = new byte[l.Data.Length * 2];
+            Buffer.BlockCopy(l.Data, 0, bytes, 0, bytes.Length);
+            w.Bytes(0x00283006, "OW", bytes);
+            w.Text(0x00283007, "LO", typeField); // ModalityLUTType
+            w.EndItem();
+            w.EndSequence();
         }
 
         public static void Write(string path, ushort[] pixels, Options o)
@@ -127,6 +147,7 @@ namespace Cxas.Core.Tests.Dicom
                 w.EndItem();
                 w.EndSequence();
             }
+            if (o.ModalityLut.HasValue) WriteLut(w, 0x00283000, o.ModalityLut.Value, "US");
             if (o.PresentationLutShape != null) w.Text(0x20500020, "CS", o.PresentationLutShape);
             int bytes = o.BitsAllocated / 8;
             var data = new byte[pixels.Length * bytes * o.Frames];
