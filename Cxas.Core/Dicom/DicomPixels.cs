@@ -71,6 +71,7 @@ namespace Cxas.Dicom
                 throw Unsupported(path, $"{d.BitsAllocated} bits allocated per sample are not supported (8, 16 or 32).");
             if (d.BitsStored < 1 || d.BitsStored > d.BitsAllocated || d.HighBit < d.BitsStored - 1 || d.HighBit >= d.BitsAllocated)
                 throw Invalid(path, $"BitsStored {d.BitsStored} / HighBit {d.HighBit} do not fit BitsAllocated {d.BitsAllocated}.");
+            if (d.BitsStored == 32 && !d.Signed) throw Unsupported(path, "unsigned 32-bit stored values are not supported.");
             return d;
         }
 
