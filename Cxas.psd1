@@ -14,6 +14,8 @@
     CmdletsToExport        = @(
         'Invoke-CxasSegmentation'
         'Export-CxasMask'
+        'Import-CxasModel'
+        'Get-CxasModel'
         'Get-CxasFeature'
         'Export-CxasOverlay'
         'Export-CxasReport'

@@ -17,12 +17,18 @@ namespace Cxas.PowerShell
             var moduleDir = Path.GetDirectoryName(typeof(LabelCompleter).Assembly.Location)!;
             var model = fakeBoundParameters != null && fakeBoundParameters.Contains("Model") ? fakeBoundParameters["Model"]?.ToString() : null;
             var word = (wordToComplete ?? "").Trim('\'', '"');
-            foreach (var label in ModelLocator.LabelsFor(model, moduleDir, Environment.CurrentDirectory))
+            foreach (var label in LabelsFor(model, Path.Combine(moduleDir, "models")))
             {
                 if (!label.StartsWith(word, StringComparison.OrdinalIgnoreCase) && label.IndexOf(word, StringComparison.OrdinalIgnoreCase) < 0) continue;
                 var text = label.IndexOf(' ') >= 0 ? "'" + label + "'" : label;
                 yield return new CompletionResult(text, label, CompletionResultType.ParameterValue, label);
             }
+        }
+
+        private static IReadOnlyList<string> LabelsFor(string? model, string moduleModels)
+        {
+            try { return Cxas.Models.ModelCatalog.FromEnvironment(moduleModels).Resolve(model).Labels; }
+            catch (Exception) { return Array.Empty<string>(); }
         }
     }
 

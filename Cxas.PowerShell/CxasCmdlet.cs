@@ -16,11 +16,11 @@ namespace Cxas.PowerShell
         protected string ModuleDirectory =>
             MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(CxasCmdlet).Assembly.Location)!;
 
-        /// <summary>Resolves a model name or folder through <see cref="ModelLocator"/>.</summary>
+        /// <summary>Resolves a model name or folder through the model catalog (see Get-CxasModel).</summary>
         protected CxasModel ResolveModel(string? model) => ResolveModelInternal(model);
 
         internal CxasModel ResolveModelInternal(string? model) =>
-            ModelLocator.Resolve(model, ModuleDirectory, SessionState.Path.CurrentFileSystemLocation.Path);
+            CxasModelCatalog.ForCmdlet(this).Resolve(string.IsNullOrWhiteSpace(model) ? null : CxasModelCatalog.ResolvePathArgument(this, model!));
 
         /// <summary>Writes a non-terminating error for one input; with -ErrorAction Stop it stops the pipeline.</summary>
         protected void WriteFileError(Exception ex, string? target)
@@ -28,7 +28,7 @@ namespace Cxas.PowerShell
             WriteError(ToErrorRecord(ex, target));
         }
 
-        internal static ErrorRecord ToErrorRecord(Exception ex, string? target)
+        public static ErrorRecord ToErrorRecord(Exception ex, object? target)
         {
             if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
             if (ex is CxasException cx)
@@ -50,7 +50,7 @@ namespace Cxas.PowerShell
                 case CxasErrorKind.LimitExceeded: return ErrorCategory.LimitsExceeded;
                 case CxasErrorKind.NotFound: return ErrorCategory.ObjectNotFound;
                 case CxasErrorKind.AlreadyExists: return ErrorCategory.ResourceExists;
-                case CxasErrorKind.Device: return ErrorCategory.ResourceUnavailable;
+                case CxasErrorKind.Device: return ErrorCategory.DeviceError;
                 case CxasErrorKind.InvalidModel: return ErrorCategory.InvalidData;
                 case CxasErrorKind.WriteFailed: return ErrorCategory.WriteError;
                 case CxasErrorKind.InvalidArgument: return ErrorCategory.InvalidArgument;

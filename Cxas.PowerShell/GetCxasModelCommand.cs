@@ -59,7 +59,7 @@ namespace Cxas.PowerShell
                 }
                 catch (CxasException ex)
                 {
-                    WriteError(CxasModelCatalog.ToErrorRecord(ex, name));
+                    WriteError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? name));
                 }
             }
         }
@@ -98,24 +98,6 @@ namespace Cxas.PowerShell
                         nameof(ModelCatalogEntry.Licence) });
             ps.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { display }));
             return ps;
-        }
-
-        public static ErrorRecord ToErrorRecord(CxasException ex, object? target)
-        {
-            ErrorCategory category;
-            switch (ex.Kind)
-            {
-                case CxasErrorKind.InvalidData: category = ErrorCategory.InvalidData; break;
-                case CxasErrorKind.InvalidModel: category = ErrorCategory.InvalidData; break;
-                case CxasErrorKind.NotSupported: category = ErrorCategory.NotImplemented; break;
-                case CxasErrorKind.LimitExceeded: category = ErrorCategory.LimitsExceeded; break;
-                case CxasErrorKind.NotFound: category = ErrorCategory.ObjectNotFound; break;
-                case CxasErrorKind.AlreadyExists: category = ErrorCategory.ResourceExists; break;
-                case CxasErrorKind.Device: category = ErrorCategory.DeviceError; break;
-                case CxasErrorKind.WriteFailed: category = ErrorCategory.WriteError; break;
-                default: category = ErrorCategory.InvalidArgument; break;
-            }
-            return new ErrorRecord(ex, ex.ErrorId, category, ex.FilePath ?? target);
         }
     }
 }

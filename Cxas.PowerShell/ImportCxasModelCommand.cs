@@ -83,7 +83,7 @@ namespace Cxas.PowerShell
             }
             catch (CxasException ex)
             {
-                WriteError(CxasModelCatalog.ToErrorRecord(ex, source));
+                WriteError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? source));
             }
         }
 

@@ -140,9 +140,7 @@ namespace Cxas.Export
                     record.Classes = _coco.Add(result);
                     break;
                 case MaskFormat.DicomSeg:
-                    if (DicomSegWriter == null)
-                        throw new CxasException(CxasErrorKind.NotSupported, "DICOM-SEG output is not available in this build.", result.Path);
-                    return DicomSegWriter(result, target, _overwrite, classes);
+                    return (DicomSegWriter ?? Cxas.Dicom.Seg.DicomSegWriter.Export)(result, target, _overwrite, classes);
             }
             return record;
         }

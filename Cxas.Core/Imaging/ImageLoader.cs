@@ -20,7 +20,7 @@ namespace Cxas.Imaging
     /// <summary>Picks the reader by file content, never by extension alone.</summary>
     public static class ImageLoader
     {
-        private static readonly List<IImageReader> Readers = new List<IImageReader> { new PngJpegReader() };
+        private static readonly List<IImageReader> Readers = new List<IImageReader> { new PngJpegReader(), new Cxas.Dicom.DicomImageReader() };
         private static readonly object Gate = new object();
 
         public static void Register(IImageReader reader)

@@ -356,3 +356,142 @@ Describe 'Memory over a long run' -Tag Slow {
         ($samples[3] - $samples[0]) | Should -BeLessThan 20MB
     }
 }
+
+Describe 'Import-CxasModel and Get-CxasModel' {
+    BeforeAll {
+        $script:Fixture = Join-Path $PSScriptRoot '../fixtures/import/reduced_w16.pth'
+        $script:Models = Join-Path $Work 'user-models'
+        $script:SavedModelPath = $env:CXAS_MODEL_PATH
+        $env:CXAS_MODEL_PATH = $Models
+    }
+    AfterAll { $env:CXAS_MODEL_PATH = $SavedModelPath }
+
+    It 'lists the module''s models and marks the default' {
+        $list = @(Get-CxasModel)
+        $default = $list | Where-Object IsDefault
+        $default.Name | Should -Be 'cxas-test'
+        $default.LabelCount | Should -Be 159
+    }
+
+    It 'imports a reference-layout checkpoint into a model folder the pipeline runs' {
+        $entry = Import-CxasModel -Path $Fixture -Name reduced
+        $entry.Name | Should -Be 'reduced'
+        Test-Path (Join-Path $Models 'reduced/model.onnx') | Should -BeTrue
+        $manifest = Get-Content (Join-Path $Models 'reduced/model.json') -Raw | ConvertFrom-Json
+        $manifest.provenance.PSObject.Properties.Name -join ' ' | Should -BeLike '*sha256*'
+        (Get-CxasModel reduced).LabelCount | Should -Be $manifest.labels.Count
+        $img = Join-Path $Work 'import-img'
+        New-ChestPngs $img 1 97 131
+        $r = Invoke-CxasSegmentation (Join-Path $img 'chest00.png') -Model reduced -Device Cpu
+        $r.Model | Should -Be 'reduced'
+        $r.ClassCount | Should -Be $manifest.labels.Count
+        $r.Width | Should -Be 97
+    }
+
+    It 'keeps an existing model unless -Force, and leaves no temporary folder' {
+        $errs = $null
+        Import-CxasModel -Path $Fixture -Name reduced -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.Count | Should -Be 1
+        $errs[0].CategoryInfo.Category | Should -Be 'ResourceExists'
+        Import-CxasModel -Path $Fixture -Name reduced -Force | Out-Null
+        Get-ChildItem $Models -Force | Where-Object Name -like '.*' | Should -BeNullOrEmpty
+    }
+
+    It 'rejects a file that is not a checkpoint with an error naming it' {
+        $bad = Join-Path $Work 'not-a-checkpoint.pth'
+        Set-Content $bad 'hello'
+        $errs = $null
+        Import-CxasModel -Path $bad -Name bad -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.Count | Should -Be 1
+        $errs[0].Exception.Message | Should -BeLike '*not-a-checkpoint.pth*'
+        Test-Path (Join-Path $Models 'bad') | Should -BeFalse
+    }
+}
+
+Describe 'DICOM in, DICOM-SEG out' {
+    BeforeAll {
+        $script:DcmIn = Join-Path $Work 'dicom-in'
+        New-Item -ItemType Directory $DcmIn | Out-Null
+        $shared = Join-Path $PSScriptRoot '../../../shared/dicom'
+        if (Test-Path $shared) {
+            # The shared corpus (a few syntaxes per source) and the real files, read in place but copied here so the
+            # folder also holds an extension-less DICOM and a corrupt one.
+            Get-ChildItem (Join-Path $shared 'real') -Filter *.dcm | Copy-Item -Destination $DcmIn
+            Get-ChildItem (Join-Path $shared 'corpus') -Filter *.dcm |
+                Where-Object { $_.Name -match '^(cr_mono1_12|dx_mono2_16)(__1\.2\.840\.10008\.1\.2\.(5|4\.70|4\.80|1\.99))?\.dcm$' } |
+                Copy-Item -Destination $DcmIn
+            Copy-Item (Join-Path $shared 'real/cr_mono1_10bit_nopreamble.dcm') (Join-Path $DcmIn 'IM000001')
+        }
+        else {
+            # Without ../shared: wrap our own PNG with dcmtk's img2dcm.
+            New-ChestPngs (Join-Path $Work 'dicom-src') 2 200 180
+            foreach ($n in 0, 1) {
+                & $Py -c "from PIL import Image; Image.open('$Work/dicom-src/chest0$n.png').convert('L').save('$Work/dicom-src/chest0$n.jpg', quality=95)"
+                & img2dcm (Join-Path $Work "dicom-src/chest0$n.jpg") (Join-Path $DcmIn "sc$n.dcm")
+                if ($LASTEXITCODE -ne 0) { throw 'img2dcm failed' }
+            }
+            Copy-Item (Join-Path $DcmIn 'sc0.dcm') (Join-Path $DcmIn 'IM000001')
+        }
+        $good = Get-ChildItem $DcmIn -Filter *.dcm | Select-Object -First 1
+        $bytes = [IO.File]::ReadAllBytes($good.FullName)
+        [IO.File]::WriteAllBytes((Join-Path $DcmIn 'broken.dcm'), $bytes[0..([int]($bytes.Length * 0.4))])
+        $script:SegOut = Join-Path $Work 'dicom-seg'
+        $script:DcmErrors = $null
+        $script:DcmResults = @(Invoke-CxasSegmentation $DcmIn -OutputPath $SegOut -OutputType dicom-seg -Device Cpu -WarningAction SilentlyContinue -ErrorVariable +DcmErrors -ErrorAction SilentlyContinue)
+        $script:DcmInputs = @(Get-ChildItem $DcmIn -File)
+    }
+
+    It 'segments every readable file, extension-less ones included, with one clean error for the corrupt one' {
+        $DcmResults.Count | Should -Be ($DcmInputs.Count - 1)
+        $DcmResults.FileName | Should -Contain 'IM000001'
+        $DcmErrors.Count | Should -Be 1
+        $DcmErrors[0].TargetObject | Should -BeLike '*broken.dcm'
+        $DcmErrors[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $DcmResults | ForEach-Object { $_.Format | Should -Be 'DICOM' }
+    }
+
+    It 'writes one SEG per image that dciodvfy and dcentvfy accept' {
+        foreach ($r in $DcmResults) {
+            $seg = Join-Path $SegOut ($r.Stem + '.seg.dcm')
+            Test-Path $seg | Should -BeTrue
+            $report = (& dciodvfy $seg 2>&1) -join "`n"
+            ($report -split "`n" | Where-Object { $_ -match '^Error' }) | Should -BeNullOrEmpty -Because "$($r.FileName): $report"
+            # dicom3tools cannot read deflated files, so a deflated source cannot be compared.
+            if ($r.FileName -match '1\.2\.840\.10008\.1\.2\.1\.99') { continue }
+            $entity = (& dcentvfy $r.Path $seg 2>&1) -join "`n"
+            $LASTEXITCODE | Should -Be 0 -Because "dcentvfy on $($r.FileName): $entity"
+        }
+    }
+
+    It 'holds, per segment, exactly the pixels of the mask (pydicom unpacks the frames)' {
+        $code = @'
+import sys, json, pydicom, numpy as np
+ds = pydicom.dcmread(sys.argv[1])
+a = ds.pixel_array.reshape((-1, ds.Rows, ds.Columns))
+labels = {s.SegmentNumber: s.SegmentLabel for s in ds.SegmentSequence}
+out = {}
+for i, f in enumerate(ds.PerFrameFunctionalGroupsSequence):
+    n = f.SegmentIdentificationSequence[0].ReferencedSegmentNumber
+    out[labels[n]] = int(a[i].sum())
+print(json.dumps({'modality': ds.Modality, 'sop': ds.SOPClassUID, 'counts': out}))
+'@
+        foreach ($r in $DcmResults | Select-Object -First 4) {
+            $seg = Join-Path $SegOut ($r.Stem + '.seg.dcm')
+            $info = & $Py -c $code $seg | ConvertFrom-Json
+            $info.modality | Should -Be 'SEG'
+            $info.sop | Should -Be '1.2.840.10008.5.1.4.1.1.66.4'
+            $present = @($r.PixelCounts.GetEnumerator() | Where-Object Value -gt 0)
+            @($info.counts.PSObject.Properties).Count | Should -Be $present.Count
+            foreach ($p in $present) { $info.counts.($p.Key) | Should -Be $p.Value -Because "$($r.FileName) / $($p.Key)" }
+        }
+    }
+
+    It 'refuses DICOM-SEG for a PNG source, saying why' {
+        $png = Join-Path $Work 'seg-png'
+        New-ChestPngs $png 1 64 64
+        $errs = $null
+        Invoke-CxasSegmentation (Join-Path $png 'chest00.png') -OutputPath (Join-Path $Work 'seg-png-out') -OutputType dicom-seg -WarningAction SilentlyContinue -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.Count | Should -Be 1
+        $errs[0].Exception.Message | Should -BeLike '*DICOM*'
+    }
+}
