@@ -81,10 +81,33 @@ function Invoke-Pwsh([string[]] $Arguments) {
     else { throw "Cannot find pwsh under $PSHOME." }
 }
 
+# The HTML report in headless Chromium (playwright-core driving the system browser; nothing is downloaded).
+function Invoke-BrowserTest([string] $Fixture) {
+    $chromium = if ($env:CHROMIUM_PATH) { $env:CHROMIUM_PATH } else { '/usr/bin/chromium' }
+    if (-not (Test-Path $chromium)) {
+        Write-Warning "Browser test skipped: no Chromium at $chromium (Debian: apt-get install chromium; or set CHROMIUM_PATH)."
+        return
+    }
+    $browserDir = Join-Path $root 'tests/browser'
+    if (-not (Test-Path (Join-Path $browserDir 'node_modules/playwright-core'))) {
+        Push-Location $browserDir
+        try { Invoke-Native npm @('ci', '--no-audit', '--no-fund', '--loglevel=error') } finally { Pop-Location }
+    }
+    try { Invoke-Native node @((Join-Path $browserDir 'report.test.js'), $Fixture) }
+    finally { Remove-Item "$Fixture*" -ErrorAction SilentlyContinue }
+}
+
 function Invoke-Test {
     Invoke-Build
-    Invoke-Native dotnet @("test", (Join-Path $root 'tests/Cxas.Core.Tests/Cxas.Core.Tests.csproj'), '-c', $Configuration, '-nologo',
-        '--logger', 'console;verbosity=normal')
+    # The report test also leaves its HTML (and the expected screen colours) for the headless-browser test below.
+    $fixture = Join-Path ([IO.Path]::GetTempPath()) ("cxas-report-" + [guid]::NewGuid().ToString('N').Substring(0, 8) + '.html')
+    $env:CXAS_REPORT_FIXTURE = $fixture
+    try {
+        Invoke-Native dotnet @("test", (Join-Path $root 'tests/Cxas.Core.Tests/Cxas.Core.Tests.csproj'), '-c', $Configuration, '-nologo',
+            '--logger', 'console;verbosity=normal')
+    }
+    finally { Remove-Item Env:CXAS_REPORT_FIXTURE }
+    Invoke-BrowserTest $fixture
     Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/Pester.Download.csproj'), '-nologo', '-v', 'q')
     $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
     $script = @"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests use as independent oracles and encoders on Debian/Ubuntu: numpy and PIL, dcmtk
-# (encoders, dcmdjpeg), dicom3tools (dciodvfy, dcentvfy), pydicom with GDCM, gdcm tools, and node for dcmjs;
+# (encoders, dcmdjpeg), dicom3tools (dciodvfy, dcentvfy), pydicom with GDCM, gdcm tools, node for dcmjs, and
+# Chromium for the HTML report test;
 # plus the system codecs the module loads for JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG).
 # Idempotent; uses sudo when not root. The module itself needs only libcharls2 and libopenjp2-7.
 set -euo pipefail
 cd "$(dirname "$0")"
 packages=(python3 python3-numpy python3-pil dcmtk dicom3tools python3-pydicom python3-gdcm libgdcm-tools
-          libcharls2 libopenjp2-7)
+          libcharls2 libopenjp2-7 chromium)
 # node/npm may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
@@ -22,4 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # dcmjs for the DICOM-SEG cross-check, pinned by tests/js/package-lock.json.
 (cd js && npm ci --no-audit --no-fund --loglevel=error)
+# playwright-core (it drives the system Chromium; it never downloads a browser) for the HTML report test.
+(cd browser && npm ci --no-audit --no-fund --loglevel=error)
 command -v dotnet >/dev/null || { echo "The .NET SDK (10.0) is required: https://dot.net" >&2; exit 1; }
