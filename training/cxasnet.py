@@ -114,7 +114,7 @@ class UpBlock(nn.Module):
 
 
 class CxasUNet(nn.Module):
-    def __init__(self, n_classes=len(LABELS), dec=(192, 96, 64, 48)):
+    def __init__(self, n_classes=len(LABELS), dec=(192, 96, 64, 32)):
         super().__init__()
         self.encoder = ResNet18Encoder()
         self.up4 = UpBlock(512, 256, dec[0])   # stride 16
