@@ -151,7 +151,9 @@ def normalise(grey01):
 
 def augment(grey01, target, weight, gen):
     """Random affine (rotation +-8 deg, scale 0.85-1.15, shift +-6 %; together a random crop or pad),
-    brightness, contrast and gamma. Never flips: left and right are the patient's."""
+    brightness, contrast, gamma and, with p=0.2, grey-level inversion (the pool's JSRT images are stored
+    inverted, lungs bright, while the other sources are bone-bright: the model should not depend on the
+    polarity). Never flips: left and right are the patient's."""
     b = grey01.shape[0]
     ang = (torch.rand(b, generator=gen) * 2 - 1) * (8 * np.pi / 180)
     scale = 0.85 + torch.rand(b, generator=gen) * 0.30
@@ -175,4 +177,6 @@ def augment(grey01, target, weight, gen):
     grey01 = ((grey01 - m) * c + m + br).clamp(0, 1)
     gamma = torch.exp((torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * np.log(1.5))
     grey01 = grey01.clamp_min(1e-6) ** gamma
+    inv = (torch.rand(b, 1, 1, 1, generator=gen) < 0.2).float()
+    grey01 = inv * (1 - grey01) + (1 - inv) * grey01
     return grey01, target, weight
