@@ -109,7 +109,9 @@ class UpBlock(nn.Module):
         self.conv2 = ConvBnRelu(cout, cout)
 
     def forward(self, x, skip):
-        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        # exact doubling (input sizes are multiples of 32): a fixed scale keeps the ONNX graph free of Shape ops,
+        # and for doubling it samples exactly as size=skip.shape[-2:] would
+        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.conv2(self.conv1(torch.cat([skip, x], 1)))
 
 
@@ -124,13 +126,15 @@ class CxasUNet(nn.Module):
         self.head = nn.Conv2d(dec[3], n_classes, 1)
 
     def forward(self, x):
+        if x.shape[-1] % 32 or x.shape[-2] % 32:
+            raise ValueError(f"input size {tuple(x.shape[-2:])} must be a multiple of 32")
         f1, f2, f3, f4, f5 = self.encoder(x)
         y = self.up4(f5, f4)
         y = self.up3(y, f3)
         y = self.up2(y, f2)
         y = self.up1(y, f1)
         y = self.head(y)
-        return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
 # ---------------------------------------------------------------------------------------------
