@@ -32,7 +32,7 @@ def git_commit():
         return "unknown"
 
 
-def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1"):
+def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1", manifest_only=False, note=None):
     st = torch.load(ckpt, map_location="cpu")
     a = st["args"]
     size = a["size"]
@@ -42,15 +42,16 @@ def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1"):
     os.makedirs(out, exist_ok=True)
     onnx_path = os.path.join(out, "model.onnx")
     dummy = torch.randn(1, 3, size, size)
-    torch.onnx.export(model, dummy, onnx_path, opset_version=17, input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True)
-    try:
-        import onnx
-        m = onnx.load(onnx_path)
-        onnx.checker.check_model(m)
-        assert len(m.graph.input) == 1 and len(m.graph.output) == 1
-    except ImportError:
-        pass
+    if not manifest_only:
+        torch.onnx.export(model, dummy, onnx_path, opset_version=17, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, do_constant_folding=True)
+        try:
+            import onnx
+            m = onnx.load(onnx_path)
+            onnx.checker.check_model(m)
+            assert len(m.graph.input) == 1 and len(m.graph.output) == 1
+        except ImportError:
+            pass
     prov = {
         "data": SOURCES,
         "validation split": "deterministic ~15 % of each source (smallest md5 of 'source/id'), never trained on",
@@ -63,6 +64,8 @@ def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1"):
         "lung convention": "visible lung fields, stopping at the heart border (wingspan/JSRT); covid-seg lungs were "
                            "trained only outside the cardiomediastinum",
     }
+    if note:
+        prov["note"] = note
     if metrics:
         with open(metrics) as fh:
             mt = json.load(fh)
@@ -107,8 +110,10 @@ def main():
     ap.add_argument("--metrics")
     ap.add_argument("--name", default="cxas-anatomy-r18")
     ap.add_argument("--version", default="1")
+    ap.add_argument("--note", help="free text for provenance (e.g. how the run was resumed)")
+    ap.add_argument("--manifest-only", action="store_true", help="rewrite model.json only")
     args = ap.parse_args()
-    export(args.ckpt, args.out, args.metrics, args.name, args.version)
+    export(args.ckpt, args.out, args.metrics, args.name, args.version, args.manifest_only, args.note)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Train the Cxas anatomy model (ResNet-18 U-Net, 9 sigmoid classes) on the shared cxr-seg pool.
 
     /usr/bin/python3 training/train.py --data /work/shared/data/cxr-seg --out training/runs/r18-256 \
-        --size 256 --epochs 5 --seed 1234 [--resume]
+        --size 256 --epochs 11 --seed 1234 [--resume]
     /usr/bin/python3 training/train.py --smoke      # CI: a few steps on synthetic data, loss must fall
 
 Checkpoints: <out>/last.pt after every epoch (and every --ckpt-steps steps); --resume continues from it.
@@ -218,7 +218,7 @@ def main():
     ap.add_argument("--out", default="training/runs/r18-256")
     ap.add_argument("--imagenet", default=os.environ.get("CXAS_RESNET18_ONNX", RESNET18_ONNX))
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=11)
     ap.add_argument("--samples-per-epoch", type=int, default=720)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
