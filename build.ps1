@@ -108,6 +108,8 @@ function Invoke-Test {
     }
     finally { Remove-Item Env:CXAS_REPORT_FIXTURE }
     Invoke-BrowserTest $fixture
+    # The training code's smoke test: a few steps on synthetic data, the loss must fall (CI never retrains).
+    Invoke-Native '/usr/bin/python3' @((Join-Path $root 'training/train.py'), '--smoke')
     Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/Pester.Download.csproj'), '-nologo', '-v', 'q')
     $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
     $script = @"

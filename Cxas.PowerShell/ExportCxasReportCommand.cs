@@ -29,7 +29,7 @@ namespace Cxas.PowerShell
         [Alias("o")]
         public string OutputPath { get; set; } = "";
 
-        /// <summary>Classes with a layer each (default: lung, heart, right hemidiaphragm, spine).</summary>
+        /// <summary>Classes with a layer each (default: lung, heart, right hemidiaphragm, spine, those the model has).</summary>
         [Parameter]
         [ArgumentCompleter(typeof(LabelCompleter))]
         public string[] Label { get; set; } = { "lung", "heart", "right hemidiaphragm", "spine" };
@@ -89,6 +89,7 @@ namespace Cxas.PowerShell
                 _options = new ReportOptions
                 {
                     Labels = Label.ToList(),
+                    LabelsAreDefaults = !MyInvocation.BoundParameters.ContainsKey(nameof(Label)) && FeatureLabel == null,
                     Features = kinds,
                     CtrMethods = CtrMethod.Select(m => (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true)).Distinct().ToList(),
                     ShapeLabels = (FeatureLabel ?? Label).ToList(),

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests use as independent oracles and encoders on Debian/Ubuntu: numpy and PIL, dcmtk
 # (encoders, dcmdjpeg), dicom3tools (dciodvfy, dcentvfy), pydicom with GDCM, gdcm tools, node for dcmjs, and
-# Chromium for the HTML report test;
+# Chromium for the HTML report test; PyTorch for the training code's smoke test;
 # plus the system codecs the module loads for JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG).
 # Idempotent; uses sudo when not root. The module itself needs only libcharls2 and libopenjp2-7.
 set -euo pipefail
 cd "$(dirname "$0")"
 packages=(python3 python3-numpy python3-pil dcmtk dicom3tools python3-pydicom python3-gdcm libgdcm-tools
-          libcharls2 libopenjp2-7 chromium)
+          libcharls2 libopenjp2-7 chromium python3-torch)
 # node/npm may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()

@@ -43,6 +43,11 @@ namespace Cxas.Reporting
     {
         /// <summary>Classes with a toggle layer each.</summary>
         public IList<string> Labels { get; set; } = new List<string> { "lung", "heart", "right hemidiaphragm", "spine" };
+        /// <summary>
+        /// True when <see cref="Labels"/> is the default list rather than the user's: classes a model does not have are
+        /// then left out instead of being an error (the default anatomy model has no diaphragm or spine classes).
+        /// </summary>
+        public bool LabelsAreDefaults { get; set; }
         /// <summary>Classes whose layer starts switched on (default: all of <see cref="Labels"/>).</summary>
         public ISet<string>? InitiallyVisible { get; set; }
         public IList<FeatureKind> Features { get; set; } = new List<FeatureKind> { FeatureKind.CTR, FeatureKind.SCD };
@@ -96,7 +101,8 @@ namespace Cxas.Reporting
                 }
                 else
                 {
-                    foreach (var label in options.ShapeLabels) item.Features.Add(extractor.Shape(kind, label));
+                    var shapeLabels = options.LabelsAreDefaults ? options.ShapeLabels.Where(l => masks.IndexOf(l) >= 0) : options.ShapeLabels;
+                    foreach (var label in shapeLabels) item.Features.Add(extractor.Shape(kind, label));
                 }
             }
 
@@ -107,7 +113,8 @@ namespace Cxas.Reporting
                 item.BaseJpeg = baseCanvas.ToJpeg(options.JpegQuality);
             }
             int outline = OverlayRenderer.DefaultOutlineWidth(w, h);
-            foreach (int c in OverlayRenderer.ClassIndices(masks, options.Labels))
+            var layerLabels = options.LabelsAreDefaults ? options.Labels.Where(l => masks.IndexOf(l) >= 0) : options.Labels;
+            foreach (int c in OverlayRenderer.ClassIndices(masks, layerLabels))
             {
                 var color = OverlayRenderer.ColorFor(masks, c, options.Colors);
                 string name = masks.Labels[c];

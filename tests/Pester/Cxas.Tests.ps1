@@ -9,6 +9,8 @@ BeforeAll {
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) ("cxas-pester-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
     New-Item -ItemType Directory -Path $Work | Out-Null
     $script:Labels = (Get-Content (Join-Path $ModuleDir 'models/cxas-test/model.json') -Raw | ConvertFrom-Json).labels
+    # Most tests check exact answers, so they run the closed-form test model rather than the default anatomy model.
+    $global:PSDefaultParameterValues['Invoke-CxasSegmentation:Model'] = 'cxas-test'
 
     # Chest-like synthetic radiographs (grey, bright bone, dark lungs) of varying sizes, written by PIL.
     function script:New-ChestPngs([string] $Folder, [int] $Count, [int] $Width = 320, [int] $Height = 288) {
@@ -59,6 +61,7 @@ print(json.dumps([int((full[..., k % 3] > (k * 37) % 255).sum()) for k in range(
 }
 
 AfterAll {
+    $global:PSDefaultParameterValues.Remove('Invoke-CxasSegmentation:Model')
     Remove-Module Cxas -ErrorAction SilentlyContinue
     if ($Work -and (Test-Path $Work)) {
         Get-ChildItem $Work -Recurse -Directory | ForEach-Object { try { $_.Attributes = 'Directory' } catch { } }
@@ -369,8 +372,9 @@ Describe 'Import-CxasModel and Get-CxasModel' {
     It 'lists the module''s models and marks the default' {
         $list = @(Get-CxasModel)
         $default = $list | Where-Object IsDefault
-        $default.Name | Should -Be 'cxas-test'
-        $default.LabelCount | Should -Be 159
+        $default.Name | Should -Be (Get-Content (Join-Path $ModuleDir 'models/default.txt')).Trim()
+        $default.Name | Should -Be 'cxas-anatomy-r18'
+        $default.LabelCount | Should -Be 9
     }
 
     It 'imports a reference-layout checkpoint into a model folder the pipeline runs' {
@@ -493,5 +497,73 @@ print(json.dumps({'modality': ds.Modality, 'sop': ds.SOPClassUID, 'counts': out}
         Invoke-CxasSegmentation (Join-Path $png 'chest00.png') -OutputPath (Join-Path $Work 'seg-png-out') -OutputType dicom-seg -WarningAction SilentlyContinue -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.Count | Should -Be 1
         $errs[0].Exception.Message | Should -BeLike '*DICOM*'
+    }
+}
+
+BeforeDiscovery {
+    $script:HasShared = Test-Path (Join-Path $PSScriptRoot '../../../shared/data/cxr-seg/index.csv')
+}
+
+Describe 'Default anatomy model on real radiographs' -Skip:(-not $HasShared) {
+    BeforeAll {
+        $global:PSDefaultParameterValues.Remove('Invoke-CxasSegmentation:Model')
+        $script:Pool = Join-Path $PSScriptRoot '../../../shared/data/cxr-seg'
+        # Validation images of the wingspan source (the training split's md5 rule: never trained on), with the CTR
+        # of their expert masks computed here in numpy: heart width edge to edge over the widest row of both lungs.
+        $code = @'
+import sys, csv, hashlib, json, numpy as np
+from PIL import Image
+root = sys.argv[1]
+rows = [r for r in csv.DictReader(open(root + '/index.csv')) if r['source'] == 'wingspan']
+ids = sorted((r['id'] for r in rows), key=lambda i: hashlib.md5(('wingspan/' + i).encode()).hexdigest())
+val = ids[:round(0.15 * len(ids))][:8]
+out = []
+for i in val:
+    m = lambda l: np.array(Image.open('%s/wingspan/masks/%s/%s.png' % (root, l, i))) > 127
+    heart, lungs = m('heart'), m('right-lung') | m('left-lung')
+    hx = np.nonzero(heart.any(0))[0]
+    widest = max((np.nonzero(r)[0][-1] - np.nonzero(r)[0][0] + 1) for r in lungs if r.any())
+    out.append({'path': '%s/wingspan/images/%s.png' % (root, i), 'ctr': float((hx[-1] - hx[0] + 1) / widest)})
+print(json.dumps(out))
+'@
+        $script:Cases = & $Py -c $code $Pool | ConvertFrom-Json
+        $script:Real = @($Cases.path | Invoke-CxasSegmentation -Device Cpu)
+        $script:Ctr = @($Real | Get-CxasFeature -Feature CTR)
+    }
+    AfterAll { $global:PSDefaultParameterValues['Invoke-CxasSegmentation:Model'] = 'cxas-test' }
+
+    It 'runs the default model without a test-model warning' {
+        $Real.Count | Should -Be $Cases.Count
+        $Real[0].Model | Should -Be 'cxas-anatomy-r18'
+    }
+
+    It 'puts the patient''s right lung on the image''s left and the heart between the lungs' {
+        foreach ($r in $Real) {
+            $right = $r | Get-CxasFeature -Feature Centroid -Label 'right lung'
+            $left = $r | Get-CxasFeature -Feature Centroid -Label 'left lung'
+            $heart = $r | Get-CxasFeature -Feature Centroid -Label 'heart'
+            $right.X | Should -BeLessThan $heart.X -Because $r.FileName
+            $heart.X | Should -BeLessThan $left.X -Because $r.FileName
+        }
+    }
+
+    It 'gives CTRs close to the expert masks'' CTRs' {
+        $diffs = for ($i = 0; $i -lt $Cases.Count; $i++) {
+            $Ctr[$i].Status | Should -Be 'OK'
+            [Math]::Abs($Ctr[$i].Value - $Cases[$i].ctr)
+        }
+        $median = ($diffs | Sort-Object)[[int][Math]::Floor($diffs.Count / 2)]
+        $median | Should -BeLessThan 0.03
+        ($diffs | Measure-Object -Maximum).Maximum | Should -BeLessThan 0.1
+    }
+
+    It 'writes a CSV and a report a reviewer can open' {
+        $csv = Join-Path $Work 'real-ctr.csv'
+        $Ctr | Export-Csv $csv
+        (Import-Csv $csv).Count | Should -Be $Cases.Count
+        $html = Join-Path $Work 'real-report.html'
+        $Real | Export-CxasReport -OutputPath $html | Out-Null
+        (Get-Item $html).Length | Should -BeGreaterThan 10000
+        Get-Content $html -Raw | Should -BeLike '*data:image/png;base64,*'
     }
 }
