@@ -33,14 +33,14 @@ namespace Cxas.Features
                 for (int k = 0; k < row.Length; k++)
                 {
                     if (row[k] == 0) continue;
-                    left = (k << 6) + TrailingZeros(row[k]);
+                    left = (k << 6) + BitOps.TrailingZeros(row[k]);
                     break;
                 }
                 if (left < 0) continue;
                 for (int k = row.Length - 1; k >= 0; k--)
                 {
                     if (row[k] == 0) continue;
-                    right = (k << 6) + 63 - LeadingZeros(row[k]);
+                    right = (k << 6) + 63 - BitOps.LeadingZeros(row[k]);
                     break;
                 }
                 result.Add(new RowExtent(y, left, right));
@@ -62,7 +62,7 @@ namespace Cxas.Features
                     ulong w = row[k];
                     while (w != 0)
                     {
-                        int x = (k << 6) + TrailingZeros(w);
+                        int x = (k << 6) + BitOps.TrailingZeros(w);
                         sx += x;
                         rowCount++;
                         w &= w - 1;
@@ -181,7 +181,7 @@ namespace Cxas.Features
                     ulong word = row[k];
                     while (word != 0)
                     {
-                        int x = (k << 6) + TrailingZeros(word);
+                        int x = (k << 6) + BitOps.TrailingZeros(word);
                         if (top[x] < 0) top[x] = r.Y;
                         bottom[x] = r.Y;
                         word &= word - 1;
@@ -247,31 +247,5 @@ namespace Cxas.Features
 
         private static double Cross((double X, double Y) o, (double X, double Y) a, (double X, double Y) b) =>
             (a.X - o.X) * (b.Y - o.Y) - (a.Y - o.Y) * (b.X - o.X);
-
-        internal static int TrailingZeros(ulong v)
-        {
-            if (v == 0) return 64;
-            int n = 0;
-            if ((v & 0xFFFFFFFFUL) == 0) { n += 32; v >>= 32; }
-            if ((v & 0xFFFFUL) == 0) { n += 16; v >>= 16; }
-            if ((v & 0xFFUL) == 0) { n += 8; v >>= 8; }
-            if ((v & 0xFUL) == 0) { n += 4; v >>= 4; }
-            if ((v & 0x3UL) == 0) { n += 2; v >>= 2; }
-            if ((v & 0x1UL) == 0) n += 1;
-            return n;
-        }
-
-        internal static int LeadingZeros(ulong v)
-        {
-            if (v == 0) return 64;
-            int n = 0;
-            if ((v & 0xFFFFFFFF00000000UL) == 0) { n += 32; v <<= 32; }
-            if ((v & 0xFFFF000000000000UL) == 0) { n += 16; v <<= 16; }
-            if ((v & 0xFF00000000000000UL) == 0) { n += 8; v <<= 8; }
-            if ((v & 0xF000000000000000UL) == 0) { n += 4; v <<= 4; }
-            if ((v & 0xC000000000000000UL) == 0) { n += 2; v <<= 2; }
-            if ((v & 0x8000000000000000UL) == 0) n += 1;
-            return n;
-        }
     }
 }

@@ -36,7 +36,7 @@ namespace Cxas.Masks
         public long Count()
         {
             long n = 0;
-            foreach (var w in _bits) n += PopCount(w);
+            foreach (var w in _bits) n += BitOps.PopCount(w);
             return n;
         }
 
@@ -44,14 +44,6 @@ namespace Cxas.Masks
         {
             foreach (var w in _bits) if (w != 0) return false;
             return true;
-        }
-
-        internal static int PopCount(ulong v)
-        {
-            v -= (v >> 1) & 0x5555555555555555UL;
-            v = (v & 0x3333333333333333UL) + ((v >> 2) & 0x3333333333333333UL);
-            v = (v + (v >> 4)) & 0x0F0F0F0F0F0F0F0FUL;
-            return (int)((v * 0x0101010101010101UL) >> 56);
         }
     }
 }

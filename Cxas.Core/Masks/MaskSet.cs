@@ -145,7 +145,7 @@ namespace Cxas.Masks
                             ulong word = bits[o + k];
                             while (word != 0)
                             {
-                                int bit = TrailingZeros(word);
+                                int bit = BitOps.TrailingZeros(word);
                                 rowSum += _colWeight[(k << 6) + bit];
                                 word &= word - 1;
                             }
@@ -264,17 +264,5 @@ namespace Cxas.Masks
         }
 
         public override string ToString() => $"{Count} masks, {Width}x{Height} (stored at {GridWidth}x{GridHeight})";
-
-        private static int TrailingZeros(ulong v)
-        {
-            int n = 0;
-            if ((v & 0xFFFFFFFFUL) == 0) { n += 32; v >>= 32; }
-            if ((v & 0xFFFFUL) == 0) { n += 16; v >>= 16; }
-            if ((v & 0xFFUL) == 0) { n += 8; v >>= 8; }
-            if ((v & 0xFUL) == 0) { n += 4; v >>= 4; }
-            if ((v & 0x3UL) == 0) { n += 2; v >>= 2; }
-            if ((v & 0x1UL) == 0) n += 1;
-            return n;
-        }
     }
 }
