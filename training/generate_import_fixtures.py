@@ -51,6 +51,9 @@ def main():
     parser.add_argument("--width-div", type=int, default=1)
     parser.add_argument("--classes", type=int, default=159)
     parser.add_argument("--size", action="append", default=None, help="HxW of one test input (repeatable)")
+    parser.add_argument("--image", action="append", default=[],
+                        help="a radiograph run through the reference's own pre/post-processing (repeatable): writes "
+                             "image_<i>_masks.npy, bool [C,H,W] at the image's size")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--epoch", type=int, default=37)
     args = parser.parse_args()
@@ -80,6 +83,27 @@ def main():
             np.save(os.path.join(args.out, f"logits_{i}.npy"), y.numpy().astype(np.float32))
             print(f"input {i}: {h}x{w}, logits range [{y.min().item():.4f}, {y.max().item():.4f}], "
                   f"positive {(y > 0).float().mean().item():.3f}")
+        for i, path in enumerate(args.image):
+            m = reference_masks(model, path)
+            np.save(os.path.join(args.out, f"image_{i}_masks.npy"), m)
+            print(f"image {i}: {path}, masks {m.shape}, positive {m.mean():.3f}")
+
+
+def reference_masks(model, path):
+    """The seed pipeline on an image file: RGB 8-bit -> [0,1] -> ImageNet mean/std -> nearest resize to 512x512
+    -> logits > 0 -> nearest resize back to the image's size (torch's own nearest rule both ways)."""
+    from PIL import Image
+    import torch.nn.functional as F
+    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / np.float32(255)
+    x = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    x = (x - mean) / std
+    h, w = x.shape[2], x.shape[3]
+    x = F.interpolate(x, size=(512, 512), mode="nearest")
+    with torch.no_grad():
+        masks = (model(x) > 0).float()
+    return F.interpolate(masks, size=(h, w), mode="nearest")[0].numpy().astype(bool)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using Cxas.Import;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Processing;
 using Cxas.Models;
 using Xunit;
 using Xunit.Abstractions;
@@ -137,8 +139,25 @@ namespace Cxas.Core.Tests.Import
             {
                 var repo = Path.GetFullPath(Path.Combine(ImportTestSupport.FixtureDirectory, "..", "..", ".."));
                 var script = Path.Combine(repo, "training", "generate_import_fixtures.py");
+                // Real radiographs too, where ../shared is present: PyTorch runs the seed's own pre/post-processing on them.
+                var shared = Path.Combine(repo, "..", "shared", "data", "cxr-seg");
+                var images = new[] { Path.Combine(shared, "jsrt", "images", "JPCLN010.png"), Path.Combine(shared, "covid-seg", "images") }
+                    .Select(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.png").OrderBy(f => f, StringComparer.Ordinal).FirstOrDefault() : p)
+                    .Where(p => p != null && File.Exists(p)).Select(p => p!).ToList();
+                if (images.Count > 0)
+                {
+                    // The pool is all 512x512; a resized copy exercises both nearest resizes as well.
+                    var resized = Path.Combine(dir, "real_731x613.png");
+                    using (var img = SixLabors.ImageSharp.Image.Load(images[0]))
+                    {
+                        img.Mutate(x => x.Resize(731, 613));
+                        img.SaveAsPng(resized);
+                    }
+                    images.Add(resized);
+                }
+                var imageArgs = string.Concat(images.Select(p => $" --image \"{p}\""));
                 var watch = Stopwatch.StartNew();
-                RunPython(script, $"--out \"{dir}\" --name reference_full --width-div 1 --classes 159 --size 512x512");
+                RunPython(script, $"--out \"{dir}\" --name reference_full --width-div 1 --classes 159 --size 512x512{imageArgs}");
                 _output.WriteLine($"PyTorch checkpoint + logits: {watch.Elapsed.TotalSeconds:F1} s");
 
                 var checkpointPath = Path.Combine(dir, "reference_full.pth");
@@ -161,11 +180,47 @@ namespace Cxas.Core.Tests.Import
                                   $"mask agreement {parity.MaskAgreement:P5} ({parity.Disagreeing} of {actual.Length} differ)");
                 Assert.True(parity.RelativeDiff <= MaxRelativeDiff, $"relative {parity.RelativeDiff:E3}");
                 Assert.True(parity.MaskAgreement >= MinMaskAgreement, $"mask agreement {parity.MaskAgreement:P5}");
+
+                // The whole Cxas pipeline on the real images against the seed pipeline's masks, pixel for pixel.
+                var segmenter = new Cxas.Segmentation.Segmenter(model, DeviceSpec.Cpu);
+                for (int i = 0; i < images.Count; i++)
+                {
+                    var segmented = segmenter.Segment(images[i]);
+                    var (shape, bits) = LoadBoolNpy(Path.Combine(dir, $"image_{i}_masks.npy"));
+                    Assert.Equal(new long[] { 159, segmented.Height, segmented.Width }, shape);
+                    long differ = 0;
+                    for (int c = 0; c < 159; c++)
+                    {
+                        var mask = segmented.Masks.GetMask(c);
+                        long o = (long)c * segmented.Height * segmented.Width;
+                        for (int y = 0; y < segmented.Height; y++)
+                            for (int x = 0; x < segmented.Width; x++)
+                                if (mask[x, y] != (bits[o + (long)y * segmented.Width + x] != 0)) differ++;
+                    }
+                    double agreement = 1 - (double)differ / bits.LongLength;
+                    _output.WriteLine($"{Path.GetFileName(images[i])}: masks agree on {agreement:P5} ({differ} of {bits.LongLength} pixels differ)");
+                    Assert.True(agreement >= MinMaskAgreement, $"{images[i]}: mask agreement {agreement:P5}");
+                }
             }
             finally
             {
                 Directory.Delete(dir, recursive: true);
             }
+        }
+
+        /// <summary>A numpy bool array (format 1.0, C order): its shape and one byte per element.</summary>
+        private static (long[] Shape, byte[] Bits) LoadBoolNpy(string path)
+        {
+            var bytes = File.ReadAllBytes(path);
+            int headerLength = bytes[8] | (bytes[9] << 8);
+            var header = System.Text.Encoding.ASCII.GetString(bytes, 10, headerLength);
+            Assert.Contains("'descr': '|b1'", header);
+            var dims = header.Substring(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10);
+            dims = dims.Substring(0, dims.IndexOf(')'));
+            var shape = dims.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries).Select(d => long.Parse(d.Trim())).ToArray();
+            var data = new byte[bytes.Length - 10 - headerLength];
+            Buffer.BlockCopy(bytes, 10 + headerLength, data, 0, data.Length);
+            return (shape, data);
         }
 
         internal static void RunPython(string script, string arguments)
