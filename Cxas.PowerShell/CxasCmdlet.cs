@@ -12,14 +12,8 @@ namespace Cxas.PowerShell
     /// <summary>Shared plumbing for Cxas cmdlets: path resolution, model lookup, errors, progress.</summary>
     public abstract class CxasCmdlet : PSCmdlet
     {
-        /// <summary>Folder of the loaded module (where Cxas.psd1 and models/ live).</summary>
-        protected string ModuleDirectory =>
-            MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(CxasCmdlet).Assembly.Location)!;
-
         /// <summary>Resolves a model name or folder through the model catalog (see Get-CxasModel).</summary>
-        protected CxasModel ResolveModel(string? model) => ResolveModelInternal(model);
-
-        internal CxasModel ResolveModelInternal(string? model) =>
+        internal CxasModel ResolveModel(string? model) =>
             CxasModelCatalog.ForCmdlet(this).Resolve(string.IsNullOrWhiteSpace(model) ? null : CxasModelCatalog.ResolvePathArgument(this, model!));
 
         /// <summary>Writes a non-terminating error for one input; with -ErrorAction Stop it stops the pipeline.</summary>
@@ -32,10 +26,7 @@ namespace Cxas.PowerShell
         {
             if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
             if (ex is CxasException cx)
-            {
-                var record = new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
-                return record;
-            }
+                return new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
             if (ex is IOException || ex is UnauthorizedAccessException)
                 return new ErrorRecord(ex, "Cxas.IOError", ErrorCategory.WriteError, target);
             return new ErrorRecord(ex, "Cxas.Unexpected", ErrorCategory.NotSpecified, target);
@@ -84,8 +75,7 @@ namespace Cxas.PowerShell
                 }
                 catch (ItemNotFoundException ex)
                 {
-                    WriteError(new ErrorRecord(new CxasException(CxasErrorKind.NotFound, $"Cannot find '{p}': it does not exist.", p, ex),
-                        "Cxas.NotFound", ErrorCategory.ObjectNotFound, p));
+                    WriteFileError(new CxasException(CxasErrorKind.NotFound, $"Cannot find '{p}': it does not exist.", p, ex), p);
                     continue;
                 }
                 catch (Exception ex) when (ex is CxasException || ex is PSArgumentException || ex is NotSupportedException || ex is ProviderNotFoundException || ex is System.Management.Automation.DriveNotFoundException)
@@ -109,8 +99,7 @@ namespace Cxas.PowerShell
                     }
                     else
                     {
-                        WriteError(new ErrorRecord(new CxasException(CxasErrorKind.NotFound, $"Cannot find '{path}': it does not exist.", path),
-                            "Cxas.NotFound", ErrorCategory.ObjectNotFound, path));
+                        WriteFileError(new CxasException(CxasErrorKind.NotFound, $"Cannot find '{path}': it does not exist.", path), path);
                     }
                 }
             }

@@ -28,7 +28,7 @@ namespace Cxas.PowerShell
             try
             {
                 var spec = DeviceSpec.Parse(device);
-                resolved = cmdlet.ResolveModelInternal(model);
+                resolved = cmdlet.ResolveModel(model);
                 _segmenter = new Segmenter(resolved, spec);
                 if (!string.IsNullOrEmpty(outputPath))
                     _outputs = new MaskOutputSet(cmdlet, cmdlet.GetUnresolvedProviderPathFromPSPath(outputPath), outputTypes, force, noClobber, null);

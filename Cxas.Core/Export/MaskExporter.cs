@@ -34,9 +34,6 @@ namespace Cxas.Export
     {
         public const string CocoFileName = "segmentations.json";
 
-        /// <summary>Writers for formats that live outside this class (DICOM-SEG), registered by their implementers.</summary>
-        public static Func<SegmentationResult, string, bool, IReadOnlyList<int>, MaskExportRecord>? DicomSegWriter { get; set; }
-
         private readonly string _outputDirectory;
         private readonly MaskFormat _format;
         private readonly bool _overwrite;
@@ -140,7 +137,7 @@ namespace Cxas.Export
                     record.Classes = _coco.Add(result);
                     break;
                 case MaskFormat.DicomSeg:
-                    return (DicomSegWriter ?? Cxas.Dicom.Seg.DicomSegWriter.Export)(result, target, _overwrite, classes);
+                    return Cxas.Dicom.Seg.DicomSegWriter.Export(result, target, _overwrite, classes);
             }
             return record;
         }

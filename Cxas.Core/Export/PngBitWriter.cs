@@ -11,22 +11,6 @@ namespace Cxas.Export
         private static readonly uint[] CrcTable = BuildCrcTable();
 
         /// <summary>
-        /// Writes a 1-bit grey PNG of <paramref name="width"/> x <paramref name="height"/>;
-        /// <paramref name="fillRow"/> receives y and a buffer of <c>width</c> bytes to set to 0 or 1.
-        /// </summary>
-        public static void Write(Stream output, int width, int height, Action<int, byte[]> fillRow)
-        {
-            var values = new byte[width];
-            WritePacked(output, width, height, (y, packed) =>
-            {
-                fillRow(y, values);
-                Array.Clear(packed, 0, packed.Length);
-                for (int x = 0; x < width; x++)
-                    if (values[x] != 0) packed[x >> 3] |= (byte)(0x80 >> (x & 7));
-            });
-        }
-
-        /// <summary>
         /// Writes a 1-bit grey PNG whose rows come already packed (most significant bit first, (width+7)/8 bytes):
         /// <paramref name="fillPackedRow"/> receives y and the row buffer. Identical consecutive rows are not refilled
         /// when the caller leaves the buffer as it was.
