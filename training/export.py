@@ -1,7 +1,7 @@
 """Export a trained checkpoint to a Cxas model folder (model.onnx + model.json).
 
-    /usr/bin/python3 training/export.py --ckpt training/runs/r18-256/final.pt \
-        --metrics training/runs/r18-256/metrics.json --out models/cxas-anatomy-r18
+    /usr/bin/python3 training/export.py --ckpt training/runs/r18-320/final.pt \
+        --metrics training/runs/r18-320/metrics.json --out models/cxas-anatomy-r18
 
 ONNX: opset 17, one input "input" [N,3,S,S] float (N symbolic), one output "logits" [N,9,S,S];
 BatchNorm is folded into the convolutions by the exporter (eval mode, constant folding).
@@ -56,7 +56,8 @@ def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1", manife
         "data": SOURCES,
         "validation split": "deterministic ~15 % of each source (smallest md5 of 'source/id'), never trained on",
         "training command": (f"/usr/bin/python3 training/train.py --data {a['data']} --out {a['out']} --size {size} "
-                             f"--epochs {a['epochs']} --seed {a['seed']}"),
+                             f"--epochs {a['epochs']} --seed {a['seed']}"
+                             + (f" --source-weights {a['source_weights']}" if a.get("source_weights") else "")),
         "git commit": git_commit(),
         "seed": str(a["seed"]),
         "epochs": str(len(st.get("history", []))),

@@ -1,7 +1,7 @@
 """Train the Cxas anatomy model (ResNet-18 U-Net, 9 sigmoid classes) on the shared cxr-seg pool.
 
-    /usr/bin/python3 training/train.py --data /work/shared/data/cxr-seg --out training/runs/r18-256 \
-        --size 256 --epochs 11 --seed 1234 [--resume]
+    /usr/bin/python3 training/train.py --data /work/shared/data/cxr-seg --out training/runs/r18-320 \
+        --size 320 --epochs 15 --seed 1234 [--resume]
     /usr/bin/python3 training/train.py --smoke      # CI: a few steps on synthetic data, loss must fall
 
 Checkpoints: <out>/last.pt after every epoch (and every --ckpt-steps steps); --resume continues from it.
@@ -23,8 +23,17 @@ import data  # noqa: E402
 
 RESNET18_ONNX = os.path.expanduser(
     "~/.nuget/packages/microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx")
-# sampling weight of each source per epoch (the lung-only source is 60 % of the pool)
-SOURCE_WEIGHT = {"shenzhen-montgomery": 0.30, "wingspan": 0.27, "jsrt": 0.30, "covid-seg": 0.13}
+# default sampling weight of each source per epoch (the lung-only source is 60 % of the pool; covid-seg,
+# 5 % of the pool, is the only source of trachea and cardiomediastinum, so it is drawn more often)
+SOURCE_WEIGHT = "shenzhen-montgomery=0.26,wingspan=0.26,jsrt=0.26,covid-seg=0.22"
+
+
+def parse_weights(text):
+    out = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        out[name.strip()] = float(value)
+    return out
 
 
 def masked_loss(logits, target, weight, dice_ok):
@@ -50,10 +59,10 @@ def batch_tensors(pool, idx, gen, train):
     return data.normalise(grey), target, weight, dice_ok
 
 
-def epoch_order(pool, train_idx, n, seed, epoch):
+def epoch_order(pool, train_idx, n, seed, epoch, weights):
     rng = np.random.default_rng([seed, epoch])
     src = pool["source"][train_idx]
-    p = np.array([SOURCE_WEIGHT.get(s, 0.1) / (src == s).sum() for s in src])
+    p = np.array([weights.get(s, 0.1) / (src == s).sum() for s in src])
     return rng.choice(train_idx, size=n, replace=True, p=p / p.sum())
 
 
@@ -141,7 +150,8 @@ def train(args):
         log(f"resumed from {ckpt}: epoch {start_epoch}, step {step}")
     model.train()
     for epoch in range(start_epoch, args.epochs):
-        order = epoch_order(pool, train_idx, steps_per_epoch * args.batch, args.seed, epoch)
+        order = epoch_order(pool, train_idx, steps_per_epoch * args.batch, args.seed, epoch,
+                            parse_weights(args.source_weights))
         t0, run = time.time(), []
         first = step - epoch * steps_per_epoch  # > 0 only when resuming inside an epoch
         for s in range(max(0, first), steps_per_epoch):
@@ -215,10 +225,12 @@ def smoke(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="/work/shared/data/cxr-seg")
-    ap.add_argument("--out", default="training/runs/r18-256")
+    ap.add_argument("--out", default="training/runs/r18-320")
     ap.add_argument("--imagenet", default=os.environ.get("CXAS_RESNET18_ONNX", RESNET18_ONNX))
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--epochs", type=int, default=11)
+    ap.add_argument("--size", type=int, default=320)
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--source-weights", default=SOURCE_WEIGHT,
+                    help="sampling weight per source, e.g. 'jsrt=0.3,wingspan=0.3' (others 0.1)")
     ap.add_argument("--samples-per-epoch", type=int, default=720)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
