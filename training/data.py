@@ -8,8 +8,10 @@ annotates the class; per pixel, the loss weight may be zero where a source's con
 - covid-seg: lungs include the retro-cardiac part and overlap the cardiomediastinum. The lung classes
   (right, left, lung) get zero loss weight inside the expert cardiomediastinum, so only the part of
   the covid lungs outside the mediastinum teaches the model; heart and clavicles are not annotated.
-- shenzhen-montgomery: only "lung" (both lungs, no side). Right and left lung are trained only as
-  negatives: a pixel outside "lung" is neither right nor left lung (no Dice term for them there).
+- shenzhen-montgomery: only "lung" (both lungs, no side). Right and left lung are derived from it by
+  split_lungs (the lung pixels on the image's left of the mediastinal gap are the right lung). Without
+  that, the sides were supervised only outside the lungs, and a model trained that way assigned sides
+  at random (often swapped) on images of this kind, while scoring well on "lung".
 """
 import csv
 import hashlib
@@ -124,6 +126,43 @@ def unpack(packed):
     return ((packed.to(torch.int32).unsqueeze(1) >> bits) & 1).float()
 
 
+def split_column(lung):
+    """Column between the two lungs of a bool [H,W] lung mask: in the middle 40 % of the width, the centre
+    of the run of columns with the fewest lung pixels that lies nearest the image centre."""
+    w = lung.shape[-1]
+    lo, hi = int(0.3 * w), int(0.7 * w)
+    cover = lung[:, lo:hi].sum(dim=0)
+    best = cover.min()
+    cols = torch.nonzero(cover == best).flatten() + lo
+    # runs of equal minimum coverage; take the run nearest the centre, then its middle
+    runs, start = [], int(cols[0])
+    for a, b in zip(cols[:-1].tolist(), cols[1:].tolist()):
+        if b != a + 1:
+            runs.append((start, a))
+            start = b
+    runs.append((start, int(cols[-1])))
+    a, b = min(runs, key=lambda r: abs((r[0] + r[1]) / 2 - w / 2))
+    return (a + b + 1) // 2
+
+
+def split_lungs(target, avail, mode):
+    """For lung-only sources: right lung = lung left of the split column (image left), left lung = the rest.
+    Modifies target and avail in place."""
+    for b in range(target.shape[0]):
+        if mode[b] != MODE_LUNG_ONLY:
+            continue
+        lung = target[b, C["lung"]] > 0
+        if not lung.any():
+            continue
+        x = split_column(lung)
+        target[b, C["right lung"]] = 0
+        target[b, C["left lung"]] = 0
+        target[b, C["right lung"], :, :x] = lung[:, :x].float()
+        target[b, C["left lung"], :, x:] = lung[:, x:].float()
+        avail[b, C["right lung"]] = True
+        avail[b, C["left lung"]] = True
+
+
 def loss_weights(target, avail, mode):
     """Per-pixel loss weight [B,9,H,W] and per-(sample, class) Dice mask [B,9]."""
     w = avail.float().view(*avail.shape, 1, 1).expand_as(target).clone()
@@ -134,7 +173,7 @@ def loss_weights(target, avail, mode):
             outside = 1 - target[b, C["cardiomediastinum"]]
             for c in lungs:
                 w[b, c] *= outside
-        elif mode[b] == MODE_LUNG_ONLY:
+        elif mode[b] == MODE_LUNG_ONLY and not (avail[b, C["right lung"]] and avail[b, C["left lung"]]):
             neg = 1 - target[b, C["lung"]]
             for c in (C["right lung"], C["left lung"]):
                 w[b, c] = neg

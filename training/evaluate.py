@@ -9,6 +9,9 @@ the expert masks at 512x512:
   images where the prediction is empty but the expert mask is not is reported as `empty`);
 - covid-seg lungs are also scored outside the expert cardiomediastinum (`... (outside CM)`), since
   this model follows the lung convention of wingspan/jsrt (lungs stop at the heart border);
+- sources that annotate only "lung" (shenzhen-montgomery) are also scored for right and left lung against
+  the expert lung mask split at the mediastinal gap (data.split_column), `... (split of lung)`: this catches
+  a model whose sides are swapped or mixed on such images while its "lung" is right;
 - CTR = widest horizontal heart extent / horizontal extent of the union of both lungs, from predicted
   and from expert masks, on sources with heart and both lungs; median |difference|.
 
@@ -103,6 +106,21 @@ def evaluate(model, size, root, limit=None, log=print):
         cm = None
         if avail[data.C["cardiomediastinum"]]:
             cm = ((gt >> data.C["cardiomediastinum"]) & 1).bool()
+        if avail[data.C["lung"]] and not avail[data.C["right lung"]]:
+            lung = ((gt >> data.C["lung"]) & 1).bool()
+            if lung.any():
+                x = data.split_column(lung)
+                for name, part in (("right lung", slice(0, x)), ("left lung", slice(x, None))):
+                    g = torch.zeros_like(lung)
+                    g[:, part] = lung[:, part]
+                    p = pred[data.C[name]]
+                    d, j = dice_iou(p, g)
+                    e = per.setdefault((src, name + " (split of lung)"), {"dice": [], "iou": [], "hd95": [], "empty": 0})
+                    e["dice"].append(d)
+                    e["iou"].append(j)
+                    e["hd95"].append(hd95(p, g))
+                    if g.any() and not p.any():
+                        e["empty"] += 1
         for c, name in enumerate(cxasnet.LABELS):
             if not avail[c]:
                 continue
@@ -134,7 +152,7 @@ def evaluate(model, size, root, limit=None, log=print):
         out["per_source"].setdefault(src, {})[key] = {
             "dice": summarise(e["dice"])["mean"], "iou": summarise(e["iou"])["mean"],
             "hd95": summarise(e["hd95"])["mean"], "n": len(e["dice"]), "empty": e["empty"]}
-        if "(outside CM)" in key or (src == "covid-seg" and key in LUNGS):
+        if "(outside CM)" in key or "(split of lung)" in key or (src == "covid-seg" and key in LUNGS):
             continue  # covid lungs follow another convention: pooled numbers use wingspan/jsrt/shenzhen lungs
         p = pooled.setdefault(key, {"dice": [], "iou": [], "hd95": []})
         for k in p:

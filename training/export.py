@@ -32,6 +32,21 @@ def git_commit():
         return "unknown"
 
 
+def command_of(a):
+    """The train.py command line that produced a checkpoint with these args."""
+    cmd = (f"/usr/bin/python3 training/train.py --data {a['data']} --out {a['out']} --size {a['size']} "
+           f"--epochs {a['epochs']} --seed {a['seed']}")
+    if a.get("source_weights"):
+        cmd += f" --source-weights {a['source_weights']}"
+    if a.get("lr") not in (None, 1e-3):
+        cmd += f" --lr {a['lr']:g}"
+    if a.get("lung_sides"):
+        cmd += f" --lung-sides {a['lung_sides']}"
+    if a.get("init"):
+        cmd += f" --init {a['init']}"
+    return cmd
+
+
 def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1", manifest_only=False, note=None):
     st = torch.load(ckpt, map_location="cpu")
     a = st["args"]
@@ -55,9 +70,7 @@ def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1", manife
     prov = {
         "data": SOURCES,
         "validation split": "deterministic ~15 % of each source (smallest md5 of 'source/id'), never trained on",
-        "training command": (f"/usr/bin/python3 training/train.py --data {a['data']} --out {a['out']} --size {size} "
-                             f"--epochs {a['epochs']} --seed {a['seed']}"
-                             + (f" --source-weights {a['source_weights']}" if a.get("source_weights") else "")),
+        "training command": command_of(a),
         "git commit": git_commit(),
         "seed": str(a["seed"]),
         "epochs": str(len(st.get("history", []))),
@@ -65,6 +78,13 @@ def export(ckpt, out, metrics=None, name="cxas-anatomy-r18", version="1", manife
         "lung convention": "visible lung fields, stopping at the heart border (wingspan/JSRT); covid-seg lungs were "
                            "trained only outside the cardiomediastinum",
     }
+    if a.get("init") and os.path.exists(a["init"]):
+        first = torch.load(a["init"], map_location="cpu")
+        prov["training command"] = "training/reproduce.sh, which runs two stages"
+        prov["stage 1 command"] = command_of(first["args"]) + (
+            "" if first["args"].get("lung_sides") else " (trained before --lung-sides existed: as --lung-sides negative)")
+        prov["stage 2 command"] = command_of(a)
+        prov["epochs"] = f"{len(first.get('history', []))} + {len(st.get('history', []))}"
     if note:
         prov["note"] = note
     if metrics:

@@ -49,10 +49,12 @@ def masked_loss(logits, target, weight, dice_ok):
     return bce + dice
 
 
-def batch_tensors(pool, idx, gen, train):
+def batch_tensors(pool, idx, gen, train, split_sides=True):
     grey = torch.from_numpy(pool["img"][idx]).float().unsqueeze(1) / 255.0
     target = data.unpack(torch.from_numpy(pool["tgt"][idx].astype(np.int32)))
-    avail = torch.from_numpy(pool["avail"][idx])
+    avail = torch.from_numpy(pool["avail"][idx]).clone()
+    if split_sides:
+        data.split_lungs(target, avail, pool["mode"][idx])
     weight, dice_ok = data.loss_weights(target, avail, pool["mode"][idx])
     if train:
         grey, target, weight = data.augment(grey, target, weight, gen)
@@ -126,7 +128,10 @@ def train(args):
     log(f"pool {len(pool['val'])}: train {len(train_idx)}, val {len(val_idx)}")
 
     model = cxasnet.CxasUNet()
-    if os.path.exists(args.imagenet):
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["model"])
+        log(f"weights initialised from {args.init} (fine-tuning)")
+    elif os.path.exists(args.imagenet):
         n = cxasnet.load_imagenet_onnx(model.encoder, args.imagenet)
         log(f"encoder initialised from {args.imagenet} ({n} conv+BN pairs)")
     elif not args.resume:
@@ -157,7 +162,7 @@ def train(args):
         for s in range(max(0, first), steps_per_epoch):
             idx = np.sort(order[s * args.batch:(s + 1) * args.batch])
             gen = torch.Generator().manual_seed(args.seed * 1000003 + step)  # per step: resumable
-            x, t, w, ok = batch_tensors(pool, idx, gen, True)
+            x, t, w, ok = batch_tensors(pool, idx, gen, True, args.lung_sides == "split")
             loss = masked_loss(model(x), t, w, ok)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -218,6 +223,15 @@ def smoke(args):
     assert ga.shape == grey.shape and ta.shape == target.shape and wa.shape == w.shape
     rl = ta[:, data.C["right lung"]]
     assert (rl * (xx < s / 2)).sum() > 4 * (rl * (xx >= s / 2)).sum(), "right lung moved to the image's right"
+    # lung-only sources: the sides come from splitting "lung" at the gap (patient's right = image left)
+    lo = torch.zeros(1, len(cxasnet.LABELS), s, s)
+    lo[0, data.C["lung"]] = target[0, data.C["lung"]]
+    av = torch.zeros(1, len(cxasnet.LABELS), dtype=torch.bool)
+    av[0, data.C["lung"]] = True
+    data.split_lungs(lo, av, np.array([data.MODE_LUNG_ONLY]))
+    assert av[0, data.C["right lung"]] and av[0, data.C["left lung"]]
+    assert torch.equal(lo[0, data.C["right lung"]], target[0, data.C["right lung"]]), "split: right lung"
+    assert torch.equal(lo[0, data.C["left lung"]], target[0, data.C["left lung"]]), "split: left lung"
     assert losses[-1] < 0.8 * losses[0], f"loss did not fall: {losses[0]:.4f} -> {losses[-1]:.4f}"
     print("SMOKE OK")
 
@@ -240,6 +254,10 @@ def main():
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-steps", type=int, default=50)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--lung-sides", choices=("split", "negative"), default="split",
+                    help="lung-only sources: sides from the lung mask split at the mediastinal gap (default), or "
+                         "sides trained only as negatives outside the lungs (how stage 1 of version 2 was trained)")
+    ap.add_argument("--init", help="start from this checkpoint's weights (fine-tuning; new optimiser and schedule)")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--smoke-steps", type=int, default=8)
     args = ap.parse_args()
