@@ -547,6 +547,49 @@ print(json.dumps(out))
         }
     }
 
+    It 'keeps the sides on Shenzhen and Montgomery images, whose experts drew only "lung"' {
+        # Validation images of that source; the expert lung mask split at the mediastinal gap (the column with the
+        # fewest lung pixels in the middle 40 % of the width, nearest the centre) gives each side's truth.
+        $sel = @'
+import sys, csv, hashlib, json
+root = sys.argv[1]
+rows = [r for r in csv.DictReader(open(root + '/index.csv')) if r['source'] == 'shenzhen-montgomery']
+ids = sorted((r['id'] for r in rows), key=lambda i: hashlib.md5(('shenzhen-montgomery/' + i).encode()).hexdigest())
+val = ids[:round(0.15 * len(ids))]
+print(json.dumps(['%s/shenzhen-montgomery/images/%s.png' % (root, i) for i in val[::13]]))
+'@
+        $paths = & $Py -c $sel $Pool | ConvertFrom-Json
+        $out = Join-Path $Work 'sides'
+        $paths | Invoke-CxasSegmentation -Device Cpu | Export-CxasMask $out -Label 'right lung', 'left lung' | Out-Null
+        $score = @'
+import sys, os, json, numpy as np
+from PIL import Image
+root, out = sys.argv[1], sys.argv[2]
+res = []
+for stem in sorted(os.listdir(out)):
+    lung = np.array(Image.open('%s/shenzhen-montgomery/masks/lung/%s.png' % (root, stem))) > 127
+    w = lung.shape[1]
+    lo, hi = int(0.3 * w), int(0.7 * w)
+    cover = lung[:, lo:hi].sum(0)
+    cols = np.nonzero(cover == cover.min())[0] + lo
+    runs = np.split(cols, np.nonzero(np.diff(cols) != 1)[0] + 1)
+    run = min(runs, key=lambda r: abs((r[0] + r[-1]) / 2 - w / 2))
+    x = (run[0] + run[-1] + 1) // 2
+    d = {}
+    for name, truth in (('right lung', lung & (np.arange(w) < x)), ('left lung', lung & (np.arange(w) >= x))):
+        pred = np.array(Image.open('%s/%s/%s.png' % (out, stem, name))) > 0
+        d[name] = float(2 * (pred & truth).sum() / max(1, pred.sum() + truth.sum()))
+    res.append({'image': stem, 'right': d['right lung'], 'left': d['left lung']})
+print(json.dumps(res))
+'@
+        $dice = & $Py -c $score $Pool $out | ConvertFrom-Json
+        $dice.Count | Should -Be $paths.Count
+        foreach ($d in $dice) {
+            $d.right | Should -BeGreaterThan 0.8 -Because "right lung of $($d.image)"
+            $d.left | Should -BeGreaterThan 0.8 -Because "left lung of $($d.image)"
+        }
+    }
+
     It 'gives CTRs close to the expert masks'' CTRs' {
         $diffs = for ($i = 0; $i -lt $Cases.Count; $i++) {
             $Ctr[$i].Status | Should -Be 'OK'
