@@ -145,20 +145,28 @@ def split_column(lung):
     return (a + b + 1) // 2
 
 
+def split_sides(lung):
+    """(right lung, left lung) of a bool [H,W] lung mask with both lungs: the lung pixels left of the split
+    column (the image's left, the patient's right) and the rest."""
+    x = split_column(lung)
+    right, left = torch.zeros_like(lung), torch.zeros_like(lung)
+    right[:, :x] = lung[:, :x]
+    left[:, x:] = lung[:, x:]
+    return right, left
+
+
 def split_lungs(target, avail, mode):
-    """For lung-only sources: right lung = lung left of the split column (image left), left lung = the rest.
-    Modifies target and avail in place."""
+    """For lung-only sources: right and left lung from split_sides of the lung mask. Modifies target and avail
+    in place."""
     for b in range(target.shape[0]):
         if mode[b] != MODE_LUNG_ONLY:
             continue
         lung = target[b, C["lung"]] > 0
         if not lung.any():
             continue
-        x = split_column(lung)
-        target[b, C["right lung"]] = 0
-        target[b, C["left lung"]] = 0
-        target[b, C["right lung"], :, :x] = lung[:, :x].float()
-        target[b, C["left lung"], :, x:] = lung[:, x:].float()
+        right, left = split_sides(lung)
+        target[b, C["right lung"]] = right.float()
+        target[b, C["left lung"]] = left.float()
         avail[b, C["right lung"]] = True
         avail[b, C["left lung"]] = True
 

@@ -97,6 +97,16 @@ def evaluate(model, size, root, limit=None, log=print):
         rows = rows[::max(1, len(rows) // limit)][:limit]
     per = {}  # (source, class) -> lists
     ctr_diffs = {}
+
+    def score(src, key, p, g):
+        d, j = dice_iou(p, g)
+        e = per.setdefault((src, key), {"dice": [], "iou": [], "hd95": [], "empty": 0})
+        e["dice"].append(d)
+        e["iou"].append(j)
+        e["hd95"].append(hd95(p, g))
+        if g.any() and not p.any():
+            e["empty"] += 1
+
     t0 = time.time()
     for i, r in enumerate(rows):
         grey, packed, avail = data.load_sample(root, r, None)
@@ -109,35 +119,16 @@ def evaluate(model, size, root, limit=None, log=print):
         if avail[data.C["lung"]] and not avail[data.C["right lung"]]:
             lung = ((gt >> data.C["lung"]) & 1).bool()
             if lung.any():
-                x = data.split_column(lung)
-                for name, part in (("right lung", slice(0, x)), ("left lung", slice(x, None))):
-                    g = torch.zeros_like(lung)
-                    g[:, part] = lung[:, part]
-                    p = pred[data.C[name]]
-                    d, j = dice_iou(p, g)
-                    e = per.setdefault((src, name + " (split of lung)"), {"dice": [], "iou": [], "hd95": [], "empty": 0})
-                    e["dice"].append(d)
-                    e["iou"].append(j)
-                    e["hd95"].append(hd95(p, g))
-                    if g.any() and not p.any():
-                        e["empty"] += 1
+                for name, g in zip(("right lung", "left lung"), data.split_sides(lung)):
+                    score(src, name + " (split of lung)", pred[data.C[name]], g)
         for c, name in enumerate(cxasnet.LABELS):
             if not avail[c]:
                 continue
             g = ((gt >> c) & 1).bool()
             p = pred[c]
-            keys = [name]
+            score(src, name, p, g)
             if src == "covid-seg" and name in LUNGS and cm is not None:
-                keys.append(name + " (outside CM)")
-            for key in keys:
-                gg, pp = (g, p) if key == name else (g & ~cm, p & ~cm)
-                d, j = dice_iou(pp, gg)
-                e = per.setdefault((src, key), {"dice": [], "iou": [], "hd95": [], "empty": 0})
-                e["dice"].append(d)
-                e["iou"].append(j)
-                e["hd95"].append(hd95(pp, gg))
-                if gg.any() and not pp.any():
-                    e["empty"] += 1
+                score(src, name + " (outside CM)", p & ~cm, g & ~cm)
         if avail[data.C["heart"]] and avail[data.C["right lung"]] and avail[data.C["left lung"]]:
             L = lambda m, n: ((m >> data.C[n]) & 1).bool()  # noqa: E731
             c_gt = ctr(L(gt, "heart"), L(gt, "right lung") | L(gt, "left lung"))

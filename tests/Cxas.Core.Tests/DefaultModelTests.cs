@@ -19,25 +19,32 @@ namespace Cxas.Tests
         internal const string ModelName = "cxas-anatomy-r18";
         internal static string ModelDir => Path.Combine(TestSupport.RepoRoot, "models", ModelName);
 
+        // Ellipses of the synthetic chest in image fractions: centre x, centre y, half-axis x, half-axis y.
+        private static readonly double[] Body = { 0.50, 0.62, 0.52, 0.62 };
+        private static readonly double[] RightLungField = { 0.30, 0.45, 0.17, 0.32 };   // image left
+        private static readonly double[] LeftLungField = { 0.70, 0.45, 0.17, 0.32 };    // image right
+        private static readonly double[] Heart = { 0.56, 0.63, 0.20, 0.15 };
+
+        private static bool In(double u, double v, double[] e)
+        {
+            double a = (u - e[0]) / e[2], b = (v - e[1]) / e[3];
+            return a * a + b * b < 1;
+        }
+
         /// <summary>Grey synthetic chest radiograph, bone and soft tissue bright, lungs dark (MONOCHROME2 look).</summary>
         internal static byte[] SyntheticChest(int w, int h)
         {
             var rgb = new byte[w * h * 3];
-            static bool In(double u, double v, double cx, double cy, double ax, double ay)
-            {
-                double a = (u - cx) / ax, b = (v - cy) / ay;
-                return a * a + b * b < 1;
-            }
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++)
                 {
                     double u = (x + 0.5) / w, v = (y + 0.5) / h;
                     double g = 20;                                                        // air around the body
-                    if (In(u, v, 0.50, 0.62, 0.52, 0.62)) g = 160;                        // body
-                    if (In(u, v, 0.30, 0.45, 0.17, 0.32)) g = 55;                         // right lung (image left)
-                    if (In(u, v, 0.70, 0.45, 0.17, 0.32)) g = 55;                         // left lung (image right)
+                    if (In(u, v, Body)) g = 160;                                           // body
+                    if (In(u, v, RightLungField)) g = 55;                                  // right lung (image left)
+                    if (In(u, v, LeftLungField)) g = 55;                                   // left lung (image right)
                     if (Math.Abs(u - 0.5) < 0.07 && v > 0.02 && v < 0.98) g = 185;        // spine and mediastinum
-                    if (In(u, v, 0.56, 0.63, 0.20, 0.15)) g = 190;                        // heart
+                    if (In(u, v, Heart)) g = 190;                                          // heart
                     g += 6 * Math.Sin(x * 0.21) * Math.Sin(y * 0.17);                     // a little texture
                     byte b = (byte)Math.Clamp((int)Math.Round(g), 0, 255);
                     int o = (y * w + x) * 3;
@@ -83,11 +90,6 @@ namespace Cxas.Tests
             Assert.Equal(w, result.Width);
             Assert.Equal(h, result.Height);
 
-            static bool In(double u, double v, double cx, double cy, double ax, double ay)
-            {
-                double a = (u - cx) / ax, b = (v - cy) / ay;
-                return a * a + b * b < 1;
-            }
             int lungClass = result.Masks.IndexOf("lung");
             long lung = 0, lungInFields = 0;
             for (int c = 0; c < result.Masks.Count; c++)
@@ -99,8 +101,8 @@ namespace Cxas.Tests
                         if (!result.Masks[c, x, y]) continue;
                         double u = (x + 0.5) / w, v = (y + 0.5) / h;
                         count++;
-                        if (In(u, v, 0.50, 0.62, 0.52, 0.62)) inBody++;
-                        if (c == lungClass && (In(u, v, 0.30, 0.45, 0.17, 0.32) || In(u, v, 0.70, 0.45, 0.17, 0.32))) lungInFields++;
+                        if (In(u, v, Body)) inBody++;
+                        if (c == lungClass && (In(u, v, RightLungField) || In(u, v, LeftLungField))) lungInFields++;
                     }
                 if (c == lungClass) lung = count;
                 Assert.True(inBody >= 0.9 * count, $"{result.Masks.Labels[c]}: {count - inBody} of {count} px outside the body");
@@ -125,11 +127,7 @@ namespace Cxas.Tests
             using (var meta = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "reference.json"))))
             {
                 string expectedSha = meta.RootElement.GetProperty("model_onnx_sha256").GetString()!;
-                string actualSha;
-                using (var sha = System.Security.Cryptography.SHA256.Create())
-                using (var fs = File.OpenRead(model.OnnxPath))
-                    actualSha = string.Concat(sha.ComputeHash(fs).Select(b => b.ToString("x2")));
-                Assert.True(expectedSha == actualSha,
+                Assert.True(expectedSha == Cxas.Import.ModelImporter.Sha256(model.OnnxPath),
                     "tests/fixtures/default-model belongs to another model.onnx: rerun training/make_reference_fixture.py");
                 Assert.Equal(meta.RootElement.GetProperty("labels").EnumerateArray().Select(e => e.GetString()), model.Manifest.Labels);
             }
