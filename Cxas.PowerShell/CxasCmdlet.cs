@@ -5,7 +5,9 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using Cxas.Imaging;
+using Cxas.Features;
 using Cxas.Models;
+using Cxas.Rendering;
 
 namespace Cxas.PowerShell
 {
@@ -123,6 +125,20 @@ namespace Cxas.PowerShell
                 }
             }
         }
+
+        /// <summary>-Color of the drawing cmdlets: class name to colour (e.g. @{ heart = '#ff0000' }).</summary>
+        internal static Dictionary<string, Rgba> ParseColors(System.Collections.Hashtable? colors)
+        {
+            var map = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
+            if (colors != null)
+                foreach (System.Collections.DictionaryEntry e in colors)
+                    map[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
+            return map;
+        }
+
+        /// <summary>-CtrMethod of the drawing cmdlets: the methods named, each once, in the order given.</summary>
+        internal static List<CtrMethod> ParseCtrMethods(IEnumerable<string> names) =>
+            names.Select(m => (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true)).Distinct().ToList();
     }
 
     /// <summary>Throttled Write-Progress with a count, the current file and an ETA.</summary>

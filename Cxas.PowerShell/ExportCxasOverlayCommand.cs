@@ -66,9 +66,9 @@ namespace Cxas.PowerShell
 
         private string _folder = "";
         private ProgressTracker? _progress;
-        private readonly Dictionary<string, Rgba> _colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
+        private Dictionary<string, Rgba> _colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
         private bool _ctr, _scd;
-        private readonly List<CtrMethod> _methods = new List<CtrMethod>();
+        private List<CtrMethod> _methods = new List<CtrMethod>();
 
         protected override void BeginProcessing()
         {
@@ -77,20 +77,14 @@ namespace Cxas.PowerShell
                 _folder = GetUnresolvedProviderPathFromPSPath(OutputPath);
                 if (File.Exists(_folder))
                     throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a file; give a folder.", _folder);
-                if (Color != null)
-                    foreach (System.Collections.DictionaryEntry e in Color)
-                        _colors[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
+                _colors = ParseColors(Color);
                 foreach (var f in Feature)
                 {
                     var kind = FeatureNames.Parse(f);
                     if (kind == FeatureKind.CTR) _ctr = true;
                     if (kind == FeatureKind.SCD) _scd = true;
                 }
-                foreach (var m in CtrMethod)
-                {
-                    var method = (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true);
-                    if (!_methods.Contains(method)) _methods.Add(method);
-                }
+                _methods = ParseCtrMethods(CtrMethod);
             }
             catch (CxasException ex)
             {

@@ -81,21 +81,17 @@ namespace Cxas.PowerShell
                 if (Directory.Exists(_target))
                     throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a folder; give the HTML file's path.", _target);
                 AtomicOutput.EnsureWritable(_target, Force);
-                var colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
-                if (Color != null)
-                    foreach (System.Collections.DictionaryEntry e in Color)
-                        colors[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
                 var kinds = Feature.Select(FeatureNames.Parse).Distinct().ToList();
                 _options = new ReportOptions
                 {
                     Labels = Label.ToList(),
                     LabelsAreDefaults = !MyInvocation.BoundParameters.ContainsKey(nameof(Label)) && FeatureLabel == null,
                     Features = kinds,
-                    CtrMethods = CtrMethod.Select(m => (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true)).Distinct().ToList(),
+                    CtrMethods = ParseCtrMethods(CtrMethod),
                     ShapeLabels = (FeatureLabel ?? Label).ToList(),
                     MaxSize = MaxSize,
                     FillOpacity = Opacity,
-                    Colors = colors,
+                    Colors = ParseColors(Color),
                 };
             }
             catch (CxasException ex)
