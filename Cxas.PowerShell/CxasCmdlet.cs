@@ -30,7 +30,7 @@ namespace Cxas.PowerShell
             if (ex is CxasException cx)
                 return new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
             if (ex is IOException || ex is UnauthorizedAccessException)
-                return new ErrorRecord(ex, "Cxas.IOError", ErrorCategory.WriteError, target);
+                return new ErrorRecord(ex, "Cxas." + CxasErrorKind.WriteFailed, ErrorCategory.WriteError, target);
             return new ErrorRecord(ex, "Cxas.Unexpected", ErrorCategory.NotSpecified, target);
         }
 
@@ -52,11 +52,11 @@ namespace Cxas.PowerShell
         }
 
         /// <summary>
-        /// Expands -Path (wildcards) or -LiteralPath into files. Folders expand to the files Cxas can read: known
-        /// extensions, plus extension-less files whose content is recognised (DICOM archives often have none).
-        /// Missing paths become errors; the rest continue.
+        /// Expands -Path (wildcards) or -LiteralPath into input files, lazily: folders stream out their image files as
+        /// the <see cref="FolderScanner"/> finds them (see it for links, hidden files and the order). A path that matches
+        /// nothing is an error (when the name exists literally, the message points to -LiteralPath); the rest continue.
         /// </summary>
-        protected IEnumerable<string> ExpandInputs(string[]? paths, bool literal, bool recurse)
+        protected IEnumerable<InputFile> ExpandInputs(string[]? paths, bool literal, bool recurse, bool followLinks = false)
         {
             if (paths == null) yield break;
             foreach (var p in paths)
@@ -73,11 +73,12 @@ namespace Cxas.PowerShell
                         resolved.AddRange(GetResolvedProviderPathFromPSPath(p, out var provider));
                         if (provider.Name != "FileSystem")
                             throw new CxasException(CxasErrorKind.InvalidArgument, $"'{p}' is not a file system path.", p);
+                        if (resolved.Count == 0) throw new ItemNotFoundException(p);
                     }
                 }
                 catch (ItemNotFoundException ex)
                 {
-                    WriteFileError(new CxasException(CxasErrorKind.NotFound, $"Cannot find '{p}': it does not exist.", p, ex), p);
+                    WriteFileError(new CxasException(CxasErrorKind.NotFound, NotFoundMessage(p, literal), p, ex), p);
                     continue;
                 }
                 catch (Exception ex) when (ex is CxasException || ex is PSArgumentException || ex is NotSupportedException || ex is ProviderNotFoundException || ex is System.Management.Automation.DriveNotFoundException)
@@ -90,14 +91,19 @@ namespace Cxas.PowerShell
                 {
                     if (Directory.Exists(path))
                     {
-                        var files = ScanFolder(path, recurse).ToList();
-                        if (files.Count == 0)
+                        var scanner = new FolderScanner { Recurse = recurse, FollowLinks = followLinks, Note = WriteVerbose };
+                        bool any = false;
+                        foreach (var f in scanner.Scan(path))
+                        {
+                            any = true;
+                            yield return f;
+                        }
+                        if (!any)
                             WriteWarning($"No image files found in '{path}'{(recurse ? "" : " (use -Recurse to search subfolders)")}.");
-                        foreach (var f in files) yield return f;
                     }
                     else if (File.Exists(path))
                     {
-                        yield return path;
+                        yield return new InputFile(path);
                     }
                     else
                     {
@@ -107,23 +113,18 @@ namespace Cxas.PowerShell
             }
         }
 
-        internal static IEnumerable<string> ScanFolder(string folder, bool recurse)
+        /// <summary>Why a path matched nothing; a wildcard pattern that names an existing file literally points to -LiteralPath.</summary>
+        private string NotFoundMessage(string p, bool literal)
         {
-            var known = ImageLoader.KnownExtensions;
-            var option = recurse ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly;
-            foreach (var file in Directory.EnumerateFiles(folder, "*", option).OrderBy(f => f, StringComparer.Ordinal))
+            if (!literal && WildcardPattern.ContainsWildcardCharacters(p))
             {
-                var name = Path.GetFileName(file);
-                if (name.StartsWith(".", StringComparison.Ordinal)) continue;
-                var ext = Path.GetExtension(file);
-                if (known.Contains(ext)) yield return file;
-                else if (ext.Length == 0)
-                {
-                    IImageReader? reader = null;
-                    try { reader = ImageLoader.Identify(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-                    if (reader != null) yield return file;
-                }
+                string? asLiteral = null;
+                try { asLiteral = GetUnresolvedProviderPathFromPSPath(p); } catch (Exception) { }
+                if (asLiteral != null && (File.Exists(asLiteral) || Directory.Exists(asLiteral)))
+                    return $"'{p}' matches nothing as a wildcard pattern, but '{asLiteral}' exists: use -LiteralPath for names with [ ] * ?.";
+                return $"Cannot find '{p}': the pattern matches no file.";
             }
+            return $"Cannot find '{p}': it does not exist.";
         }
 
         /// <summary>-Color of the drawing cmdlets: class name to colour (e.g. @{ heart = '#ff0000' }).</summary>

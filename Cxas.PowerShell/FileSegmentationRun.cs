@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
+using Cxas.Imaging;
 using Cxas.Models;
 using Cxas.Segmentation;
 
@@ -18,6 +19,7 @@ namespace Cxas.PowerShell
         private readonly SegmentationQueue _queue;
         private readonly MaskOutputSet? _outputs;
         private readonly ProgressTracker _progress;
+        private int _skipped;
 
         /// <summary>Starts a run; model, device and output problems are terminating errors.</summary>
         public FileSegmentationRun(CxasCmdlet cmdlet, string? model, string device, string? outputPath, string[] outputTypes,
@@ -49,19 +51,29 @@ namespace Cxas.PowerShell
         public CxasModel Model => _segmenter.Model;
 
         /// <summary>
-        /// Queues files and yields results as they finish (lazily: enumerate it at once, on the pipeline thread).
-        /// Failures are written as errors, not yielded.
+        /// Queues one file and yields the results that are ready (lazily: enumerate it at once, on the pipeline thread).
+        /// A file whose outputs all exist already is skipped before it is decoded. Failures are written as errors, not yielded.
         /// </summary>
-        public IEnumerable<SegmentationResult> Add(IReadOnlyCollection<string> files)
+        public IEnumerable<SegmentationResult> Add(InputFile file)
         {
-            if (files.Count > 1) _progress.Total = _progress.Done + _queue.Pending + files.Count;
-            foreach (var file in files)
+            bool finished;
+            try { finished = _outputs != null && _outputs.IsFinished(file); }
+            catch (CxasException ex)
             {
-                foreach (var outcome in _queue.Submit(file))
-                    if (Take(outcome) is SegmentationResult r) yield return r;
-                foreach (var outcome in _queue.TakeCompleted())
-                    if (Take(outcome) is SegmentationResult r) yield return r;
+                _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(ex, file.Path));
+                yield break;
             }
+            if (finished)
+            {
+                _skipped++;
+                _progress.Step(file.Path);
+                _cmdlet.WriteVerbose($"Skipped '{file.Path}': its outputs are already written.");
+                yield break;
+            }
+            foreach (var outcome in _queue.Submit(file))
+                if (Take(outcome) is SegmentationResult r) yield return r;
+            foreach (var outcome in _queue.TakeCompleted())
+                if (Take(outcome) is SegmentationResult r) yield return r;
         }
 
         /// <summary>Yields the files still in flight, then completes run-level outputs.</summary>
@@ -72,6 +84,8 @@ namespace Cxas.PowerShell
                 if (Take(outcome) is SegmentationResult r) yield return r;
             if (_outputs != null)
                 foreach (var record in _outputs.Complete()) _cmdlet.WriteVerbose($"Wrote '{record.OutputPath}'.");
+            if (_skipped > 0)
+                _cmdlet.WriteWarning($"Skipped {_skipped} input(s) whose outputs were already written by an earlier run (use -Force to redo them).");
             _progress.Complete();
         }
 

@@ -58,6 +58,11 @@ namespace Cxas.PowerShell
         [Parameter(ParameterSetName = LiteralSet)]
         public SwitchParameter Recurse { get; set; }
 
+        /// <summary>With -Recurse, also enter folders that are symbolic links (each folder is still scanned once).</summary>
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        public SwitchParameter FollowSymlink { get; set; }
+
         /// <summary>Model for file input (name or folder; default: the module's default model).</summary>
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
@@ -136,8 +141,8 @@ namespace Cxas.PowerShell
                 return;
             }
             bool literal = ParameterSetName == LiteralSet;
-            var files = new List<string>(ExpandInputs(literal ? LiteralPath : Path, literal, Recurse));
-            foreach (var result in _run.Add(files)) Measure(result);
+            foreach (var file in ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink))
+                foreach (var result in _run.Add(file)) Measure(result);
         }
 
         protected override void EndProcessing()

@@ -29,6 +29,9 @@ namespace Cxas.PowerShell
         /// <summary>Search folders recursively.</summary>
         [Parameter] public SwitchParameter Recurse { get; set; }
 
+        /// <summary>With -Recurse, also enter folders that are symbolic links (each folder is still scanned once).</summary>
+        [Parameter] public SwitchParameter FollowSymlink { get; set; }
+
         /// <summary>Model name (see the models folders) or path to a model folder. Default: the module's default model.</summary>
         [Parameter]
         [Alias("m")]
@@ -67,8 +70,8 @@ namespace Cxas.PowerShell
         protected override void ProcessRecord()
         {
             bool literal = ParameterSetName == LiteralSet;
-            var files = new List<string>(ExpandInputs(literal ? LiteralPath : Path, literal, Recurse));
-            foreach (var result in _run!.Add(files)) WriteObject(result);
+            foreach (var file in ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink))
+                foreach (var result in _run!.Add(file)) WriteObject(result);
         }
 
         protected override void EndProcessing()

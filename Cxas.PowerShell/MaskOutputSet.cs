@@ -4,64 +4,98 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using Cxas.Export;
+using Cxas.Imaging;
 using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {
     /// <summary>
-    /// The mask writers of one cmdlet invocation (one per output type), with ShouldProcess, -Force and -NoClobber
-    /// applied to every write. Run-level files (COCO) are completed at the end or discarded if the run stops.
+    /// The mask outputs of one cmdlet invocation: one output plan (with its journal in the output folder) and the
+    /// writers of every output type, with ShouldProcess, -Force and -NoClobber applied to every write. Without -Force,
+    /// an input whose outputs the plan already holds is finished and skipped; run-level files (COCO) are completed at the
+    /// end or discarded if the run stops.
     /// </summary>
     internal sealed class MaskOutputSet : IDisposable
     {
         private readonly PSCmdlet _cmdlet;
-        private readonly List<MaskExporter> _exporters = new List<MaskExporter>();
+        private readonly OutputPlan _plan;
+        private readonly MaskExporter _exporter;
+        private readonly bool _force;
         private readonly bool _noClobber;
-        private readonly HashSet<string> _cocoDeclined = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        private readonly bool _canSkipInputs;
+        private bool _cocoDeclined;
 
         public MaskOutputSet(PSCmdlet cmdlet, string outputDirectory, IEnumerable<string> formats, bool force, bool noClobber, IReadOnlyList<string>? labels)
         {
             _cmdlet = cmdlet;
+            _force = force && !noClobber;
             _noClobber = noClobber;
-            foreach (var f in formats.Select(MaskExporter.ParseFormat).Distinct())
-                _exporters.Add(new MaskExporter(outputDirectory, f, force && !noClobber, labels));
+            var parsed = formats.Select(MaskExporter.ParseFormat).Distinct().ToList();
+            _plan = new OutputPlan(outputDirectory, useJournal: true);
+            _exporter = new MaskExporter(_plan, parsed, _force, labels);
+            // A COCO file collects the whole run, so with json asked for every input is segmented again.
+            _canSkipInputs = !_force && !parsed.Contains(MaskFormat.Json);
         }
 
-        public bool Any => _exporters.Count > 0;
+        /// <summary>
+        /// Whether every output of an input already exists (written by an earlier run of this plan, or, with -NoClobber,
+        /// by anyone): the input need not even be decoded.
+        /// </summary>
+        public bool IsFinished(InputFile input)
+        {
+            if (!_canSkipInputs) return false;
+            var planned = _plan.Plan(input.Path, input.RelativePath);
+            return _exporter.Groups.All(group => group.All(f => OutputPlan.IsFinished(planned, f) ||
+                (_noClobber && Exists(planned.TargetFor(f)))));
+        }
+
+        private static bool Exists(string target) => File.Exists(target) || Directory.Exists(target);
 
         /// <summary>Writes every output of one result; failures become non-terminating errors naming the file.</summary>
         public IEnumerable<MaskExportRecord> Write(SegmentationResult result)
         {
             var records = new List<MaskExportRecord>();
-            foreach (var exporter in _exporters)
+            PlannedInput planned;
+            try { planned = _exporter.PlanFor(result); }
+            catch (CxasException ex)
             {
-                var target = exporter.TargetFor(result);
-                bool runLevel = exporter.IsRunLevel;
+                _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(ex, result.Path));
+                return records;
+            }
+            foreach (var group in _exporter.Groups)
+            {
+                var target = planned.TargetFor(group[0]);
+                bool runLevel = group[0] == MaskFormat.Json;
                 try
                 {
-                    if (runLevel && _cocoDeclined.Contains(target)) continue;
-                    if (_noClobber && !runLevel && (File.Exists(target) || Directory.Exists(target)))
+                    if (runLevel && _cocoDeclined) continue;
+                    if (!runLevel && !_force && group.All(f => OutputPlan.IsFinished(planned, f)))
+                    {
+                        _cmdlet.WriteVerbose($"'{target}' is already written (use -Force to write it again).");
+                        continue;
+                    }
+                    if (_noClobber && !runLevel && Exists(target) && !planned.Recorded)
                     {
                         _cmdlet.WriteWarning($"Skipped '{target}': it already exists (-NoClobber).");
                         continue;
                     }
-                    var action = runLevel ? $"Add {result.FileName} to COCO file" : $"Write {exporter.FormatLabel} masks of {result.FileName}";
+                    var action = runLevel ? $"Add {result.FileName} to COCO file" : $"Write {MaskExporter.GroupName(group)} masks of {result.FileName}";
                     if (!_cmdlet.ShouldProcess(target, action))
                     {
-                        if (runLevel) _cocoDeclined.Add(target);
+                        if (runLevel) _cocoDeclined = true;
                         continue;
                     }
-                    records.Add(exporter.Export(result));
+                    records.AddRange(_exporter.ExportGroup(result, planned, group));
                 }
                 catch (Exception ex) when (!(ex is PipelineStoppedException))
                 {
                     if (runLevel && ex is CxasException cx && cx.Kind == CxasErrorKind.AlreadyExists && _noClobber)
                     {
                         _cmdlet.WriteWarning($"Skipped '{target}': it already exists (-NoClobber).");
-                        _cocoDeclined.Add(target);
+                        _cocoDeclined = true;
                         continue;
                     }
-                    if (runLevel && ex is CxasException) _cocoDeclined.Add(target);
+                    if (runLevel && ex is CxasException) _cocoDeclined = true;
                     _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(ex, result.Path));
                 }
             }
@@ -72,25 +106,22 @@ namespace Cxas.PowerShell
         public IEnumerable<MaskExportRecord> Complete()
         {
             var records = new List<MaskExportRecord>();
-            foreach (var exporter in _exporters)
+            try
             {
-                try
-                {
-                    var record = exporter.Complete();
-                    if (record != null) records.Add(record);
-                }
-                catch (Exception ex) when (!(ex is PipelineStoppedException))
-                {
-                    _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(ex, null));
-                }
+                var record = _exporter.Complete();
+                if (record != null) records.Add(record);
+            }
+            catch (Exception ex) when (!(ex is PipelineStoppedException))
+            {
+                _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(ex, null));
             }
             return records;
         }
 
         public void Dispose()
         {
-            foreach (var e in _exporters) e.Dispose();
-            _exporters.Clear();
+            _exporter.Dispose();
+            _plan.Dispose();
         }
     }
 }

@@ -32,9 +32,13 @@ namespace Cxas.Export
             _labels = labels;
             _only = onlyClasses == null ? null : new HashSet<int>(onlyClasses);
             AtomicOutput.EnsureWritable(finalPath, overwrite);
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(finalPath))!);
+            AtomicOutput.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(finalPath))!);
             _tempPath = AtomicOutput.TempNameFor(finalPath);
-            _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            try { _stream = new FileStream(_tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new CxasException(CxasErrorKind.WriteFailed, $"Cannot write '{finalPath}': {ex.Message}", finalPath, ex);
+            }
             _json = new Utf8JsonWriter(_stream);
             _json.WriteStartObject();
             _json.WriteStartObject("info");
@@ -97,7 +101,8 @@ namespace Cxas.Export
                 _json.WriteEndObject();
                 written++;
             }
-            _json.Flush();
+            try { _json.Flush(); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { throw WriteFailed(ex); }
             return written;
         }
 
@@ -118,19 +123,24 @@ namespace Cxas.Export
             }
             _json.WriteEndArray();
             _json.WriteEndObject();
-            _json.Dispose();
-            _stream.Dispose();
             _done = true;
             try
             {
+                _json.Dispose();
+                _stream.Dispose();
                 AtomicOutput.Commit(_tempPath, _finalPath, _overwrite, isDirectory: false);
             }
-            catch
+            catch (Exception ex)
             {
+                try { _stream.Dispose(); } catch (Exception) { }
                 AtomicOutput.TryDelete(_tempPath);
+                if (ex is IOException || ex is UnauthorizedAccessException) throw WriteFailed(ex);
                 throw;
             }
         }
+
+        private CxasException WriteFailed(Exception ex) =>
+            new CxasException(CxasErrorKind.WriteFailed, $"Cannot write '{_finalPath}': {ex.Message}", _finalPath, ex);
 
         /// <summary>Without <see cref="Complete"/>, discards the temporary file.</summary>
         public void Dispose()

@@ -26,27 +26,55 @@ namespace Cxas.Export
     }
 
     /// <summary>
-    /// Writes masks in the reference's layouts: <c>&lt;out&gt;/&lt;stem&gt;/&lt;class&gt;.png|jpg</c> (every class, empty ones too),
-    /// <c>&lt;out&gt;/&lt;stem&gt;.npy|npz</c> (bool [C,H,W]; npz key <c>arr_0</c>) and one COCO file per run,
-    /// <c>&lt;out&gt;/<see cref="CocoFileName"/></c>. Everything is written under a temporary name first.
+    /// Writes masks in the reference's layouts, at the places an <see cref="OutputPlan"/> gives each input:
+    /// <c>&lt;out&gt;/&lt;base&gt;/&lt;class&gt;.png|jpg</c> (every class, empty ones too; png and jpg asked together share the
+    /// folder, which is written as a whole), <c>&lt;out&gt;/&lt;base&gt;.npy|npz</c> (bool [C,H,W]; npz key <c>arr_0</c>),
+    /// <c>&lt;out&gt;/&lt;base&gt;.seg.dcm</c>, and one COCO file per run, <c>&lt;out&gt;/<see cref="CocoFileName"/></c>.
+    /// Everything is written under a temporary name first and renamed when complete.
     /// </summary>
     public sealed class MaskExporter : IDisposable
     {
         public const string CocoFileName = "segmentations.json";
 
-        private readonly string _outputDirectory;
-        private readonly MaskFormat _format;
+        private readonly OutputPlan _plan;
+        private readonly bool _ownsPlan;
         private readonly bool _overwrite;
         private readonly IReadOnlyList<string>? _labels;
         private CocoWriter? _coco;
 
+        /// <summary>One format into <paramref name="outputDirectory"/>, planned without a journal.</summary>
         public MaskExporter(string outputDirectory, MaskFormat format, bool overwrite, IReadOnlyList<string>? labels = null)
+            : this(new OutputPlan(outputDirectory, useJournal: false), new[] { format }, overwrite, labels)
         {
-            _outputDirectory = Path.GetFullPath(outputDirectory);
-            _format = format;
+            _ownsPlan = true;
+        }
+
+        /// <summary>Several formats at the places <paramref name="plan"/> decides.</summary>
+        public MaskExporter(OutputPlan plan, IEnumerable<MaskFormat> formats, bool overwrite, IReadOnlyList<string>? labels = null)
+        {
+            _plan = plan;
             _overwrite = overwrite;
             _labels = labels == null || labels.Count == 0 ? null : labels;
+            var list = formats.Distinct().ToList();
+            // Folder formats form one group (one folder per input); every other format is a group of its own.
+            var groups = new List<MaskFormat[]>();
+            var folder = list.Where(IsFolderFormat).ToArray();
+            foreach (var f in list)
+            {
+                if (IsFolderFormat(f)) { if (f == folder[0]) groups.Add(folder); }
+                else groups.Add(new[] { f });
+            }
+            Groups = groups;
         }
+
+        public OutputPlan Plan => _plan;
+
+        /// <summary>The writes of one input, each a unit that succeeds or fails as a whole.</summary>
+        public IReadOnlyList<MaskFormat[]> Groups { get; }
+
+        public static bool IsFolderFormat(MaskFormat format) => format == MaskFormat.Png || format == MaskFormat.Jpg;
+
+        public static string FileExtension(MaskFormat format) => format == MaskFormat.Png ? ".png" : format == MaskFormat.Jpg ? ".jpg" : OutputPlan.Suffix(format);
 
         public static MaskFormat ParseFormat(string text)
         {
@@ -65,24 +93,10 @@ namespace Cxas.Export
 
         public static string FormatName(MaskFormat format) => format == MaskFormat.DicomSeg ? "dicom-seg" : format.ToString().ToLowerInvariant();
 
-        /// <summary>True for formats that collect a whole run into one file (COCO json).</summary>
-        public bool IsRunLevel => _format == MaskFormat.Json;
+        public static string GroupName(IEnumerable<MaskFormat> group) => string.Join("+", group.Select(FormatName));
 
-        public string FormatLabel => FormatName(_format);
-
-        /// <summary>The file or folder an export of <paramref name="result"/> produces.</summary>
-        public string TargetFor(SegmentationResult result)
-        {
-            switch (_format)
-            {
-                case MaskFormat.Png:
-                case MaskFormat.Jpg: return Path.Combine(_outputDirectory, result.Stem);
-                case MaskFormat.Npy: return Path.Combine(_outputDirectory, result.Stem + ".npy");
-                case MaskFormat.Npz: return Path.Combine(_outputDirectory, result.Stem + ".npz");
-                case MaskFormat.Json: return Path.Combine(_outputDirectory, CocoFileName);
-                default: return Path.Combine(_outputDirectory, result.Stem + ".seg.dcm");
-            }
-        }
+        /// <summary>The place of a result's outputs.</summary>
+        public PlannedInput PlanFor(SegmentationResult result) => _plan.Plan(result.Path, result.Source.RelativePath);
 
         /// <summary>Model indices of the classes to write, in the order asked for.</summary>
         public IReadOnlyList<int> ClassesFor(MaskSet masks)
@@ -94,52 +108,106 @@ namespace Cxas.Export
                 int c = masks.IndexOf(label);
                 if (c < 0)
                     throw new CxasException(CxasErrorKind.InvalidArgument,
-                        $"Label '{label}' is not one of the model's classes ({masks.Count} classes; see Get-CxasModel).");
+                        $"Label '{label}' is not one of the model's classes ({masks.Count} classes).");
                 if (!list.Contains(c)) list.Add(c);
             }
             return list;
         }
 
-        public MaskExportRecord Export(SegmentationResult result)
+        /// <summary>Writes every group of one result; the first failure stops it (see <see cref="ExportGroup"/> for one at a time).</summary>
+        public IReadOnlyList<MaskExportRecord> Export(SegmentationResult result)
+        {
+            var planned = PlanFor(result);
+            var records = new List<MaskExportRecord>();
+            foreach (var group in Groups) records.AddRange(ExportGroup(result, planned, group));
+            return records;
+        }
+
+        /// <summary>
+        /// Writes one group of formats of one result at its planned place. A folder group whose folder exists and is the
+        /// input's own (recorded in the journal) gains the files of the formats it lacks; otherwise existing outputs are
+        /// replaced only when overwriting.
+        /// </summary>
+        public IReadOnlyList<MaskExportRecord> ExportGroup(SegmentationResult result, PlannedInput planned, MaskFormat[] group)
         {
             var classes = ClassesFor(result.Masks);
-            var target = TargetFor(result);
-            var record = new MaskExportRecord { Path = result.Path, Format = FormatName(_format), OutputPath = target, Classes = classes.Count };
-            switch (_format)
+            var records = new List<MaskExportRecord>();
+            if (group[0] == MaskFormat.Json)
             {
-                case MaskFormat.Png:
-                case MaskFormat.Jpg:
+                if (_coco == null)
+                {
+                    _plan.PrepareDirectory(_plan.OutputDirectory);
+                    _coco = new CocoWriter(planned.TargetFor(MaskFormat.Json), result.Masks.Labels, _labels == null ? null : classes, _overwrite);
+                }
+                records.Add(new MaskExportRecord { Path = result.Path, Format = "json", OutputPath = _coco.OutputPath, Classes = _coco.Add(result) });
+                return records;
+            }
+
+            var target = planned.TargetFor(group[0]);
+            _plan.PrepareDirectory(Path.GetDirectoryName(target)!);
+            bool own = planned.Recorded;
+            // Someone else's file at the planned place is never claimed: it stays theirs, and the write fails or replaces it.
+            if (!own) AtomicOutput.EnsureWritable(target, _overwrite);
+            _plan.Record(planned);
+            if (IsFolderFormat(group[0]))
+            {
+                if (own && !_overwrite && Directory.Exists(target))
+                {
+                    _plan.PrepareDirectory(target);
+                    foreach (var f in group.Where(f => !OutputPlan.IsFinished(planned, f)))
+                        foreach (var c in classes)
+                            AtomicOutput.WriteFile(Path.Combine(target, result.Masks.Labels[c] + FileExtension(f)), false,
+                                stream => WriteMask(stream, result.Masks, c, f));
+                }
+                else
+                {
                     AtomicOutput.WriteDirectory(target, _overwrite, dir =>
                     {
-                        foreach (var c in classes)
-                        {
-                            var file = Path.Combine(dir, result.Masks.Labels[c] + (_format == MaskFormat.Png ? ".png" : ".jpg"));
-                            using var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-                            if (_format == MaskFormat.Png) WritePng(stream, result.Masks, c);
-                            else WriteJpeg(stream, result.Masks, c);
-                        }
-                    });
-                    record.Bytes = new DirectoryInfo(target).EnumerateFiles().Sum(f => f.Length);
-                    break;
-                case MaskFormat.Npy:
-                case MaskFormat.Npz:
-                    AtomicOutput.WriteFile(target, _overwrite, stream =>
+                        foreach (var f in group)
+                            foreach (var c in classes)
+                            {
+                                var file = Path.Combine(dir, result.Masks.Labels[c] + FileExtension(f));
+                                using var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                                WriteMask(stream, result.Masks, c, f);
+                            }
+                    }, IsMaskFolder);
+                }
+                foreach (var f in group)
+                    records.Add(new MaskExportRecord
                     {
-                        var subset = new MaskSubset(result.Masks, classes);
-                        if (_format == MaskFormat.Npy) subset.WriteNpy(stream);
-                        else subset.WriteNpz(stream);
+                        Path = result.Path, Format = FormatName(f), OutputPath = target, Classes = classes.Count,
+                        Bytes = new DirectoryInfo(target).EnumerateFiles("*" + FileExtension(f)).Sum(x => x.Length),
                     });
-                    record.Bytes = new FileInfo(target).Length;
-                    break;
-                case MaskFormat.Json:
-                    if (_coco == null)
-                        _coco = new CocoWriter(target, result.Masks.Labels, _labels == null ? null : classes, _overwrite);
-                    record.Classes = _coco.Add(result);
-                    break;
-                case MaskFormat.DicomSeg:
-                    return Cxas.Dicom.Seg.DicomSegWriter.Export(result, target, _overwrite, classes);
+                return records;
             }
-            return record;
+            var format = group[0];
+            if (format == MaskFormat.DicomSeg)
+            {
+                records.Add(Cxas.Dicom.Seg.DicomSegWriter.Export(result, target, _overwrite, classes));
+                return records;
+            }
+            AtomicOutput.WriteFile(target, _overwrite, stream =>
+            {
+                var subset = new MaskSubset(result.Masks, classes);
+                if (format == MaskFormat.Npy) subset.WriteNpy(stream);
+                else subset.WriteNpz(stream);
+            });
+            records.Add(new MaskExportRecord
+            {
+                Path = result.Path, Format = FormatName(format), OutputPath = target, Classes = classes.Count, Bytes = new FileInfo(target).Length,
+            });
+            return records;
+        }
+
+        /// <summary>A folder that a mask write may replace: mask images only (png or jpg), no subfolders or links.</summary>
+        private static bool IsMaskFolder(string directory) =>
+            AtomicOutput.HoldsFilesOnly(directory) &&
+            Directory.EnumerateFiles(directory).All(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase));
+
+        private static void WriteMask(Stream stream, MaskSet masks, int c, MaskFormat format)
+        {
+            if (format == MaskFormat.Png) WritePng(stream, masks, c);
+            else WriteJpeg(stream, masks, c);
         }
 
         /// <summary>Finishes run-level outputs (the COCO file). Without it, they are discarded on dispose.</summary>
@@ -156,6 +224,7 @@ namespace Cxas.Export
         {
             _coco?.Dispose();
             _coco = null;
+            if (_ownsPlan) _plan.Dispose();
         }
 
         public static void WritePng(Stream stream, MaskSet masks, int c) =>

@@ -1,16 +1,77 @@
 using System;
+using System.Diagnostics;
 using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
 
 namespace Cxas.IO
 {
     /// <summary>
     /// Writes outputs under a temporary name beside their destination and renames them only when complete, so a
     /// failure or a stop never leaves a half-written file. Existing outputs are kept unless overwriting is asked for.
+    /// <para>
+    /// Temporary names are short and fixed in form, whatever the final name: <c>.cxas-&lt;host&gt;-&lt;pid&gt;-&lt;random&gt;.tmp</c>,
+    /// where host is 8 hex digits of the SHA-256 of the machine name and pid the writing process. A run that is killed
+    /// or hits a full disk can leave one behind; <see cref="RemoveStaleTemporaries"/> removes those of this machine whose
+    /// process is gone, and any older than <see cref="StaleAge"/> (other machines' writers on a shared folder), nothing else.
+    /// </para>
     /// </summary>
     public static class AtomicOutput
     {
+        /// <summary>Age after which a temporary of another machine is taken as abandoned.</summary>
+        public static readonly TimeSpan StaleAge = TimeSpan.FromHours(24);
+
+        private static readonly Regex TempPattern = new Regex(@"^\.cxas-([0-9a-f]{8})-([0-9]{1,10})-[0-9a-f]{8}\.tmp$", RegexOptions.CultureInvariant);
+        private static readonly string HostTag = SafeName.Hash8(Environment.MachineName.ToLowerInvariant());
+        private static readonly int ProcessId = Process.GetCurrentProcess().Id;
+
         public static string TempNameFor(string finalPath) =>
-            Path.Combine(Path.GetDirectoryName(finalPath) ?? ".", "." + Path.GetFileName(finalPath) + ".cxas-" + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp");
+            Path.Combine(Path.GetDirectoryName(Path.GetFullPath(finalPath)) ?? ".",
+                ".cxas-" + HostTag + "-" + ProcessId + "-" + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp");
+
+        /// <summary>Whether a file or folder name has the form of a Cxas temporary.</summary>
+        public static bool IsTemporaryName(string name) => TempPattern.IsMatch(name);
+
+        /// <summary>
+        /// Removes abandoned Cxas temporaries directly inside <paramref name="directory"/> (not below it): those written on this
+        /// machine by a process that no longer runs, and those older than <see cref="StaleAge"/>. Returns how many were removed.
+        /// </summary>
+        public static int RemoveStaleTemporaries(string directory)
+        {
+            int removed = 0;
+            string[] entries;
+            try { entries = Directory.GetFileSystemEntries(directory, ".cxas-*.tmp"); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return 0; }
+            foreach (var entry in entries)
+            {
+                var match = TempPattern.Match(Path.GetFileName(entry));
+                if (!match.Success) continue;
+                bool stale;
+                try
+                {
+                    var age = DateTime.UtcNow - new FileInfo(entry).LastWriteTimeUtc;
+                    if (Directory.Exists(entry)) age = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(entry);
+                    stale = age > StaleAge || (match.Groups[1].Value == HostTag && !IsRunning(int.Parse(match.Groups[2].Value)));
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is OverflowException) { continue; }
+                if (!stale) continue;
+                TryDelete(entry);
+                if (!File.Exists(entry) && !Directory.Exists(entry)) removed++;
+            }
+            return removed;
+        }
+
+        private static bool IsRunning(int pid)
+        {
+            if (pid == ProcessId) return true;
+            try
+            {
+                using var p = Process.GetProcessById(pid);
+                return !p.HasExited;
+            }
+            catch (ArgumentException) { return false; }
+            catch (InvalidOperationException) { return false; }
+        }
 
         public static void EnsureWritable(string finalPath, bool overwrite)
         {
@@ -18,12 +79,22 @@ namespace Cxas.IO
                 throw new CxasException(CxasErrorKind.AlreadyExists, $"'{finalPath}' already exists (use -Force to overwrite it).", finalPath);
         }
 
+        /// <summary>Creates a folder, turning failures into <see cref="CxasErrorKind.WriteFailed"/>.</summary>
+        public static void CreateDirectory(string path)
+        {
+            try { Directory.CreateDirectory(path); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is NotSupportedException)
+            {
+                throw new CxasException(CxasErrorKind.WriteFailed, $"Cannot create the folder '{path}': {ex.Message}", path, ex);
+            }
+        }
+
         /// <summary>Writes one file through <paramref name="write"/> and renames it into place.</summary>
         public static void WriteFile(string finalPath, bool overwrite, Action<Stream> write)
         {
             EnsureWritable(finalPath, overwrite);
             var dir = Path.GetDirectoryName(Path.GetFullPath(finalPath))!;
-            Directory.CreateDirectory(dir);
+            CreateDirectory(dir);
             var temp = TempNameFor(finalPath);
             try
             {
@@ -41,17 +112,17 @@ namespace Cxas.IO
         }
 
         /// <summary>Fills a temporary folder through <paramref name="write"/> and renames it into place.</summary>
-        public static void WriteDirectory(string finalPath, bool overwrite, Action<string> write)
+        public static void WriteDirectory(string finalPath, bool overwrite, Action<string> write, Func<string, bool>? replaceable = null)
         {
             EnsureWritable(finalPath, overwrite);
             var parent = Path.GetDirectoryName(Path.GetFullPath(finalPath))!;
-            Directory.CreateDirectory(parent);
+            CreateDirectory(parent);
             var temp = TempNameFor(finalPath);
             try
             {
                 Directory.CreateDirectory(temp);
                 write(temp);
-                Commit(temp, finalPath, overwrite, isDirectory: true);
+                Commit(temp, finalPath, overwrite, isDirectory: true, replaceable);
             }
             catch (Exception ex)
             {
@@ -60,8 +131,12 @@ namespace Cxas.IO
             }
         }
 
-        /// <summary>Moves a finished temporary file or folder onto its final name.</summary>
-        public static void Commit(string temp, string finalPath, bool overwrite, bool isDirectory)
+        /// <summary>
+        /// Moves a finished temporary file or folder onto its final name. An existing folder is replaced only when
+        /// <paramref name="replaceable"/> accepts it (by default: it holds files only, no subfolders), so a folder of
+        /// someone else's data is never deleted to make room.
+        /// </summary>
+        public static void Commit(string temp, string finalPath, bool overwrite, bool isDirectory, Func<string, bool>? replaceable = null)
         {
             if (File.Exists(finalPath) || Directory.Exists(finalPath))
             {
@@ -72,12 +147,23 @@ namespace Cxas.IO
                     File.Replace(temp, finalPath, null);
                     return;
                 }
-                if (Directory.Exists(finalPath)) Directory.Delete(finalPath, recursive: true);
+                if (Directory.Exists(finalPath))
+                {
+                    if (!(replaceable ?? HoldsFilesOnly)(finalPath))
+                        throw new CxasException(CxasErrorKind.AlreadyExists,
+                            $"'{finalPath}' already exists and is not an output Cxas would write there; it is left as it is.", finalPath);
+                    Directory.Delete(finalPath, recursive: true);
+                }
                 else File.Delete(finalPath);
             }
             if (isDirectory) Directory.Move(temp, finalPath);
             else File.Move(temp, finalPath);
         }
+
+        /// <summary>A folder that holds regular files only (no subfolders, no links).</summary>
+        public static bool HoldsFilesOnly(string directory) =>
+            !Directory.EnumerateDirectories(directory).Any() &&
+            new DirectoryInfo(directory).EnumerateFiles().All(f => (f.Attributes & FileAttributes.ReparsePoint) == 0);
 
         public static void TryDelete(string path)
         {

@@ -7,6 +7,11 @@ namespace Cxas.Imaging
     public sealed class SourceInfo
     {
         public string Path { get; set; } = "";
+        /// <summary>
+        /// The input's path below the folder it was found in ('/'-separated, file name last), or null when it was named
+        /// on its own; output plans mirror it (see <c>Cxas.Export.OutputPlan</c>).
+        /// </summary>
+        public string? RelativePath { get; set; }
         /// <summary>"PNG", "JPEG", "DICOM", ...</summary>
         public string Format { get; set; } = "";
         /// <summary>Row spacing (between rows) and column spacing in mm, when the source states them.</summary>

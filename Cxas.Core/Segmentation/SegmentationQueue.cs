@@ -24,12 +24,17 @@ namespace Cxas.Segmentation
     /// <summary>
     /// Overlaps decoding of the next files with inference on the current one. Results come back in submission order;
     /// at most <see cref="Depth"/> files are in flight, so memory stays flat over long runs.
+    /// <para>
+    /// Each file is one task: decode, then inference under a lock (the segmenter's input buffer is shared, and one
+    /// inference at a time is what the cores can do). Tasks never refer to one another, so a finished task holds only
+    /// its own outcome, and once taken nothing keeps it or its decoded image alive.
+    /// </para>
     /// </summary>
     public sealed class SegmentationQueue
     {
         private readonly Segmenter _segmenter;
         private readonly Queue<Task<SegmentationOutcome>> _inFlight = new Queue<Task<SegmentationOutcome>>();
-        private Task _lastInference = Task.CompletedTask;
+        private readonly object _inferenceGate = new object();
 
         public SegmentationQueue(Segmenter segmenter, int depth = 2)
         {
@@ -41,35 +46,32 @@ namespace Cxas.Segmentation
         public int Pending => _inFlight.Count;
 
         /// <summary>Queues a file; returns the outcomes that must be taken to keep within <see cref="Depth"/>.</summary>
-        public IEnumerable<SegmentationOutcome> Submit(string path)
+        public IEnumerable<SegmentationOutcome> Submit(string path) => Submit(new InputFile(path));
+
+        /// <summary>Queues a file found by a scan (its relative path is kept on the result).</summary>
+        public IEnumerable<SegmentationOutcome> Submit(InputFile input)
         {
             var done = new List<SegmentationOutcome>();
             while (_inFlight.Count >= Depth) done.Add(_inFlight.Dequeue().GetAwaiter().GetResult());
+            _inFlight.Enqueue(Task.Run(() => Process(input)));
+            return done;
+        }
 
-            var decode = Task.Run(() =>
+        private SegmentationOutcome Process(InputFile input)
+        {
+            try
             {
                 var watch = Stopwatch.StartNew();
-                var image = ImageLoader.Load(path);
-                return (image, watch.Elapsed);
-            });
-            var previous = _lastInference;
-            var inference = Task.Run(async () =>
+                var image = ImageLoader.Load(input.Path);
+                var decodeTime = watch.Elapsed;
+                image.Info.RelativePath = input.RelativePath;
+                lock (_inferenceGate)
+                    return new SegmentationOutcome(input.Path, _segmenter.Segment(image, decodeTime), null);
+            }
+            catch (Exception ex)
             {
-                // Inference runs one image at a time, in order; the next file decodes meanwhile.
-                try { await previous.ConfigureAwait(false); } catch { }
-                try
-                {
-                    var (image, decodeTime) = await decode.ConfigureAwait(false);
-                    return new SegmentationOutcome(path, _segmenter.Segment(image, decodeTime), null);
-                }
-                catch (Exception ex)
-                {
-                    return new SegmentationOutcome(path, null, ex);
-                }
-            });
-            _lastInference = inference;
-            _inFlight.Enqueue(inference);
-            return done;
+                return new SegmentationOutcome(input.Path, null, ex);
+            }
         }
 
         /// <summary>Takes outcomes that are already finished, without waiting.</summary>

@@ -64,7 +64,7 @@ def sig(a):
         {
             var r = RandomResult("chest", 77, 53, 1);
             var exporter = new MaskExporter(_dir, MaskFormat.Npy, overwrite: false);
-            var record = exporter.Export(r);
+            var record = exporter.Export(r)[0];
             Assert.Equal(Path.Combine(_dir, "chest.npy"), record.OutputPath);
             var py = TestSupport.Python(PySignature + @"
 import sys, numpy as np
@@ -80,7 +80,7 @@ print(' '.join(sig(a[c]) for c in range(a.shape[0])))", record.OutputPath).Split
         {
             var r = RandomResult("chest", 64, 40, 2);
             var exporter = new MaskExporter(_dir, MaskFormat.Npz, false, new[] { "class 3", "LEFT LUNG" });
-            var record = exporter.Export(r);
+            var record = exporter.Export(r)[0];
             var py = TestSupport.Python(PySignature + @"
 import sys, numpy as np
 z = np.load(sys.argv[1])
@@ -95,7 +95,7 @@ print(' '.join(sig(a[c]) for c in range(a.shape[0])))", record.OutputPath).Split
         public void PngLayoutIsOneOneBitFilePerClassUnderTheStem()
         {
             var r = RandomResult("case-01", 91, 67, 3);
-            var record = new MaskExporter(_dir, MaskFormat.Png, false).Export(r);
+            var record = new MaskExporter(_dir, MaskFormat.Png, false).Export(r)[0];
             Assert.Equal(Path.Combine(_dir, "case-01"), record.OutputPath);
             var files = Directory.GetFiles(record.OutputPath).Select(Path.GetFileName).OrderBy(f => f).ToArray();
             Assert.Equal(r.Masks.Labels.Select(l => l + ".png").OrderBy(f => f).ToArray(), files);
@@ -115,7 +115,7 @@ print(' '.join(out))", new[] { record.OutputPath }.Concat(r.Masks.Labels).ToArra
         public void JpgMasksDecodeCloseToTheMask()
         {
             var r = RandomResult("j", 48, 48, 4);
-            var record = new MaskExporter(_dir, MaskFormat.Jpg, false, new[] { "class 0" }).Export(r);
+            var record = new MaskExporter(_dir, MaskFormat.Jpg, false, new[] { "class 0" }).Export(r)[0];
             var py = TestSupport.Python(PySignature + @"
 import sys, numpy as np
 from PIL import Image

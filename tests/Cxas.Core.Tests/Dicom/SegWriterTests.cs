@@ -71,7 +71,7 @@ namespace Cxas.Core.Tests.Dicom
             var result = Result(source, image.Info, masks);
             var outDir = Path.Combine(_dir, "out");
             using var exporter = new MaskExporter(outDir, MaskFormat.DicomSeg, overwrite: false);
-            var record = exporter.Export(result);
+            var record = exporter.Export(result)[0];
             Assert.Equal(Path.Combine(outDir, Path.GetFileNameWithoutExtension(source) + ".seg.dcm"), record.OutputPath);
             Assert.True(File.Exists(record.OutputPath));
             var expected = Enumerable.Range(0, labels.Count).Where(c => masks.PixelCounts[c] > 0).ToArray();

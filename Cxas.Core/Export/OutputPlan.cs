@@ -1,0 +1,265 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Cxas.IO;
+
+namespace Cxas.Export
+{
+    /// <summary>One input's place in an output folder: its base name and the outputs each format writes there.</summary>
+    public sealed class PlannedInput
+    {
+        internal PlannedInput(OutputPlan plan, string inputPath, string relativeBase, bool recorded)
+        {
+            Plan = plan;
+            InputPath = inputPath;
+            RelativeBase = relativeBase;
+            Recorded = recorded;
+        }
+
+        public OutputPlan Plan { get; }
+        /// <summary>The input's full path (its identity in the plan).</summary>
+        public string InputPath { get; }
+        /// <summary>Base name below the output folder, components joined with '/': "IM0001", "series1/IM0001".</summary>
+        public string RelativeBase { get; }
+        /// <summary>Whether the plan's journal holds this input's name (so existing outputs there are this input's own).</summary>
+        public bool Recorded { get; internal set; }
+
+        /// <summary>The file or folder <paramref name="format"/> writes for this input.</summary>
+        public string TargetFor(MaskFormat format)
+        {
+            var full = Path.Combine(Plan.OutputDirectory, RelativeBase.Replace('/', Path.DirectorySeparatorChar));
+            switch (format)
+            {
+                case MaskFormat.Png:
+                case MaskFormat.Jpg: return full;
+                case MaskFormat.Json: return Path.Combine(Plan.OutputDirectory, MaskExporter.CocoFileName);
+                default: return full + OutputPlan.Suffix(format);
+            }
+        }
+
+        public override string ToString() => RelativeBase;
+    }
+
+    /// <summary>
+    /// Where every input's outputs go in one output folder, decided before anything is written, so that no two inputs
+    /// share an output and nothing outside the planned paths is ever touched, whatever the input names are.
+    /// <list type="number">
+    /// <item>An input found by scanning a folder keeps its place below that folder (<c>in/a/b/IM1</c> → <c>&lt;out&gt;/a/b/IM1</c>);
+    /// an input named on its own goes to the top (<c>&lt;out&gt;/IM1</c>): the reference's flat layout.</item>
+    /// <item>The last component is the input's stem (file name without extension); every component is made safe by
+    /// <see cref="SafeName"/>.</item>
+    /// <item>A name is taken when any output it implies (<c>base</c>, <c>base.npy</c>, <c>base.npz</c>, <c>base.seg.dcm</c>,
+    /// compared without regard to case) belongs to another input of this run or of an earlier run (the journal), to a
+    /// folder of the mirrored tree, or to the run's COCO file. A taken stem gives way to the whole file name
+    /// (<c>twin.png</c>, <c>twin.jpg</c>), then to the stem with <c>~</c> and 8 hex digits of the SHA-256 of the input's
+    /// full path; a mirrored folder whose name is taken gets the same suffix from the folder's full path.</item>
+    /// <item>With a journal (<see cref="JournalFileName"/> in the output folder, one line "base TAB input path" per input),
+    /// each input's name is recorded before its first output is written. A rerun therefore finds the same names, knows
+    /// which existing outputs are its own (finished inputs can be skipped), and never hands a name to another input.
+    /// Journal lines whose base is not a safe relative name are ignored.</item>
+    /// </list>
+    /// </summary>
+    public sealed class OutputPlan : IDisposable
+    {
+        public const string JournalFileName = ".cxas-plan.tsv";
+
+        private static readonly MaskFormat[] PerInputFormats = { MaskFormat.Png, MaskFormat.Npy, MaskFormat.Npz, MaskFormat.DicomSeg };
+        private static readonly StringComparer NameComparer = StringComparer.OrdinalIgnoreCase;
+
+        private readonly Dictionary<string, string> _baseOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        private readonly HashSet<string> _recorded = new HashSet<string>(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _ownerOf = new Dictionary<string, string>(NameComparer);
+        private readonly HashSet<string> _treeFolders = new HashSet<string>(NameComparer);
+        private readonly Dictionary<string, string> _plannedFolder = new Dictionary<string, string>(StringComparer.Ordinal);
+        private readonly HashSet<string> _prepared = new HashSet<string>(StringComparer.Ordinal);
+        private readonly string? _journalPath;
+        private StreamWriter? _journal;
+
+        /// <param name="outputDirectory">The output folder.</param>
+        /// <param name="useJournal">Keep the journal in the output folder (the cmdlets do; plain library use need not).</param>
+        public OutputPlan(string outputDirectory, bool useJournal)
+        {
+            OutputDirectory = Path.GetFullPath(outputDirectory);
+            _ownerOf[MaskExporter.CocoFileName] = "";
+            if (!useJournal) return;
+            _journalPath = Path.Combine(OutputDirectory, JournalFileName);
+            LoadJournal();
+        }
+
+        public string OutputDirectory { get; }
+
+        /// <summary>File suffix of a per-input file format.</summary>
+        internal static string Suffix(MaskFormat format) =>
+            format == MaskFormat.Npy ? ".npy" : format == MaskFormat.Npz ? ".npz" : format == MaskFormat.DicomSeg ? ".seg.dcm" : "";
+
+        private static IEnumerable<string> OutputNames(string relativeBase) => PerInputFormats.Select(f => relativeBase + Suffix(f));
+
+        private void LoadJournal()
+        {
+            if (!File.Exists(_journalPath)) return;
+            foreach (var line in File.ReadLines(_journalPath!, Encoding.UTF8))
+            {
+                int tab = line.IndexOf('\t');
+                if (tab <= 0 || tab == line.Length - 1) continue;
+                var relativeBase = line.Substring(0, tab);
+                var input = line.Substring(tab + 1);
+                if (!IsSafeRelative(relativeBase) || _baseOf.ContainsKey(input) || !IsFree(relativeBase, input)) continue;
+                Claim(relativeBase, input);
+                _recorded.Add(input);
+            }
+        }
+
+        private static bool IsSafeRelative(string relativeBase) =>
+            relativeBase.Split('/').All(part => part.Length > 0 && SafeName.Make(part) == part);
+
+        /// <summary>
+        /// The place of one input: <paramref name="relativePath"/> is its path below the folder it was found in
+        /// ('/'-separated, file name last), or null when it was named on its own. The same input always gets the same place.
+        /// </summary>
+        public PlannedInput Plan(string inputPath, string? relativePath)
+        {
+            var key = Path.GetFullPath(inputPath);
+            if (_baseOf.TryGetValue(key, out var known)) return new PlannedInput(this, key, known, _recorded.Contains(key));
+
+            var folder = PlanFolder(key, relativePath);
+            var fileName = Path.GetFileName(key);
+            var stem = SafeName.Make(Path.GetFileNameWithoutExtension(fileName));
+            var candidates = new[]
+            {
+                stem,
+                SafeName.Make(fileName),
+                SafeName.Shorten(stem, SafeName.MaxBytes - 9) + "~" + SafeName.Hash8(key),
+            };
+            foreach (var leaf in candidates)
+            {
+                var relativeBase = folder.Length == 0 ? leaf : folder + "/" + leaf;
+                if (!IsFree(relativeBase, key)) continue;
+                Claim(relativeBase, key);
+                return new PlannedInput(this, key, relativeBase, recorded: false);
+            }
+            throw new CxasException(CxasErrorKind.AlreadyExists,
+                $"'{key}' has no free output name in '{OutputDirectory}': '{folder}/{stem}' and its alternatives belong to other inputs.", key);
+        }
+
+        /// <summary>The planned folder for an input found below a scanned folder; "" for the top.</summary>
+        private string PlanFolder(string inputKey, string? relativePath)
+        {
+            if (string.IsNullOrEmpty(relativePath)) return "";
+            var parts = relativePath!.Split(new[] { '/', '\\' }, StringSplitOptions.RemoveEmptyEntries);
+            var planned = "";
+            var raw = "";
+            for (int i = 0; i < parts.Length - 1; i++)
+            {
+                raw = raw.Length == 0 ? parts[i] : raw + "/" + parts[i];
+                if (_plannedFolder.TryGetValue(raw, out var done)) { planned = done; continue; }
+                var name = SafeName.Make(parts[i]);
+                var candidate = planned.Length == 0 ? name : planned + "/" + name;
+                if (_ownerOf.ContainsKey(candidate) && !_treeFolders.Contains(candidate))
+                {
+                    // The full path of this folder of the input tree: the input's folder, as many levels up as remain.
+                    var folderPath = Path.GetDirectoryName(inputKey)!;
+                    for (int up = parts.Length - 2; up > i; up--) folderPath = Path.GetDirectoryName(folderPath)!;
+                    name = SafeName.Shorten(name, SafeName.MaxBytes - 9) + "~" + SafeName.Hash8(folderPath);
+                    candidate = planned.Length == 0 ? name : planned + "/" + name;
+                }
+                _treeFolders.Add(candidate);
+                _plannedFolder[raw] = candidate;
+                planned = candidate;
+            }
+            return planned;
+        }
+
+        private bool IsFree(string relativeBase, string inputKey)
+        {
+            foreach (var name in OutputNames(relativeBase))
+            {
+                if (_treeFolders.Contains(name)) return false;
+                if (_ownerOf.TryGetValue(name, out var owner) && owner != inputKey) return false;
+            }
+            // No folder above the base may be another input's output (a.png's mask folder "a" cannot hold "a/x").
+            int slash = relativeBase.LastIndexOf('/');
+            while (slash > 0)
+            {
+                var above = relativeBase.Substring(0, slash);
+                if (_ownerOf.ContainsKey(above) && !_treeFolders.Contains(above)) return false;
+                slash = above.LastIndexOf('/');
+            }
+            return true;
+        }
+
+        private void Claim(string relativeBase, string inputKey)
+        {
+            _baseOf[inputKey] = relativeBase;
+            foreach (var name in OutputNames(relativeBase)) _ownerOf[name] = inputKey;
+            int slash = relativeBase.LastIndexOf('/');
+            while (slash > 0)
+            {
+                relativeBase = relativeBase.Substring(0, slash);
+                _treeFolders.Add(relativeBase);
+                slash = relativeBase.LastIndexOf('/');
+            }
+        }
+
+        /// <summary>Records an input's name in the journal; call it before the input's first output is written.</summary>
+        public void Record(PlannedInput planned)
+        {
+            if (planned.Recorded || _journalPath == null) { planned.Recorded = _journalPath != null; return; }
+            try
+            {
+                if (_journal == null)
+                {
+                    PrepareDirectory(OutputDirectory);
+                    var stream = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                    _journal = new StreamWriter(stream, new UTF8Encoding(false));
+                }
+                _journal.Write(planned.RelativeBase + "\t" + planned.InputPath + "\n");
+                _journal.Flush();
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new CxasException(CxasErrorKind.WriteFailed, $"Cannot record the output plan in '{_journalPath}': {ex.Message}", _journalPath, ex);
+            }
+            _recorded.Add(planned.InputPath);
+            planned.Recorded = true;
+        }
+
+        /// <summary>
+        /// Creates a folder this plan writes into and, the first time in this run, removes abandoned Cxas temporaries in it.
+        /// </summary>
+        public void PrepareDirectory(string directory)
+        {
+            var full = Path.GetFullPath(directory);
+            if (!_prepared.Add(full)) return;
+            AtomicOutput.CreateDirectory(full);
+            AtomicOutput.RemoveStaleTemporaries(full);
+        }
+
+        /// <summary>
+        /// Whether <paramref name="format"/>'s output of a recorded input is finished: outputs appear only by an atomic
+        /// rename, so one that exists is whole. Outputs of inputs the journal does not hold are never taken as finished.
+        /// </summary>
+        public static bool IsFinished(PlannedInput planned, MaskFormat format)
+        {
+            if (!planned.Recorded) return false;
+            var target = planned.TargetFor(format);
+            switch (format)
+            {
+                case MaskFormat.Png:
+                case MaskFormat.Jpg:
+                    return Directory.Exists(target) && Directory.EnumerateFiles(target, "*" + MaskExporter.FileExtension(format)).Any();
+                case MaskFormat.Json:
+                    return false;
+                default:
+                    return File.Exists(target);
+            }
+        }
+
+        public void Dispose()
+        {
+            _journal?.Dispose();
+            _journal = null;
+        }
+    }
+}
