@@ -99,8 +99,17 @@ namespace Cxas.Export
         private void LoadJournal()
         {
             if (!File.Exists(_journalPath)) return;
-            foreach (var line in File.ReadLines(_journalPath!, Encoding.UTF8))
+            string text;
+            try { text = File.ReadAllText(_journalPath!, Encoding.UTF8); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
+                throw new CxasException(CxasErrorKind.WriteFailed, $"Cannot read the output plan '{_journalPath}': {ex.Message}", _journalPath, ex);
+            }
+            var lines = text.Split('\n');
+            // The last piece is empty when the journal ends in a newline; otherwise it is a line a killed run left unfinished.
+            for (int i = 0; i < lines.Length - 1; i++)
+            {
+                var line = lines[i];
                 int tab = line.IndexOf('\t');
                 if (tab <= 0 || tab == line.Length - 1) continue;
                 var relativeBase = line.Substring(0, tab);

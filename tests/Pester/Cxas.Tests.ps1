@@ -252,8 +252,9 @@ Describe 'Writing outputs' {
 
     It 'keeps existing files without -Force, replaces them with it' {
         $out = Join-Path $Work 'force'
-        $R | Export-CxasMask -OutputPath $out -Format npy | Out-Null
+        New-Item -ItemType Directory $out | Out-Null
         Set-Content (Join-Path $out 'chest00.npy') 'precious'
+        Set-Content (Join-Path $out 'chest01.npy') 'precious'
         $errs = $null
         $R | Export-CxasMask -OutputPath $out -Format npy -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.Count | Should -Be 2
@@ -261,6 +262,17 @@ Describe 'Writing outputs' {
         Get-Content (Join-Path $out 'chest00.npy') | Should -Be 'precious'
         $R | Export-CxasMask -OutputPath $out -Format npy -Force | Out-Null
         (Get-Item (Join-Path $out 'chest00.npy')).Length | Should -BeGreaterThan 1000
+    }
+
+    It 'skips outputs an earlier export wrote, without an error' {
+        $out = Join-Path $Work 'again'
+        $R | Export-CxasMask -OutputPath $out -Format npy | Out-Null
+        $stamp = (Get-Item (Join-Path $out 'chest00.npy')).LastWriteTimeUtc
+        $errs = $null
+        $again = @($R | Export-CxasMask -OutputPath $out -Format npy -ErrorVariable errs)
+        $again.Count | Should -Be 0
+        $errs.Count | Should -Be 0
+        (Get-Item (Join-Path $out 'chest00.npy')).LastWriteTimeUtc | Should -Be $stamp
     }
 
     It 'skips existing files quietly with -NoClobber' {
@@ -566,7 +578,7 @@ import sys, os, json, numpy as np
 from PIL import Image
 root, out = sys.argv[1], sys.argv[2]
 res = []
-for stem in sorted(os.listdir(out)):
+for stem in sorted(s for s in os.listdir(out) if not s.startswith(".")):
     lung = np.array(Image.open('%s/shenzhen-montgomery/masks/lung/%s.png' % (root, stem))) > 127
     w = lung.shape[1]
     lo, hi = int(0.3 * w), int(0.7 * w)
