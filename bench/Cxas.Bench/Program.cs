@@ -6,8 +6,6 @@ using Cxas.Export;
 using Cxas.Imaging;
 using Cxas.Models;
 using Cxas.Segmentation;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 string? input = null, modelDir = null, outDir = null;
 bool write = true;
@@ -37,18 +35,7 @@ if (input == null)
         Directory.CreateDirectory(input);
         Console.WriteLine($"Generating {count} synthetic {size}x{size} images in {input} ...");
         var rng = new Random(1);
-        for (int n = 0; n < count; n++)
-        {
-            var px = new byte[size * size];
-            for (int y = 0; y < size; y++)
-                for (int x = 0; x < size; x++)
-                {
-                    double dx = (x - size * (x < size / 2 ? 0.32 : 0.68)) / (0.17 * size), dy = (y - 0.5 * size) / (0.33 * size);
-                    px[y * size + x] = (byte)Math.Clamp((dx * dx + dy * dy < 1 ? 60 : 200) + rng.Next(-8, 9), 0, 255);
-                }
-            using var img = Image.LoadPixelData<L8>(px, size, size);
-            img.SaveAsPng(Path.Combine(input, $"bench{n:000}.png"));
-        }
+        for (int n = 0; n < count; n++) Cxas.Bench.SyntheticChest.WritePng(Path.Combine(input, $"bench{n:000}.png"), size, rng);
     }
 }
 
