@@ -253,14 +253,26 @@ namespace Cxas.Import
             // Bounds before any allocation: the storage must fit in the file, the view must fit in the storage.
             if (storage.Count > FileLength / size)
                 throw Invalid($"tensor '{tensor.Name}' declares a storage of {storage.Count} values, more than the file holds");
+            if (src.Strides.Length != src.Shape.Length)
+                throw Invalid($"tensor '{tensor.Name}' has {src.Shape.Length} sizes but {src.Strides.Length} strides");
             long count = 1;
             long last = src.Offset;
-            for (int d = 0; d < src.Shape.Length; d++)
+            try
             {
-                if (src.Shape[d] < 0 || src.Strides[d] < 0) throw Invalid($"tensor '{tensor.Name}' has a negative size or stride");
-                count *= src.Shape[d];
-                if (count > storage.Count && count > 0) throw Invalid($"tensor '{tensor.Name}' has more values than its storage");
-                if (src.Shape[d] > 0) last += (src.Shape[d] - 1) * src.Strides[d];
+                // Checked: a hostile offset (2^63-1) or stride (2^61) must not wrap round into an index that looks valid.
+                for (int d = 0; d < src.Shape.Length; d++)
+                {
+                    if (src.Shape[d] < 0 || src.Strides[d] < 0) throw Invalid($"tensor '{tensor.Name}' has a negative size or stride");
+                    count = checked(count * src.Shape[d]);
+                    if (count > storage.Count && count > 0) throw Invalid($"tensor '{tensor.Name}' has more values than its storage");
+                    if (src.Shape[d] > 0) last = checked(last + checked((src.Shape[d] - 1) * src.Strides[d]));
+                }
+            }
+            catch (OverflowException ex)
+            {
+                throw new CxasException(CxasErrorKind.InvalidData,
+                    $"Checkpoint '{Path}': tensor '{tensor.Name}' has an offset ({src.Offset}) or strides ({string.Join(",", src.Strides)}) " +
+                    "whose arithmetic overflows: the file is damaged or hostile.", Path, ex);
             }
             if (count > 0 && (src.Offset < 0 || last >= storage.Count))
                 throw Invalid($"tensor '{tensor.Name}' reaches past the end of its storage");

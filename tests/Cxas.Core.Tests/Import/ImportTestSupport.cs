@@ -153,7 +153,11 @@ namespace Cxas.Core.Tests.Import
             void Op(char c) => p.WriteByte((byte)c);
             void Raw(params byte[] b) => p.Write(b, 0, b.Length);
             void Str(string s) { var b = Encoding.UTF8.GetBytes(s); Op('X'); Raw(BitConverter.GetBytes(b.Length)); Raw(b); }
-            void Int(long v) { Op('J'); Raw(BitConverter.GetBytes((int)v)); }
+            void Int(long v)
+            {
+                if (v >= int.MinValue && v <= int.MaxValue) { Op('J'); Raw(BitConverter.GetBytes((int)v)); }
+                else { Raw(0x8a, 8); Raw(BitConverter.GetBytes(v)); } // LONG1, 8 little-endian bytes
+            }
             void Global(string module, string name) { Op('c'); Raw(Encoding.ASCII.GetBytes(module + "\n" + name + "\n")); }
             void Tuple(IEnumerable<long> values) { Op('('); foreach (var v in values) Int(v); Op('t'); }
 
