@@ -145,6 +145,7 @@ namespace Cxas.Import
                 ["network"] = spec.Describe(),
             };
             if (checkpoint.StateDictKey != null) provenance["stateDictKey"] = checkpoint.StateDictKey;
+            if (checkpoint.KeyRewrites.Count > 0) provenance["keyRewrites"] = string.Join("; ", checkpoint.KeyRewrites);
             foreach (var item in checkpoint.Metadata) provenance["checkpoint." + item.Key] = item.Value;
 
             var manifest = new ModelManifest

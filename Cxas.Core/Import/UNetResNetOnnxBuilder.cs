@@ -25,11 +25,18 @@ namespace Cxas.Import
             Action<int, int>? progress = null)
         {
             var expected = spec.ExpectedTensors().ToList();
+            // Like load_state_dict(strict=True), not the strict=False of the reference's loaders: every tensor the
+            // network needs must be there with its shape, and nothing else (BatchNorm counters aside), so a wrong file
+            // is refused whole, with the names, rather than half-loaded.
+            var missing = expected.Where(e => checkpoint.Find(e.Key) == null).ToList();
+            if (missing.Count > 0)
+                throw new CxasException(CxasErrorKind.InvalidModel,
+                    $"Checkpoint '{checkpoint.Path}' lacks {missing.Count} tensor(s) a {spec.EncoderName} U-Net needs: " +
+                    string.Join(", ", missing.Take(8).Select(m => $"'{m.Key}' [{string.Join("x", m.Shape)}]")) + (missing.Count > 8 ? ", ..." : "") + ".",
+                    checkpoint.Path);
             foreach (var (key, shape) in expected)
             {
-                var t = checkpoint.Find(key) ?? throw new CxasException(CxasErrorKind.InvalidModel,
-                    $"Checkpoint '{checkpoint.Path}' has no tensor '{key}' (a {spec.EncoderName} U-Net needs it, shape {string.Join("x", shape)}).",
-                    checkpoint.Path);
+                var t = checkpoint.Find(key)!;
                 if (!t.Shape.SequenceEqual(shape))
                     throw new CxasException(CxasErrorKind.InvalidModel,
                         $"Checkpoint '{checkpoint.Path}': tensor '{key}' has shape [{t.ShapeText}], expected [{string.Join("x", shape)}] for {spec.Describe()}.",
@@ -42,8 +49,9 @@ namespace Cxas.Import
             var extra = checkpoint.Tensors.Where(t => !known.Contains(t.Name) && !t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
             if (extra.Count > 0)
                 throw new CxasException(CxasErrorKind.InvalidModel,
-                    $"Checkpoint '{checkpoint.Path}' has {extra.Count} tensor(s) the network does not use, e.g. '{extra[0].Name}' [{extra[0].ShapeText}]: " +
-                    "it is not the reference architecture.", checkpoint.Path);
+                    $"Checkpoint '{checkpoint.Path}' has {extra.Count} tensor(s) the network does not use: " +
+                    string.Join(", ", extra.Take(8).Select(x => $"'{x.Name}' [{x.ShapeText}]")) + (extra.Count > 8 ? ", ..." : "") +
+                    ": it is not the reference architecture.", checkpoint.Path);
 
             var b = new Builder(checkpoint, expected.Count, progress);
             return b.Build(spec, inputHeight, inputWidth);
