@@ -25,6 +25,8 @@ namespace Cxas.Import
         /// <summary>Check that ONNX Runtime loads the new model before it is moved into place.</summary>
         public bool Verify { get; set; } = true;
         public bool TestOnly { get; set; }
+        /// <summary>Entries added to (or replacing) the manifest's provenance, e.g. the URL an installer downloaded from.</summary>
+        public IDictionary<string, string>? Provenance { get; set; }
     }
 
     /// <summary>A stage of an import, for progress reports.</summary>
@@ -147,6 +149,8 @@ namespace Cxas.Import
             if (checkpoint.StateDictKey != null) provenance["stateDictKey"] = checkpoint.StateDictKey;
             if (checkpoint.KeyRewrites.Count > 0) provenance["keyRewrites"] = string.Join("; ", checkpoint.KeyRewrites);
             foreach (var item in checkpoint.Metadata) provenance["checkpoint." + item.Key] = item.Value;
+            if (options.Provenance != null)
+                foreach (var item in options.Provenance) provenance[item.Key] = item.Value;
 
             var manifest = new ModelManifest
             {
