@@ -29,11 +29,21 @@ namespace Cxas.Import
             // network needs must be there with its shape, and nothing else (BatchNorm counters aside), so a wrong file
             // is refused whole, with the names, rather than half-loaded.
             var missing = expected.Where(e => checkpoint.Find(e.Key) == null).ToList();
-            if (missing.Count > 0)
+            var known = new HashSet<string>(expected.Select(e => e.Key), StringComparer.Ordinal);
+            var extra = checkpoint.Tensors.Where(t => !known.Contains(t.Name) && !t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
+            if (missing.Count > 0 || extra.Count > 0)
+            {
+                string List(IEnumerable<string> names, int count) => string.Join(", ", names.Take(16)) + (count > 16 ? $", ... ({count} in all)" : "");
+                var parts = new List<string>();
+                if (missing.Count > 0)
+                    parts.Add($"lacks {missing.Count} tensor(s) a {spec.EncoderName} U-Net needs: " +
+                              List(missing.Select(m => $"'{m.Key}' [{string.Join("x", m.Shape)}]"), missing.Count));
+                if (extra.Count > 0)
+                    parts.Add($"has {extra.Count} tensor(s) the network does not use: " + List(extra.Select(x => $"'{x.Name}' [{x.ShapeText}]"), extra.Count));
                 throw new CxasException(CxasErrorKind.InvalidModel,
-                    $"Checkpoint '{checkpoint.Path}' lacks {missing.Count} tensor(s) a {spec.EncoderName} U-Net needs: " +
-                    string.Join(", ", missing.Take(8).Select(m => $"'{m.Key}' [{string.Join("x", m.Shape)}]")) + (missing.Count > 8 ? ", ..." : "") + ".",
+                    $"Checkpoint '{checkpoint.Path}' {string.Join("; and ", parts)}. It is not the reference architecture; nothing was imported.",
                     checkpoint.Path);
+            }
             foreach (var (key, shape) in expected)
             {
                 var t = checkpoint.Find(key)!;
@@ -45,14 +55,6 @@ namespace Cxas.Import
                     throw new CxasException(CxasErrorKind.InvalidModel,
                         $"Checkpoint '{checkpoint.Path}': tensor '{key}' is {t.DType}, not floating point.", checkpoint.Path);
             }
-            var known = new HashSet<string>(expected.Select(e => e.Key), StringComparer.Ordinal);
-            var extra = checkpoint.Tensors.Where(t => !known.Contains(t.Name) && !t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
-            if (extra.Count > 0)
-                throw new CxasException(CxasErrorKind.InvalidModel,
-                    $"Checkpoint '{checkpoint.Path}' has {extra.Count} tensor(s) the network does not use: " +
-                    string.Join(", ", extra.Take(8).Select(x => $"'{x.Name}' [{x.ShapeText}]")) + (extra.Count > 8 ? ", ..." : "") +
-                    ": it is not the reference architecture.", checkpoint.Path);
-
             var b = new Builder(checkpoint, expected.Count, progress);
             return b.Build(spec, inputHeight, inputWidth);
         }

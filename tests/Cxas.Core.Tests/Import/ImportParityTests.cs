@@ -209,7 +209,7 @@ namespace Cxas.Core.Tests.Import
         }
 
         /// <summary>A numpy bool array (format 1.0, C order): its shape and one byte per element.</summary>
-        private static (long[] Shape, byte[] Bits) LoadBoolNpy(string path)
+        internal static (long[] Shape, byte[] Bits) LoadBoolNpy(string path)
         {
             var bytes = File.ReadAllBytes(path);
             int headerLength = bytes[8] | (bytes[9] << 8);
