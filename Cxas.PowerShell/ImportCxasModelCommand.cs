@@ -75,8 +75,7 @@ namespace Cxas.PowerShell
                 WriteProgress(record);
                 WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
                              $"source SHA-256 {result.SourceSha256}.");
-                var entry = ModelCatalog.Describe(result.Directory, root);
-                WriteObject(CxasModelCatalog.ToPSObject(entry));
+                WriteObject(CxasModelCatalog.Describe(this, result.Directory, root));
             }
             catch (CxasException ex)
             {
