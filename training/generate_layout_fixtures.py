@@ -5,7 +5,8 @@ over loopback HTTP or given as a file, must segment exactly like PyTorch).
   python3 training/generate_layout_fixtures.py --checkpoint tests/fixtures/import/reduced_w16.pth --out DIR
 
 writes DIR/<layout>.pth for each layout, DIR/chest.png (RGB, 300x260) and DIR/chest_masks.npy (bool [C,260,300]).
-The weights come from --checkpoint (the reference's format); without it a random full-size network is made.
+The weights come from --checkpoint (the reference's format); without it a random network is made (full size, or
+--width-div N --classes C for a small one with the same topology).
 Needs python3-torch, python3-numpy and python3-pil (Debian packages); only tests use it.
 """
 
@@ -49,13 +50,15 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--checkpoint", help="weights in the reference's format; default: a random full-size network")
     parser.add_argument("--layout", action="append", help="only these layouts (repeatable); default all")
+    parser.add_argument("--width-div", type=int, default=1, help="random network only: divide every width by this")
+    parser.add_argument("--classes", type=int, default=159, help="random network only: number of classes")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     if args.checkpoint:
         model = load_reference_format(args.checkpoint)
     else:
         generator = torch.Generator().manual_seed(20261130)
-        model = ReferenceUNet()
+        model = ReferenceUNet(args.width_div, args.classes)
         randomise(model, generator)
     state = model.state_dict()
     names = args.layout or [name for name, _ in LAYOUTS]
