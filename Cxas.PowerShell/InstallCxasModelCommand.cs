@@ -98,10 +98,14 @@ namespace Cxas.PowerShell
                 if (request.Path != null) from = request.Path;
                 else
                 {
-                    var local = Source.Equals(ModelSources.Auto, StringComparison.OrdinalIgnoreCase) && ModelSources.IsKnownModel(Name)
-                        ? ModelSources.ReferenceToolCheckpoints() : Array.Empty<string>();
-                    foreach (var file in local)
-                        WriteVerbose($"The reference tool's own download is here and will be used first: {file} (Install-CxasModel -Path '{file}').");
+                    bool auto = Source.Equals(ModelSources.Auto, StringComparison.OrdinalIgnoreCase);
+                    var found = ModelSources.IsKnownModel(Name) ? ModelSources.ReferenceToolCheckpoints() : Array.Empty<string>();
+                    foreach (var file in found)
+                    {
+                        if (auto) WriteVerbose($"The reference tool's own download is here and is used first: {file}.");
+                        else WriteWarning($"The reference tool's own download is at '{file}': Install-CxasModel -Path '{file}' installs it without downloading.");
+                    }
+                    var local = auto ? found : Array.Empty<string>();
                     from = string.Join(", then ", local.Concat(ModelSources.Resolve(Source, Name).Select(s => s.ToString())));
                 }
             }

@@ -277,10 +277,16 @@ namespace Cxas.Models
                         ?? entries.FirstOrDefault(e => string.Equals(Path.GetFileName(e.Directory), text, StringComparison.OrdinalIgnoreCase));
             if (match == null && File.Exists(Path.Combine(asPath, CxasModel.ManifestFileName))) return asPath;
             if (match == null && string.Equals(text, Import.ModelImporter.ReferenceModelName, StringComparison.OrdinalIgnoreCase))
+            {
+                // A copy the reference tool downloaded is offered by name: installing it needs no download.
+                var local = Install.ModelSources.ReferenceToolCheckpoints().FirstOrDefault();
                 throw new CxasException(CxasErrorKind.NotFound,
                     $"The reference model '{Import.ModelImporter.ReferenceModelName}' is not installed (searched {string.Join(", ", Roots)}). " +
                     "Cxas never downloads it by itself; install it once with:  Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense" +
-                    "   (offline: Install-CxasModel -Path <UNet_ResNet50_default.pth> -AcceptLicense).");
+                    (local != null
+                        ? $"   (the reference tool's own download is at '{local}': Install-CxasModel -Path '{local}' -AcceptLicense installs it without downloading)."
+                        : "   (offline: Install-CxasModel -Path <UNet_ResNet50_default.pth> -AcceptLicense)."));
+            }
             if (match == null)
             {
                 var known = entries.Count == 0 ? "none" : string.Join(", ", entries.Select(e => e.Name).Distinct());

@@ -461,7 +461,11 @@ namespace Cxas.Core.Tests.Install
             try
             {
                 using var server = new LoopbackHttpServer(r => LoopbackHttpServer.Response.NotFound());
-                Assert.Contains(Path.Combine(weights, ModelImporter.ReferenceModelName + ".pth"), ModelSources.ReferenceToolCheckpoints());
+                var local = Path.Combine(weights, ModelImporter.ReferenceModelName + ".pth");
+                Assert.Contains(local, ModelSources.ReferenceToolCheckpoints());
+                // Not installed yet: the error of a -Model lookup offers that file by name.
+                var missing = Assert.Throws<CxasException>(() => new ModelCatalog(null, new[] { _root }).ResolveDirectory(ModelImporter.ReferenceModelName));
+                Assert.Contains($"Install-CxasModel -Path '{local}' -AcceptLicense", missing.Message);
                 var result = ModelInstaller.Install(Request(null, baseUrl: server.BaseUrl));
                 Assert.Equal("File", result.SourceKind);
                 Assert.Empty(server.Log);
