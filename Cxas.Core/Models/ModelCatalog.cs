@@ -137,7 +137,7 @@ namespace Cxas.Models
         /// <summary>Where a new model goes by default: the first CXAS_MODEL_PATH folder, else the per-user folder.</summary>
         public static string DefaultImportRoot => EnvironmentRoots(Environment.GetEnvironmentVariable(ModelPathVariable))[0];
 
-        private static string HomeDirectory
+        internal static string HomeDirectory
         {
             get
             {
@@ -151,10 +151,7 @@ namespace Cxas.Models
                 ? HomeDirectory + path.Substring(1)
                 : path;
 
-        private static StringComparer PathComparer =>
-            RuntimeInformation.IsOSPlatform(OSPlatform.Windows) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX)
-                ? StringComparer.OrdinalIgnoreCase
-                : StringComparer.Ordinal;
+        private static StringComparer PathComparer => ModelNames.PathComparer;
 
         /// <summary>The folder name in the module's default.txt, or null.</summary>
         public string? DefaultModelName

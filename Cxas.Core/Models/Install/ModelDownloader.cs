@@ -223,10 +223,9 @@ namespace Cxas.Models.Install
         /// </summary>
         private Uri? Inspect(byte[] head, int n, Stream stream, HttpResponseMessage response, Uri url, Uri final, ref int pages)
         {
-            if (n >= 4 && head.Take(4).SequenceEqual(ZipMagic)) return null;
+            if (IsZip(head, n)) return null;
             var mediaType = response.Content.Headers.ContentType?.MediaType ?? "";
-            var text = Encoding.UTF8.GetString(head, 0, n).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
-            bool html = mediaType.IndexOf("html", StringComparison.OrdinalIgnoreCase) >= 0 || text.StartsWith("<", StringComparison.Ordinal);
+            bool html = mediaType.IndexOf("html", StringComparison.OrdinalIgnoreCase) >= 0 || LooksLikeHtml(head, n);
             if (!html)
                 throw new CxasException(CxasErrorKind.InvalidData,
                     $"{Describe(url)} did not send a PyTorch checkpoint: it starts with {Hex(head, n)} ({(mediaType.Length > 0 ? mediaType : "no content type")}), " +
@@ -252,6 +251,13 @@ namespace Cxas.Models.Install
                 $"{Describe(url)} answered with an HTML page{(title == null ? "" : $" (\"{title}\")")} where a checkpoint was expected " +
                 "(a login, quota or error page, or a link to a web page instead of the file).");
         }
+
+        /// <summary>Whether a file's first bytes are a zip's (what torch.save writes).</summary>
+        public static bool IsZip(byte[] head, int n) => n >= 4 && head.Take(4).SequenceEqual(ZipMagic);
+
+        /// <summary>Whether a file's first bytes look like a web page (markup after optional BOM and white space).</summary>
+        public static bool LooksLikeHtml(byte[] head, int n) =>
+            Encoding.UTF8.GetString(head, 0, n).TrimStart('\uFEFF', ' ', '\t', '\r', '\n').StartsWith("<", StringComparison.Ordinal);
 
         /// <summary>One request, following redirects itself so that a Range header and cookies survive every hop.</summary>
         private (HttpResponseMessage Response, Uri Final) Send(Uri url, long? from, CancellationToken cancel)

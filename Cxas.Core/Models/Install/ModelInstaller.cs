@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using System.Threading;
 using Cxas.Import;
+using Cxas.IO;
 
 namespace Cxas.Models.Install
 {
@@ -183,7 +184,7 @@ namespace Cxas.Models.Install
                 }
                 finally
                 {
-                    if (download != null) TryDelete(download);
+                    if (download != null) AtomicOutput.TryDelete(download);
                 }
             }
             if (candidates.Count == 1 && last != null) throw last;
@@ -220,9 +221,8 @@ namespace Cxas.Models.Install
             int n;
             using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read))
                 n = stream.Read(head, 0, head.Length);
-            if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) return;
-            var text = System.Text.Encoding.UTF8.GetString(head, 0, n).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
-            if (text.StartsWith("<", StringComparison.Ordinal))
+            if (ModelDownloader.IsZip(head, n)) return;
+            if (ModelDownloader.LooksLikeHtml(head, n))
                 throw new CxasException(CxasErrorKind.InvalidData,
                     $"'{file}' is an HTML page, not a checkpoint (a browser may have saved the download's warning page instead of the file).", file);
             if (n == 0) throw new CxasException(CxasErrorKind.InvalidData, $"'{file}' is empty.", file);
@@ -295,18 +295,7 @@ namespace Cxas.Models.Install
             {
                 throw new CxasException(CxasErrorKind.WriteFailed, $"Cannot remove '{full}': {ex.Message}", full, ex);
             }
-            TryDelete(hidden);
-        }
-
-        private static void TryDelete(string path)
-        {
-            try
-            {
-                if (System.IO.Directory.Exists(path)) System.IO.Directory.Delete(path, recursive: true);
-                else if (File.Exists(path)) File.Delete(path);
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
+            AtomicOutput.TryDelete(hidden);
         }
     }
 }

@@ -96,8 +96,7 @@ namespace Cxas.Models.Install
             var folders = new List<string>();
             var cxasPath = Environment.GetEnvironmentVariable("CXAS_PATH");
             if (!string.IsNullOrWhiteSpace(cxasPath)) folders.Add(Path.Combine(cxasPath!, ".cxas", "weights"));
-            var home = Environment.GetEnvironmentVariable("HOME");
-            if (string.IsNullOrEmpty(home)) home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var home = ModelCatalog.HomeDirectory;
             if (!string.IsNullOrEmpty(home)) folders.Add(Path.Combine(home, ".cxas", "weights"));
             return folders.Select(f => Path.Combine(f, file)).Where(File.Exists).Select(Path.GetFullPath).Distinct().ToList();
         }

@@ -87,18 +87,7 @@ namespace Cxas.Core.Tests.Install
         {
             var model = CxasModel.Load(modelDirectory);
             var result = new Segmenter(model, DeviceSpec.Cpu).Segment(_fixture.Image);
-            var (shape, bits) = ImportParityTests.LoadBoolNpy(_fixture.Masks);
-            Assert.Equal(new long[] { model.Labels.Count, result.Height, result.Width }, shape);
-            long differ = 0;
-            for (int c = 0; c < model.Labels.Count; c++)
-            {
-                var mask = result.Masks.GetMask(c);
-                long o = (long)c * result.Height * result.Width;
-                for (int y = 0; y < result.Height; y++)
-                    for (int x = 0; x < result.Width; x++)
-                        if (mask[x, y] != (bits[o + (long)y * result.Width + x] != 0)) differ++;
-            }
-            return 1 - (double)differ / bits.LongLength;
+            return ImportTestSupport.CompareMasks(result, _fixture.Masks).Agreement;
         }
 
         public static IEnumerable<object[]> LayoutNames => LayoutFixture.Layouts.Select(l => new object[] { l });
