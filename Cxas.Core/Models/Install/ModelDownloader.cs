@@ -132,7 +132,16 @@ namespace Cxas.Models.Install
                 using (response)
                 {
                     var status = (int)response.StatusCode;
-                    if (have > 0 && status == 416 && total == have) break; // everything was there already
+                    if (have > 0 && status == 416)
+                    {
+                        if (total == have) break; // everything was there already
+                        // The file changed under us or the server counts differently: start again from the first byte.
+                        file.SetLength(0);
+                        file.Position = 0;
+                        if (++resumes > _options.MaxResumes)
+                            throw new CxasException(CxasErrorKind.InvalidData, $"{Describe(url)} refused to resume the download (HTTP 416) {resumes - 1} times.");
+                        continue;
+                    }
                     if (status == 404 || status == 410)
                         throw new CxasException(CxasErrorKind.NotFound, $"{Describe(url)} answered HTTP {status} ({response.ReasonPhrase}): there is no file at {final}.");
                     if (status < 200 || status > 299)

@@ -231,6 +231,26 @@ namespace Cxas.Core.Tests.Install
         }
 
         [Fact]
+        public void ResumeRefusedWith416StartsAgainFromTheFirstByte()
+        {
+            var file = _fixture.Bytes("reference");
+            int calls = 0;
+            using var server = new LoopbackHttpServer(r =>
+            {
+                int call = System.Threading.Interlocked.Increment(ref calls);
+                if (call == 1) return LoopbackHttpServer.Response.File(file, dropAfter: file.Length / 2);
+                if (call == 2) return new LoopbackHttpServer.Response { Status = 416, Reason = "Range Not Satisfiable", ContentType = "text/plain" };
+                return LoopbackHttpServer.Response.File(file);
+            });
+            var result = ModelInstaller.Install(Request(server.Url("/ckpt.pth").ToString()));
+            Assert.Equal(2, result.Resumes);
+            Assert.Equal(3, server.Log.Count);
+            Assert.NotNull(server.Log[1].Header("Range"));
+            Assert.Null(server.Log[2].Header("Range"));
+            Assert.Equal(ModelImporter.Sha256(_fixture.Checkpoint("reference")), result.Sha256);
+        }
+
+        [Fact]
         public void TransferThatKeepsBreakingIsATruncationErrorAndLeavesNothing()
         {
             var file = _fixture.Bytes("reference");
