@@ -15,6 +15,8 @@
         'Invoke-CxasSegmentation'
         'Export-CxasMask'
         'Import-CxasModel'
+        'Install-CxasModel'
+        'Uninstall-CxasModel'
         'Get-CxasModel'
         'Get-CxasFeature'
         'Export-CxasOverlay'

@@ -14,6 +14,8 @@ namespace Cxas
         InvalidModel,
         WriteFailed,
         InvalidArgument,
+        /// <summary>A server could not be reached, timed out or broke off.</summary>
+        Network,
     }
 
     /// <summary>An error about one input or output, with the file it concerns.</summary>

@@ -47,6 +47,7 @@ namespace Cxas.PowerShell
                 case CxasErrorKind.InvalidModel: return ErrorCategory.InvalidData;
                 case CxasErrorKind.WriteFailed: return ErrorCategory.WriteError;
                 case CxasErrorKind.InvalidArgument: return ErrorCategory.InvalidArgument;
+                case CxasErrorKind.Network: return ErrorCategory.ConnectionError;
                 default: return ErrorCategory.NotSpecified;
             }
         }

@@ -10,8 +10,9 @@ namespace Cxas.PowerShell
     /// <summary>
     /// <para type="synopsis">Lists the segmentation models Cxas can use.</para>
     /// <para type="description">Searches the module's models folder, then the folders in $env:CXAS_MODEL_PATH (or,
-    /// when it is unset, ~/.cxas/models; %LOCALAPPDATA%\Cxas\models on Windows). Marks the default model and shows each
-    /// model's label count and licence.</para>
+    /// when it is unset, ~/.cxas/models; %LOCALAPPDATA%\Cxas\models on Windows), then the machine-wide folder
+    /// (%ProgramData%\Cxas\models, /usr/local/share/cxas/models). Shows each model's scope, whether it is the default,
+    /// its label count, size, source, the SHA-256 of the checkpoint it came from, and its licence.</para>
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "CxasModel")]
     [OutputType(typeof(ModelCatalogEntry))]
@@ -53,9 +54,8 @@ namespace Cxas.PowerShell
                 try
                 {
                     var dir = catalog.ResolveDirectory(CxasModelCatalog.ResolvePathArgument(this, name));
-                    var entry = _entries.FirstOrDefault(e => string.Equals(e.Directory, dir, StringComparison.Ordinal))
-                                ?? ModelCatalog.Describe(dir, Path.GetDirectoryName(dir) ?? dir);
-                    WriteObject(CxasModelCatalog.ToPSObject(entry));
+                    var entry = _entries.FirstOrDefault(e => string.Equals(e.Directory, dir, StringComparison.Ordinal));
+                    WriteObject(entry != null ? CxasModelCatalog.ToPSObject(entry) : CxasModelCatalog.Describe(this, dir, Path.GetDirectoryName(dir) ?? dir));
                 }
                 catch (CxasException ex)
                 {
@@ -88,14 +88,27 @@ namespace Cxas.PowerShell
             return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(nameOrPath);
         }
 
-        /// <summary>An entry with a default table view (four columns: Name, IsDefault, LabelCount, Licence).</summary>
+        /// <summary>One model folder as Get-CxasModel shows it, its scope taken from the catalog of this session.</summary>
+        public static PSObject Describe(PSCmdlet cmdlet, string directory, string root)
+        {
+            var entry = ModelCatalog.Describe(directory, root);
+            entry.Scope = ForCmdlet(cmdlet).ScopeOf(root);
+            return ToPSObject(entry);
+        }
+
+        /// <summary>
+        /// An entry with flat columns for display and CSV (Cxas.Format.ps1xml has its table): Name, Default, Scope,
+        /// Labels, SizeMB, Sha256, Source, Licence, Directory; the manifest stays reachable as a property.
+        /// </summary>
         public static PSObject ToPSObject(ModelCatalogEntry entry)
         {
             var ps = new PSObject(entry);
             ps.TypeNames.Insert(0, "Cxas.ModelCatalogEntry");
+            ps.Properties.Add(new PSAliasProperty("Default", nameof(ModelCatalogEntry.IsDefault)));
+            ps.Properties.Add(new PSAliasProperty("Labels", nameof(ModelCatalogEntry.LabelCount)));
             var display = new PSPropertySet("DefaultDisplayPropertySet",
-                new[] { nameof(ModelCatalogEntry.Name), nameof(ModelCatalogEntry.IsDefault), nameof(ModelCatalogEntry.LabelCount),
-                        nameof(ModelCatalogEntry.Licence) });
+                new[] { nameof(ModelCatalogEntry.Name), "Default", nameof(ModelCatalogEntry.Scope), "Labels", nameof(ModelCatalogEntry.SizeMB),
+                        nameof(ModelCatalogEntry.Sha256), nameof(ModelCatalogEntry.Source), nameof(ModelCatalogEntry.Licence), nameof(ModelCatalogEntry.Directory) });
             ps.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { display }));
             return ps;
         }

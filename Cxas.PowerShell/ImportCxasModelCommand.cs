@@ -46,17 +46,14 @@ namespace Cxas.PowerShell
             string source = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
             try
             {
-                if (Name != null && (Name.IndexOfAny(System.IO.Path.GetInvalidFileNameChars()) >= 0 || Name.IndexOfAny(new[] { '/', '\\', ':' }) >= 0
-                                     || Name.StartsWith(".", StringComparison.Ordinal)))
-                    throw new CxasException(CxasErrorKind.InvalidArgument, $"Model name '{Name}' cannot be used as a folder name.");
-
                 var root = Destination != null
                     ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination)
                     : ModelCatalog.DefaultImportRoot;
 
-                // The folder is named after the model, which the checkpoint decides unless -Name is given.
-                string name = Name ?? DefaultName(source);
-                var target = System.IO.Path.Combine(root, name);
+                // The folder is named after the model, which the checkpoint decides unless -Name is given; either way
+                // the only folder this run may create or replace is <root>/<valid name>.
+                string name = Name ?? ModelImporter.DefaultName(source);
+                var target = ModelNames.ModelDirectory(root, name, source);
                 if (!ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'")) return;
 
                 var options = new ImportOptions { Name = name };
@@ -78,21 +75,12 @@ namespace Cxas.PowerShell
                 WriteProgress(record);
                 WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
                              $"source SHA-256 {result.SourceSha256}.");
-                var entry = ModelCatalog.Describe(result.Directory, root);
-                WriteObject(CxasModelCatalog.ToPSObject(entry));
+                WriteObject(CxasModelCatalog.Describe(this, result.Directory, root));
             }
             catch (CxasException ex)
             {
                 WriteError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? source));
             }
-        }
-
-        /// <summary>The name the importer would choose (reads only the checkpoint's shapes).</summary>
-        private static string DefaultName(string source)
-        {
-            using var checkpoint = TorchCheckpoint.Open(source);
-            var spec = UNetResNetSpec.Infer(checkpoint);
-            return spec.IsReference ? ModelImporter.ReferenceModelName : System.IO.Path.GetFileNameWithoutExtension(source);
         }
     }
 }

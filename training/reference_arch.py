@@ -165,3 +165,59 @@ class ReferenceUNet(nn.Module):
 
     def forward(self, x):
         return self.head(self.backbone.backbone(x), x.shape[-2:])
+
+
+# The checkpoint layouts in circulation for this network, as (name, description). The reference saves
+# {'model': state_dict} from DataParallel ('module.' prefix); TorchXRayVision's loader also takes a bare state dict or
+# one under 'state_dict', 'model_state_dict', 'network' or 'net', keys prefixed 'model.' or 'net.', and the encoder
+# under 'backbone.*' as well as 'backbone.backbone.*'. Importers must read them all to the same network.
+LAYOUTS = (
+    ("reference", "{'model': state_dict} with 'module.' keys and their _metadata, plus epoch/arch/lr"),
+    ("bare", "the state dict itself"),
+    ("state_dict", "{'state_dict': state_dict, 'epoch': n}"),
+    ("model_state_dict", "{'model_state_dict': state_dict, 'epoch': n, 'best': x}"),
+    ("network", "{'network': state_dict}"),
+    ("net", "{'net': state_dict}"),
+    ("prefix_model", "bare, every key prefixed 'model.'"),
+    ("prefix_net", "bare, every key prefixed 'net.'"),
+    ("flat_backbone", "bare, encoder keys 'backbone.*' instead of 'backbone.backbone.*'"),
+    ("combined", "{'state_dict': ...} with 'module.net.' prefixes and a flat 'backbone.*' encoder"),
+)
+
+
+def layout_object(state_dict, layout, epoch=37):
+    """The object torch.save writes for one of LAYOUTS, from a plain (unprefixed) state dict of ReferenceUNet."""
+    import collections
+
+    def renamed(fn):
+        return collections.OrderedDict((fn(k), v) for k, v in state_dict.items())
+
+    def flat(k):
+        return "backbone." + k[len("backbone.backbone."):] if k.startswith("backbone.backbone.") else k
+
+    if layout == "reference":
+        state = renamed(lambda k: "module." + k)
+        meta = getattr(state_dict, "_metadata", None)
+        if meta is not None:
+            state._metadata = collections.OrderedDict(
+                (("module." + k) if k else "module", v) for k, v in meta.items())
+        return {"model": state, "epoch": epoch, "arch": "UNet_ResNet50", "lr": 1e-4}
+    if layout == "bare":
+        return renamed(lambda k: k)
+    if layout == "state_dict":
+        return {"state_dict": renamed(lambda k: k), "epoch": epoch}
+    if layout == "model_state_dict":
+        return {"model_state_dict": renamed(lambda k: k), "epoch": epoch, "best": 0.5}
+    if layout == "network":
+        return {"network": renamed(lambda k: k)}
+    if layout == "net":
+        return {"net": renamed(lambda k: k)}
+    if layout == "prefix_model":
+        return renamed(lambda k: "model." + k)
+    if layout == "prefix_net":
+        return renamed(lambda k: "net." + k)
+    if layout == "flat_backbone":
+        return renamed(flat)
+    if layout == "combined":
+        return {"state_dict": renamed(lambda k: "module.net." + flat(k)), "epoch": epoch}
+    raise ValueError("unknown layout " + layout)

@@ -25,6 +25,8 @@ namespace Cxas.Import
         /// <summary>Check that ONNX Runtime loads the new model before it is moved into place.</summary>
         public bool Verify { get; set; } = true;
         public bool TestOnly { get; set; }
+        /// <summary>Entries added to (or replacing) the manifest's provenance, e.g. the URL an installer downloaded from.</summary>
+        public IDictionary<string, string>? Provenance { get; set; }
     }
 
     /// <summary>A stage of an import, for progress reports.</summary>
@@ -68,7 +70,11 @@ namespace Cxas.Import
             options ??= new ImportOptions();
             var watch = Stopwatch.StartNew();
             var source = Path.GetFullPath(checkpointPath);
+            // The folder's own name must be a model name: 'd/..' or 'd/.' would make the replacement below delete a
+            // folder the caller never meant (issue 10).
+            ModelNames.Validate(Path.GetFileName(modelDirectory.TrimEnd('/', '\\')), source);
             var target = Path.GetFullPath(modelDirectory);
+            if (options.Name != null) ModelNames.Validate(options.Name, source);
             AtomicOutput.EnsureWritable(target, overwrite);
 
             var result = new ImportResult { Source = source, Directory = target };
@@ -126,7 +132,7 @@ namespace Cxas.Import
 
             var name = options.Name;
             if (string.IsNullOrWhiteSpace(name))
-                name = reference ? ReferenceModelName : Path.GetFileNameWithoutExtension(checkpoint.Path);
+                name = DefaultName(checkpoint.Path, spec);
 
             var provenance = new Dictionary<string, string>(StringComparer.Ordinal)
             {
@@ -141,7 +147,10 @@ namespace Cxas.Import
                 ["network"] = spec.Describe(),
             };
             if (checkpoint.StateDictKey != null) provenance["stateDictKey"] = checkpoint.StateDictKey;
+            if (checkpoint.KeyRewrites.Count > 0) provenance["keyRewrites"] = string.Join("; ", checkpoint.KeyRewrites);
             foreach (var item in checkpoint.Metadata) provenance["checkpoint." + item.Key] = item.Value;
+            if (options.Provenance != null)
+                foreach (var item in options.Provenance) provenance[item.Key] = item.Value;
 
             var manifest = new ModelManifest
             {
@@ -161,6 +170,26 @@ namespace Cxas.Import
             };
             manifest.Validate(checkpoint.Path);
             return manifest;
+        }
+
+        /// <summary>
+        /// The name an import without an explicit name gives: UNet_ResNet50_default for the reference network, else
+        /// the checkpoint's file name without its extension, which must be a valid model name (a file called
+        /// '...pth' gives '..', which is refused rather than used as a folder).
+        /// </summary>
+        public static string DefaultName(string checkpointPath, UNetResNetSpec spec)
+        {
+            if (spec.IsReference) return ReferenceModelName;
+            var name = Path.GetFileNameWithoutExtension(checkpointPath);
+            return ModelNames.Validate(name, Path.GetFullPath(checkpointPath),
+                "The name comes from the checkpoint's file name; give a model name explicitly (Import-CxasModel -Name).");
+        }
+
+        /// <summary>The default name of a checkpoint file (reads only its tensor shapes).</summary>
+        public static string DefaultName(string checkpointPath)
+        {
+            using var checkpoint = TorchCheckpoint.Open(checkpointPath);
+            return DefaultName(checkpointPath, UNetResNetSpec.Infer(checkpoint));
         }
 
         private static void VerifyLoads(string onnx, UNetResNetSpec spec, ImportOptions options)

@@ -19,6 +19,7 @@ namespace Cxas.Import
         }
 
         internal TensorRef Source { get; }
+        internal CheckpointTensor Renamed(string name) => new CheckpointTensor(name, Source);
         /// <summary>The key in the state dict, without a <c>module.</c> prefix.</summary>
         public string Name { get; }
         public TorchDType DType => Source.Storage.DType;
@@ -31,8 +32,9 @@ namespace Cxas.Import
     /// <summary>
     /// A PyTorch checkpoint in the zip format <c>torch.save</c> writes (data.pkl, data/&lt;key&gt;, byteorder,
     /// version), read without Python: the pickle is interpreted by a restricted reader that executes nothing, and
-    /// tensor values are read on demand. A state dict may sit at the top or under <c>model</c> / <c>state_dict</c>;
-    /// <c>module.</c> prefixes (DataParallel) are stripped.
+    /// tensor values are read on demand. A state dict may sit at the top or under one of the wrapper keys (<c>model</c>,
+    /// <c>state_dict</c>, <c>model_state_dict</c>, <c>model_state</c>, <c>net</c>, <c>network</c>); <c>module.</c>
+    /// prefixes (DataParallel) are stripped, and so are <c>model.</c> and <c>net.</c> when every key has them.
     /// </summary>
     public sealed class TorchCheckpoint : IDisposable
     {
@@ -54,10 +56,13 @@ namespace Cxas.Import
         public IReadOnlyDictionary<string, string> Metadata { get; }
         /// <summary>The wrapper key the state dict was found under, or null when it is the top-level object.</summary>
         public string? StateDictKey { get; }
+        /// <summary>How the keys were rewritten to the reference's names (prefixes stripped, backbone nesting), if at all.</summary>
+        public IReadOnlyList<string> KeyRewrites { get; }
 
         private TorchCheckpoint(string path, FileStream file, ZipArchive zip, string prefix, bool bigEndian,
-            List<CheckpointTensor> tensors, Dictionary<string, string> metadata, string? stateDictKey)
+            List<CheckpointTensor> tensors, Dictionary<string, string> metadata, string? stateDictKey, IReadOnlyList<string> keyRewrites)
         {
+            KeyRewrites = keyRewrites;
             Path = path;
             _file = file;
             FileLength = file.Length;
@@ -164,7 +169,8 @@ namespace Cxas.Import
                 }
                 if (tensors.Count == 0)
                     throw new CxasException(CxasErrorKind.InvalidModel, $"Checkpoint '{path}' holds no tensors.", path);
-                return new TorchCheckpoint(path, file, zip, prefix, bigEndian, tensors, metadata, key);
+                var rewrites = NormaliseKeys(tensors, path);
+                return new TorchCheckpoint(path, file, zip, prefix, bigEndian, tensors, metadata, key, rewrites);
             }
             catch (InvalidDataException ex)
             {
@@ -176,6 +182,44 @@ namespace Cxas.Import
                 zip.Dispose();
                 throw;
             }
+        }
+
+        /// <summary>Prefixes that wrappers (DataParallel, Lightning-style modules, training scripts) put on every key.</summary>
+        private static readonly string[] WholePrefixes = { "module.", "model.", "net." };
+
+        /// <summary>
+        /// Brings the layouts in circulation to the reference's key names: a prefix every key shares (<c>module.</c>,
+        /// <c>model.</c>, <c>net.</c>, in any nesting) is stripped, and an encoder saved as <c>backbone.*</c> (one level
+        /// of nesting, as TorchXRayVision's loader also accepts) becomes <c>backbone.backbone.*</c>. A rewrite that
+        /// makes two keys equal is refused.
+        /// </summary>
+        private static List<string> NormaliseKeys(List<CheckpointTensor> tensors, string path)
+        {
+            var rewrites = new List<string>();
+            for (bool changed = true; changed;)
+            {
+                changed = false;
+                foreach (var p in WholePrefixes)
+                {
+                    if (!tensors.All(t => t.Name.StartsWith(p, StringComparison.Ordinal) && t.Name.Length > p.Length)) continue;
+                    for (int i = 0; i < tensors.Count; i++) tensors[i] = tensors[i].Renamed(tensors[i].Name.Substring(p.Length));
+                    rewrites.Add($"prefix '{p}' stripped");
+                    changed = true;
+                }
+            }
+            const string nested = "backbone.backbone.", flat = "backbone.";
+            if (!tensors.Any(t => t.Name.StartsWith(nested, StringComparison.Ordinal)) && tensors.Any(t => t.Name.StartsWith(flat, StringComparison.Ordinal)))
+            {
+                for (int i = 0; i < tensors.Count; i++)
+                    if (tensors[i].Name.StartsWith(flat, StringComparison.Ordinal))
+                        tensors[i] = tensors[i].Renamed(nested + tensors[i].Name.Substring(flat.Length));
+                rewrites.Add("'backbone.*' read as 'backbone.backbone.*'");
+            }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var t in tensors)
+                if (!seen.Add(t.Name))
+                    throw new CxasException(CxasErrorKind.InvalidModel, $"Checkpoint '{path}': tensor '{t.Name}' appears twice.", path);
+            return rewrites;
         }
 
         private static (PickleDict Dict, string? Key) FindStateDict(object? root, string path)
@@ -253,14 +297,26 @@ namespace Cxas.Import
             // Bounds before any allocation: the storage must fit in the file, the view must fit in the storage.
             if (storage.Count > FileLength / size)
                 throw Invalid($"tensor '{tensor.Name}' declares a storage of {storage.Count} values, more than the file holds");
+            if (src.Strides.Length != src.Shape.Length)
+                throw Invalid($"tensor '{tensor.Name}' has {src.Shape.Length} sizes but {src.Strides.Length} strides");
             long count = 1;
             long last = src.Offset;
-            for (int d = 0; d < src.Shape.Length; d++)
+            try
             {
-                if (src.Shape[d] < 0 || src.Strides[d] < 0) throw Invalid($"tensor '{tensor.Name}' has a negative size or stride");
-                count *= src.Shape[d];
-                if (count > storage.Count && count > 0) throw Invalid($"tensor '{tensor.Name}' has more values than its storage");
-                if (src.Shape[d] > 0) last += (src.Shape[d] - 1) * src.Strides[d];
+                // Checked: a hostile offset (2^63-1) or stride (2^61) must not wrap round into an index that looks valid.
+                for (int d = 0; d < src.Shape.Length; d++)
+                {
+                    if (src.Shape[d] < 0 || src.Strides[d] < 0) throw Invalid($"tensor '{tensor.Name}' has a negative size or stride");
+                    count = checked(count * src.Shape[d]);
+                    if (count > storage.Count && count > 0) throw Invalid($"tensor '{tensor.Name}' has more values than its storage");
+                    if (src.Shape[d] > 0) last = checked(last + checked((src.Shape[d] - 1) * src.Strides[d]));
+                }
+            }
+            catch (OverflowException ex)
+            {
+                throw new CxasException(CxasErrorKind.InvalidData,
+                    $"Checkpoint '{Path}': tensor '{tensor.Name}' has an offset ({src.Offset}) or strides ({string.Join(",", src.Strides)}) " +
+                    "whose arithmetic overflows: the file is damaged or hostile.", Path, ex);
             }
             if (count > 0 && (src.Offset < 0 || last >= storage.Count))
                 throw Invalid($"tensor '{tensor.Name}' reaches past the end of its storage");

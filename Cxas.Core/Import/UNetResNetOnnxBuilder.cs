@@ -25,11 +25,28 @@ namespace Cxas.Import
             Action<int, int>? progress = null)
         {
             var expected = spec.ExpectedTensors().ToList();
+            // Like load_state_dict(strict=True), not the strict=False of the reference's loaders: every tensor the
+            // network needs must be there with its shape, and nothing else (BatchNorm counters aside), so a wrong file
+            // is refused whole, with the names, rather than half-loaded.
+            var missing = expected.Where(e => checkpoint.Find(e.Key) == null).ToList();
+            var known = new HashSet<string>(expected.Select(e => e.Key), StringComparer.Ordinal);
+            var extra = checkpoint.Tensors.Where(t => !known.Contains(t.Name) && !t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
+            if (missing.Count > 0 || extra.Count > 0)
+            {
+                string List(IEnumerable<string> names, int count) => string.Join(", ", names.Take(16)) + (count > 16 ? $", ... ({count} in all)" : "");
+                var parts = new List<string>();
+                if (missing.Count > 0)
+                    parts.Add($"lacks {missing.Count} tensor(s) a {spec.EncoderName} U-Net needs: " +
+                              List(missing.Select(m => $"'{m.Key}' [{string.Join("x", m.Shape)}]"), missing.Count));
+                if (extra.Count > 0)
+                    parts.Add($"has {extra.Count} tensor(s) the network does not use: " + List(extra.Select(x => $"'{x.Name}' [{x.ShapeText}]"), extra.Count));
+                throw new CxasException(CxasErrorKind.InvalidModel,
+                    $"Checkpoint '{checkpoint.Path}' {string.Join("; and ", parts)}. It is not the reference architecture; nothing was imported.",
+                    checkpoint.Path);
+            }
             foreach (var (key, shape) in expected)
             {
-                var t = checkpoint.Find(key) ?? throw new CxasException(CxasErrorKind.InvalidModel,
-                    $"Checkpoint '{checkpoint.Path}' has no tensor '{key}' (a {spec.EncoderName} U-Net needs it, shape {string.Join("x", shape)}).",
-                    checkpoint.Path);
+                var t = checkpoint.Find(key)!;
                 if (!t.Shape.SequenceEqual(shape))
                     throw new CxasException(CxasErrorKind.InvalidModel,
                         $"Checkpoint '{checkpoint.Path}': tensor '{key}' has shape [{t.ShapeText}], expected [{string.Join("x", shape)}] for {spec.Describe()}.",
@@ -38,13 +55,6 @@ namespace Cxas.Import
                     throw new CxasException(CxasErrorKind.InvalidModel,
                         $"Checkpoint '{checkpoint.Path}': tensor '{key}' is {t.DType}, not floating point.", checkpoint.Path);
             }
-            var known = new HashSet<string>(expected.Select(e => e.Key), StringComparer.Ordinal);
-            var extra = checkpoint.Tensors.Where(t => !known.Contains(t.Name) && !t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList();
-            if (extra.Count > 0)
-                throw new CxasException(CxasErrorKind.InvalidModel,
-                    $"Checkpoint '{checkpoint.Path}' has {extra.Count} tensor(s) the network does not use, e.g. '{extra[0].Name}' [{extra[0].ShapeText}]: " +
-                    "it is not the reference architecture.", checkpoint.Path);
-
             var b = new Builder(checkpoint, expected.Count, progress);
             return b.Build(spec, inputHeight, inputWidth);
         }

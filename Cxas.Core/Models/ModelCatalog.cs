@@ -14,7 +14,16 @@ namespace Cxas.Models
         /// <summary>The root folder it was found in.</summary>
         public string Root { get; set; } = "";
         public bool IsDefault { get; set; }
+        /// <summary>Module (shipped with Cxas), CurrentUser (the per-user folder or a CXAS_MODEL_PATH folder) or AllUsers (the machine-wide folder).</summary>
+        public string Scope { get; set; } = "";
         public int LabelCount { get; set; }
+        /// <summary>Where the weights came from: the download URL, or the checkpoint file's name, or empty.</summary>
+        public string Source { get; set; } = "";
+        /// <summary>SHA-256 of the checkpoint the model was imported from (model.json's provenance), or empty.</summary>
+        public string Sha256 { get; set; } = "";
+        /// <summary>Size of the model folder's files in bytes.</summary>
+        public long Bytes { get; set; }
+        public double SizeMB => Math.Round(Bytes / 1048576.0, 1);
         public string? Licence { get; set; }
         public string? Version { get; set; }
         public string? Architecture { get; set; }
@@ -44,9 +53,19 @@ namespace Cxas.Models
         /// <summary>Existing or not, in search order, without duplicates.</summary>
         public IReadOnlyList<string> Roots { get; }
 
-        public ModelCatalog(string? moduleModelsDirectory, IEnumerable<string> otherRoots)
+        public const string MachineModelPathVariable = "CXAS_MACHINE_MODEL_PATH";
+        public const string ScopeModule = "Module", ScopeCurrentUser = "CurrentUser", ScopeAllUsers = "AllUsers";
+
+        /// <summary>The machine-wide folder (AllUsers scope), or null when there is none.</summary>
+        public string? MachineModelsDirectory { get; }
+
+        /// <param name="moduleModelsDirectory">the module's own models folder</param>
+        /// <param name="otherRoots">the per-user roots (CXAS_MODEL_PATH or the per-user folder)</param>
+        /// <param name="machineRoot">the machine-wide folder, searched last</param>
+        public ModelCatalog(string? moduleModelsDirectory, IEnumerable<string> otherRoots, string? machineRoot = null)
         {
             ModuleModelsDirectory = string.IsNullOrEmpty(moduleModelsDirectory) ? null : Path.GetFullPath(moduleModelsDirectory);
+            MachineModelsDirectory = string.IsNullOrWhiteSpace(machineRoot) ? null : Path.GetFullPath(ExpandHome(machineRoot!.Trim()));
             var roots = new List<string>();
             var comparer = PathComparer;
             void Add(string? root)
@@ -57,12 +76,41 @@ namespace Cxas.Models
             }
             Add(ModuleModelsDirectory);
             foreach (var r in otherRoots) Add(r);
+            Add(MachineModelsDirectory);
             Roots = roots;
         }
 
+        /// <summary>The scope of a root folder: Module, AllUsers or CurrentUser.</summary>
+        public string ScopeOf(string root)
+        {
+            var full = Path.GetFullPath(root);
+            if (ModuleModelsDirectory != null && PathComparer.Equals(full, ModuleModelsDirectory)) return ScopeModule;
+            if (MachineModelsDirectory != null && PathComparer.Equals(full, MachineModelsDirectory)) return ScopeAllUsers;
+            return ScopeCurrentUser;
+        }
+
+        /// <summary>The roots models are installed into and removed from (all but the module's own folder).</summary>
+        public IReadOnlyList<string> InstallRoots => Roots.Where(r => ScopeOf(r) != ScopeModule).ToList();
+
         /// <summary>The catalog for this process: the module's folder plus CXAS_MODEL_PATH or the per-user folder.</summary>
         public static ModelCatalog FromEnvironment(string? moduleModelsDirectory) =>
-            new ModelCatalog(moduleModelsDirectory, EnvironmentRoots(Environment.GetEnvironmentVariable(ModelPathVariable)));
+            new ModelCatalog(moduleModelsDirectory, EnvironmentRoots(Environment.GetEnvironmentVariable(ModelPathVariable)), MachineModelsRoot);
+
+        /// <summary>
+        /// The machine-wide folder that service accounts can read: %ProgramData%\Cxas\models on Windows,
+        /// /usr/local/share/cxas/models elsewhere; CXAS_MACHINE_MODEL_PATH replaces it (tests, custom layouts).
+        /// </summary>
+        public static string MachineModelsRoot
+        {
+            get
+            {
+                var env = Environment.GetEnvironmentVariable(MachineModelPathVariable);
+                if (!string.IsNullOrWhiteSpace(env)) return Path.GetFullPath(ExpandHome(env!.Trim()));
+                if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+                    return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "Cxas", "models");
+                return "/usr/local/share/cxas/models";
+            }
+        }
 
         /// <summary>CXAS_MODEL_PATH's folders, or the per-user folder when it is unset or empty.</summary>
         public static IReadOnlyList<string> EnvironmentRoots(string? modelPath)
@@ -89,7 +137,7 @@ namespace Cxas.Models
         /// <summary>Where a new model goes by default: the first CXAS_MODEL_PATH folder, else the per-user folder.</summary>
         public static string DefaultImportRoot => EnvironmentRoots(Environment.GetEnvironmentVariable(ModelPathVariable))[0];
 
-        private static string HomeDirectory
+        internal static string HomeDirectory
         {
             get
             {
@@ -103,10 +151,7 @@ namespace Cxas.Models
                 ? HomeDirectory + path.Substring(1)
                 : path;
 
-        private static StringComparer PathComparer =>
-            RuntimeInformation.IsOSPlatform(OSPlatform.Windows) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX)
-                ? StringComparer.OrdinalIgnoreCase
-                : StringComparer.Ordinal;
+        private static StringComparer PathComparer => ModelNames.PathComparer;
 
         /// <summary>The folder name in the module's default.txt, or null.</summary>
         public string? DefaultModelName
@@ -145,6 +190,7 @@ namespace Cxas.Models
                     if (folderName.StartsWith(".", StringComparison.Ordinal)) continue; // temporary / hidden folders
                     if (!File.Exists(Path.Combine(dir, CxasModel.ManifestFileName))) continue;
                     var entry = Describe(dir, root);
+                    entry.Scope = ScopeOf(root);
                     if (!defaultMarked && defaultName != null && ModuleModelsDirectory != null
                         && PathComparer.Equals(root, ModuleModelsDirectory)
                         && string.Equals(folderName, defaultName, StringComparison.OrdinalIgnoreCase))
@@ -174,6 +220,14 @@ namespace Cxas.Models
                 entry.TestOnly = manifest.TestOnly;
                 entry.InputWidth = manifest.Input.Width;
                 entry.InputHeight = manifest.Input.Height;
+                var provenance = manifest.Provenance;
+                if (provenance != null)
+                {
+                    entry.Source = provenance.TryGetValue("sourceUrl", out var url) ? url
+                        : provenance.TryGetValue("source", out var src) ? src : "";
+                    entry.Sha256 = provenance.TryGetValue("sourceSha256", out var sha) ? sha : "";
+                }
+                entry.Bytes = Directory.GetFiles(directory).Sum(f => new FileInfo(f).Length);
                 if (!File.Exists(Path.Combine(directory, CxasModel.OnnxFileName))) entry.Error = $"{CxasModel.OnnxFileName} is missing.";
             }
             catch (CxasException ex)
@@ -219,6 +273,17 @@ namespace Cxas.Models
             var match = entries.FirstOrDefault(e => e.IsValid && string.Equals(e.Name, text, StringComparison.OrdinalIgnoreCase))
                         ?? entries.FirstOrDefault(e => string.Equals(Path.GetFileName(e.Directory), text, StringComparison.OrdinalIgnoreCase));
             if (match == null && File.Exists(Path.Combine(asPath, CxasModel.ManifestFileName))) return asPath;
+            if (match == null && string.Equals(text, Import.ModelImporter.ReferenceModelName, StringComparison.OrdinalIgnoreCase))
+            {
+                // A copy the reference tool downloaded is offered by name: installing it needs no download.
+                var local = Install.ModelSources.ReferenceToolCheckpoints().FirstOrDefault();
+                throw new CxasException(CxasErrorKind.NotFound,
+                    $"The reference model '{Import.ModelImporter.ReferenceModelName}' is not installed (searched {string.Join(", ", Roots)}). " +
+                    "Cxas never downloads it by itself; install it once with:  Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense" +
+                    (local != null
+                        ? $"   (the reference tool's own download is at '{local}': Install-CxasModel -Path '{local}' -AcceptLicense installs it without downloading)."
+                        : "   (offline: Install-CxasModel -Path <UNet_ResNet50_default.pth> -AcceptLicense)."));
+            }
             if (match == null)
             {
                 var known = entries.Count == 0 ? "none" : string.Join(", ", entries.Select(e => e.Name).Distinct());

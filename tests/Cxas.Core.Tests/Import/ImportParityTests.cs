@@ -186,19 +186,9 @@ namespace Cxas.Core.Tests.Import
                 for (int i = 0; i < images.Count; i++)
                 {
                     var segmented = segmenter.Segment(images[i]);
-                    var (shape, bits) = LoadBoolNpy(Path.Combine(dir, $"image_{i}_masks.npy"));
-                    Assert.Equal(new long[] { 159, segmented.Height, segmented.Width }, shape);
-                    long differ = 0;
-                    for (int c = 0; c < 159; c++)
-                    {
-                        var mask = segmented.Masks.GetMask(c);
-                        long o = (long)c * segmented.Height * segmented.Width;
-                        for (int y = 0; y < segmented.Height; y++)
-                            for (int x = 0; x < segmented.Width; x++)
-                                if (mask[x, y] != (bits[o + (long)y * segmented.Width + x] != 0)) differ++;
-                    }
-                    double agreement = 1 - (double)differ / bits.LongLength;
-                    _output.WriteLine($"{Path.GetFileName(images[i])}: masks agree on {agreement:P5} ({differ} of {bits.LongLength} pixels differ)");
+                    Assert.Equal(159, segmented.Masks.Count);
+                    var (agreement, differ, total) = ImportTestSupport.CompareMasks(segmented, Path.Combine(dir, $"image_{i}_masks.npy"));
+                    _output.WriteLine($"{Path.GetFileName(images[i])}: masks agree on {agreement:P5} ({differ} of {total} pixels differ)");
                     Assert.True(agreement >= MinMaskAgreement, $"{images[i]}: mask agreement {agreement:P5}");
                 }
             }
@@ -206,21 +196,6 @@ namespace Cxas.Core.Tests.Import
             {
                 Directory.Delete(dir, recursive: true);
             }
-        }
-
-        /// <summary>A numpy bool array (format 1.0, C order): its shape and one byte per element.</summary>
-        private static (long[] Shape, byte[] Bits) LoadBoolNpy(string path)
-        {
-            var bytes = File.ReadAllBytes(path);
-            int headerLength = bytes[8] | (bytes[9] << 8);
-            var header = System.Text.Encoding.ASCII.GetString(bytes, 10, headerLength);
-            Assert.Contains("'descr': '|b1'", header);
-            var dims = header.Substring(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10);
-            dims = dims.Substring(0, dims.IndexOf(')'));
-            var shape = dims.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries).Select(d => long.Parse(d.Trim())).ToArray();
-            var data = new byte[bytes.Length - 10 - headerLength];
-            Buffer.BlockCopy(bytes, 10 + headerLength, data, 0, data.Length);
-            return (shape, data);
         }
 
         internal static void RunPython(string script, string arguments)

@@ -91,6 +91,43 @@ namespace Cxas.Core.Tests.Import
             }
         }
 
+        /// <summary>A numpy bool array (format 1.0, C order): its shape and one byte per element.</summary>
+        public static (long[] Shape, byte[] Bits) LoadBoolNpy(string path)
+        {
+            var bytes = File.ReadAllBytes(path);
+            int headerLength = bytes[8] | (bytes[9] << 8);
+            var header = Encoding.ASCII.GetString(bytes, 10, headerLength);
+            if (!header.Contains("'descr': '|b1'")) throw new InvalidDataException($"{path} is not a bool array ({header})");
+            var dims = header.Substring(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10);
+            dims = dims.Substring(0, dims.IndexOf(')'));
+            var shape = dims.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries).Select(d => long.Parse(d.Trim())).ToArray();
+            var data = new byte[bytes.Length - 10 - headerLength];
+            Buffer.BlockCopy(bytes, 10 + headerLength, data, 0, data.Length);
+            return (shape, data);
+        }
+
+        /// <summary>
+        /// Every full-resolution mask pixel of a result against PyTorch's masks (a bool [classes, H, W] .npy): the
+        /// fraction that agree, how many differ, and the total. The array's shape must be the result's.
+        /// </summary>
+        public static (double Agreement, long Differ, long Total) CompareMasks(Cxas.Segmentation.SegmentationResult result, string npyPath)
+        {
+            var (shape, bits) = LoadBoolNpy(npyPath);
+            var expectedShape = new long[] { result.Masks.Count, result.Height, result.Width };
+            if (!shape.SequenceEqual(expectedShape))
+                throw new InvalidDataException($"{npyPath} has shape [{string.Join(",", shape)}], the result [{string.Join(",", expectedShape)}]");
+            long differ = 0;
+            for (int c = 0; c < result.Masks.Count; c++)
+            {
+                var mask = result.Masks.GetMask(c);
+                long o = (long)c * result.Height * result.Width;
+                for (int y = 0; y < result.Height; y++)
+                    for (int x = 0; x < result.Width; x++)
+                        if (mask[x, y] != (bits[o + (long)y * result.Width + x] != 0)) differ++;
+            }
+            return (1 - (double)differ / bits.LongLength, differ, bits.LongLength);
+        }
+
         /// <summary>Parity figures between logits and reference logits.</summary>
         public static (double MaxAbsDiff, double Range, double RelativeDiff, double MaskAgreement, long Disagreeing) Compare(float[] actual, float[] expected)
         {
@@ -153,7 +190,11 @@ namespace Cxas.Core.Tests.Import
             void Op(char c) => p.WriteByte((byte)c);
             void Raw(params byte[] b) => p.Write(b, 0, b.Length);
             void Str(string s) { var b = Encoding.UTF8.GetBytes(s); Op('X'); Raw(BitConverter.GetBytes(b.Length)); Raw(b); }
-            void Int(long v) { Op('J'); Raw(BitConverter.GetBytes((int)v)); }
+            void Int(long v)
+            {
+                if (v >= int.MinValue && v <= int.MaxValue) { Op('J'); Raw(BitConverter.GetBytes((int)v)); }
+                else { Raw(0x8a, 8); Raw(BitConverter.GetBytes(v)); } // LONG1, 8 little-endian bytes
+            }
             void Global(string module, string name) { Op('c'); Raw(Encoding.ASCII.GetBytes(module + "\n" + name + "\n")); }
             void Tuple(IEnumerable<long> values) { Op('('); foreach (var v in values) Int(v); Op('t'); }
 

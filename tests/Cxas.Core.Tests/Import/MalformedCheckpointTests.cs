@@ -229,5 +229,25 @@ namespace Cxas.Core.Tests.Import
             Assert.Equal(CxasErrorKind.InvalidModel, ex.Kind);
             Assert.Contains("head.out.conv.bias", ex.Message);
         }
+
+        [Theory]
+        [InlineData("offset")]
+        [InlineData("stride")]
+        [InlineData("stride-offset")]
+        public void OffsetsAndStridesThatOverflowAreInvalidData(string kind)
+        {
+            // Issue 10: an offset of 2^63-1 or strides of 2^61 used to escape as System.OverflowException.
+            var w = ReducedWriter();
+            var t = w.Tensors.Single(x => x.Name == "head.up1.conv1.conv.0.weight");
+            if (kind == "offset") t.Offset = long.MaxValue;
+            else
+            {
+                t.Strides = new[] { 1L << 61, 1L << 61, 1L << 61, 1L << 61 };
+                if (kind == "stride-offset") t.Offset = (1L << 62) + 5;
+            }
+            var ex = Fails(Write("overflow-" + kind + ".pth", w.ToBytes()));
+            Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
+            Assert.Contains("head.up1.conv1.conv.0.weight", ex.Message);
+        }
     }
 }

@@ -1,0 +1,114 @@
+"""A loopback HTTP server for the Install-CxasModel Pester tests: serves the files of one folder on a free 127.0.0.1
+port (printed on the first line of stdout) and imitates what the real sources do:
+
+  /files/<name>            the file, with Range support
+  /drop/<name>             the first request sends half the file and closes the connection; later ones honour Range
+  /github/<...>.pth        302 to /signed/reference.pth?sig=1 (a release asset redirecting to signed storage)
+  /signed/<name>           the file
+  /drive/uc?id=...         a Drive "cannot scan for viruses" page with its form and a download_warning cookie
+  /usercontent/download    the file, only with the form's confirm/uuid fields and the cookie
+  /html/<anything>         an HTML page (200)
+  anything else            404
+
+Usage: python3 loopback_server.py FOLDER. Runs until killed. Never listens beyond 127.0.0.1.
+"""
+
+import os
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+FOLDER = sys.argv[1]
+TOKEN = "pester-token"
+dropped = set()
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_file(self, name, drop=False):
+        path = os.path.join(FOLDER, os.path.basename(name))
+        if not os.path.isfile(path):
+            return self.not_found()
+        data = open(path, "rb").read()
+        start = 0
+        rng = self.headers.get("Range")
+        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+            start = int(rng[6:-1])
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if drop:
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+    def html(self, text, status=200, cookie=None):
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        if cookie:
+            self.send_header("Set-Cookie", cookie)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def not_found(self):
+        self.html("<html><title>Not Found</title></html>", 404)
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        p = url.path
+        if p.startswith("/files/"):
+            return self.send_file(p[7:])
+        if p.startswith("/drop/"):
+            name = p[6:]
+            with lock:
+                first = name not in dropped
+                dropped.add(name)
+            return self.send_file(name, drop=first)
+        if p.startswith("/github/") and p.endswith(".pth"):
+            self.send_response(302)
+            self.send_header("Location", "/signed/reference.pth?sig=1")
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            return
+        if p.startswith("/signed/"):
+            return self.send_file(p[8:])
+        if p == "/drive/uc":
+            page = ("<html><head><title>Google Drive - Virus scan warning</title></head><body>"
+                    "<form id=\"download-form\" action=\"/usercontent/download\" method=\"get\">"
+                    f"<input type=\"hidden\" name=\"id\" value=\"{q.get('id', '')}\">"
+                    "<input type=\"hidden\" name=\"export\" value=\"download\">"
+                    f"<input type=\"hidden\" name=\"confirm\" value=\"{TOKEN}\">"
+                    "<input type=\"hidden\" name=\"uuid\" value=\"u-1\"></form></body></html>")
+            return self.html(page, cookie=f"download_warning_1={TOKEN}; Path=/")
+        if p == "/usercontent/download":
+            if q.get("confirm") == TOKEN and q.get("uuid") == "u-1" and TOKEN in (self.headers.get("Cookie") or ""):
+                return self.send_file("reference.pth")
+            return self.html("<html><title>Forbidden</title></html>", 403)
+        if p.startswith("/html/"):
+            return self.html("<!doctype html><html><head><title>Sign in</title></head><body>log in first</body></html>")
+        return self.not_found()
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
