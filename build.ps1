@@ -5,11 +5,14 @@
     Build  : compiles Cxas.Core and Cxas.PowerShell and lays out an importable module in out/Cxas
              (assemblies, manifest, format/type files, models/, ONNX Runtime native libraries for this OS).
     Test   : Build, then the xunit tests (Cxas.Core) and the Pester tests (cmdlets, against out/Cxas).
-    Demo   : Build, then segments -Path (an image or a folder) with the default model, writing PNG masks to out/demo.
+    Demo   : Build, then segments -Path (an image or a folder; default: the two shipped samples/) with the default model,
+             writing PNG masks, CTR overlays and an HTML report to out/demo.
     Bench  : Build, then runs bench/Cxas.Bench over -Path (default: a generated folder) and prints its figures.
     Clean  : removes out/ and the bin/obj folders.
 .EXAMPLE
     dotnet pwsh ./build.ps1 Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 Demo
 .EXAMPLE
     dotnet pwsh ./build.ps1 Demo -Path ./xrays
 #>
@@ -128,14 +131,19 @@ Invoke-Pester -Configuration `$config
 
 function Invoke-Demo {
     Invoke-Build
-    if (-not $Path) { throw 'Demo needs -Path: an image file or a folder of chest X-rays.' }
+    $in = if ($Path) { $Path } else { Join-Path $root 'samples' }
     $out = if ($OutputPath) { $OutputPath } else { Join-Path $root 'out/demo' }
     $script = @"
 `$ErrorActionPreference = 'Continue'
 Import-Module '$moduleOut/Cxas.psd1'
-Invoke-CxasSegmentation -Path '$Path' -Recurse -OutputPath '$out' -OutputType png -Force |
-    Format-Table -AutoSize
-"Masks written under $out"
+`$results = @(Invoke-CxasSegmentation -Path '$in' -Recurse -OutputPath '$out/masks' -OutputType png -Force)
+`$results | Format-Table -AutoSize
+`$results | Get-CxasFeature -Feature CTR | Format-Table -AutoSize
+`$results | Export-CxasOverlay -OutputPath '$out/overlays' -Feature CTR -Force | Out-Null
+Export-CxasReport -InputObject `$results -OutputPath '$out/report.html' -Force | Out-Null
+"Masks:    $out/masks (one folder per image, one PNG per class)"
+"Overlays: $out/overlays"
+"Report:   $out/report.html (open it in a browser)"
 "@
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
 }
