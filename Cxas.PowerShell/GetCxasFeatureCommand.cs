@@ -122,24 +122,24 @@ namespace Cxas.PowerShell
             {
                 ThrowTerminatingError(ToErrorRecord(ex, string.Join(", ", Feature)));
             }
-            if (ParameterSetName == ResultSet)
-                _progress = new ProgressTracker(this, "Get-CxasFeature", 3);
-            else
-                _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Get-CxasFeature");
         }
 
+        // The parameter set is known for certain only once pipeline input is bound (piped files or strings choose a
+        // file set after BeginProcessing), so the mode is chosen here, at the first record.
         protected override void ProcessRecord()
         {
-            if (_run == null)
+            if (ParameterSetName == ResultSet)
             {
+                _progress ??= new ProgressTracker(this, "Get-CxasFeature", 3);
                 foreach (var result in InputObject)
                 {
                     if (result == null) continue;
-                    _progress!.Step(result.Path);
+                    _progress.Step(result.Path);
                     Measure(result);
                 }
                 return;
             }
+            _run ??= new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Get-CxasFeature");
             bool literal = ParameterSetName == LiteralSet;
             foreach (var file in ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink))
                 foreach (var result in _run.Add(file)) Measure(result);

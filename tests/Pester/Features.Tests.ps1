@@ -182,6 +182,15 @@ Describe 'Export-CxasReport' {
 }
 
 Describe 'Get-CxasFeature positional use' {
+    It 'measures files and strings piped to it (the mode is chosen once pipeline input is bound)' {
+        $byFile = @(Get-ChildItem $In -File | Where-Object Name -in 'a.png', 'b.png' | Get-CxasFeature CTR -Model cxas-test -Device cpu -WarningAction SilentlyContinue)
+        $byFile.Count | Should -Be 2
+        ($byFile | Where-Object FileName -eq 'a.png').Value | Should -Be 0.4
+        $byString = @((Join-Path $In 'b.png') | Get-CxasFeature -Feature CTR -Model cxas-test -Device cpu -WarningAction SilentlyContinue)
+        $byString.Count | Should -Be 1
+        $byString[0].Value | Should -Be (220 / 400)
+    }
+
     It 'takes the feature first, then the path' {
         ($Results | Get-CxasFeature CTR | Where-Object FileName -eq 'a.png').Value | Should -Be 0.4
         $v = Get-CxasFeature SCD (Join-Path $In 'a.png') -Model cxas-test -Device cpu -WarningAction SilentlyContinue
