@@ -88,7 +88,9 @@ function Invoke-Pwsh([string[]] $Arguments) {
 function Invoke-BrowserTest([string] $Fixture) {
     $chromium = if ($env:CHROMIUM_PATH) { $env:CHROMIUM_PATH } else { '/usr/bin/chromium' }
     if (-not (Test-Path $chromium)) {
-        Write-Warning "Browser test skipped: no Chromium at $chromium (Debian: apt-get install chromium; or set CHROMIUM_PATH)."
+        $why = "no Chromium at $chromium (Debian: apt-get install chromium; or set CHROMIUM_PATH)"
+        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "Browser test cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
+        Write-Warning "Browser test skipped: $why."
         return
     }
     $browserDir = Join-Path $root 'tests/browser'

@@ -1,3 +1,4 @@
+using Cxas.Tests;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -67,14 +68,14 @@ namespace Cxas.Core.Tests.Dicom
                 }
         }
 
-        [Theory]
+        [OracleTheory("dcmconv", "dcmcrle", "dcmcjpeg", "dcmdjpeg", "dcmcjpls", "dcmdjpls", "gdcmconv")]
         [MemberData(nameof(Cases))]
         public void ConvertedFileDecodesToTheOriginal(string imageName, string conversion)
         {
             var (rows, cols, allocated, stored) = Images[imageName];
             var (toolName, args, compare) = Conversions[conversion];
-            var tool = DicomTestEnv.Tool(toolName);
-            if (tool == null) { _out.WriteLine($"SKIPPED: {toolName} is not installed (apt-get install dcmtk libgdcm-tools)."); return; }
+            Oracles.Require(toolName);
+            var tool = DicomTestEnv.Tool(toolName)!;
             var original = SyntheticDicom.Image(rows, cols, stored, rows * cols);
             var src = Path.Combine(_dir, "src.dcm");
             SyntheticDicom.Write(src, original, new SyntheticDicom.Options { Rows = rows, Columns = cols, BitsAllocated = allocated, BitsStored = stored });
@@ -115,15 +116,15 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Equal("PA", image.Info.ViewPosition);
         }
 
-        [Theory]
+        [OracleTheory("dcmcjpeg", "dcmcrle", "dcmcjpls")]
         [InlineData("dcmcjpeg", new[] { "+e1" })]                        // offset table filled
         [InlineData("dcmcjpeg", new[] { "+e1", "+fs", "1", "-ot" })]     // several fragments per frame, empty offset table
         [InlineData("dcmcrle", new string[0])]
         [InlineData("dcmcjpls", new[] { "+fs", "1", "-ot" })]
         public void MultiFrameUsesFirstFrameAndWarns(string toolName, string[] args)
         {
-            var tool = DicomTestEnv.Tool(toolName);
-            if (tool == null) { _out.WriteLine($"SKIPPED: {toolName} is not installed."); return; }
+            Oracles.Require(toolName);
+            var tool = DicomTestEnv.Tool(toolName)!;
             const int rows = 70, cols = 90;
             var original = SyntheticDicom.Image(rows, cols, 12, 11);
             var src = Path.Combine(_dir, "multi.dcm");

@@ -1,3 +1,4 @@
+using Cxas.Tests;
 using System;
 using System.IO;
 using System.Linq;
@@ -55,7 +56,7 @@ namespace Cxas.Core.Tests.Dicom
 
         private void AssertMatchesPydicom(string path)
         {
-            if (!DicomTestEnv.PythonHasPydicom()) { _out.WriteLine("SKIPPED: /usr/bin/python3 lacks pydicom/numpy."); return; }
+            Oracles.Require("pydicom");
             var ours = Grey(path);
             var oracle = PydicomGrey(path);
             Assert.Equal(oracle.Length, ours.Length);
@@ -65,17 +66,17 @@ namespace Cxas.Core.Tests.Dicom
             Assert.True(max < 2e-5, $"max difference {max}");
         }
 
-        [Fact]
+        [OracleFact("pydicom")]
         public void RescaleAndWindowMatchPydicom() =>
             AssertMatchesPydicom(Write("window.dcm", new SyntheticDicom.Options { RescaleSlope = 2, RescaleIntercept = -100, WindowCenter = 3000, WindowWidth = 2400 }));
 
-        [Theory]
+        [OracleTheory("pydicom")]
         [InlineData("LINEAR_EXACT")]
         [InlineData("SIGMOID")]
         public void VoiLutFunctionsMatchPydicom(string function) =>
             AssertMatchesPydicom(Write(function + ".dcm", new SyntheticDicom.Options { WindowCenter = 1800, WindowWidth = 1500, VoiLutFunction = function }));
 
-        [Fact]
+        [OracleFact("pydicom")]
         public void VoiLutSequenceMatchesPydicom()
         {
             // a gamma-like curve over stored values 200..3800
@@ -83,7 +84,7 @@ namespace Cxas.Core.Tests.Dicom
             AssertMatchesPydicom(Write("voilut.dcm", new SyntheticDicom.Options { VoiLut = (200, 16, lut), WindowCenter = 100, WindowWidth = 50 }));
         }
 
-        [Fact]
+        [OracleFact("pydicom")]
         public void ModalityLutSequenceMatchesPydicom()
         {
             // a log-like modality LUT over stored values 100..4095, then a window on its output
@@ -91,7 +92,7 @@ namespace Cxas.Core.Tests.Dicom
             AssertMatchesPydicom(Write("modlut.dcm", new SyntheticDicom.Options { ModalityLut = (100, 16, lut), WindowCenter = 6000, WindowWidth = 5000 }));
         }
 
-        [Fact]
+        [OracleFact("pydicom")]
         public void Monochrome1IsTheComplementOfItsMonochrome2Twin()
         {
             var o2 = new SyntheticDicom.Options { WindowCenter = 2000, WindowWidth = 3000 };
@@ -150,11 +151,11 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Empty(none.Warnings);
         }
 
-        [Fact]
+        [OracleFact("pydicom", "img2dcm")]
         public void RgbSecondaryCaptureBecomesLumaGrey()
         {
-            var img2dcm = DicomTestEnv.Tool("img2dcm");
-            if (img2dcm == null || !DicomTestEnv.PythonHasPydicom()) { _out.WriteLine("SKIPPED: img2dcm (dcmtk) or pydicom missing."); return; }
+            Oracles.Require("img2dcm", "pydicom");
+            var img2dcm = DicomTestEnv.Tool("img2dcm")!;
             var bmp = Path.Combine(_dir, "rgb.bmp");
             using (var image = new Image<Rgb24>(40, 30))
             {
@@ -169,13 +170,13 @@ namespace Cxas.Core.Tests.Dicom
             AssertMatchesPydicom(dcm);
         }
 
-        [Fact]
+        [OracleFact("img2dcm", "dcmcjpeg", "dcmdjpeg")]
         public void ColourJpegWithSubsampledChromaGivesTheGreyOfItsIndependentDecode()
         {
-            var img2dcm = DicomTestEnv.Tool("img2dcm");
-            var dcmcjpeg = DicomTestEnv.Tool("dcmcjpeg");
-            var dcmdjpeg = DicomTestEnv.Tool("dcmdjpeg");
-            if (img2dcm == null || dcmcjpeg == null || dcmdjpeg == null) { _out.WriteLine("SKIPPED: dcmtk missing."); return; }
+            Oracles.Require("img2dcm", "dcmcjpeg", "dcmdjpeg");
+            var img2dcm = DicomTestEnv.Tool("img2dcm")!;
+            var dcmcjpeg = DicomTestEnv.Tool("dcmcjpeg")!;
+            var dcmdjpeg = DicomTestEnv.Tool("dcmdjpeg")!;
             var bmp = Path.Combine(_dir, "colour.bmp");
             using (var image = new Image<Rgb24>(45, 33))
             {

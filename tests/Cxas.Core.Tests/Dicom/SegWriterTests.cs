@@ -1,3 +1,4 @@
+using Cxas.Tests;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -79,7 +80,7 @@ namespace Cxas.Core.Tests.Dicom
             return (record.OutputPath, result, expected);
         }
 
-        [Fact]
+        [OracleFact("dciodvfy", "dcentvfy", "pydicom", "dcmjs")]
         public void SegOfOddSizedCrIsValidAndReadsBackIdentically()
         {
             // 61 x 97 = 5917 bits per frame: frames start mid-byte, so packing must run on across frames.
@@ -92,11 +93,11 @@ namespace Cxas.Core.Tests.Dicom
             CheckWithDcmjs(seg, result, expected);
         }
 
-        [Fact]
+        [OracleFact("shared", "dciodvfy", "dcentvfy", "pydicom", "dcmjs")]
         public void SegOfRealSharedFilesIsValid()
         {
-            var shared = DicomTestEnv.Shared;
-            if (shared == null) { _out.WriteLine("SKIPPED: ../shared is absent."); return; }
+            Oracles.Require("shared");
+            var shared = DicomTestEnv.Shared!;
             foreach (var name in new[] { "cr_mono1_10bit_nopreamble.dcm", "dx_secondary_capture.dcm", "cr_jpeg_baseline.dcm" })
             {
                 var src = Path.Combine(shared, "dicom", "real", name);
@@ -138,7 +139,7 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "out")));
         }
 
-        [Theory]
+        [OracleTheory("dciodvfy", "pydicom", "dcmjs")]
         [InlineData("1.2.840.10008.5.1.4.1.1.7.3", "1")] // Multi-frame Grayscale Word Secondary Capture: frame 1 referenced
         [InlineData(SyntheticDicom.CrStorage, null)]      // CR is single-frame by definition: no frame number
         public void MultiFrameSourceIsReferencedByFrameWhereItsClassAllows(string sopClass, string? frameNumber)
@@ -167,11 +168,11 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Equal(new byte[] { 0b0000_0001, 0b0000_0101, 0b0000_0010 }, bytes);
         }
 
-        [Fact]
+        [OracleFact("shared")]
         public void CodingTableCoversEveryReferenceClassWithoutFalseCodes()
         {
-            var shared = DicomTestEnv.Shared;
-            if (shared == null) { _out.WriteLine("SKIPPED: ../shared is absent."); return; }
+            Oracles.Require("shared");
+            var shared = DicomTestEnv.Shared!;
             using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(shared, "docs", "reference-labels.json")));
             var labels = doc.RootElement.GetProperty("label_dict").EnumerateObject().Select(p => p.Value.GetString()!).ToList();
             Assert.Equal(159, labels.Count);
@@ -200,8 +201,8 @@ namespace Cxas.Core.Tests.Dicom
 
         private void CheckWithDciodvfy(string seg)
         {
-            var tool = DicomTestEnv.Tool("dciodvfy");
-            if (tool == null) { _out.WriteLine("SKIPPED dciodvfy: not installed (apt-get install dicom3tools)."); return; }
+            Oracles.Require("dciodvfy");
+            var tool = DicomTestEnv.Tool("dciodvfy")!;
             var r = DicomTestEnv.Run(tool, new[] { seg });
             var lines = (r.Out + "\n" + r.Err).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
             foreach (var l in lines) _out.WriteLine("dciodvfy: " + l);
@@ -225,8 +226,8 @@ namespace Cxas.Core.Tests.Dicom
 
         private void CheckWithDcentvfy(string source, string seg)
         {
-            var tool = DicomTestEnv.Tool("dcentvfy");
-            if (tool == null) { _out.WriteLine("SKIPPED dcentvfy: not installed (apt-get install dicom3tools)."); return; }
+            Oracles.Require("dcentvfy");
+            var tool = DicomTestEnv.Tool("dcentvfy")!;
             var r = DicomTestEnv.Run(tool, new[] { source, seg });
             var text = (r.Out + "\n" + r.Err).Trim();
             if (text.Length > 0) _out.WriteLine("dcentvfy: " + text);
@@ -236,7 +237,7 @@ namespace Cxas.Core.Tests.Dicom
 
         private void CheckWithPydicom(string seg, SegmentationResult result, int[] expected)
         {
-            if (!DicomTestEnv.PythonHasPydicom()) { _out.WriteLine("SKIPPED pydicom: /usr/bin/python3 lacks pydicom/numpy (apt-get install python3-pydicom python3-numpy)."); return; }
+            Oracles.Require("pydicom");
             var npy = Path.Combine(_dir, "frames.npy");
             const string script =
                 "import sys, json, numpy as np, pydicom\n" +
@@ -282,11 +283,7 @@ namespace Cxas.Core.Tests.Dicom
         {
             var node = DicomTestEnv.Tool("node");
             var js = DicomTestEnv.RepoRoot == null ? null : Path.Combine(DicomTestEnv.RepoRoot, "tests", "js");
-            if (node == null || js == null || !Directory.Exists(Path.Combine(js, "node_modules", "dcmjs")))
-            {
-                _out.WriteLine("SKIPPED dcmjs: run 'npm ci' in tests/js first (node and npm needed).");
-                return;
-            }
+            Oracles.Require("dcmjs");
             var bin = Path.Combine(_dir, "frames.bin");
             var r = DicomTestEnv.Run(node, new[] { Path.Combine(js, "check-seg.js"), seg, bin }, js);
             Assert.True(r.Exit == 0, "dcmjs failed: " + r.Err);

@@ -1,3 +1,4 @@
+using Cxas.Tests;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -24,11 +25,11 @@ namespace Cxas.Core.Tests.Dicom
             ["1.2.840.10008.1.2.4.50"] = "dct", ["1.2.840.10008.1.2.4.51"] = "dct", ["1.2.840.10008.1.2.4.91"] = "j2k", ["1.2.840.10008.1.2.4.81"] = "near",
         };
 
-        [Fact]
+        [OracleFact("shared")]
         public void EveryCorpusFileDecodesToItsStoredValues()
         {
-            var shared = DicomTestEnv.Shared;
-            if (shared == null) { _out.WriteLine("SKIPPED: ../shared is absent."); return; }
+            Oracles.Require("shared");
+            var shared = DicomTestEnv.Shared!;
             var corpus = Path.Combine(shared, "dicom", "corpus");
             var failures = new List<string>();
             int checkedFiles = 0;
@@ -104,11 +105,11 @@ namespace Cxas.Core.Tests.Dicom
             }
         }
 
-        [Fact]
+        [OracleFact("shared")]
         public void RealFilesDecodeAndMonochrome1TwinIsInverted()
         {
-            var shared = DicomTestEnv.Shared;
-            if (shared == null) { _out.WriteLine("SKIPPED: ../shared is absent."); return; }
+            Oracles.Require("shared");
+            var shared = DicomTestEnv.Shared!;
             var real = Path.Combine(shared, "dicom", "real");
             foreach (var f in Directory.GetFiles(real, "*.dcm"))
             {
