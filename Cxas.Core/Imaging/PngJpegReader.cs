@@ -6,6 +6,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Memory;
 using SixLabors.ImageSharp.PixelFormats;
 
 namespace Cxas.Imaging
@@ -19,21 +20,32 @@ namespace Cxas.Imaging
     /// allocated: a PNG by <see cref="PngChecker"/> (chunks, CRCs, the whole zlib stream; ImageSharp then sees only
     /// the critical chunks, never a compressed ancillary one), a JPEG by <see cref="JpegChecker"/> (markers, tables,
     /// every scan's entropy-coded data to its last MCU). ImageSharp then decodes the pixels, metadata ignored.
-    /// Memory per image: the file's critical data once (JPEG: the whole file), ImageSharp's Rgb24 image and our copy
-    /// (3 + 3 bytes a pixel), ImageSharp's JPEG coefficients (up to 2 bytes per sample of each component, progressive)
-    /// and the checker's bookkeeping (progressive JPEG: 1 byte per 8x8 block of each component... see README).
+    /// Memory per image stays within <see cref="ImageLimits.DecodeMemoryBound"/>: the PNG checks stream with fixed
+    /// buffers; a JPEG is held whole (the file's size), with the progressive checker's 8 bytes per 8x8 block of each
+    /// component; ImageSharp's Rgb24 image and our copy take 3 + 3 bytes a pixel, its progressive JPEG coefficients up
+    /// to 2 bytes per sample of each component (12.4 bytes a pixel in all measured for progressive 4:4:4 RGB).
     /// </summary>
     public sealed class PngJpegReader : IImageReader
     {
-        private static readonly Configuration Config = CreateConfiguration();
+        private static readonly Configuration PooledConfig = CreateConfiguration(false);
+        private static readonly Configuration GcConfig = CreateConfiguration(true);
+
+        /// <summary>
+        /// For tests and the mutation bench: ImageSharp takes its buffers from the GC instead of its unmanaged pool, so
+        /// that <c>GC.GetTotalAllocatedBytes</c> counts every byte a decode allocates (slower: large arrays cost GCs).
+        /// </summary>
+        internal static bool CountAllocations { get; set; }
+
+        private static Configuration Config => CountAllocations ? GcConfig : PooledConfig;
 
         public string Format => "PNG/JPEG";
         public IReadOnlyCollection<string> Extensions { get; } = new[] { ".png", ".jpg", ".jpeg" };
 
-        private static Configuration CreateConfiguration()
+        private static Configuration CreateConfiguration(bool gcAllocator)
         {
             var config = new Configuration(new PngConfigurationModule(), new JpegConfigurationModule());
             config.PreferContiguousImageBuffers = true;
+            if (gcAllocator) config.MemoryAllocator = new SimpleGcMemoryAllocator();
             return config;
         }
 

@@ -26,10 +26,11 @@ namespace Cxas.Testing
     ///    and chunks removed or repeated, and zTXt/iTXt/iCCP decompression bombs (2 MiB to 512 MiB inflated);
     /// 3. each file through <see cref="ImageLoader.Load"/> on a watched thread: a result, a <see cref="CxasException"/>
     ///    kind, another exception, or a hang (past <see cref="Options.HangSeconds"/>, which ends the run); time and bytes
-    ///    allocated per file; the file in hand is named in <c>in-progress.txt</c> so a crash of the process is traceable;
+    ///    allocated per file (ImageSharp allocating from the GC meanwhile, so that every buffer counts); the file in hand is named in <c>in-progress.txt</c> so a crash of the process is traceable;
     /// 4. PIL, in one python process per batch running beside, decodes each file fully (any exception = damaged);
     /// 5. a report: counts per outcome and per mutation, files over 10 s, the slowest file, peak working set, the
-    ///    largest allocation per decoded pixel, and every file that gave a result although PIL rejects it.
+    ///    largest allocation per decoded pixel, results that allocated more than <see cref="ImageLimits.DecodeMemoryBound"/>,
+    ///    and every file that gave a result although PIL rejects it.
     /// </summary>
     public sealed class ImageMutationHarness
     {
@@ -55,6 +56,7 @@ namespace Cxas.Testing
             public readonly List<string> UnexpectedInner = new List<string>();
             public readonly List<string> ResultsPilRejects = new List<string>();
             public readonly List<string> Slow = new List<string>();
+            public readonly List<string> OverMemoryBound = new List<string>();
             public double MaxSeconds, TotalSeconds;
             public string Slowest = "";
             public long PeakWorkingSet, MaxAllocated;
@@ -74,7 +76,8 @@ namespace Cxas.Testing
                              $"most bytes allocated per decoded pixel: {MaxBytesPerPixel:F1} ({MaxBytesPerPixelFile})";
                 yield return "per mutation (results / errors):";
                 foreach (var kv in ByMutation) yield return $"  {kv.Key}: {kv.Value.Results} / {kv.Value.Errors}";
-                foreach (var l in NonCxasErrors.Concat(UnexpectedInner).Concat(ResultsPilRejects).Concat(Slow).Take(60)) yield return "  ! " + l;
+                yield return $"results allocating more than ImageLimits.DecodeMemoryBound: {OverMemoryBound.Count}";
+                foreach (var l in NonCxasErrors.Concat(UnexpectedInner).Concat(ResultsPilRejects).Concat(Slow).Concat(OverMemoryBound).Take(60)) yield return "  ! " + l;
             }
         }
 
@@ -220,6 +223,22 @@ for line in sys.stdin:
             var marker = Path.Combine(_o.WorkDir, "in-progress.txt");
             var batchDir = Path.Combine(_o.WorkDir, "batch");
             var clock = Stopwatch.StartNew();
+            PngJpegReader.CountAllocations = true;
+            try
+            {
+                RunBatches(seeds, report, batchDir, marker, failures, clock);
+            }
+            finally
+            {
+                PngJpegReader.CountAllocations = false;
+            }
+            File.Delete(marker);
+            report.PeakWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
+            return report;
+        }
+
+        private void RunBatches(List<(string Name, byte[] Data)> seeds, Report report, string batchDir, string marker, string failures, Stopwatch clock)
+        {
             for (int first = 0; first < _o.Files && report.Hangs == 0; first += _o.BatchSize)
             {
                 if (Directory.Exists(batchDir)) Directory.Delete(batchDir, true);
@@ -247,6 +266,12 @@ for line in sys.stdin:
                     if (seconds > report.MaxSeconds) { report.MaxSeconds = seconds; report.Slowest = Path.GetFileName(file); }
                     if (seconds > _o.SlowSeconds) report.Slow.Add($"{Path.GetFileName(file)}: {seconds:F1} s");
                     if (allocated > report.MaxAllocated) { report.MaxAllocated = allocated; report.MaxAllocatedFile = Path.GetFileName(file); }
+                    long bound = ImageLimits.DecodeMemoryBound(pixels, new FileInfo(file).Length);
+                    if (pixels > 0 && allocated > bound)
+                    {
+                        report.OverMemoryBound.Add($"{Path.GetFileName(file)}: {allocated:N0} bytes allocated for {pixels:N0} pixels, bound {bound:N0}");
+                        Keep(file, failures);
+                    }
                     if (pixels > 0 && (double)allocated / pixels > report.MaxBytesPerPixel) { report.MaxBytesPerPixel = (double)allocated / pixels; report.MaxBytesPerPixelFile = Path.GetFileName(file); }
                     report.Outcomes[outcome] = report.Outcomes.TryGetValue(outcome, out var n) ? n + 1 : 1;
                     report.ByMutation.TryGetValue(mutation, out var bm);
@@ -264,17 +289,19 @@ for line in sys.stdin:
                     if (pilRejects && ours[k].Outcome == "result")
                     {
                         report.ResultsPilRejects.Add($"{Path.GetFileName(batch[k].Path)}: PIL {verdicts[k]}");
-                        Directory.CreateDirectory(failures);
-                        File.Copy(batch[k].Path, Path.Combine(failures, Path.GetFileName(batch[k].Path)), true);
+                        Keep(batch[k].Path, failures);
                     }
                     if (!pilRejects && ours[k].Outcome != "result") report.PilAcceptedCxasRejected++;
                 }
                 _o.Log($"  {report.Files} files, {clock.Elapsed.TotalSeconds:F0} s: " + string.Join(", ", report.Outcomes.Select(kv => $"{kv.Key} {kv.Value}")) +
                        $"; results PIL rejects: {report.ResultsPilRejects.Count}");
             }
-            File.Delete(marker);
-            report.PeakWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
-            return report;
+        }
+
+        private static void Keep(string file, string failures)
+        {
+            Directory.CreateDirectory(failures);
+            File.Copy(file, Path.Combine(failures, Path.GetFileName(file)), true);
         }
 
         /// <summary>Exceptions inside a Cxas error that mean a bug rather than bad data.</summary>

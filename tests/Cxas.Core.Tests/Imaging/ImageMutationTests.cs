@@ -9,8 +9,9 @@ namespace Cxas.Tests.Imaging
     /// <summary>
     /// The CI subset of the PNG/JPEG mutation run (the full run, over 10,000 files, is <c>bench/Cxas.Bench.Mutation</c>):
     /// 1,500 files from 8 radiographs of <c>../shared</c>, fixed seed; no non-Cxas error, no result for a file PIL
-    /// rejects as damaged, no file over 10 s.
+    /// rejects as damaged, no file over 10 s, no result allocating more than <see cref="Cxas.Imaging.ImageLimits.DecodeMemoryBound"/>.
     /// </summary>
+    [Collection(nameof(ImageMutationTests))]
     public sealed class ImageMutationTests
     {
         private readonly ITestOutputHelper _out;
@@ -36,6 +37,7 @@ namespace Cxas.Tests.Imaging
                 Assert.Empty(report.UnexpectedInner);
                 Assert.Empty(report.ResultsPilRejects);
                 Assert.Empty(report.Slow);
+                Assert.Empty(report.OverMemoryBound);
                 Assert.True(report.Outcomes.Keys.All(k => k == "result" || k.StartsWith("Cxas.")));
             }
             finally
@@ -43,5 +45,11 @@ namespace Cxas.Tests.Imaging
                 Directory.Delete(work, true);
             }
         }
+    }
+
+    /// <summary>Alone: the bytes each decode allocates are counted process-wide.</summary>
+    [CollectionDefinition(nameof(ImageMutationTests), DisableParallelization = true)]
+    public sealed class ImageMutationCollection
+    {
     }
 }
