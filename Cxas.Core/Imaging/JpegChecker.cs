@@ -7,7 +7,8 @@ namespace Cxas.Imaging
     /// Proves a JPEG file whole before its pixels are decoded (ImageSharp, like libjpeg, decodes data that run out as
     /// zeros): the markers are walked in order and every scan's entropy-coded data are decoded to the last MCU, Huffman
     /// symbols and extra bits only (no dequantisation, no IDCT). In order:
-    /// 1. SOI; marker segments within the file; DQT and DHT tables valid; DRI 4 bytes long;
+    /// 1. SOI; marker segments within the file, with nothing between them; DQT and DHT tables valid (DC tables used
+    ///    by a scan: categories 0-15); DRI 4 bytes long; JFIF and Adobe segments long enough for their fields;
     /// 2. one frame: SOF0 (baseline), SOF1 (extended) or SOF2 (progressive), Huffman-coded; other processes are
     ///    NotSupported; its size checked against <see cref="ImageLimits"/> before anything the size of the image exists;
     /// 3. each scan (SOS): components of the frame, tables defined, valid spectral selection and successive
@@ -58,6 +59,13 @@ namespace Cxas.Imaging
             bool frame = false;
             while (true)
             {
+                if (_pos < _end && _d[_pos] != 0xFF)
+                {
+                    // libjpeg calls these "Corrupt JPEG data: extraneous bytes before marker" and skips them.
+                    int at = _pos;
+                    while (_pos < _end && _d[_pos] != 0xFF) _pos++;
+                    throw _fail($"{_pos - at} bytes that belong to no marker segment come at offset {at}.");
+                }
                 int marker = NextMarker();
                 if (marker < 0)
                     throw _fail(_scans == 0 ? "the file is truncated before its image data." : "the file is truncated: it ends without an end-of-image marker.");
@@ -91,12 +99,29 @@ namespace Cxas.Imaging
                         break;
                     case 0xDC:
                         throw new CxasException(CxasErrorKind.NotSupported, $"'{_path}' is a JPEG whose height comes after its data (DNL marker), which Cxas does not read.", _path);
-                    default: break; // APPn, COM
+                    case 0xE0:
+                    case 0xEE:
+                        CheckApplicationSegment(marker, seg, segEnd);
+                        break;
+                    default: break; // other APPn, COM
                 }
             }
             if (_scans == 0) throw _fail("it holds no scan (no image data).");
             foreach (var c in _components)
                 if (!c.DcCoded) throw _fail($"no scan codes component {c.Id}.");
+        }
+
+        /// <summary>The two application segments whose fields decoders read (JFIF APP0, Adobe APP14) must hold them all.</summary>
+        private void CheckApplicationSegment(int marker, int p, int end)
+        {
+            bool Starts(string id)
+            {
+                if (end - p < id.Length) return false;
+                for (int i = 0; i < id.Length; i++) if (_d[p + i] != id[i]) return false;
+                return true;
+            }
+            if (marker == 0xE0 && Starts("JFIF\0") && end - p < 14) throw _fail($"its JFIF header holds {end - p} bytes, not 14.");
+            if (marker == 0xEE && Starts("Adobe") && end - p < 12) throw _fail($"its Adobe segment holds {end - p} bytes, not 12.");
         }
 
         private void ReadFrame(int p, int end, bool progressive)
@@ -175,7 +200,14 @@ namespace Cxas.Imaging
                     if (!dc) c.NonZero ??= new ulong[(long)c.BlocksX * c.BlocksY];
                 }
             }
-            foreach (var c in scan) if (ss == 0) c.DcCoded = true;
+            foreach (var c in scan)
+            {
+                if (ss != 0) continue;
+                // DC symbols are difference categories: above 15 the table itself is bad (libjpeg refuses it too).
+                if (ah == 0 && Array.Exists(_dc[c.DcTable]!.Values, v => v > 15))
+                    throw _fail($"DC Huffman table {c.DcTable} holds a category above 15.");
+                c.DcCoded = true;
+            }
             WalkScan(scan, ss, se, ah);
             SkipToMarker();
         }

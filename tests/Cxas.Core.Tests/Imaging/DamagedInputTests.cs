@@ -169,6 +169,46 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
             Assert.True(count >= 3, $"{count} cuts");
         }
 
+        /// <summary>
+        /// A 32x16 grey JPEG of one level (144) with a restart interval of 2 blocks, written by hand (PIL cannot write
+        /// restart markers): DC of 8 x 16 = 128 (category 8, code 111110 of the standard luminance table) then EOB;
+        /// the second block of each interval repeats it (category 0, code 00). Four intervals, RST0-RST2 between them.
+        /// </summary>
+        private static byte[] RestartJpeg(bool withMarkers = true, int intervals = 4)
+        {
+            var o = new List<byte> { 0xFF, 0xD8 };
+            void Segment(byte marker, params byte[] body)
+            {
+                o.AddRange(new byte[] { 0xFF, marker, (byte)((body.Length + 2) >> 8), (byte)(body.Length + 2) });
+                o.AddRange(body);
+            }
+            Segment(0xDB, new byte[] { 0 }.Concat(Enumerable.Repeat((byte)1, 64)).ToArray());
+            Segment(0xC0, 8, 0, 16, 0, 32, 1, 1, 0x11, 0);
+            Segment(0xC4, new byte[] { 0x00, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0 }.Concat(Enumerable.Range(0, 12).Select(i => (byte)i)).ToArray());
+            Segment(0xC4, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00);
+            Segment(0xDD, 0, 2);
+            Segment(0xDA, 1, 1, 0x00, 0, 63, 0);
+            for (int i = 0; i < intervals; i++)
+            {
+                if (i > 0 && withMarkers) o.AddRange(new byte[] { 0xFF, (byte)(0xD0 + (i - 1) % 8) });
+                o.AddRange(new byte[] { 0xFA, 0x00, 0x3F }); // 111110 10000000 0 | 00 0 | 111111 padding
+            }
+            o.AddRange(new byte[] { 0xFF, 0xD9 });
+            return o.ToArray();
+        }
+
+        [Fact]
+        public void JpegRestartIntervalsAreWalkedAndMissingDataFound()
+        {
+            var valid = Write("restart.jpg", RestartJpeg());
+            Assert.Equal("ok", ImageMutationHarness.PilDecodes(new[] { valid }).Result[0]);
+            Assert.All(OurRgb(ImageLoader.Load(valid)), v => Assert.Equal(144, v));
+            var noMarkers = Write("restart-lost.jpg", RestartJpeg(withMarkers: false));
+            Assert.Contains("restart marker", AssertInvalid(noMarkers).Message);
+            var short1 = Write("restart-short.jpg", RestartJpeg(intervals: 3));
+            Assert.Contains("after MCU 6 of 8", AssertInvalid(short1).Message); // the data end where the next interval should start
+        }
+
         [Theory]
         [InlineData("zTXt")]
         [InlineData("iTXt")]

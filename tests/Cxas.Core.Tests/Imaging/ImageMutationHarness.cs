@@ -57,7 +57,7 @@ namespace Cxas.Testing
             public readonly List<string> ResultsPilRejects = new List<string>();
             public readonly List<string> Slow = new List<string>();
             public readonly List<string> OverMemoryBound = new List<string>();
-            public double MaxSeconds, TotalSeconds;
+            public double MaxSeconds, TotalSeconds, WallSeconds;
             public string Slowest = "";
             public long PeakWorkingSet, MaxAllocated;
             public string MaxAllocatedFile = "";
@@ -66,7 +66,7 @@ namespace Cxas.Testing
 
             public IEnumerable<string> Lines()
             {
-                yield return $"{Files} mutated files from {Seeds} seeds (real radiographs): {TotalSeconds:F0} s of decoding";
+                yield return $"{Files} mutated files from {Seeds} seeds (real radiographs): {TotalSeconds:F0} s of decoding, {WallSeconds:F0} s in all (PIL beside)";
                 foreach (var kv in Outcomes) yield return $"  {kv.Key}: {kv.Value}";
                 yield return $"PIL rejects {PilRejected} as damaged; Cxas gave a result for {ResultsPilRejects.Count} of them; " +
                              $"PIL decodes {PilAcceptedCxasRejected} that Cxas refuses";
@@ -233,6 +233,7 @@ for line in sys.stdin:
                 PngJpegReader.CountAllocations = false;
             }
             File.Delete(marker);
+            report.WallSeconds = clock.Elapsed.TotalSeconds;
             report.PeakWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
             return report;
         }
