@@ -109,24 +109,13 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
                 // Inside the zlib stream, away from its last bytes (the final block's padding bits decode to nothing).
                 int at = idat + 8 + 2 + (int)((long)(length - 12) * i / 19);
                 d[at] ^= (byte)(0x11 << (i % 4));
-                uint crc = Crc(d, idat + 4, 4 + length);
+                uint crc = ImageMutationHarness.Crc(d, idat + 4, 4 + length);
                 for (int k = 0; k < 4; k++) d[idat + 8 + length + k] = (byte)(crc >> (24 - 8 * k));
                 files.Add(Write($"idat{i:D2}.png", d));
             }
             var pil = ImageMutationHarness.PilDecodes(files).Result;
             _out.WriteLine($"PIL rejects {pil.Count(v => v.StartsWith("bad"))} of {files.Count}");
             foreach (var f in files) _out.WriteLine($"{Path.GetFileName(f)}: {AssertInvalid(f).Message}");
-        }
-
-        private static uint Crc(byte[] d, int offset, int count)
-        {
-            uint c = 0xFFFFFFFF;
-            for (int i = offset; i < offset + count; i++)
-            {
-                c ^= d[i];
-                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            }
-            return c ^ 0xFFFFFFFF;
         }
 
         [Fact]

@@ -52,6 +52,7 @@ namespace Cxas.Testing
             public int Files, Seeds, PilRejected, PilAcceptedCxasRejected, Hangs;
             public readonly SortedDictionary<string, int> Outcomes = new SortedDictionary<string, int>();
             public readonly SortedDictionary<string, (int Results, int Errors)> ByMutation = new SortedDictionary<string, (int, int)>();
+            public readonly SortedDictionary<string, int> PilOnlyByMutation = new SortedDictionary<string, int>();
             public readonly List<string> NonCxasErrors = new List<string>();
             public readonly List<string> UnexpectedInner = new List<string>();
             public readonly List<string> ResultsPilRejects = new List<string>();
@@ -74,8 +75,9 @@ namespace Cxas.Testing
                 yield return $"slowest file: {MaxSeconds:F2} s ({Slowest}); files over the slow limit: {Slow.Count}";
                 yield return $"peak working set: {PeakWorkingSet / 1048576.0:F0} MiB; largest allocation for one file: {MaxAllocated / 1048576.0:F1} MiB ({MaxAllocatedFile}); " +
                              $"most bytes allocated per decoded pixel: {MaxBytesPerPixel:F1} ({MaxBytesPerPixelFile})";
-                yield return "per mutation (results / errors):";
-                foreach (var kv in ByMutation) yield return $"  {kv.Key}: {kv.Value.Results} / {kv.Value.Errors}";
+                yield return "per mutation: results / errors (of which PIL decodes)";
+                foreach (var kv in ByMutation)
+                    yield return $"  {kv.Key}: {kv.Value.Results} / {kv.Value.Errors} ({(PilOnlyByMutation.TryGetValue(kv.Key, out var n) ? n : 0)})";
                 yield return $"results allocating more than ImageLimits.DecodeMemoryBound: {OverMemoryBound.Count}";
                 foreach (var l in NonCxasErrors.Concat(UnexpectedInner).Concat(ResultsPilRejects).Concat(Slow).Concat(OverMemoryBound).Take(60)) yield return "  ! " + l;
             }
@@ -177,7 +179,8 @@ for line in sys.stdin:
             });
         }
 
-        private static void RunPython(string script, IEnumerable<string> args)
+        /// <summary>Runs Debian's python3 with a script; returns stdout; throws with stderr on failure.</summary>
+        public static string RunPython(string script, IEnumerable<string> args)
         {
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             psi.ArgumentList.Add("-c");
@@ -187,7 +190,8 @@ for line in sys.stdin:
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEnd();
             p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException($"python3 failed: {stderr}");
+            if (p.ExitCode != 0) throw new InvalidOperationException($"python3 failed ({p.ExitCode}): {stderr}");
+            return stdout.Result;
         }
 
         public List<(string Name, byte[] Data)> MakeSeeds(IReadOnlyList<string> sources)
@@ -292,7 +296,11 @@ for line in sys.stdin:
                         report.ResultsPilRejects.Add($"{Path.GetFileName(batch[k].Path)}: PIL {verdicts[k]}");
                         Keep(batch[k].Path, failures);
                     }
-                    if (!pilRejects && ours[k].Outcome != "result") report.PilAcceptedCxasRejected++;
+                    if (!pilRejects && ours[k].Outcome != "result")
+                    {
+                        report.PilAcceptedCxasRejected++;
+                        report.PilOnlyByMutation[batch[k].Mutation] = report.PilOnlyByMutation.TryGetValue(batch[k].Mutation, out var m) ? m + 1 : 1;
+                    }
                 }
                 _o.Log($"  {report.Files} files, {clock.Elapsed.TotalSeconds:F0} s: " + string.Join(", ", report.Outcomes.Select(kv => $"{kv.Key} {kv.Value}")) +
                        $"; results PIL rejects: {report.ResultsPilRejects.Count}");
@@ -343,6 +351,24 @@ for line in sys.stdin:
             return (outcome, error, seconds, GC.GetTotalAllocatedBytes(true) - before, pixels);
         }
 
+        // ---------------------------------------------------------------- mutations of either format
+
+        private byte[] FlipBits(byte[] d)
+        {
+            for (int i = _rng.Next(1, 9); i > 0; i--) d[_rng.Next(d.Length)] ^= (byte)(1 << _rng.Next(8));
+            return d;
+        }
+
+        private byte[] Truncate(byte[] d, int min) => d.Take(_rng.Next(min, d.Length)).ToArray();
+
+        /// <summary>Bytes [offset, offset + length) removed or written twice (every later offset shifts).</summary>
+        private byte[] DropOrRepeat(byte[] d, int offset, int length)
+        {
+            var bytes = d.Skip(offset).Take(length);
+            var rest = d.Skip(offset + length);
+            return (_rng.Next(2) == 0 ? d.Take(offset).Concat(rest) : d.Take(offset).Concat(bytes).Concat(bytes).Concat(rest)).ToArray();
+        }
+
         // ---------------------------------------------------------------- PNG mutations
 
         private static List<(int Offset, int Length, string Type)> Chunks(byte[] d)
@@ -359,7 +385,8 @@ for line in sys.stdin:
             return list;
         }
 
-        private static uint Crc(byte[] d, int offset, int count)
+        /// <summary>CRC-32 of PNG chunks, written independently of Cxas.Core's.</summary>
+        public static uint Crc(byte[] d, int offset, int count)
         {
             uint c = 0xFFFFFFFF;
             for (int i = offset; i < offset + count; i++)
@@ -430,10 +457,9 @@ for line in sys.stdin:
             switch (_rng.Next(10))
             {
                 case 0:
-                    for (int i = _rng.Next(1, 9); i > 0; i--) d[_rng.Next(d.Length)] ^= (byte)(1 << _rng.Next(8));
-                    return ("bitflip", d);
+                    return ("bitflip", FlipBits(d));
                 case 1:
-                    return ("truncate", d.Take(_rng.Next(8, d.Length)).ToArray());
+                    return ("truncate", Truncate(d, 8));
                 case 2:
                     return ("cut-iend", d.Take(_rng.Next(33, d.Length - 12)).Concat(Iend).ToArray());
                 case 3:
@@ -477,10 +503,7 @@ for line in sys.stdin:
                 case 7:
                 {
                     var c = chunks[_rng.Next(chunks.Count)];
-                    var bytes = d.Skip(c.Offset).Take(c.Length + 12);
-                    var rest = d.Skip(c.Offset + c.Length + 12);
-                    var result = _rng.Next(2) == 0 ? d.Take(c.Offset).Concat(rest) : d.Take(c.Offset).Concat(bytes).Concat(bytes).Concat(rest);
-                    return ("chunk-drop-repeat", result.ToArray());
+                    return ("chunk-drop-repeat", DropOrRepeat(d, c.Offset, c.Length + 12));
                 }
                 case 8:
                 {
@@ -533,10 +556,9 @@ for line in sys.stdin:
             switch (_rng.Next(10))
             {
                 case 0:
-                    for (int i = _rng.Next(1, 9); i > 0; i--) d[_rng.Next(d.Length)] ^= (byte)(1 << _rng.Next(8));
-                    return ("bitflip", d);
+                    return ("bitflip", FlipBits(d));
                 case 1:
-                    return ("truncate", d.Take(_rng.Next(2, d.Length)).ToArray());
+                    return ("truncate", Truncate(d, 2));
                 case 2:
                     return ("cut-eoi", d.Take(dataStart + _rng.Next(entropyLength)).Concat(new byte[] { 0xFF, 0xD9 }).ToArray());
                 case 3:
@@ -590,10 +612,7 @@ for line in sys.stdin:
                         return ("huffman-cut", d.Take(at).Concat(d.Skip(Math.Min(d.Length - 2, at + n))).ToArray());
                     }
                     var s = segs[_rng.Next(segs.Count)];
-                    var bytes = d.Skip(s.Offset).Take(s.Length + 2);
-                    var rest = d.Skip(s.Offset + s.Length + 2);
-                    var result = _rng.Next(2) == 0 ? d.Take(s.Offset).Concat(rest) : d.Take(s.Offset).Concat(bytes).Concat(bytes).Concat(rest);
-                    return ("segment-drop-repeat", result.ToArray());
+                    return ("segment-drop-repeat", DropOrRepeat(d, s.Offset, s.Length + 2));
                 }
             }
         }
