@@ -18,7 +18,7 @@ namespace Cxas.Imaging
     ///    8 pixels of each component); restart markers where the interval says;
     ///    a scan that needs a bit past its data (a marker, the end of the file or an early EOI) is InvalidData naming
     ///    the scan and the MCU where the data ran out;
-    /// 4. EOI present; every component's DC coefficients coded by some scan.
+    /// 4. EOI present; every component's DC coefficients coded by some scan; at most <see cref="MaxScans"/> scans.
     /// Any failure is <c>Cxas.InvalidData</c> naming the file and what is missing or wrong.
     /// </summary>
     internal sealed class JpegChecker : JpegEntropyReader
@@ -31,6 +31,9 @@ namespace Cxas.Imaging
             public bool DcCoded;
             public ulong[]? NonZero; // progressive: per block, bit k set once zig-zag coefficient k is non-zero
         }
+
+        /// <summary>Progressive encoders write about 10 scans; a file of thousands of tiny scans would take hours to decode.</summary>
+        public const int MaxScans = 200;
 
         private readonly string _path;
         private Component[] _components = Array.Empty<Component>();
@@ -180,7 +183,9 @@ namespace Cxas.Imaging
             if (ns > 1 && blocksPerMcu > 10) throw _fail($"scan {_scans + 1} has {blocksPerMcu} blocks in an MCU (at most 10).");
             int o = p + 1 + 2 * ns;
             int ss = _d[o], se = _d[o + 1], ah = _d[o + 2] >> 4, al = _d[o + 2] & 15;
-            _scans++;
+            if (++_scans > MaxScans)
+                throw new CxasException(CxasErrorKind.LimitExceeded,
+                    $"'{_path}' is a JPEG of more than {MaxScans} scans (each one walks the whole image: a denial of service, not a radiograph).", _path);
             if (!_progressive)
             {
                 if (ss != 0 || se != 63 || ah != 0 || al != 0) throw _fail($"sequential scan {_scans} declares spectral selection {ss}-{se}, approximation {ah}/{al}.");

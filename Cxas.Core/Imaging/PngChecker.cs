@@ -207,7 +207,7 @@ namespace Cxas.Imaging
                     inflated += n;
                     if (inflated > MaxAncillaryInflated || totalSoFar + inflated > MaxAncillaryInflatedTotal)
                         throw new CxasException(CxasErrorKind.LimitExceeded,
-                            $"'{path}' has a {type} chunk at offset {pos} whose {length:N0} compressed bytes inflate to more than " +
+                            $"'{path}' has {(type[0] == 'i' ? "an" : "a")} {type} chunk at offset {pos} whose {length:N0} compressed bytes inflate to more than " +
                             $"{(inflated > MaxAncillaryInflated ? MaxAncillaryInflated : MaxAncillaryInflatedTotal) >> 20} MiB of metadata (a decompression bomb); it is not read further.", path);
                 }
             }

@@ -163,7 +163,7 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
         /// restart markers): DC of 8 x 16 = 128 (category 8, code 111110 of the standard luminance table) then EOB;
         /// the second block of each interval repeats it (category 0, code 00). Four intervals, RST0-RST2 between them.
         /// </summary>
-        private static byte[] RestartJpeg(bool withMarkers = true, int intervals = 4)
+        private static byte[] RestartJpeg(bool withMarkers = true, int intervals = 4, int scans = 1)
         {
             var o = new List<byte> { 0xFF, 0xD8 };
             void Segment(byte marker, params byte[] body)
@@ -176,11 +176,14 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
             Segment(0xC4, new byte[] { 0x00, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0 }.Concat(Enumerable.Range(0, 12).Select(i => (byte)i)).ToArray());
             Segment(0xC4, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00);
             Segment(0xDD, 0, 2);
-            Segment(0xDA, 1, 1, 0x00, 0, 63, 0);
-            for (int i = 0; i < intervals; i++)
+            for (int scan = 0; scan < scans; scan++)
             {
-                if (i > 0 && withMarkers) o.AddRange(new byte[] { 0xFF, (byte)(0xD0 + (i - 1) % 8) });
-                o.AddRange(new byte[] { 0xFA, 0x00, 0x3F }); // 111110 10000000 0 | 00 0 | 111111 padding
+                Segment(0xDA, 1, 1, 0x00, 0, 63, 0);
+                for (int i = 0; i < intervals; i++)
+                {
+                    if (i > 0 && withMarkers) o.AddRange(new byte[] { 0xFF, (byte)(0xD0 + (i - 1) % 8) });
+                    o.AddRange(new byte[] { 0xFA, 0x00, 0x3F }); // 111110 10000000 0 | 00 0 | 111111 padding
+                }
             }
             o.AddRange(new byte[] { 0xFF, 0xD9 });
             return o.ToArray();
@@ -196,6 +199,13 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
             Assert.Contains("restart marker", AssertInvalid(noMarkers).Message);
             var short1 = Write("restart-short.jpg", RestartJpeg(intervals: 3));
             Assert.Contains("after MCU 6 of 8", AssertInvalid(short1).Message); // the data end where the next interval should start
+        }
+
+        [Fact]
+        public void JpegOfThousandsOfScansIsRefused()
+        {
+            Assert.Equal(144, OurRgb(ImageLoader.Load(Write("scans-3.jpg", RestartJpeg(scans: 3))))[0]);
+            Assert.Contains("more than 200 scans", AssertInvalid(Write("scans-5000.jpg", RestartJpeg(scans: 5000)), CxasErrorKind.LimitExceeded).Message);
         }
 
         [Theory]
