@@ -7,7 +7,7 @@ namespace Cxas.Imaging
     /// Proves a JPEG file whole before its pixels are decoded (ImageSharp, like libjpeg, decodes data that run out as
     /// zeros): the markers are walked in order and every scan's entropy-coded data are decoded to the last MCU, Huffman
     /// symbols and extra bits only (no dequantisation, no IDCT). In order:
-    /// 1. SOI; marker segments within the file, with nothing between them; DQT and DHT tables valid (DC tables used
+    /// 1. SOI; known marker segments within the file, with nothing between them; DQT and DHT tables valid (DC tables used
     ///    by a scan: categories 0-15); DRI 4 bytes long; JFIF and Adobe segments long enough for their fields;
     /// 2. one frame: SOF0 (baseline), SOF1 (extended) or SOF2 (progressive), Huffman-coded; other processes are
     ///    NotSupported; its size checked against <see cref="ImageLimits"/> before anything the size of the image exists;
@@ -102,11 +102,18 @@ namespace Cxas.Imaging
                         break;
                     case 0xDC:
                         throw new CxasException(CxasErrorKind.NotSupported, $"'{_path}' is a JPEG whose height comes after its data (DNL marker), which Cxas does not read.", _path);
+                    case 0xDE: case 0xDF: case 0xF7: case 0xF8:
+                        throw new CxasException(CxasErrorKind.NotSupported,
+                            $"'{_path}' is a hierarchical or JPEG-LS stream (marker FF{marker:X2}), which Cxas does not read as PNG/JPEG.", _path);
+                    case 0xFE:
+                        break; // comment
                     case 0xE0:
                     case 0xEE:
                         CheckApplicationSegment(marker, seg, segEnd);
                         break;
-                    default: break; // other APPn, COM
+                    default:
+                        if (marker < 0xE0 || marker > 0xEF) throw _fail($"an unknown marker FF{marker:X2} comes at offset {seg - 4}.");
+                        break; // other APPn
                 }
             }
             if (_scans == 0) throw _fail("it holds no scan (no image data).");
