@@ -114,7 +114,7 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
                 files.Add(Write($"idat{i:D2}.png", d));
             }
             var pil = ImageMutationHarness.PilDecodes(files).Result;
-            _out.WriteLine($"PIL rejects {pil.Count(v => v.StartsWith("bad"))} of {files.Count}");
+            Assert.All(pil, v => Assert.StartsWith("bad", v)); // zlib's own checks (PIL) find every one
             foreach (var f in files) _out.WriteLine($"{Path.GetFileName(f)}: {AssertInvalid(f).Message}");
         }
 
