@@ -2,14 +2,13 @@ using System;
 using System.IO;
 using System.IO.Compression;
 using System.Text;
+using Cxas.IO;
 
 namespace Cxas.Export
 {
     /// <summary>Writes 1-bit greyscale PNGs row by row (no full-image buffer), with a zlib stream built on Deflate.</summary>
     public static class PngBitWriter
     {
-        private static readonly uint[] CrcTable = BuildCrcTable();
-
         /// <summary>
         /// Writes a 1-bit grey PNG whose rows come already packed (most significant bit first, (width+7)/8 bytes):
         /// <paramref name="fillPackedRow"/> receives y and the row buffer. Identical consecutive rows are not refilled
@@ -27,7 +26,7 @@ namespace Cxas.Export
 
             int stride = (width + 7) / 8;
             var row = new byte[stride];
-            uint a = 1, b = 0;
+            uint adler = Checksums.AdlerStart;
             using (var compressed = new MemoryStream())
             {
                 compressed.WriteByte(0x78);
@@ -40,20 +39,13 @@ namespace Cxas.Export
                         fillPackedRow(y, row);
                         deflate.Write(filter, 0, 1);
                         deflate.Write(row, 0, stride);
-                        b = (b + a) % 65521; // the filter byte is 0: a unchanged
-                        for (int i = 0; i < stride; i++)
-                        {
-                            a += row[i];
-                            b += a;
-                            if ((i & 1023) == 1023) { a %= 65521; b %= 65521; }
-                        }
-                        a %= 65521;
-                        b %= 65521;
+                        adler = Checksums.UpdateAdler(adler, filter, 0, 1);
+                        adler = Checksums.UpdateAdler(adler, row, 0, stride);
                     }
                 }
-                var adler = new byte[4];
-                WriteBigEndian(adler, 0, (b << 16) | a);
-                compressed.Write(adler, 0, 4);
+                var adlerBytes = new byte[4];
+                WriteBigEndian(adlerBytes, 0, adler);
+                compressed.Write(adlerBytes, 0, 4);
                 var data = compressed.GetBuffer();
                 int length = (int)compressed.Length;
                 const int chunk = 1 << 18;
@@ -75,11 +67,9 @@ namespace Cxas.Export
             Encoding.ASCII.GetBytes(type, 0, 4, header, 4);
             output.Write(header, 0, 8);
             output.Write(data, 0, length);
-            uint crc = 0xFFFFFFFF;
-            for (int i = 4; i < 8; i++) crc = CrcTable[(crc ^ header[i]) & 0xFF] ^ (crc >> 8);
-            for (int i = 0; i < length; i++) crc = CrcTable[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
+            uint crc = Checksums.UpdateCrc(Checksums.UpdateCrc(Checksums.CrcStart, header, 4, 4), data, 0, length);
             var tail = new byte[4];
-            WriteBigEndian(tail, 0, crc ^ 0xFFFFFFFF);
+            WriteBigEndian(tail, 0, Checksums.CrcResult(crc));
             output.Write(tail, 0, 4);
         }
 
@@ -89,18 +79,6 @@ namespace Cxas.Export
             buffer[offset + 1] = (byte)(value >> 16);
             buffer[offset + 2] = (byte)(value >> 8);
             buffer[offset + 3] = (byte)value;
-        }
-
-        private static uint[] BuildCrcTable()
-        {
-            var table = new uint[256];
-            for (uint n = 0; n < 256; n++)
-            {
-                uint c = n;
-                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-                table[n] = c;
-            }
-            return table;
         }
     }
 }

@@ -48,18 +48,6 @@ namespace Cxas.Tests
         }
 
         /// <summary>Runs Debian's python3 with a script; returns stdout; throws with stderr on failure.</summary>
-        public static string Python(string script, params string[] args)
-        {
-            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(script);
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException($"python3 failed ({p.ExitCode}): {stderr}");
-            return stdout.Result;
-        }
+        public static string Python(string script, params string[] args) => Cxas.Testing.ImageMutationHarness.RunPython(script, args);
     }
 }

@@ -28,15 +28,8 @@ namespace Cxas.Dicom.Codecs
     /// 2-16 bit precision (.57 and .70). Progressive, hierarchical and arithmetic-coded JPEG are refused as not supported.
     /// DCT output is rounded and clamped to the sample range; chroma planes are replicated to full resolution.
     /// </summary>
-    internal sealed class JpegDecoder
+    internal sealed class JpegDecoder : JpegEntropyReader
     {
-        private static readonly byte[] ZigZag =
-        {
-            0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
-            28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
-            54, 47, 55, 62, 63,
-        };
-
         private static readonly float[] IdctCos = BuildCosines();
 
         private sealed class Component
@@ -48,21 +41,10 @@ namespace Cxas.Dicom.Codecs
             public int DcTable, AcTable, DcPred;
         }
 
-        private sealed class Huffman
-        {
-            public readonly ushort[] Fast = new ushort[1 << 9]; // (length << 8) | symbol, 0 = longer code
-            public readonly int[] MaxCode = new int[18];
-            public readonly int[] ValOffset = new int[18];
-            public byte[] Values = Array.Empty<byte>();
-            // Lossless only: symbol and its extra bits decoded in one look-up of the next 11 bits (length 0 = use the slow path).
-            public int[]? PairDiff;
-            public byte[]? PairLength;
-        }
-
         private const int PairBits = 11;
 
         /// <summary>Builds the one-step table of a lossless DC table: every 11-bit prefix holding a whole code and its extra bits.</summary>
-        private static void BuildPairs(Huffman t)
+        private static void BuildPairs(JpegHuffmanTable t)
         {
             var diff = new int[1 << PairBits];
             var length = new byte[1 << PairBits];
@@ -84,30 +66,14 @@ namespace Cxas.Dicom.Codecs
             t.PairLength = length;
         }
 
-        private readonly byte[] _d;
-        private readonly int _end;
-        private readonly Func<string, Exception> _fail;
         private readonly Func<string, Exception> _unsupported;
-        private readonly Huffman?[] _dc = new Huffman?[4];
-        private readonly Huffman?[] _ac = new Huffman?[4];
-        private readonly int[][] _q = new int[4][];
-        private int _restartInterval;
         private int _width, _height, _precision, _hmax = 1, _vmax = 1;
         private bool _lossless;
         private Component[] _components = Array.Empty<Component>();
 
-        // bit reader state
-        private int _pos;
-        private ulong _acc;
-        private int _bits;
-        private bool _markerHit;
-
         private JpegDecoder(byte[] data, int offset, int length, Func<string, Exception> fail, Func<string, Exception> unsupported)
+            : base(data, offset, length, fail)
         {
-            _d = data;
-            _pos = offset;
-            _end = offset + length;
-            _fail = fail;
             _unsupported = unsupported;
         }
 
@@ -189,23 +155,6 @@ namespace Cxas.Dicom.Codecs
             return Assemble();
         }
 
-        /// <summary>Position after the next marker (returns its code), or -1 at the end of data.</summary>
-        private int NextMarker()
-        {
-            while (_pos + 1 < _end)
-            {
-                if (_d[_pos] == 0xFF && _d[_pos + 1] != 0xFF && _d[_pos + 1] != 0x00)
-                {
-                    int m = _d[_pos + 1];
-                    _pos += 2;
-                    return m;
-                }
-                _pos++;
-            }
-            _pos = _end;
-            return -1;
-        }
-
         private void ReadFrame(int p, int end, bool lossless, long maxSamples)
         {
             if (end - p < 6) throw _fail("the JPEG frame header is too short.");
@@ -245,62 +194,6 @@ namespace Cxas.Dicom.Codecs
             }
         }
 
-        private void ReadHuffman(int p, int end)
-        {
-            while (p < end)
-            {
-                if (end - p < 17) throw _fail("a JPEG Huffman table is cut off.");
-                int tc = _d[p] >> 4, th = _d[p] & 15;
-                if (tc > 1 || th > 3) throw _fail("a JPEG Huffman table has an invalid class or id.");
-                var counts = new int[17];
-                int total = 0;
-                for (int i = 1; i <= 16; i++) { counts[i] = _d[p + i]; total += counts[i]; }
-                p += 17;
-                if (total > 256 || end - p < total) throw _fail("a JPEG Huffman table is cut off.");
-                var t = new Huffman { Values = new byte[total] };
-                Array.Copy(_d, p, t.Values, 0, total);
-                p += total;
-                int code = 0, k = 0;
-                for (int len = 1; len <= 16; len++)
-                {
-                    t.ValOffset[len] = k - code;
-                    for (int i = 0; i < counts[len]; i++)
-                    {
-                        if (len <= 9)
-                        {
-                            int shift = 9 - len;
-                            int first = code << shift;
-                            int last = first + (1 << shift);
-                            if (last > t.Fast.Length) throw _fail("a JPEG Huffman table has too many codes.");
-                            for (int f = first; f < last; f++) t.Fast[f] = (ushort)((len << 8) | t.Values[k]);
-                        }
-                        code++;
-                        k++;
-                    }
-                    t.MaxCode[len] = counts[len] > 0 ? code - 1 : -1;
-                    if (code > (1 << len)) throw _fail("a JPEG Huffman table has too many codes.");
-                    code <<= 1;
-                }
-                t.MaxCode[17] = int.MaxValue;
-                if (tc == 0) _dc[th] = t; else _ac[th] = t;
-            }
-        }
-
-        private void ReadQuant(int p, int end)
-        {
-            while (p < end)
-            {
-                int pq = _d[p] >> 4, tq = _d[p] & 15;
-                if (tq > 3 || pq > 1) throw _fail("a JPEG quantisation table has an invalid id or precision.");
-                int size = pq == 0 ? 64 : 128;
-                if (end - p - 1 < size) throw _fail("a JPEG quantisation table is cut off.");
-                var q = new int[64];
-                for (int i = 0; i < 64; i++) q[i] = pq == 0 ? _d[p + 1 + i] : (_d[p + 1 + 2 * i] << 8) | _d[p + 2 + 2 * i];
-                _q[tq] = q;
-                p += 1 + size;
-            }
-        }
-
         private void ReadScan(int p, int end)
         {
             int ns = _d[p];
@@ -318,88 +211,11 @@ namespace Cxas.Dicom.Codecs
             }
             int o = p + 1 + 2 * ns;
             int ss = _d[o], al = _d[o + 2] & 15;
-            _acc = 0;
-            _bits = 0;
-            _markerHit = false;
+            ResetBits();
             if (_lossless) DecodeLossless(scan, ss, al);
             else DecodeDct(scan);
             // Leave the reader at the next marker.
-            while (_pos + 1 < _end && !(_d[_pos] == 0xFF && _d[_pos + 1] != 0x00 && !(_d[_pos + 1] >= 0xD0 && _d[_pos + 1] <= 0xD7))) _pos++;
-        }
-
-        // ---------------------------------------------------------------- bit reading
-
-        private void Fill()
-        {
-            while (_bits <= 56)
-            {
-                int b = 0;
-                if (!_markerHit && _pos < _end)
-                {
-                    b = _d[_pos];
-                    if (b == 0xFF)
-                    {
-                        int next = _pos + 1 < _end ? _d[_pos + 1] : 0xD9;
-                        if (next == 0x00) _pos += 2;
-                        else { _markerHit = true; b = 0; }
-                    }
-                    else _pos++;
-                }
-                _acc |= (ulong)b << (56 - _bits);
-                _bits += 8;
-            }
-        }
-
-        private int DecodeSymbol(Huffman t)
-        {
-            if (_bits < 16) Fill();
-            int look = (int)(_acc >> 55);
-            int e = t.Fast[look];
-            if (e != 0)
-            {
-                int len = e >> 8;
-                _acc <<= len;
-                _bits -= len;
-                return e & 0xFF;
-            }
-            int code16 = (int)(_acc >> 48);
-            for (int len = 10; len <= 16; len++)
-            {
-                int code = code16 >> (16 - len);
-                if (code <= t.MaxCode[len])
-                {
-                    _acc <<= len;
-                    _bits -= len;
-                    int index = code + t.ValOffset[len];
-                    if (index < 0 || index >= t.Values.Length) throw _fail("the JPEG data holds an invalid Huffman code.");
-                    return t.Values[index];
-                }
-            }
-            throw _fail("the JPEG data holds an invalid Huffman code.");
-        }
-
-        private int ReceiveExtend(int s)
-        {
-            if (s == 0) return 0;
-            if (_bits < s) Fill();
-            int v = (int)(_acc >> (64 - s));
-            _acc <<= s;
-            _bits -= s;
-            return v < (1 << (s - 1)) ? v - (1 << s) + 1 : v;
-        }
-
-        /// <summary>At a restart interval boundary: drop buffered bits and step over the RSTn marker.</summary>
-        private void Restart()
-        {
-            _acc = 0;
-            _bits = 0;
-            _markerHit = false;
-            while (_pos + 1 < _end)
-            {
-                if (_d[_pos] == 0xFF && _d[_pos + 1] >= 0xD0 && _d[_pos + 1] <= 0xD7) { _pos += 2; return; }
-                if (_d[_pos] == 0xFF && _d[_pos + 1] != 0x00 && _d[_pos + 1] != 0xFF) return; // another marker: corrupt, let decoding go on with zeros
-                _pos++;
-            }
+            SkipToMarker();
         }
 
         // ---------------------------------------------------------------- lossless (process 14)
@@ -408,8 +224,8 @@ namespace Cxas.Dicom.Codecs
         {
             if (predictor < 1 || predictor > 7) throw _fail($"the lossless JPEG scan names predictor {predictor}, not 1-7.");
             if (pointTransform >= _precision) throw _fail("the lossless JPEG point transform is not below the precision.");
-            var tables = new Huffman[scan.Length];
-            for (int i = 0; i < scan.Length; i++) tables[i] = _dc[scan[i].DcTable] ?? throw _fail("a lossless JPEG scan uses an undefined Huffman table.");
+            var tables = new JpegHuffmanTable[scan.Length];
+            for (int i = 0; i < scan.Length; i++) tables[i] = _dc[scan[i].DcTable] ?? throw _fail("a lossless JPEG scan uses an undefined JpegHuffmanTable table.");
             int initial = 1 << (_precision - pointTransform - 1);
             int width = _width, height = _height;
             if (scan.Length == 1)
@@ -490,7 +306,7 @@ namespace Cxas.Dicom.Codecs
         /// predicts from the left (its first sample from 2^(P-Pt-1)), the first column from above, the rest with the
         /// selected predictor.
         /// </summary>
-        private void DecodeLosslessSingle(Component c, Huffman table, int predictor, int initial, int width, int height, int rowsPerInterval)
+        private void DecodeLosslessSingle(Component c, JpegHuffmanTable table, int predictor, int initial, int width, int height, int rowsPerInterval)
         {
             int[] plane = c.Plane;
             int stride = c.PlaneWidth;
@@ -548,7 +364,7 @@ namespace Cxas.Dicom.Codecs
             }
         }
 
-        private int NextDifference(Huffman table)
+        private int NextDifference(JpegHuffmanTable table)
         {
             if (_bits < PairBits) Fill();
             int look = (int)(_acc >> (64 - PairBits));
@@ -572,7 +388,7 @@ namespace Cxas.Dicom.Codecs
         {
             foreach (var c in scan)
             {
-                if (_dc[c.DcTable] == null || _ac[c.AcTable] == null) throw _fail("a JPEG scan uses an undefined Huffman table.");
+                if (_dc[c.DcTable] == null || _ac[c.AcTable] == null) throw _fail("a JPEG scan uses an undefined JpegHuffmanTable table.");
                 if (_q[c.Tq] == null) throw _fail("a JPEG component uses an undefined quantisation table.");
                 c.DcPred = 0;
             }
@@ -624,25 +440,8 @@ namespace Cxas.Dicom.Codecs
             var q = _q[c.Tq];
             var dc = _dc[c.DcTable]!;
             var ac = _ac[c.AcTable]!;
-            int t = DecodeSymbol(dc);
-            if (t > 16) throw _fail("the JPEG data holds a DC difference category above 16.");
-            c.DcPred += ReceiveExtend(t);
+            c.DcPred += DecodeBlockCoefficients(dc, ac, coef, q);
             coef[0] = c.DcPred * q[0];
-            for (int k = 1; k < 64;)
-            {
-                int rs = DecodeSymbol(ac);
-                int r = rs >> 4, s = rs & 15;
-                if (s == 0)
-                {
-                    if (r != 15) break;
-                    k += 16;
-                    continue;
-                }
-                k += r;
-                if (k > 63) throw _fail("the JPEG data runs past the end of a block.");
-                coef[ZigZag[k]] = ReceiveExtend(s) * q[k];
-                k++;
-            }
             if (bx >= c.BlocksX || by >= c.BlocksY) return;
             InverseDct(coef, block);
             int offset = 1 << (_precision - 1), max = (1 << _precision) - 1;
