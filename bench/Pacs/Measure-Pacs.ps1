@@ -73,7 +73,7 @@ try {
     "PACS extra: {0:+0.0;-0.0} % (median); {1:+0.0;-0.0} % (best run of each: {2:N2} s vs {3:N2} s)" -f (100 * ($p - $d) / $d), (100 * ($pMin - $dMin) / $dMin), $pMin, $dMin
     "per instance (median): disk decode {0:N0} ms, inference {1:N0} ms; PACS retrieve + decode {2:N0} ms, inference {3:N0} ms (decode overlaps inference)" -f `
         (& $median $diskDecode), (& $median $diskInfer), (& $median $pacsDecode), (& $median $pacsInfer)
-    "load average: {0}" -f ((Get-Content /proc/loadavg -ErrorAction SilentlyContinue) -split ' ' | Select-Object -First 3) -join ' '
+    if (Test-Path /proc/loadavg) { 'load average: ' + (((Get-Content /proc/loadavg) -split ' ')[0..2] -join ' ') }
     if ($Store) { "STOW-RS   : {0,6:N2} s  {1,6:N2} SEGs/s (existence check + store, -Force)" -f (& $median $stow), ($paths.Count / (& $median $stow)) }
     "runs (s)  : disk {0}; PACS {1}" -f (($disk | ForEach-Object { $_.ToString('N2') }) -join ' '), (($pacs | ForEach-Object { $_.ToString('N2') }) -join ' ')
 }
