@@ -392,6 +392,13 @@ namespace Cxas.DicomWeb
                         problem = $"no answer within {_options.Timeout.TotalSeconds:0.#} s";
                         goto Retry;
                     }
+                    catch (HttpRequestException ex) when (IsCertificateFailure(ex))
+                    {
+                        // A certificate that is not trusted stays untrusted: no retry.
+                        throw new CxasException(CxasErrorKind.Network,
+                            $"{what} '{url}': the server's TLS certificate is not trusted ({Innermost(ex)}). Install its CA, or use -SkipCertificateCheck for a test server.",
+                            url.ToString(), ex);
+                    }
                     catch (HttpRequestException ex)
                     {
                         problem = "the connection failed (" + Innermost(ex) + ")";
@@ -430,6 +437,13 @@ namespace Cxas.DicomWeb
                 Log($"{what} '{url}': {problem}; attempt {attempt + 1} of {attempts} in {wait.TotalSeconds:0.##} s.");
                 _options.Delay(wait, cancel);
             }
+        }
+
+        private static bool IsCertificateFailure(Exception ex)
+        {
+            for (var e = ex; e != null; e = e.InnerException)
+                if (e is System.Security.Authentication.AuthenticationException) return true;
+            return false;
         }
 
         private static string Innermost(Exception ex)

@@ -5,6 +5,7 @@ using System.Linq;
 using System.Numerics;
 using System.Text;
 using System.Text.RegularExpressions;
+using System.Threading;
 using Cxas.Core.Tests.Dicom;
 using Cxas.Core.Tests.Install;
 using Cxas.Dicom;
@@ -115,13 +116,28 @@ namespace Cxas.Core.Tests.DicomWeb
         [Fact]
         public void RetriesARefusedConnectionThenFailsNamingTheRequest()
         {
-            var port = new LoopbackHttpServer(r => Json("[]"));
-            var url = port.Url("/dicom-web");
-            port.Dispose();
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            var url = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}/dicom-web");
+            listener.Stop(); // nothing listens there now
             using var client = new DicomWebClient(url, null, new DicomWebOptions { MaxAttempts = 2, Delay = (t, c) => _waits.Add(t) });
             var ex = Assert.Throws<CxasException>(() => client.Search(new DicomWebQuery()).ToList());
             Assert.Equal(CxasErrorKind.Network, ex.Kind);
             Assert.Contains(url.ToString(), ex.Message);
+            Assert.Single(_waits);
+        }
+
+        [Fact]
+        public void RetriesATimeoutThenFailsNamingIt()
+        {
+            int n = 0;
+            using var server = new LoopbackHttpServer(r => { if (Interlocked.Increment(ref n) == 1) Thread.Sleep(3000); return Json("[]"); });
+            using var slow = new DicomWebClient(server.Url("/dicom-web"), null, new DicomWebOptions
+            {
+                Timeout = TimeSpan.FromSeconds(1), MaxAttempts = 2, Delay = (t, c) => { lock (_waits) _waits.Add(t); },
+            });
+            Assert.Empty(slow.Search(new DicomWebQuery()));
+            Assert.Equal(2, server.Log.Count);
             Assert.Single(_waits);
         }
 

@@ -88,6 +88,7 @@ namespace Cxas.Core.Tests.Install
                 try { client = _listener.AcceptTcpClient(); }
                 catch (SocketException) { return; }
                 catch (ObjectDisposedException) { return; }
+                catch (InvalidOperationException) { return; } // stopped before the first accept
                 var worker = new Thread(() => Serve(client)) { IsBackground = true };
                 worker.Start();
             }
