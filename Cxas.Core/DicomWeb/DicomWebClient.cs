@@ -295,29 +295,20 @@ namespace Cxas.DicomWeb
             }, "Store", url, cancel);
             var text = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
             var outcome = new StoreOutcome { SopInstanceUid = sopInstanceUid };
-            bool readable = false;
             if (text.Length > 0)
             {
                 try
                 {
                     using var doc = JsonDocument.Parse(text);
                     var root = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0 ? doc.RootElement[0] : doc.RootElement;
-                    if (root.ValueKind == JsonValueKind.Object)
-                    {
-                        readable = true;
-                        ReadStoreResponse(root, outcome);
-                    }
+                    if (root.ValueKind == JsonValueKind.Object) ReadStoreResponse(root, outcome);
                 }
-                catch (JsonException) { }
+                catch (JsonException) { } // not a DICOM JSON answer: the status code decides
             }
-            int status = (int)response.StatusCode;
-            if (outcome.FailureReason != null) outcome.Stored = false;
-            else if (status == 200 || status == 202) outcome.Stored = !readable || outcome.RetrieveUrl != null || outcome.Stored;
-            if (!outcome.Stored && outcome.FailureReason == null)
-            {
-                if (status >= 200 && status < 300 && !readable) outcome.Stored = true;
-                else EnsureSuccess(response, "Store", url);
-            }
+            // A FailedSOPSequence entry or a ReferencedSOPSequence entry for the object decides; otherwise the status does.
+            if (outcome.FailureReason != null || outcome.Stored) return outcome;
+            EnsureSuccess(response, "Store", url);
+            outcome.Stored = true;
             return outcome;
         }
 
