@@ -23,6 +23,10 @@ Describe 'PACS round trip over DICOMweb (real Orthanc)' -Skip:(-not ($HaveOrthan
         $script:Shared = (Resolve-Path (Join-Path $PSScriptRoot '../../../shared/dicom')).Path
         # The closed-form test model (exact, fast); four of its classes, so the SEGs stay small.
         $script:SegLabels = 'spine', 'cervical spine', 'thoracic spine', 'lumbar spine'
+        $script:SavedDefaults = @{}
+        foreach ($key in 'Invoke-CxasSegmentation:Model', 'Invoke-CxasSegmentation:Device', 'Invoke-CxasSegmentation:WarningAction') {
+            if ($global:PSDefaultParameterValues.ContainsKey($key)) { $SavedDefaults[$key] = $global:PSDefaultParameterValues[$key] }
+        }
         $global:PSDefaultParameterValues['Invoke-CxasSegmentation:Model'] = 'cxas-test'
         $global:PSDefaultParameterValues['Invoke-CxasSegmentation:Device'] = 'Cpu'
         $global:PSDefaultParameterValues['Invoke-CxasSegmentation:WarningAction'] = 'SilentlyContinue'
@@ -70,9 +74,10 @@ Describe 'PACS round trip over DICOMweb (real Orthanc)' -Skip:(-not ($HaveOrthan
 
     AfterAll {
         Stop-CxasTestOrthanc $Server -Remove
-        $global:PSDefaultParameterValues.Remove('Invoke-CxasSegmentation:Model')
-        $global:PSDefaultParameterValues.Remove('Invoke-CxasSegmentation:Device')
-        $global:PSDefaultParameterValues.Remove('Invoke-CxasSegmentation:WarningAction')
+        foreach ($key in 'Invoke-CxasSegmentation:Model', 'Invoke-CxasSegmentation:Device', 'Invoke-CxasSegmentation:WarningAction') {
+            if ($SavedDefaults.ContainsKey($key)) { $global:PSDefaultParameterValues[$key] = $SavedDefaults[$key] }
+            else { $global:PSDefaultParameterValues.Remove($key) }
+        }
         Remove-Module Cxas -ErrorAction SilentlyContinue
         if ($Work -and (Test-Path $Work)) { Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue }
     }
