@@ -8,8 +8,9 @@ namespace Cxas.PowerShell
 {
     /// <summary>
     /// <para type="synopsis">Segments the anatomy in chest X-ray images.</para>
-    /// <para type="description">Reads PNG, JPEG (and, where supported, DICOM) files, runs the model and emits one
-    /// SegmentationResult per image. With -OutputPath the masks are also written as they are produced.</para>
+    /// <para type="description">Reads PNG, JPEG and DICOM files, or DICOMweb instances from Find-CxasDicomInstance (retrieved
+    /// over WADO-RS while the previous one is segmented), runs the model and emits one SegmentationResult per image. With
+    /// -OutputPath the masks are also written as they are produced.</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
     [OutputType(typeof(SegmentationResult))]
