@@ -187,6 +187,10 @@ Describe 'PACS round trip over DICOMweb (real Orthanc)' -Skip:(-not ($HaveOrthan
         $forced = @(Invoke-RoundTrip -Force)
         $forced.Status | Sort-Object -Unique | Should -Be 'Replaced'
         Get-SegCount | Should -Be $before
+
+        # -WhatIf sends nothing.
+        @($FirstResults | Export-CxasMask -DicomWebUri $Pacs @Auth -Label $SegLabels -Force -WhatIf) | Should -BeNullOrEmpty
+        Get-SegCount | Should -Be $before
     }
 
     It 'measures PACS results like file results (Get-CxasFeature) and writes local copies named by SOP Instance UID' {
