@@ -14,6 +14,7 @@
     CmdletsToExport        = @(
         'Invoke-CxasSegmentation'
         'Export-CxasMask'
+        'Find-CxasDicomInstance'
         'Import-CxasModel'
         'Install-CxasModel'
         'Uninstall-CxasModel'

@@ -16,6 +16,8 @@ namespace Cxas
         InvalidArgument,
         /// <summary>A server could not be reached, timed out or broke off.</summary>
         Network,
+        /// <summary>A server refused the credentials (HTTP 401) or the access (403).</summary>
+        Unauthorized,
     }
 
     /// <summary>An error about one input or output, with the file it concerns.</summary>

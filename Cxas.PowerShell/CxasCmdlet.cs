@@ -48,6 +48,7 @@ namespace Cxas.PowerShell
                 case CxasErrorKind.WriteFailed: return ErrorCategory.WriteError;
                 case CxasErrorKind.InvalidArgument: return ErrorCategory.InvalidArgument;
                 case CxasErrorKind.Network: return ErrorCategory.ConnectionError;
+                case CxasErrorKind.Unauthorized: return ErrorCategory.PermissionDenied;
                 default: return ErrorCategory.NotSpecified;
             }
         }

@@ -92,8 +92,12 @@ namespace Cxas.PowerShell
         private SegmentationResult? Take(SegmentationOutcome outcome)
         {
             _progress.Step(outcome.Path);
+            DicomWebConnection.Flush(_cmdlet);
             if (outcome.Result == null)
             {
+                // Refused credentials fail every instance alike: one terminating error, not one per instance.
+                if (outcome.Error is CxasException { Kind: CxasErrorKind.Unauthorized } denied)
+                    _cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(denied, outcome.Path));
                 _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(outcome.Error!, outcome.Path));
                 return null;
             }

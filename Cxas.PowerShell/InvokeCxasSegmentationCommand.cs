@@ -1,14 +1,16 @@
 using System;
 using System.Collections.Generic;
 using System.Management.Automation;
+using Cxas.DicomWeb;
 using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {
     /// <summary>
     /// <para type="synopsis">Segments the anatomy in chest X-ray images.</para>
-    /// <para type="description">Reads PNG, JPEG (and, where supported, DICOM) files, runs the model and emits one
-    /// SegmentationResult per image. With -OutputPath the masks are also written as they are produced.</para>
+    /// <para type="description">Reads PNG, JPEG and DICOM files, or DICOMweb instances from Find-CxasDicomInstance (retrieved
+    /// over WADO-RS while the previous one is segmented), runs the model and emits one SegmentationResult per image. With
+    /// -OutputPath the masks are also written as they are produced.</para>
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
     [OutputType(typeof(SegmentationResult))]
@@ -16,6 +18,7 @@ namespace Cxas.PowerShell
     {
         private const string PathSet = "Path";
         private const string LiteralSet = "LiteralPath";
+        private const string InstanceSet = "Instance";
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
         [Alias("i", "Input")]
@@ -25,6 +28,10 @@ namespace Cxas.PowerShell
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
         [Alias("PSPath", "FullName", "LP")]
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
+        /// <summary>DICOMweb instances from Find-CxasDicomInstance: each is retrieved (WADO-RS) while the one before is segmented.</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InstanceSet)]
+        public DicomInstance[] InputObject { get; set; } = Array.Empty<DicomInstance>();
 
         /// <summary>Search folders recursively.</summary>
         [Parameter] public SwitchParameter Recurse { get; set; }
@@ -69,6 +76,22 @@ namespace Cxas.PowerShell
 
         protected override void ProcessRecord()
         {
+            if (ParameterSetName == InstanceSet)
+            {
+                foreach (var instance in InputObject)
+                {
+                    if (instance == null) continue;
+                    Imaging.InputFile input;
+                    try { input = instance.ToInput(); }
+                    catch (CxasException ex)
+                    {
+                        WriteError(ToErrorRecord(ex, instance.Uri));
+                        continue;
+                    }
+                    foreach (var result in _run!.Add(input)) WriteObject(result);
+                }
+                return;
+            }
             bool literal = ParameterSetName == LiteralSet;
             foreach (var file in ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink))
                 foreach (var result in _run!.Add(file)) WriteObject(result);

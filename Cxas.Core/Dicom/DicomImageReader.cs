@@ -32,12 +32,16 @@ namespace Cxas.Dicom
 
         public bool Recognise(ReadOnlySpan<byte> head) => DicomParser.Recognise(head);
 
-        public SourceImage Read(string path)
+        public SourceImage Read(string path) => ReadGuarded(path, () => DicomParser.ReadFile(path));
+
+        /// <summary>Decodes a DICOM object held in memory (e.g. retrieved over DICOMweb); <paramref name="name"/> names it in errors and becomes <see cref="SourceInfo.Path"/>.</summary>
+        public SourceImage Read(string name, byte[] data) => ReadGuarded(name, () => DicomParser.Parse(name, data));
+
+        private static SourceImage ReadGuarded(string path, Func<DicomFile> parse)
         {
             try
             {
-                var file = DicomParser.ReadFile(path);
-                return Read(file);
+                return Read(parse());
             }
             catch (CxasException)
             {
@@ -69,6 +73,9 @@ namespace Cxas.Dicom
                 SopInstanceUid = ds.GetString(Tags.SopInstanceUid) ?? file.Meta.GetString(Tags.MediaStorageSopInstanceUid),
                 Modality = ds.GetString(Tags.Modality),
                 ViewPosition = ds.GetString(Tags.ViewPosition),
+                SopClassUid = ds.GetString(Tags.SopClassUid) ?? file.Meta.GetString(Tags.MediaStorageSopClassUid),
+                FrameOfReferenceUid = ds.GetString(0x00200052),
+                Seg = Seg.SegSource.From(file),
             };
             FillSpacing(ds, info);
             var d = DicomPixels.Describe(file);

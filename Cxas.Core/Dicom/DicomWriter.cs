@@ -97,5 +97,23 @@ namespace Cxas.Dicom
             Array.Copy(bytes, positive, bytes.Length);
             return "2.25." + new BigInteger(positive).ToString(CultureInfo.InvariantCulture);
         }
+
+        /// <summary>
+        /// A UID derived from a name: "2.25." and the decimal value of a name-based UUID (RFC 9562 version 8: the first
+        /// 16 bytes of the SHA-256 of the UTF-8 name, with the version and variant bits set), read as an unsigned 128-bit
+        /// big-endian integer. The same name always gives the same UID; different names collide with negligible probability.
+        /// </summary>
+        public static string Derive(string name)
+        {
+            byte[] hash;
+            using (var sha = System.Security.Cryptography.SHA256.Create()) hash = sha.ComputeHash(Encoding.UTF8.GetBytes(name));
+            var uuid = new byte[16];
+            Array.Copy(hash, uuid, 16);
+            uuid[6] = (byte)((uuid[6] & 0x0F) | 0x80);
+            uuid[8] = (byte)((uuid[8] & 0x3F) | 0x80);
+            var littleEndian = new byte[17];
+            for (int i = 0; i < 16; i++) littleEndian[i] = uuid[15 - i];
+            return "2.25." + new BigInteger(littleEndian).ToString(CultureInfo.InvariantCulture);
+        }
     }
 }

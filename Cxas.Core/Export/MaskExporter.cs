@@ -22,6 +22,10 @@ namespace Cxas.Export
         public string OutputPath { get; set; } = "";
         public int Classes { get; set; }
         public long Bytes { get; set; }
+        /// <summary>"Written" (a file), "Stored" (STOW-RS), "Replaced" (stored again with -Force), "Exists" (already on the server: nothing sent).</summary>
+        public string Status { get; set; } = "Written";
+        /// <summary>The SOP Instance UID of a DICOM-SEG written or stored.</summary>
+        public string? SopInstanceUid { get; set; }
         public override string ToString() => OutputPath;
     }
 
@@ -99,11 +103,14 @@ namespace Cxas.Export
         public PlannedInput PlanFor(SegmentationResult result) => _plan.Plan(result.Path, result.Source.RelativePath);
 
         /// <summary>Model indices of the classes to write, in the order asked for.</summary>
-        public IReadOnlyList<int> ClassesFor(MaskSet masks)
+        public IReadOnlyList<int> ClassesFor(MaskSet masks) => ClassesFor(masks, _labels);
+
+        /// <summary>Model indices of <paramref name="labels"/> (all classes when null or empty), in the order asked for.</summary>
+        public static IReadOnlyList<int> ClassesFor(MaskSet masks, IReadOnlyList<string>? labels)
         {
-            if (_labels == null) return Enumerable.Range(0, masks.Count).ToArray();
+            if (labels == null || labels.Count == 0) return Enumerable.Range(0, masks.Count).ToArray();
             var list = new List<int>();
-            foreach (var label in _labels)
+            foreach (var label in labels)
             {
                 int c = masks.IndexOf(label);
                 if (c < 0)

@@ -129,12 +129,14 @@ namespace Cxas.Export
         /// </summary>
         public PlannedInput Plan(string inputPath, string? relativePath)
         {
-            var key = Path.GetFullPath(inputPath);
+            bool remote = IsRemote(inputPath);
+            var key = remote ? inputPath : Path.GetFullPath(inputPath);
             if (_baseOf.TryGetValue(key, out var known)) return new PlannedInput(this, key, known, _recorded.Contains(key));
 
-            var folder = PlanFolder(key, relativePath);
-            var fileName = Path.GetFileName(key);
-            var stem = SafeName.Make(Path.GetFileNameWithoutExtension(fileName));
+            // A DICOMweb instance (an http/https URI) is named by its last segment, the SOP Instance UID, taken whole.
+            var folder = remote ? "" : PlanFolder(key, relativePath);
+            var fileName = remote ? Uri.UnescapeDataString(key.TrimEnd('/').Substring(key.TrimEnd('/').LastIndexOf('/') + 1)) : Path.GetFileName(key);
+            var stem = SafeName.Make(remote ? fileName : Path.GetFileNameWithoutExtension(fileName));
             var candidates = new[]
             {
                 stem,
@@ -151,6 +153,10 @@ namespace Cxas.Export
             throw new CxasException(CxasErrorKind.AlreadyExists,
                 $"'{key}' has no free output name in '{OutputDirectory}': '{folder}/{stem}' and its alternatives belong to other inputs.", key);
         }
+
+        /// <summary>Whether an input is a URI (a DICOMweb instance) rather than a file path.</summary>
+        public static bool IsRemote(string input) =>
+            input.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || input.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
 
         /// <summary>The planned folder for an input found below a scanned folder; "" for the top.</summary>
         private string PlanFolder(string inputKey, string? relativePath)

@@ -15,9 +15,20 @@ namespace Cxas.Imaging
             RelativePath = relativePath;
         }
 
+        /// <summary>
+        /// An input that is not a local file (a DICOMweb instance): <paramref name="path"/> is its URI and
+        /// <paramref name="load"/> fetches and decodes it; the segmentation queue calls it in its decode step.
+        /// </summary>
+        public InputFile(string path, string? relativePath, Func<SourceImage> load) : this(path, relativePath)
+        {
+            Load = load ?? throw new ArgumentNullException(nameof(load));
+        }
+
         public string Path { get; }
         /// <summary>'/'-separated path below the scanned folder, file name last; null for a file named on its own.</summary>
         public string? RelativePath { get; }
+        /// <summary>How to obtain the image when it is not a file read by <see cref="ImageLoader"/>; null for files.</summary>
+        public Func<SourceImage>? Load { get; }
         public override string ToString() => Path;
     }
 

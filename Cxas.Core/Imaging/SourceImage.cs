@@ -23,10 +23,15 @@ namespace Cxas.Imaging
         public string? StudyInstanceUid { get; set; }
         public string? SeriesInstanceUid { get; set; }
         public string? SopInstanceUid { get; set; }
+        public string? SopClassUid { get; set; }
+        public string? FrameOfReferenceUid { get; set; }
         public string? Modality { get; set; }
         public string? ViewPosition { get; set; }
         /// <summary>Notes about decoding choices (e.g. "first frame of 3 used").</summary>
         public List<string> Warnings { get; } = new List<string>();
+
+        /// <summary>What a DICOM Segmentation of this source needs (DICOM sources only), captured at decode time.</summary>
+        internal Cxas.Dicom.Seg.SegSource? Seg { get; set; }
 
         public override string ToString() => Format;
     }

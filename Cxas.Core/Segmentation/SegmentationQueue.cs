@@ -62,7 +62,7 @@ namespace Cxas.Segmentation
             try
             {
                 var watch = Stopwatch.StartNew();
-                var image = ImageLoader.Load(input.Path);
+                var image = input.Load != null ? input.Load() : ImageLoader.Load(input.Path);
                 var decodeTime = watch.Elapsed;
                 image.Info.RelativePath = input.RelativePath;
                 lock (_inferenceGate)

@@ -44,11 +44,13 @@ namespace Cxas.Segmentation
         public string Path => Source.Path;
         public string FileName => System.IO.Path.GetFileName(Source.Path);
         /// <summary>File name without its extension: the name the reference's output layout uses.</summary>
-        public string Stem => System.IO.Path.GetFileNameWithoutExtension(Source.Path);
+        public string Stem => Cxas.Export.OutputPlan.IsRemote(Source.Path) ? FileName : System.IO.Path.GetFileNameWithoutExtension(Source.Path);
         public string Format => Source.Format;
         public int Width { get; }
         public int Height { get; }
         public string Model { get; }
+        /// <summary>The model's version (from its manifest); part of the identity of the DICOM-SEG objects derived from this result.</summary>
+        public string ModelVersion { get; set; } = "";
         public string ModelDirectory { get; }
         public string Device { get; }
         public int ClassCount => Masks.Count;

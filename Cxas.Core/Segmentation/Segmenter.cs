@@ -37,7 +37,7 @@ namespace Cxas.Segmentation
             _session.Run(_input, logits => masks.SetFromLogits(logits, cut));
             watch.Stop();
             return new SegmentationResult(image.Info, image.Width, image.Height, manifest.Name, _session.Model.Directory,
-                _session.Device.ToString(), masks, decodeTime, watch.Elapsed);
+                _session.Device.ToString(), masks, decodeTime, watch.Elapsed) { ModelVersion = manifest.Version ?? "" };
         }
 
         public SegmentationResult Segment(string path)

@@ -36,20 +36,54 @@ namespace Cxas.Dicom.Seg
         /// <summary>The <see cref="MaskExporter"/> entry point: writes <paramref name="target"/> atomically.</summary>
         public static MaskExportRecord Export(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes)
         {
+            var source = SourceOf(result);
+            var present = Present(result, classes);
+            var uids = SegUids.For(source, result);
+            AtomicOutput.WriteFile(target, overwrite, stream =>
+                Write(stream, source, result.Masks, present, result.Model, DateTime.Now, uids));
+            return new MaskExportRecord
+            {
+                Path = result.Path, Format = "dicom-seg", OutputPath = target, Classes = present.Count, Bytes = new FileInfo(target).Length,
+                SopInstanceUid = uids?.Instance,
+            };
+        }
+
+        /// <summary>
+        /// The SEG of a result in memory (for STOW-RS), with its UIDs (derived from the source instance and the model, so
+        /// the same result always gives the same instance) and the number of segments.
+        /// </summary>
+        public static byte[] Build(SegmentationResult result, IReadOnlyList<int> classes, out SegUids uids, out int segments)
+        {
+            var source = SourceOf(result);
+            var present = Present(result, classes);
+            uids = SegUids.For(source, result)
+                ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{result.Path}' has no SOP Instance UID: a DICOM Segmentation cannot reference it.", result.Path);
+            var stream = new MemoryStream();
+            Write(stream, source, result.Masks, present, result.Model, DateTime.Now, uids);
+            segments = present.Count;
+            return stream.ToArray();
+        }
+
+        /// <summary>The study the SEG of a result belongs to (its source's).</summary>
+        public static string StudyOf(SegmentationResult result) =>
+            SourceOf(result).StudyInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{result.Path}' has no Study Instance UID.", result.Path);
+
+        private static SegSource SourceOf(SegmentationResult result)
+        {
             if (!string.Equals(result.Source.Format, "DICOM", StringComparison.OrdinalIgnoreCase))
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"'{result.Path}' is a {result.Source.Format} image: it has no DICOM identity (patient, study, series, SOP instance) " +
                     "to derive a DICOM Segmentation from. Choose another output type (png, jpg, npy, npz, json) for it.", result.Path);
-            var source = DicomParser.ReadFile(result.Path);
+            // Results decoded by this version carry what the SEG needs; others (built by hand) are read again from their file.
+            return result.Source.Seg ?? SegSource.From(DicomParser.ReadFile(result.Path));
+        }
+
+        private static List<int> Present(SegmentationResult result, IReadOnlyList<int> classes)
+        {
             var present = new List<int>();
             var counts = result.Masks.PixelCounts;
             foreach (var c in classes) if (counts[c] > 0) present.Add(c);
-            AtomicOutput.WriteFile(target, overwrite, stream =>
-                Write(stream, source, result.Masks, present, result.Model, DateTime.Now));
-            return new MaskExportRecord
-            {
-                Path = result.Path, Format = "dicom-seg", OutputPath = target, Classes = present.Count, Bytes = new FileInfo(target).Length,
-            };
+            return present;
         }
 
         private static string Version =>
@@ -57,29 +91,29 @@ namespace Cxas.Dicom.Seg
             ?? typeof(DicomSegWriter).Assembly.GetName().Version?.ToString() ?? "0";
 
         /// <summary>Writes the SEG for <paramref name="classes"/> (each must be non-empty) of <paramref name="masks"/>.</summary>
-        internal static void Write(Stream output, DicomFile source, MaskSet masks, IReadOnlyList<int> classes, string modelName, DateTime now)
+        internal static void Write(Stream output, SegSource source, MaskSet masks, IReadOnlyList<int> classes, string modelName, DateTime now,
+            SegUids? uids = null)
         {
-            var src = source.Dataset;
             var path = source.Path;
-            string Need(uint tag, string name) =>
-                src.GetString(tag) ?? source.Meta.GetString(tag == Tags.SopClassUid ? Tags.MediaStorageSopClassUid : Tags.MediaStorageSopInstanceUid)
-                ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no {name}: a DICOM Segmentation cannot reference it.", path);
-            string sourceClass = Need(Tags.SopClassUid, "SOP Class UID");
-            string sourceInstance = Need(Tags.SopInstanceUid, "SOP Instance UID");
-            string study = src.GetString(Tags.StudyInstanceUid) ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Study Instance UID.", path);
-            string sourceSeries = src.GetString(Tags.SeriesInstanceUid) ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Series Instance UID.", path);
-            int rows = src.GetUShort(Tags.Rows) ?? 0, cols = src.GetUShort(Tags.Columns) ?? 0;
+            string sourceClass = source.SopClassUid
+                ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no SOP Class UID: a DICOM Segmentation cannot reference it.", path);
+            string sourceInstance = source.SopInstanceUid
+                ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no SOP Instance UID: a DICOM Segmentation cannot reference it.", path);
+            string study = source.StudyInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Study Instance UID.", path);
+            string sourceSeries = source.SeriesInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Series Instance UID.", path);
+            int rows = source.Rows, cols = source.Columns;
             if (rows != masks.Height || cols != masks.Width)
                 throw new CxasException(CxasErrorKind.InvalidArgument, $"The masks are {masks.Width}x{masks.Height} but '{path}' is {cols}x{rows}.", path);
             if (classes.Count == 0)
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"No class was found in '{path}': a DICOM Segmentation needs at least one non-empty segment, so none was written.", path);
 
-            var sourceFrames = src.GetNumber(Tags.NumberOfFrames);
+            var sourceFrames = source.NumberOfFrames;
             // Frame numbers are referenced only in instances of multi-frame SOP classes (a CR or DX instance is single-frame by
             // definition, whatever its NumberOfFrames says).
             bool multiFrameSource = sourceFrames.HasValue && sourceFrames.Value > 1 && !SingleFrameClasses.Contains(sourceClass);
-            string instance = DicomUid.New(), series = DicomUid.New(), organisation = DicomUid.New();
+            string instance = uids?.Instance ?? DicomUid.New(), series = uids?.Series ?? DicomUid.New();
+            string organisation = uids?.Organisation ?? DicomUid.New();
             string date = now.ToString("yyyyMMdd", CultureInfo.InvariantCulture), time = now.ToString("HHmmss", CultureInfo.InvariantCulture);
             var codings = new List<SegmentCoding>();
             bool anyPrivate = false;
@@ -108,17 +142,11 @@ namespace Cxas.Dicom.Seg
 
             void Copy(uint tag, string vr)
             {
-                var e = src.Get(tag);
-                if (e == null || e.Items != null) w.Text(tag, vr, "");
-                else
-                {
-                    int n = e.Length;
-                    while (n > 0 && (e.Buffer[e.Offset + n - 1] == 0 || e.Buffer[e.Offset + n - 1] == (byte)' ')) n--;
-                    w.Bytes(tag, vr, e.Buffer, e.Offset, n);
-                }
+                var value = source.Value(tag);
+                w.Bytes(tag, vr, value, 0, value.Length);
             }
 
-            if (src.Get(Tags.SpecificCharacterSet) != null) Copy(Tags.SpecificCharacterSet, "CS");
+            if (source.Has(Tags.SpecificCharacterSet)) Copy(Tags.SpecificCharacterSet, "CS");
             w.Text(Tags.ImageType, "CS", "DERIVED\\PRIMARY");
             w.Text(Tags.SopClassUid, "UI", SegmentationStorage);
             w.Text(Tags.SopInstanceUid, "UI", instance);
@@ -158,11 +186,10 @@ namespace Cxas.Dicom.Seg
             Copy(Tags.PatientSex, "CS");
             // Patient Study attributes, when the source has them (dcentvfy compares them across the study's instances).
             // Only well-formed values are copied: a malformed one in the source must not make the SEG invalid.
-            var age = src.GetString(0x00101010);
+            var age = source.PatientAge;
             if (age != null && System.Text.RegularExpressions.Regex.IsMatch(age, "^[0-9]{3}[DWMY]$")) w.Text(0x00101010, "AS", age); // PatientAge
-            foreach (var tag in new[] { 0x00101020u, 0x00101030u }) // PatientSize, PatientWeight
+            foreach (var (tag, v) in new[] { (0x00101020u, source.PatientSize), (0x00101030u, source.PatientWeight) })
             {
-                var v = src.GetString(tag);
                 if (v != null && v.Length <= 16 && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number > 0)
                     w.Text(tag, "DS", v);
             }

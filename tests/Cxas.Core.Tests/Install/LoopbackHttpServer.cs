@@ -22,6 +22,8 @@ namespace Cxas.Core.Tests.Install
             /// <summary>Path and query as sent.</summary>
             public string Target = "";
             public Dictionary<string, string> Headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            /// <summary>The request body (read when Content-Length announces one).</summary>
+            public byte[] Body = Array.Empty<byte>();
             public string Path => Target.Split('?')[0];
             public string Query => Target.Contains('?') ? Target.Substring(Target.IndexOf('?') + 1) : "";
             public string? Header(string name) => Headers.TryGetValue(name, out var v) ? v : null;
@@ -86,6 +88,7 @@ namespace Cxas.Core.Tests.Install
                 try { client = _listener.AcceptTcpClient(); }
                 catch (SocketException) { return; }
                 catch (ObjectDisposedException) { return; }
+                catch (InvalidOperationException) { return; } // stopped before the first accept
                 var worker = new Thread(() => Serve(client)) { IsBackground = true };
                 worker.Start();
             }
@@ -131,6 +134,12 @@ namespace Cxas.Core.Tests.Install
             {
                 int colon = line.IndexOf(':');
                 if (colon > 0) request.Headers[line.Substring(0, colon).Trim()] = line.Substring(colon + 1).Trim();
+            }
+            if (request.Header("Content-Length") is string length && int.TryParse(length, out int count) && count > 0 && count <= 64 << 20)
+            {
+                request.Body = new byte[count];
+                int read = 0, r;
+                while (read < count && (r = stream.Read(request.Body, read, count - read)) > 0) read += r;
             }
             return request;
         }

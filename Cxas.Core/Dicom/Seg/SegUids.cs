@@ -1,0 +1,36 @@
+using Cxas.Segmentation;
+
+namespace Cxas.Dicom.Seg
+{
+    /// <summary>
+    /// The UIDs of the SEG Cxas writes for one source instance and one model: derived (see <see cref="DicomUid.Derive"/>) from
+    /// the source SOP Instance UID, the model's name and version, so a rerun writes the same series and instance again and a
+    /// PACS can recognise it (no duplicate is stored). Another model or model version gives other UIDs.
+    /// </summary>
+    public sealed class SegUids
+    {
+        private SegUids(string instance, string series, string organisation)
+        {
+            Instance = instance;
+            Series = series;
+            Organisation = organisation;
+        }
+
+        /// <summary>SOP Instance UID of the SEG.</summary>
+        public string Instance { get; }
+        /// <summary>Series Instance UID of the SEG (one series per source instance and model).</summary>
+        public string Series { get; }
+        /// <summary>Dimension Organization UID.</summary>
+        public string Organisation { get; }
+
+        public static SegUids For(string sourceSopInstanceUid, string modelName, string modelVersion)
+        {
+            var seed = "cxas-seg\n" + sourceSopInstanceUid + "\n" + modelName + "\n" + modelVersion + "\n";
+            return new SegUids(DicomUid.Derive(seed + "instance"), DicomUid.Derive(seed + "series"), DicomUid.Derive(seed + "dimension-organisation"));
+        }
+
+        /// <summary>The UIDs for a result, or null when its source has no SOP Instance UID (the writer then refuses it).</summary>
+        internal static SegUids? For(SegSource source, SegmentationResult result) =>
+            source.SopInstanceUid == null ? null : For(source.SopInstanceUid, result.Model, result.ModelVersion);
+    }
+}

@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using Cxas.Imaging;
+
+namespace Cxas.DicomWeb
+{
+    /// <summary>
+    /// One instance found on a DICOMweb server (Find-CxasDicomInstance): a flat row for tables and CSV, and the input of a
+    /// segmentation (Invoke-CxasSegmentation retrieves it over WADO-RS through the connection it was found with).
+    /// </summary>
+    public sealed class DicomInstance
+    {
+        /// <summary>The instance's WADO-RS URI: <c>{root}/studies/{study}/series/{series}/instances/{sop}</c>.</summary>
+        public string Uri { get; set; } = "";
+        public string StudyInstanceUid { get; set; } = "";
+        public string SeriesInstanceUid { get; set; } = "";
+        public string SopInstanceUid { get; set; } = "";
+        public string? SopClassUid { get; set; }
+        public string? PatientId { get; set; }
+        public string? Modality { get; set; }
+        public string? StudyDate { get; set; }
+        public string? SeriesDescription { get; set; }
+        public int? InstanceNumber { get; set; }
+        public int? Rows { get; set; }
+        public int? Columns { get; set; }
+
+        /// <summary>The connection it was found with (credentials stay in it, never in the object's visible properties).</summary>
+        internal DicomWebClient? Client { get; set; }
+
+        /// <summary>SOP classes and modalities that are not images: structured reports, presentation states, SEGs, documents.</summary>
+        private static readonly HashSet<string> NonImageModalities = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+        {
+            "SR", "PR", "SEG", "KO", "REG", "RTSTRUCT", "RTPLAN", "RTDOSE", "DOC", "ECG", "AU", "FID", "PLAN",
+        };
+
+        private static readonly string[] NonImageClassPrefixes =
+        {
+            "1.2.840.10008.5.1.4.1.1.66", // segmentation, registration, fiducials
+            "1.2.840.10008.5.1.4.1.1.88", // structured reports, key object selection
+            "1.2.840.10008.5.1.4.1.1.11", // presentation states
+            "1.2.840.10008.5.1.4.1.1.104", // encapsulated documents
+            "1.2.840.10008.5.1.4.1.1.9", // waveforms
+            "1.2.840.10008.5.1.4.1.1.481", // RT objects
+        };
+
+        /// <summary>Whether this is an image that can be segmented (not an SR, presentation state, existing SEG, ...).</summary>
+        public bool IsImage
+        {
+            get
+            {
+                if (Modality != null && NonImageModalities.Contains(Modality)) return false;
+                if (SopClassUid != null)
+                    foreach (var prefix in NonImageClassPrefixes)
+                        if (SopClassUid == prefix || SopClassUid.StartsWith(prefix + ".", StringComparison.Ordinal)) return false;
+                return true;
+            }
+        }
+
+        /// <summary>
+        /// This instance as a segmentation input: retrieved (WADO-RS) and decoded from memory when the queue decodes it, so
+        /// retrieval of one instance overlaps inference on the one before. Its outputs are named by the SOP Instance UID.
+        /// </summary>
+        public InputFile ToInput()
+        {
+            var client = Client ?? throw new CxasException(CxasErrorKind.InvalidArgument,
+                $"'{Uri}' has no DICOMweb connection: pass instances that Find-CxasDicomInstance found.", Uri);
+            return new InputFile(Uri, null, () => client.LoadImage(this));
+        }
+
+        public override string ToString() => Uri;
+    }
+}
