@@ -72,6 +72,9 @@ function Invoke-Build {
     # ONNX Runtime's managed assembly loads its native library from its own folder.
     $native = Get-NativeFolder
     Get-ChildItem $native | Where-Object Name -notmatch 'tensorrt' | Copy-Item -Destination $moduleOut
+    # Help: MAML from the cmdlet metadata and the XML documentation comments (in a process of its own: it imports the module).
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'Cxas.PowerShell/Help/New-CxasHelp.ps1'),
+        '-ModuleDir', $moduleOut, '-DocFile', (Join-Path $bin 'Cxas.PowerShell.xml'))
     Write-Host "Module laid out in $moduleOut" -ForegroundColor Green
 }
 

@@ -10,6 +10,26 @@ namespace Cxas.PowerShell
     /// <para type="description">Reads PNG, JPEG (and, where supported, DICOM) files, runs the model and emits one
     /// SegmentationResult per image. With -OutputPath the masks are also written as they are produced.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples/00000001_000.png
+    /// </code>
+    /// <para>Segments one image with the default model; the result shows as a compact table.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples -Recurse -OutputPath ./masks -OutputType png, npz
+    /// </code>
+    /// <para>Segments a folder tree and writes each image's masks as they are produced; a rerun skips the images already written.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Get-ChildItem ./samples -Filter *.png | Invoke-CxasSegmentation |
+    ///     Where-Object { $_.PixelCounts['heart'] -gt 0 } |
+    ///     Select-Object FileName, PresentCount, InferenceMs
+    /// </code>
+    /// <para>Pipes files in and keeps the images where a heart was found.</para>
+    /// </example>
     [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
     [OutputType(typeof(SegmentationResult))]
     public sealed class InvokeCxasSegmentationCommand : CxasCmdlet, IDisposable
@@ -17,11 +37,13 @@ namespace Cxas.PowerShell
         private const string PathSet = "Path";
         private const string LiteralSet = "LiteralPath";
 
+        /// <summary>Image files or folders; wildcards allowed; from the pipeline by value (strings).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
         [Alias("i", "Input")]
         [SupportsWildcards]
         public string[] Path { get; set; } = Array.Empty<string>();
 
+        /// <summary>Image files or folders, taken literally; from the pipeline by property name (what Get-ChildItem emits).</summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
         [Alias("PSPath", "FullName", "LP")]
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
