@@ -85,6 +85,9 @@ namespace Cxas.PowerShell
         /// <summary>Replace the report if it exists.</summary>
         [Parameter] public SwitchParameter Force { get; set; }
 
+        /// <summary>Keep an existing report (with a warning) instead of reporting an error.</summary>
+        [Parameter] public SwitchParameter NoClobber { get; set; }
+
         /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
         [Parameter] public SwitchParameter PassThru { get; set; }
 
@@ -92,6 +95,7 @@ namespace Cxas.PowerShell
         private ReportOptions _options = new ReportOptions();
         private readonly List<ReportItem> _items = new List<ReportItem>();
         private ProgressTracker? _progress;
+        private bool _keepExisting;
 
         protected override void BeginProcessing()
         {
@@ -100,7 +104,6 @@ namespace Cxas.PowerShell
                 _target = GetUnresolvedProviderPathFromPSPath(OutputPath);
                 if (Directory.Exists(_target))
                     throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a folder; give the HTML file's path.", _target);
-                AtomicOutput.EnsureWritable(_target, Force);
                 var kinds = Feature.Select(FeatureNames.Parse).Distinct().ToList();
                 _options = new ReportOptions
                 {
@@ -118,6 +121,15 @@ namespace Cxas.PowerShell
             {
                 ThrowTerminatingError(ToErrorRecord(ex, OutputPath));
             }
+            // An existing report is an error for this file, like every other output (not a stop of the pipeline):
+            // results still pass through with -PassThru.
+            if (!Force && File.Exists(_target))
+            {
+                _keepExisting = true;
+                if (NoClobber) WriteWarning($"Kept '{_target}': it already exists (-NoClobber).");
+                else WriteFileError(new CxasException(CxasErrorKind.AlreadyExists,
+                    $"'{_target}' already exists (use -Force to overwrite it, or -NoClobber to keep it without an error).", _target), _target);
+            }
             _progress = new ProgressTracker(this, "Export-CxasReport", 5);
         }
 
@@ -127,6 +139,11 @@ namespace Cxas.PowerShell
             {
                 if (result == null) continue;
                 _progress!.Step(result.Path);
+                if (_keepExisting)
+                {
+                    if (PassThru) WriteObject(result);
+                    continue;
+                }
                 try
                 {
                     _items.Add(ReportItems.Create(result, ExportCxasOverlayCommand.LoadImage(this, result), _options));
@@ -142,6 +159,7 @@ namespace Cxas.PowerShell
         protected override void EndProcessing()
         {
             _progress?.Complete();
+            if (_keepExisting) return;
             if (_items.Count == 0)
             {
                 WriteWarning("No images to report; nothing written.");
