@@ -87,6 +87,7 @@ namespace Cxas.PowerShell
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
         [Alias("m")]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string? Model { get; set; }
 
         /// <summary>Auto (CUDA when available, else CPU), Cpu, Cuda, Cuda:N, or the reference's "cpu" / "0", for file input.</summary>

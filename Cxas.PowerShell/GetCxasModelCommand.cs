@@ -34,6 +34,7 @@ namespace Cxas.PowerShell
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string[]? Name { get; set; }
 
         private ModelCatalog? _catalog;

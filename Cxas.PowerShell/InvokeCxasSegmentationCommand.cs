@@ -57,6 +57,7 @@ namespace Cxas.PowerShell
         /// <summary>Model name (see the models folders) or path to a model folder. Default: the module's default model.</summary>
         [Parameter]
         [Alias("m")]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string? Model { get; set; }
 
         /// <summary>Auto (CUDA when available, else CPU), Cpu, Cuda, Cuda:N, or the reference's "cpu" / "0".</summary>

@@ -29,6 +29,7 @@ namespace Cxas.PowerShell
         /// <summary>The model's name (as Get-CxasModel lists it).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string Name { get; set; } = "";
 
         /// <summary>Only look in this scope (default: CurrentUser first, then AllUsers).</summary>

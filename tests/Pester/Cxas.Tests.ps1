@@ -350,6 +350,18 @@ print(len(d['images']), min(c['id'] for c in d['categories']), len({x['id'] for 
         $completions | Should -Contain 'left lung'
         $completions | Should -Not -Contain 'heart'
     }
+
+    It 'completes -Model and Get-CxasModel -Name with the models found, and -Device with what the machine has' {
+        foreach ($line in 'Invoke-CxasSegmentation x.png -Model cxas-', 'Get-CxasModel cxas-a') {
+            $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.ListItemText
+            $completions | Should -Contain 'cxas-anatomy-r18' -Because $line
+        }
+        $line = 'Invoke-CxasSegmentation x.png -Device '
+        $devices = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.ListItemText
+        $devices | Should -Contain 'Cpu'
+        $gpus = @(Get-ChildItem /dev -ErrorAction SilentlyContinue | Where-Object Name -match '^nvidia\d+$').Count
+        @($devices | Where-Object { $_ -like 'Cuda:*' }).Count | Should -Be $gpus
+    }
 }
 
 Describe 'Memory over a long run' -Tag Slow {
