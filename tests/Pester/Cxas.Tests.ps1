@@ -639,3 +639,23 @@ print(json.dumps(res))
         Get-Content $html -Raw | Should -BeLike '*data:image/png;base64,*'
     }
 }
+
+Describe 'Streams' {
+    It 'gives one verbose line per file and one information record summing the run up' {
+        $folder = Join-Path $Work 'streams'
+        New-ChestPngs $folder 3 90 80
+        Set-Content (Join-Path $folder 'broken.png') 'not a png'
+        $info = $null
+        $all = Invoke-CxasSegmentation $folder -Verbose -InformationVariable info -ErrorAction SilentlyContinue -WarningAction SilentlyContinue 4>&1
+        $verbose = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        foreach ($n in 0..2) {
+            @($verbose | Where-Object { $_ -like ('chest{0:d2}.png: decode * ms, inference * ms, */159 classes found.' -f $n) }).Count | Should -Be 1
+        }
+        $info.Count | Should -Be 1
+        $summary = $info[0].MessageData
+        $info[0].Tags | Should -Contain 'Summary'
+        "$($summary.Files) $($summary.Results) $($summary.Errors) $($summary.Skipped)" | Should -Be '4 3 1 0'
+        $summary.ImagesPerSecond | Should -BeGreaterThan 0
+        "$summary" | Should -BeLike 'Invoke-CxasSegmentation: 4 file(s), 3 result(s), 1 error(s), 0 skipped*'
+    }
+}
