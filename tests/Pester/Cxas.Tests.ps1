@@ -659,3 +659,16 @@ Describe 'Streams' {
         "$summary" | Should -BeLike 'Invoke-CxasSegmentation: 4 file(s), 3 result(s), 1 error(s), 0 skipped*'
     }
 }
+
+Describe '-Confirm without a user interface' {
+    It 'stops the command as PowerShell''s own cmdlets do, and writes nothing' {
+        $folder = Join-Path $Work 'confirm'
+        New-ChestPngs $folder 1 60 50
+        $out = Join-Path $Work 'confirm-out'
+        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+        $script = "Import-Module '$ModuleDir/Cxas.psd1'; try { Invoke-CxasSegmentation '$folder' -Model cxas-test -OutputPath '$out' -Confirm -WarningAction SilentlyContinue | Out-Null; 'no error' } catch { `$_.FullyQualifiedErrorId }"
+        $text = if (Test-Path $pwshDll) { & dotnet $pwshDll -NoProfile -NonInteractive -Command $script } else { & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script }
+        $text | Should -Be 'InvalidOperation,Cxas.PowerShell.InvokeCxasSegmentationCommand'
+        Test-Path (Join-Path $out 'chest00') | Should -BeFalse
+    }
+}
