@@ -44,7 +44,8 @@ namespace Cxas.PowerShell
             }
             if (resolved.Manifest.TestOnly)
                 cmdlet.WriteWarning($"Model '{resolved.Name}' is a test model: its masks are a closed-form function of pixel intensity, not anatomy.");
-            cmdlet.WriteVerbose($"Model '{resolved.Name}' ({resolved.Directory}) on {_segmenter.Device}.");
+            cmdlet.WriteVerbose($"Model '{resolved.Name}' ({resolved.Directory}) on {_segmenter.Device}; ONNX Runtime from {NativeRuntime.Source} ({NativeRuntime.Directory}).");
+            if (NativeRuntime.Note != null) cmdlet.WriteWarning(NativeRuntime.Note);
             if (_segmenter.DeviceNote != null) cmdlet.WriteVerbose($"CUDA not used: {_segmenter.DeviceNote}");
             _queue = new SegmentationQueue(_segmenter);
             _progress = new ProgressTracker(cmdlet, activity);
