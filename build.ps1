@@ -8,6 +8,8 @@
     Demo   : Build, then segments -Path (an image or a folder; default: the two shipped samples/) with the default model,
              writing PNG masks, CTR overlays and an HTML report to out/demo.
     Bench  : Build, then runs bench/Cxas.Bench over -Path (default: a generated folder) and prints its figures.
+    Package: Build, then PowerShell Gallery-ready packages per platform in out/package/<rid>/repo: Cxas (CPU inference,
+             the default model) and its companion Cxas.Cuda (ONNX Runtime's CUDA provider).
     Clean  : removes out/ and the bin/obj folders.
 .EXAMPLE
     dotnet pwsh ./build.ps1 Test
@@ -19,7 +21,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Clean')]
     [string[]] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -72,6 +74,9 @@ function Invoke-Build {
     # ONNX Runtime's managed assembly loads its native library from its own folder.
     $native = Get-NativeFolder
     Get-ChildItem $native | Where-Object Name -notmatch 'tensorrt' | Copy-Item -Destination $moduleOut
+    # Help: MAML from the cmdlet metadata and the XML documentation comments (in a process of its own: it imports the module).
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'Cxas.PowerShell/Help/New-CxasHelp.ps1'),
+        '-ModuleDir', $moduleOut, '-DocFile', (Join-Path $bin 'Cxas.PowerShell.xml'))
     Write-Host "Module laid out in $moduleOut" -ForegroundColor Green
 }
 
@@ -115,6 +120,9 @@ function Invoke-Test {
     Invoke-BrowserTest $fixture
     # The training code's smoke test: a few steps on synthetic data, the loss must fall (CI never retrains).
     Invoke-Native '/usr/bin/python3' @((Join-Path $root 'training/train.py'), '--smoke')
+    # The package of this platform, for the install test (Package.Tests.ps1).
+    if ($IsLinux -and [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') { Invoke-Package @('linux-x64') -Built }
+    elseif ($IsWindows) { Invoke-Package @('win-x64') -Built }
     Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/Pester.Download.csproj'), '-nologo', '-v', 'q')
     $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
     $script = @"
@@ -150,6 +158,76 @@ Export-CxasReport -InputObject `$results -OutputPath '$out/report.html' -Force |
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
 }
 
+# Per-platform module packages: Cxas with ONNX Runtime's CPU runtime and the default model, and the companion Cxas.Cuda
+# with the same runtime and its CUDA provider beside it (Cxas.Core's NativeRuntime picks the companion when installed).
+$Platforms = [ordered]@{
+    'linux-x64' = @{ Native = 'microsoft.ml.onnxruntime.gpu.linux/1.31.0/runtimes/linux-x64/native'; Tag = 'Linux'
+                     Cpu = @('libonnxruntime.so'); Cuda = @('libonnxruntime.so', 'libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so') }
+    'win-x64'   = @{ Native = 'microsoft.ml.onnxruntime.gpu.windows/1.31.0/runtimes/win-x64/native'; Tag = 'Windows'
+                     Cpu = @('onnxruntime.dll', 'onnxruntime_providers_shared.dll'); Cuda = @('onnxruntime.dll', 'onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll') }
+}
+
+function Invoke-Package([string[]] $Rids = $Platforms.Keys, [switch] $Built) {
+    if (-not $Built) { Invoke-Build }
+    $manifest = Import-PowerShellDataFile (Join-Path $root 'Cxas.psd1')
+    $version = $manifest.ModuleVersion
+    $packages = Join-Path $root 'out/package'
+    foreach ($rid in $Rids) {
+        $p = $Platforms[$rid]
+        $native = Join-Path (Get-NuGetRoot) $p.Native
+        $base = Join-Path $packages $rid
+        if (Test-Path $base) { Remove-Item $base -Recurse -Force }
+        $cxas = Join-Path $base 'Cxas'
+        $cuda = Join-Path $base 'Cxas.Cuda'
+        $repo = Join-Path $base 'repo'
+        New-Item -ItemType Directory $cxas, $cuda, $repo, (Join-Path $cxas 'models') | Out-Null
+        # Cxas: managed assemblies, manifest, views, help, licence, the default model; the CPU runtime.
+        Get-ChildItem $moduleOut -File | Where-Object { $_.Extension -in '.dll', '.psd1', '.ps1xml', '.xml' -or $_.Name -eq 'LICENSE' } |
+            Where-Object { $_.Name -notmatch 'onnxruntime' -or $_.Extension -ne '.dll' -or $_.Name -like 'Microsoft.ML.OnnxRuntime*' } |
+            Copy-Item -Destination $cxas
+        Copy-Item (Join-Path $moduleOut 'en-US') $cxas -Recurse
+        $default = (Get-Content (Join-Path $root 'models/default.txt') -Raw).Trim()
+        Copy-Item (Join-Path $root "models/$default") (Join-Path $cxas 'models') -Recurse
+        Copy-Item (Join-Path $root 'models/default.txt') (Join-Path $cxas 'models')
+        foreach ($f in $p.Cpu) { Copy-Item (Join-Path $native $f) $cxas }
+        $text = Get-Content (Join-Path $cxas 'Cxas.psd1') -Raw
+        $text = $text -replace "Tags\s*=\s*@\(", "Tags       = @('$($p.Tag)', 'PSEdition_Core', 'PSEdition_Desktop', "
+        Set-Content (Join-Path $cxas 'Cxas.psd1') $text -NoNewline
+        # Cxas.Cuda: a manifest and the native files only.
+        foreach ($f in $p.Cuda) { Copy-Item (Join-Path $native $f) $cuda }
+        @"
+@{
+    ModuleVersion        = '$version'
+    GUID                 = 'a7d2f1c4-6b3e-4f0a-9c58-2e71d4b9f603'
+    Author               = '$($manifest.Author)'
+    CompanyName          = '$($manifest.CompanyName)'
+    Copyright            = '$($manifest.Copyright)'
+    Description          = 'The CUDA execution provider of ONNX Runtime 1.31 for Cxas $version ($rid): install it beside Cxas of the same version and -Device Auto/Cuda use NVIDIA GPUs (needs the NVIDIA driver, CUDA 12 and cuDNN 9).'
+    PowerShellVersion    = '5.1'
+    CompatiblePSEditions = @('Desktop', 'Core')
+    FunctionsToExport    = @()
+    CmdletsToExport      = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{ PSData = @{ Tags = @('$($p.Tag)', 'cxas', 'cuda', 'onnxruntime'); LicenseUri = 'https://opensource.org/licenses/MIT' } }
+}
+"@ | Set-Content (Join-Path $cuda 'Cxas.Cuda.psd1')
+        # A local file repository per platform; PSResourceGet writes its nupkg files there.
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+`$name = 'cxas-build-$rid-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+Register-PSResourceRepository -Name `$name -Uri '$repo' -Trusted
+try {
+    Publish-PSResource -Path '$cxas' -Repository `$name -SkipDependenciesCheck
+    Publish-PSResource -Path '$cuda' -Repository `$name -SkipDependenciesCheck
+}
+finally { Unregister-PSResourceRepository -Name `$name }
+"@
+        Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+        Get-ChildItem $repo -Filter *.nupkg | ForEach-Object { Write-Host ("{0}: {1} ({2:N1} MB)" -f $rid, $_.Name, ($_.Length / 1MB)) }
+    }
+}
+
 function Invoke-Bench {
     Invoke-Build
     $benchArgs = @('run', '--project', (Join-Path $root 'bench/Cxas.Bench/Cxas.Bench.csproj'), '-c', 'Release', '--')
@@ -163,6 +241,7 @@ foreach ($t in $Task) {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
+        'Package' { Invoke-Package }
         'Clean' {
             Remove-Item (Join-Path $root 'out') -Recurse -Force -ErrorAction SilentlyContinue
             Get-ChildItem $root -Directory -Recurse -Include bin, obj | Remove-Item -Recurse -Force

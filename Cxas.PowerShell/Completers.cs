@@ -32,13 +32,34 @@ namespace Cxas.PowerShell
         }
     }
 
-    /// <summary>Completes -Device.</summary>
+    /// <summary>Completes -Model (and model names) with the models the catalog finds: the module's, per-user, machine-wide.</summary>
+    public sealed class ModelCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            var moduleDir = Path.GetDirectoryName(typeof(ModelCompleter).Assembly.Location)!;
+            var word = (wordToComplete ?? "").Trim('\'', '"');
+            IReadOnlyList<Cxas.Models.ModelCatalogEntry> entries;
+            try { entries = Cxas.Models.ModelCatalog.FromEnvironment(Path.Combine(moduleDir, "models")).List(); }
+            catch (Exception) { yield break; }
+            foreach (var name in entries.Select(e => e.Name).Distinct(StringComparer.OrdinalIgnoreCase))
+                if (name.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+                    yield return new CompletionResult(name.IndexOf(' ') >= 0 ? "'" + name + "'" : name, name, CompletionResultType.ParameterValue, name);
+        }
+    }
+
+    /// <summary>Completes -Device with Auto, Cpu and the CUDA devices this machine has (none where it has no NVIDIA driver).</summary>
     public sealed class DeviceCompleter : IArgumentCompleter
     {
         public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
             CommandAst commandAst, IDictionary fakeBoundParameters)
         {
-            foreach (var d in new[] { "Auto", "Cpu", "Cuda", "Cuda:0", "Cuda:1" })
+            var devices = new List<string> { "Auto", "Cpu" };
+            int gpus = Cxas.Models.CudaDevices.Count();
+            if (gpus > 0) devices.Add("Cuda");
+            for (int i = 0; i < gpus; i++) devices.Add("Cuda:" + i);
+            foreach (var d in devices)
                 if (d.StartsWith(wordToComplete ?? "", StringComparison.OrdinalIgnoreCase))
                     yield return new CompletionResult(d, d, CompletionResultType.ParameterValue, d);
         }

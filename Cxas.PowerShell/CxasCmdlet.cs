@@ -19,10 +19,14 @@ namespace Cxas.PowerShell
             CxasModelCatalog.ForCmdlet(this).Resolve(string.IsNullOrWhiteSpace(model) ? null : CxasModelCatalog.ResolvePathArgument(this, model!));
 
         /// <summary>Writes a non-terminating error for one input; with -ErrorAction Stop it stops the pipeline.</summary>
-        protected void WriteFileError(Exception ex, string? target)
+        internal void WriteFileError(Exception ex, string? target)
         {
+            FileErrors++;
             WriteError(ToErrorRecord(ex, target));
         }
+
+        /// <summary>How many per-file errors this invocation has written (for the run summary).</summary>
+        internal int FileErrors { get; private set; }
 
         public static ErrorRecord ToErrorRecord(Exception ex, object? target)
         {

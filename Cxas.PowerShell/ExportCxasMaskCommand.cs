@@ -11,11 +11,31 @@ namespace Cxas.PowerShell
     /// <summary>
     /// <para type="synopsis">Writes the masks of segmentation results to files in the reference's layouts, or stores their
     /// DICOM-SEG on a DICOMweb server (STOW-RS).</para>
+    /// <para type="description">Writes png or jpg (one folder per image, one file per class), npy or npz (one bool array
+    /// [classes, height, width] per image), dicom-seg (one DICOM Segmentation per DICOM source) or json (one COCO file
+    /// for the run). Output names are planned before anything is written (see about_Cxas): inputs never share an output,
+    /// outputs an earlier export already wrote are skipped, and every file appears only when complete. With -DicomWebUri
+    /// each DICOM-SEG is stored on the server instead (or as well): its UIDs derive from the source instance and the
+    /// model, so a rerun stores no duplicate. Emits one record per file, folder or stored SEG.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples | Export-CxasMask -OutputPath ./masks -Format npz
+    /// </code>
+    /// <para>Segments the sample radiographs and writes one compressed mask array per image.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples | Export-CxasMask ./masks -Format png -Label heart, lung
+    /// </code>
+    /// <para>Writes only the heart and lung masks, one 1-bit PNG each, into a folder per image.</para>
+    /// </example>
+
     [Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true)]
     [OutputType(typeof(MaskExportRecord))]
     public sealed class ExportCxasMaskCommand : CxasCmdlet, IDisposable
     {
+        /// <summary>Segmentation results, from Invoke-CxasSegmentation.</summary>
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
 
@@ -24,6 +44,7 @@ namespace Cxas.PowerShell
         [Alias("o")]
         public string? OutputPath { get; set; }
 
+        /// <summary>Mask formats: png (default), jpg, npy, npz, json (COCO), dicom-seg; several at once are fine.</summary>
         [Parameter]
         [Alias("ot", "OutputType")]
         [ValidateSet("png", "jpg", "npy", "npz", "json", "dicom-seg", IgnoreCase = true)]
@@ -34,23 +55,30 @@ namespace Cxas.PowerShell
         [ArgumentCompleter(typeof(LabelCompleter))]
         public string[]? Label { get; set; }
 
-        /// <summary>Overwrite existing outputs; with -DicomWebUri, store a SEG again that the server already holds.</summary>
+        /// <summary>Write every output again, replacing this run's planned outputs that exist; with -DicomWebUri, store a SEG again that the server already holds.</summary>
         [Parameter] public SwitchParameter Force { get; set; }
 
+        /// <summary>Skip outputs that exist (with a warning) instead of reporting an error.</summary>
         [Parameter] public SwitchParameter NoClobber { get; set; }
 
         /// <summary>A DICOMweb root to store each result's DICOM-SEG in (STOW-RS), next to its source study.</summary>
         [Parameter] public string? DicomWebUri { get; set; }
 
+        /// <summary>User name and password for the DICOMweb server (HTTP Basic); refused over plain http unless -AllowUnencryptedAuthentication.</summary>
         [Parameter] [Credential] public PSCredential? Credential { get; set; }
+        /// <summary>A bearer token for the DICOMweb server, as a SecureString; never shown in output or errors.</summary>
         [Parameter] public SecureString? Token { get; set; }
+        /// <summary>Accept any TLS certificate from the server (for test servers only; certificates are verified by default).</summary>
         [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
+        /// <summary>Allow -Credential or -Token over plain http (as Invoke-RestMethod does).</summary>
         [Parameter] public SwitchParameter AllowUnencryptedAuthentication { get; set; }
 
+        /// <summary>Retries of a request after 429, 502, 503, 504, a dropped connection or a timeout (exponential backoff, honouring Retry-After; default 3).</summary>
         [Parameter]
         [ValidateRange(0, 10)]
         public int MaximumRetryCount { get; set; } = 3;
 
+        /// <summary>Seconds a request may take before it is abandoned (and retried; default 120).</summary>
         [Parameter]
         [ValidateRange(1, 3600)]
         public int TimeoutSec { get; set; } = 120;

@@ -17,10 +17,24 @@ namespace Cxas.PowerShell
     /// <para type="description">Writes one PNG per image, &lt;stem&gt;_overlay.png in -OutputPath, and emits the files written.
     /// The radiograph is read again from the result's Path; when it cannot be read the overlay is drawn on black.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples | Export-CxasOverlay -OutputPath ./overlays -Feature CTR
+    /// </code>
+    /// <para>Draws lung and heart over each radiograph with the CTR construction and its value in the legend.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples | Export-CxasOverlay ./overlays -Label lung, heart -Color @{ heart = '#ff0000' } -Opacity 0.5 -Force
+    /// </code>
+    /// <para>Draws the heart in red at half opacity, replacing overlays written before.</para>
+    /// </example>
+
     [Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true)]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportCxasOverlayCommand : CxasCmdlet
     {
+        /// <summary>Segmentation results, from Invoke-CxasSegmentation.</summary>
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
 
@@ -39,6 +53,7 @@ namespace Cxas.PowerShell
         [ValidateSet("CTR", "SCD", "Cardio-Thoracic Ratio", "Spine-Center Distance", IgnoreCase = true)]
         public string[] Feature { get; set; } = Array.Empty<string>();
 
+        /// <summary>Which CTR construction to draw with -Feature CTR: Standard (default), Reference, or both.</summary>
         [Parameter]
         [ValidateSet("Standard", "Reference", IgnoreCase = true)]
         public string[] CtrMethod { get; set; } = { "Standard" };
@@ -57,8 +72,10 @@ namespace Cxas.PowerShell
         [Parameter]
         public System.Collections.Hashtable? Color { get; set; }
 
+        /// <summary>Leave out the legend (class colours and feature values).</summary>
         [Parameter] public SwitchParameter NoLegend { get; set; }
 
+        /// <summary>Replace overlays that exist.</summary>
         [Parameter] public SwitchParameter Force { get; set; }
 
         /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>

@@ -17,10 +17,25 @@ namespace Cxas.PowerShell
     /// radiograph with one switchable layer per chosen class and one for the feature construction. Everything is
     /// embedded (data: URIs, inline script and style): the file opens from disk in any browser, without a server.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples | Export-CxasReport -OutputPath ./report.html
+    /// </code>
+    /// <para>Writes one HTML file with a sortable CTR/SCD table and a switchable overlay per image.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples |
+    ///     Export-CxasReport ./report.html -Title 'Night batch' -PassThru -Force |
+    ///     Get-CxasFeature CTR | Export-Csv ./ctr.csv
+    /// </code>
+    /// <para>One pass over the images gives the report and, through -PassThru, a CSV of CTRs.</para>
+    /// </example>
     [Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true)]
     [OutputType(typeof(FileInfo))]
     public sealed class ExportCxasReportCommand : CxasCmdlet
     {
+        /// <summary>Segmentation results, from Invoke-CxasSegmentation.</summary>
         [Parameter(Mandatory = true, ValueFromPipeline = true)]
         public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
 
@@ -44,6 +59,7 @@ namespace Cxas.PowerShell
         [ArgumentCompleter(typeof(LabelCompleter))]
         public string[]? FeatureLabel { get; set; }
 
+        /// <summary>Which CTR to report: Standard (default), Reference, or both.</summary>
         [Parameter]
         [ValidateSet("Standard", "Reference", IgnoreCase = true)]
         public string[] CtrMethod { get; set; } = { "Standard" };
@@ -53,17 +69,24 @@ namespace Cxas.PowerShell
         [ValidateRange(64, 8192)]
         public int MaxSize { get; set; } = 1024;
 
+        /// <summary>Initial opacity of the class layers, 0 to 1 (default 0.4; the report has a slider).</summary>
         [Parameter]
         [ValidateRange(0.0, 1.0)]
         public double Opacity { get; set; } = 0.4;
 
+        /// <summary>Colours by class, e.g. @{ heart = '#ff0000' }.</summary>
         [Parameter]
         public System.Collections.Hashtable? Color { get; set; }
 
+        /// <summary>The report's title (default "Cxas report").</summary>
         [Parameter]
         public string Title { get; set; } = "Cxas report";
 
+        /// <summary>Replace the report if it exists.</summary>
         [Parameter] public SwitchParameter Force { get; set; }
+
+        /// <summary>Keep an existing report (with a warning) instead of reporting an error.</summary>
+        [Parameter] public SwitchParameter NoClobber { get; set; }
 
         /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
         [Parameter] public SwitchParameter PassThru { get; set; }
@@ -72,6 +95,7 @@ namespace Cxas.PowerShell
         private ReportOptions _options = new ReportOptions();
         private readonly List<ReportItem> _items = new List<ReportItem>();
         private ProgressTracker? _progress;
+        private bool _keepExisting;
 
         protected override void BeginProcessing()
         {
@@ -80,7 +104,6 @@ namespace Cxas.PowerShell
                 _target = GetUnresolvedProviderPathFromPSPath(OutputPath);
                 if (Directory.Exists(_target))
                     throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a folder; give the HTML file's path.", _target);
-                AtomicOutput.EnsureWritable(_target, Force);
                 var kinds = Feature.Select(FeatureNames.Parse).Distinct().ToList();
                 _options = new ReportOptions
                 {
@@ -98,6 +121,15 @@ namespace Cxas.PowerShell
             {
                 ThrowTerminatingError(ToErrorRecord(ex, OutputPath));
             }
+            // An existing report is an error for this file, like every other output (not a stop of the pipeline):
+            // results still pass through with -PassThru.
+            if (!Force && File.Exists(_target))
+            {
+                _keepExisting = true;
+                if (NoClobber) WriteWarning($"Kept '{_target}': it already exists (-NoClobber).");
+                else WriteFileError(new CxasException(CxasErrorKind.AlreadyExists,
+                    $"'{_target}' already exists (use -Force to overwrite it, or -NoClobber to keep it without an error).", _target), _target);
+            }
             _progress = new ProgressTracker(this, "Export-CxasReport", 5);
         }
 
@@ -107,6 +139,11 @@ namespace Cxas.PowerShell
             {
                 if (result == null) continue;
                 _progress!.Step(result.Path);
+                if (_keepExisting)
+                {
+                    if (PassThru) WriteObject(result);
+                    continue;
+                }
                 try
                 {
                     _items.Add(ReportItems.Create(result, ExportCxasOverlayCommand.LoadImage(this, result), _options));
@@ -122,6 +159,7 @@ namespace Cxas.PowerShell
         protected override void EndProcessing()
         {
             _progress?.Complete();
+            if (_keepExisting) return;
             if (_items.Count == 0)
             {
                 WriteWarning("No images to report; nothing written.");

@@ -19,7 +19,9 @@ namespace Cxas.PowerShell
         private readonly SegmentationQueue _queue;
         private readonly MaskOutputSet? _outputs;
         private readonly ProgressTracker _progress;
-        private int _skipped;
+        private readonly string _activity;
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private int _skipped, _results;
 
         /// <summary>Starts a run; model, device and output problems are terminating errors.</summary>
         public FileSegmentationRun(CxasCmdlet cmdlet, string? model, string device, string? outputPath, string[] outputTypes,
@@ -42,10 +44,12 @@ namespace Cxas.PowerShell
             }
             if (resolved.Manifest.TestOnly)
                 cmdlet.WriteWarning($"Model '{resolved.Name}' is a test model: its masks are a closed-form function of pixel intensity, not anatomy.");
-            cmdlet.WriteVerbose($"Model '{resolved.Name}' ({resolved.Directory}) on {_segmenter.Device}.");
+            cmdlet.WriteVerbose($"Model '{resolved.Name}' ({resolved.Directory}) on {_segmenter.Device}; ONNX Runtime from {NativeRuntime.Source} ({NativeRuntime.Directory}).");
+            if (NativeRuntime.Note != null) cmdlet.WriteWarning(NativeRuntime.Note);
             if (_segmenter.DeviceNote != null) cmdlet.WriteVerbose($"CUDA not used: {_segmenter.DeviceNote}");
             _queue = new SegmentationQueue(_segmenter);
             _progress = new ProgressTracker(cmdlet, activity);
+            _activity = activity;
         }
 
         public CxasModel Model => _segmenter.Model;
@@ -60,7 +64,7 @@ namespace Cxas.PowerShell
             try { finished = _outputs != null && _outputs.IsFinished(file); }
             catch (CxasException ex)
             {
-                _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(ex, file.Path));
+                _cmdlet.WriteFileError(ex, file.Path);
                 yield break;
             }
             if (finished)
@@ -87,6 +91,14 @@ namespace Cxas.PowerShell
             if (_skipped > 0)
                 _cmdlet.WriteWarning($"Skipped {_skipped} input(s) whose outputs were already written by an earlier run (use -Force to redo them).");
             _progress.Complete();
+            // One information record sums the run up ($r = ... -InformationVariable info; or 6>&1).
+            double seconds = _clock.Elapsed.TotalSeconds;
+            var summary = new RunSummary
+            {
+                Activity = _activity, Files = _results + _skipped + _cmdlet.FileErrors, Results = _results, Errors = _cmdlet.FileErrors,
+                Skipped = _skipped, Seconds = Math.Round(seconds, 2), ImagesPerSecond = seconds > 0 ? Math.Round(_results / seconds, 2) : 0,
+            };
+            _cmdlet.WriteInformation(summary, new[] { "Cxas", "Summary" });
         }
 
         private SegmentationResult? Take(SegmentationOutcome outcome)
@@ -98,9 +110,12 @@ namespace Cxas.PowerShell
                 // Refused credentials fail every instance alike: one terminating error, not one per instance.
                 if (outcome.Error is CxasException { Kind: CxasErrorKind.Unauthorized } denied)
                     _cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(denied, outcome.Path));
-                _cmdlet.WriteError(CxasCmdlet.ToErrorRecord(outcome.Error!, outcome.Path));
+                _cmdlet.WriteFileError(outcome.Error!, outcome.Path);
                 return null;
             }
+            var r = outcome.Result;
+            _results++;
+            _cmdlet.WriteVerbose($"{r.FileName}: decode {r.DecodeMs} ms, inference {r.InferenceMs} ms, {r.PresentCount}/{r.ClassCount} classes found.");
             if (_outputs != null)
                 foreach (var record in _outputs.Write(outcome.Result)) _cmdlet.WriteVerbose($"Wrote '{record.OutputPath}'.");
             return outcome.Result;
@@ -112,5 +127,20 @@ namespace Cxas.PowerShell
             try { while (_queue.TakeNext() != null) { } } catch (Exception) { }
             _outputs?.Dispose();
         }
+    }
+
+    /// <summary>What one segmentation run did: the message data of its closing information record.</summary>
+    public sealed class RunSummary
+    {
+        public string Activity { get; set; } = "";
+        public int Files { get; set; }
+        public int Results { get; set; }
+        public int Errors { get; set; }
+        public int Skipped { get; set; }
+        public double Seconds { get; set; }
+        public double ImagesPerSecond { get; set; }
+
+        public override string ToString() =>
+            $"{Activity}: {Files} file(s), {Results} result(s), {Errors} error(s), {Skipped} skipped, {Seconds:0.0} s ({ImagesPerSecond:0.00} images/s).";
     }
 }

@@ -17,6 +17,24 @@ namespace Cxas.PowerShell
     /// the source states a pixel spacing and in pixels otherwise (the Unit column says which). A structure that is
     /// missing gives a Status and an empty Value.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples | Get-CxasFeature -Feature CTR, SCD | Format-Table
+    /// </code>
+    /// <para>Measures the cardio-thoracic ratio and the spine-centre distance of each image (SCD needs a model with vertebrae: it reports why it is missing otherwise).</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Get-CxasFeature CTR ./samples/00000001_000.png
+    /// </code>
+    /// <para>Segments one file itself and measures its CTR: the feature first, then the path.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples | Get-CxasFeature -Feature Area, Centroid -Label heart, lung | Export-Csv ./shape.csv
+    /// </code>
+    /// <para>Writes the area and centroid of the heart and lungs, one flat row per image, feature and class.</para>
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "CxasFeature", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true)]
     [OutputType(typeof(FeatureValue))]
     public sealed class GetCxasFeatureCommand : CxasCmdlet, IDisposable
@@ -34,6 +52,7 @@ namespace Cxas.PowerShell
         [SupportsWildcards]
         public string[] Path { get; set; } = Array.Empty<string>();
 
+        /// <summary>Image files or folders, taken literally; from the pipeline by property name (what Get-ChildItem emits).</summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
         [Alias("PSPath", "FullName", "LP")]
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
@@ -54,6 +73,7 @@ namespace Cxas.PowerShell
         [ValidateSet("Standard", "Reference", IgnoreCase = true)]
         public string[] CtrMethod { get; set; } = { "Standard" };
 
+        /// <summary>Search folders recursively.</summary>
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
         public SwitchParameter Recurse { get; set; }
@@ -67,8 +87,10 @@ namespace Cxas.PowerShell
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
         [Alias("m")]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string? Model { get; set; }
 
+        /// <summary>Auto (CUDA when available, else CPU), Cpu, Cuda, Cuda:N, or the reference's "cpu" / "0", for file input.</summary>
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
         [Alias("g", "gpus")]
@@ -81,16 +103,19 @@ namespace Cxas.PowerShell
         [Alias("o")]
         public string? OutputPath { get; set; }
 
+        /// <summary>With -OutputPath: mask formats, as Invoke-CxasSegmentation -OutputType.</summary>
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
         [Alias("ot")]
         [ValidateSet("png", "jpg", "npy", "npz", "json", "dicom-seg", IgnoreCase = true)]
         public string[] OutputType { get; set; } = { "png" };
 
+        /// <summary>With -OutputPath: write every output again, replacing this run's planned outputs.</summary>
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
         public SwitchParameter Force { get; set; }
 
+        /// <summary>With -OutputPath: skip outputs that exist (with a warning) instead of reporting an error.</summary>
         [Parameter(ParameterSetName = PathSet)]
         [Parameter(ParameterSetName = LiteralSet)]
         public SwitchParameter NoClobber { get; set; }

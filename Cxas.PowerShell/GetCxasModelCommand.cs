@@ -14,6 +14,18 @@ namespace Cxas.PowerShell
     /// (%ProgramData%\Cxas\models, /usr/local/share/cxas/models). Shows each model's scope, whether it is the default,
     /// its label count, size, source, the SHA-256 of the checkpoint it came from, and its licence.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// Get-CxasModel
+    /// </code>
+    /// <para>Lists every model found, the default first, with scope, label count, size and licence.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Get-CxasModel cxas-* | Format-List *
+    /// </code>
+    /// <para>Shows everything known about the models whose names start with cxas-.</para>
+    /// </example>
     [Cmdlet(VerbsCommon.Get, "CxasModel")]
     [OutputType(typeof(ModelCatalogEntry))]
     public sealed class GetCxasModelCommand : PSCmdlet
@@ -22,6 +34,7 @@ namespace Cxas.PowerShell
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string[]? Name { get; set; }
 
         private ModelCatalog? _catalog;

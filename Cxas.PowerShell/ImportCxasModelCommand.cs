@@ -13,6 +13,20 @@ namespace Cxas.PowerShell
     /// checks that ONNX Runtime loads it. The folder is written under a temporary name and renamed when complete.
     /// </para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: needs the reference checkpoint.
+    /// Import-CxasModel -Path ./UNet_ResNet50_default.pth
+    /// </code>
+    /// <para>Imports the reference's 159-class checkpoint into the per-user models folder.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: needs a checkpoint of your own.
+    /// Import-CxasModel -Path ./my_unet.pth -Name my-unet -Destination ./models -Force
+    /// </code>
+    /// <para>Imports a checkpoint of the same architecture under its own name into a folder of your choice, replacing an earlier import.</para>
+    /// </example>
     [Cmdlet(VerbsData.Import, "CxasModel", SupportsShouldProcess = true)]
     [OutputType(typeof(ModelCatalogEntry))]
     public sealed class ImportCxasModelCommand : PSCmdlet

@@ -17,6 +17,21 @@ namespace Cxas.PowerShell
     /// folder. The weights are CC BY-NC-SA 4.0: the licence is shown and must be accepted (-AcceptLicense when not
     /// interactive). Segmentation never downloads anything by itself.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: downloads 294 MB from the internet.
+    /// Install-CxasModel -AcceptLicense
+    /// Invoke-CxasSegmentation ./samples -Model UNet_ResNet50_default
+    /// </code>
+    /// <para>Downloads the reference's 159-class weights (licence accepted on the command line), installs them for the current user and segments with them.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: needs the checkpoint file.
+    /// Install-CxasModel -Path ./UNet_ResNet50_default.pth -Scope AllUsers -AcceptLicense
+    /// </code>
+    /// <para>On an air-gapped server, installs a checkpoint already copied there, machine-wide, so that service accounts can use it.</para>
+    /// </example>
     [Cmdlet(VerbsLifecycle.Install, "CxasModel", SupportsShouldProcess = true, DefaultParameterSetName = "Download")]
     [OutputType(typeof(ModelCatalogEntry))]
     public sealed class InstallCxasModelCommand : PSCmdlet

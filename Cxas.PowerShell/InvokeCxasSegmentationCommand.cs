@@ -12,6 +12,26 @@ namespace Cxas.PowerShell
     /// over WADO-RS while the previous one is segmented), runs the model and emits one SegmentationResult per image. With
     /// -OutputPath the masks are also written as they are produced.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples/00000001_000.png
+    /// </code>
+    /// <para>Segments one image with the default model; the result shows as a compact table.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Invoke-CxasSegmentation ./samples -Recurse -OutputPath ./masks -OutputType png, npz
+    /// </code>
+    /// <para>Segments a folder tree and writes each image's masks as they are produced; a rerun skips the images already written.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Get-ChildItem ./samples -Filter *.png | Invoke-CxasSegmentation |
+    ///     Where-Object { $_.PixelCounts['heart'] -gt 0 } |
+    ///     Select-Object FileName, PresentCount, InferenceMs
+    /// </code>
+    /// <para>Pipes files in and keeps the images where a heart was found.</para>
+    /// </example>
     [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
     [OutputType(typeof(SegmentationResult))]
     public sealed class InvokeCxasSegmentationCommand : CxasCmdlet, IDisposable
@@ -20,11 +40,13 @@ namespace Cxas.PowerShell
         private const string LiteralSet = "LiteralPath";
         private const string InstanceSet = "Instance";
 
+        /// <summary>Image files or folders; wildcards allowed; from the pipeline by value (strings).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
         [Alias("i", "Input")]
         [SupportsWildcards]
         public string[] Path { get; set; } = Array.Empty<string>();
 
+        /// <summary>Image files or folders, taken literally; from the pipeline by property name (what Get-ChildItem emits).</summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
         [Alias("PSPath", "FullName", "LP")]
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
@@ -42,6 +64,7 @@ namespace Cxas.PowerShell
         /// <summary>Model name (see the models folders) or path to a model folder. Default: the module's default model.</summary>
         [Parameter]
         [Alias("m")]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string? Model { get; set; }
 
         /// <summary>Auto (CUDA when available, else CPU), Cpu, Cuda, Cuda:N, or the reference's "cpu" / "0".</summary>

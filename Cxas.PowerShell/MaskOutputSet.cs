@@ -87,7 +87,9 @@ namespace Cxas.PowerShell
                     }
                     records.AddRange(_exporter.ExportGroup(result, planned, group));
                 }
-                catch (Exception ex) when (!(ex is PipelineStoppedException))
+                // A host that cannot prompt for -Confirm stops the command, as it does PowerShell's own cmdlets.
+                catch (Exception ex) when (!(ex is PipelineStoppedException) && !(ex is PSInvalidOperationException) &&
+                                           !(ex is System.Management.Automation.Host.HostException))
                 {
                     if (runLevel && ex is CxasException cx && cx.Kind == CxasErrorKind.AlreadyExists && _noClobber)
                     {

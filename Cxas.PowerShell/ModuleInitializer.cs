@@ -8,14 +8,11 @@ namespace Cxas.PowerShell
     /// <summary>
     /// Runs when the module is imported. On Windows PowerShell 5.1 (.NET Framework) it binds the module's dependency
     /// assemblies whatever version is asked for. Windows PowerShell does not look for native libraries
-    /// beside a module's assemblies, so ONNX Runtime's native library is loaded from the module folder up front;
-    /// later P/Invoke calls by name then bind to the already loaded library. .NET (PowerShell 7) finds it on its own.
+    /// beside a module's assemblies; and the CUDA provider lives in a companion module. So the native ONNX Runtime is chosen
+    /// and bound up front (see <see cref="Cxas.Models.NativeRuntime"/>).
     /// </summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer
     {
-        [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode)]
-        private static extern IntPtr LoadLibraryW(string path);
-
         public void OnImport()
         {
             var dir = Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location);
@@ -31,12 +28,9 @@ namespace Cxas.PowerShell
                     return File.Exists(candidate) ? System.Reflection.Assembly.LoadFrom(candidate) : null;
                 };
             }
-            if (Environment.OSVersion.Platform != PlatformID.Win32NT) return;
-            foreach (var name in new[] { "onnxruntime_providers_shared.dll", "onnxruntime.dll" })
-            {
-                var path = Path.Combine(dir, name);
-                if (File.Exists(path)) LoadLibraryW(path);
-            }
+            // The native ONNX Runtime: the module's CPU build, or the Cxas.Cuda companion's when it is installed.
+            var version = typeof(ModuleInitializer).Assembly.GetName().Version;
+            Cxas.Models.NativeRuntime.Configure(dir, version == null ? "0.0.0" : $"{version.Major}.{version.Minor}.{version.Build}");
         }
     }
 }

@@ -9,6 +9,19 @@ namespace Cxas.PowerShell
     /// in -Scope), and removes its folder. Only a folder holding model.json directly inside one of those models
     /// folders is ever removed; models that ship with the module cannot be.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: needs an installed model.
+    /// Uninstall-CxasModel UNet_ResNet50_default
+    /// </code>
+    /// <para>Removes the reference model from the per-user folder (or the machine-wide one).</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// Get-CxasModel | Where-Object Scope -eq CurrentUser | Uninstall-CxasModel -WhatIf
+    /// </code>
+    /// <para>Shows which per-user models would be removed, without removing them.</para>
+    /// </example>
     [Cmdlet(VerbsLifecycle.Uninstall, "CxasModel", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(void))]
     public sealed class UninstallCxasModelCommand : PSCmdlet
@@ -16,6 +29,7 @@ namespace Cxas.PowerShell
         /// <summary>The model's name (as Get-CxasModel lists it).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ModelCompleter))]
         public string Name { get; set; } = "";
 
         /// <summary>Only look in this scope (default: CurrentUser first, then AllUsers).</summary>

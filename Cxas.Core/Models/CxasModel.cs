@@ -171,6 +171,13 @@ namespace Cxas.Models
                         $"CUDA device {device.Index} was requested, but this ONNX Runtime build has no CUDA execution provider " +
                         $"(available: {string.Join(", ", Env.Value.GetAvailableProviders())}).");
                 }
+                if (NativeRuntime.Directory != null && !NativeRuntime.HasCudaProvider)
+                {
+                    options.Dispose();
+                    throw new CxasException(CxasErrorKind.Device,
+                        $"CUDA device {device.Index} was requested, but the CUDA provider is not installed: it comes in the companion " +
+                        $"module {NativeRuntime.CudaModuleName} (Install-PSResource {NativeRuntime.CudaModuleName}, the same version as Cxas).");
+                }
                 try
                 {
                     options.AppendExecutionProvider_CUDA(device.Index);

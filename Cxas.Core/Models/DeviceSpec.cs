@@ -41,3 +41,27 @@ namespace Cxas.Models
         public override int GetHashCode() => ((int)Kind * 397) ^ Index;
     }
 }
+
+namespace Cxas.Models
+{
+    /// <summary>
+    /// How many NVIDIA GPUs the machine shows, without starting CUDA: the driver's device nodes on Linux
+    /// (/dev/nvidia0, /dev/nvidia1...), and on Windows the driver's library with one GPU assumed (CUDA itself is what
+    /// would tell more). For suggestions only (tab completion); -Device Cuda:N is checked when a session starts.
+    /// </summary>
+    public static class CudaDevices
+    {
+        public static int Count()
+        {
+            try
+            {
+                if (System.IO.Path.DirectorySeparatorChar == '\\')
+                    return System.IO.File.Exists(System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.System), "nvcuda.dll")) ? 1 : 0;
+                int n = 0;
+                while (n < 64 && System.IO.File.Exists("/dev/nvidia" + n.ToString(CultureInfo.InvariantCulture))) n++;
+                return n;
+            }
+            catch (Exception) { return 0; }
+        }
+    }
+}

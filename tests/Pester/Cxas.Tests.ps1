@@ -350,6 +350,18 @@ print(len(d['images']), min(c['id'] for c in d['categories']), len({x['id'] for 
         $completions | Should -Contain 'left lung'
         $completions | Should -Not -Contain 'heart'
     }
+
+    It 'completes -Model and Get-CxasModel -Name with the models found, and -Device with what the machine has' {
+        foreach ($line in 'Invoke-CxasSegmentation x.png -Model cxas-', 'Get-CxasModel cxas-a') {
+            $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.ListItemText
+            $completions | Should -Contain 'cxas-anatomy-r18' -Because $line
+        }
+        $line = 'Invoke-CxasSegmentation x.png -Device '
+        $devices = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.ListItemText
+        $devices | Should -Contain 'Cpu'
+        $gpus = @(Get-ChildItem /dev -ErrorAction SilentlyContinue | Where-Object Name -match '^nvidia\d+$').Count
+        @($devices | Where-Object { $_ -like 'Cuda:*' }).Count | Should -Be $gpus
+    }
 }
 
 Describe 'Memory over a long run' -Tag Slow {
@@ -625,5 +637,38 @@ print(json.dumps(res))
         $Real | Export-CxasReport -OutputPath $html | Out-Null
         (Get-Item $html).Length | Should -BeGreaterThan 10000
         Get-Content $html -Raw | Should -BeLike '*data:image/png;base64,*'
+    }
+}
+
+Describe 'Streams' {
+    It 'gives one verbose line per file and one information record summing the run up' {
+        $folder = Join-Path $Work 'streams'
+        New-ChestPngs $folder 3 90 80
+        Set-Content (Join-Path $folder 'broken.png') 'not a png'
+        $info = $null
+        $all = Invoke-CxasSegmentation $folder -Verbose -InformationVariable info -ErrorAction SilentlyContinue -WarningAction SilentlyContinue 4>&1
+        $verbose = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        foreach ($n in 0..2) {
+            @($verbose | Where-Object { $_ -like ('chest{0:d2}.png: decode * ms, inference * ms, */159 classes found.' -f $n) }).Count | Should -Be 1
+        }
+        $info.Count | Should -Be 1
+        $summary = $info[0].MessageData
+        $info[0].Tags | Should -Contain 'Summary'
+        "$($summary.Files) $($summary.Results) $($summary.Errors) $($summary.Skipped)" | Should -Be '4 3 1 0'
+        $summary.ImagesPerSecond | Should -BeGreaterThan 0
+        "$summary" | Should -BeLike 'Invoke-CxasSegmentation: 4 file(s), 3 result(s), 1 error(s), 0 skipped*'
+    }
+}
+
+Describe '-Confirm without a user interface' {
+    It 'stops the command as PowerShell''s own cmdlets do, and writes nothing' {
+        $folder = Join-Path $Work 'confirm'
+        New-ChestPngs $folder 1 60 50
+        $out = Join-Path $Work 'confirm-out'
+        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+        $script = "Import-Module '$ModuleDir/Cxas.psd1'; try { Invoke-CxasSegmentation '$folder' -Model cxas-test -OutputPath '$out' -Confirm -WarningAction SilentlyContinue | Out-Null; 'no error' } catch { `$_.FullyQualifiedErrorId }"
+        $text = if (Test-Path $pwshDll) { & dotnet $pwshDll -NoProfile -NonInteractive -Command $script } else { & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script }
+        $text | Should -Be 'InvalidOperation,Cxas.PowerShell.InvokeCxasSegmentationCommand'
+        Test-Path (Join-Path $out 'chest00') | Should -BeFalse
     }
 }

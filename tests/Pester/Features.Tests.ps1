@@ -179,6 +179,20 @@ Describe 'Export-CxasReport' {
         $Results | Export-CxasReport -OutputPath $path | Out-Null
         { $Results | Export-CxasReport -OutputPath $path } | Should -Throw -ErrorId 'Cxas.AlreadyExists*'
     }
+
+    It 'reports an existing file as an error that -ErrorAction controls, and keeps it quietly with -NoClobber' {
+        $path = Join-Path $Work 'report3.html'
+        Set-Content $path 'mine'
+        $errs = $null
+        $passed = @($Results | Export-CxasReport -OutputPath $path -PassThru -ErrorVariable errs -ErrorAction SilentlyContinue)
+        $passed.Count | Should -Be $Results.Count
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.AlreadyExists*'
+        $warnings = $null
+        $Results | Export-CxasReport -OutputPath $path -NoClobber -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
+        ($warnings | Out-String) | Should -BeLike '*report3.html*'
+        Get-Content $path | Should -Be 'mine'
+    }
 }
 
 Describe 'Get-CxasFeature positional use' {

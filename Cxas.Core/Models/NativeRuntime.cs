@@ -1,0 +1,128 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Cxas.Models
+{
+    /// <summary>
+    /// Which native ONNX Runtime the process uses. The Cxas module ships the CPU runtime beside its assemblies; the CUDA
+    /// execution provider (about 280 MB) comes in a companion module, <c>Cxas.Cuda</c>, which holds the same ONNX Runtime
+    /// build with its CUDA provider beside it (ONNX Runtime looks for providers next to itself). At import:
+    /// <list type="number">
+    /// <item>the companion is looked for: <c>$env:CXAS_CUDA_MODULE</c> (a folder), else <c>Cxas.Cuda/&lt;version&gt;</c> or
+    /// <c>Cxas.Cuda</c> in each <c>$env:PSModulePath</c> folder, holding the runtime library; the version must be Cxas's own;</item>
+    /// <item>the chosen runtime is bound before ONNX Runtime's first call: on Windows by loading it by full path (later loads by
+    /// name reuse it), on .NET elsewhere through a DllImport resolver for ONNX Runtime's assembly. Windows PowerShell 5.1
+    /// off Windows does not exist, so no third way is needed.</item>
+    /// </list>
+    /// </summary>
+    public static class NativeRuntime
+    {
+        public const string CudaModuleName = "Cxas.Cuda";
+
+        /// <summary>The folder the native runtime is loaded from.</summary>
+        public static string? Directory { get; private set; }
+        /// <summary>"Cxas" (the module's own CPU runtime) or "Cxas.Cuda" (the companion's).</summary>
+        public static string Source { get; private set; } = "Cxas";
+        /// <summary>A note when the companion was found but could not be used.</summary>
+        public static string? Note { get; private set; }
+
+        private static bool IsWindows => Path.DirectorySeparatorChar == '\\';
+        private static string RuntimeFile => IsWindows ? "onnxruntime.dll" : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libonnxruntime.dylib" : "libonnxruntime.so";
+        private static string CudaProviderFile => IsWindows ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+
+        /// <summary>Whether the runtime in use has the CUDA provider library beside it (false before <see cref="Configure"/>).</summary>
+        public static bool HasCudaProvider => Directory != null && File.Exists(Path.Combine(Directory, CudaProviderFile));
+
+        /// <summary>Chooses and binds the native runtime; call once, before any model is loaded.</summary>
+        public static void Configure(string moduleDirectory, string version)
+        {
+            if (Directory != null) return;
+            Directory = moduleDirectory;
+            var companion = FindCompanion(version);
+            if (companion != null)
+            {
+                Directory = companion;
+                Source = CudaModuleName;
+            }
+            try { Bind(Path.Combine(Directory, RuntimeFile)); }
+            catch (Exception ex) when (companion != null)
+            {
+                Note = $"The {CudaModuleName} runtime in '{companion}' could not be used ({ex.Message}); the CPU runtime is used.";
+                Directory = moduleDirectory;
+                Source = "Cxas";
+                Bind(Path.Combine(Directory, RuntimeFile));
+            }
+        }
+
+        private static string? FindCompanion(string version)
+        {
+            var explicitDir = Environment.GetEnvironmentVariable("CXAS_CUDA_MODULE");
+            var candidates = !string.IsNullOrEmpty(explicitDir)
+                ? new[] { explicitDir! }
+                : (Environment.GetEnvironmentVariable("PSModulePath") ?? "").Split(Path.PathSeparator)
+                    .Where(p => p.Length > 0)
+                    .SelectMany(p => new[] { Path.Combine(p, CudaModuleName, version), Path.Combine(p, CudaModuleName) });
+            return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, RuntimeFile)) && File.Exists(Path.Combine(d, CudaProviderFile)) &&
+                                                  VersionOf(d) == version);
+        }
+
+        /// <summary>The ModuleVersion in the folder's Cxas.Cuda.psd1 (a line "ModuleVersion = 'x.y.z'").</summary>
+        private static string? VersionOf(string directory)
+        {
+            var manifest = Path.Combine(directory, CudaModuleName + ".psd1");
+            if (!File.Exists(manifest)) return null;
+            foreach (var line in File.ReadLines(manifest))
+            {
+                var t = line.Trim();
+                if (!t.StartsWith("ModuleVersion", StringComparison.OrdinalIgnoreCase)) continue;
+                var q = t.Split('\'', '"');
+                return q.Length >= 2 ? q[1] : null;
+            }
+            return null;
+        }
+
+        [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode)]
+        private static extern IntPtr LoadLibraryW(string path);
+
+        private static void Bind(string runtimePath)
+        {
+            if (!File.Exists(runtimePath)) throw new FileNotFoundException($"'{runtimePath}' is missing.");
+            var dir = Path.GetDirectoryName(runtimePath)!;
+            if (IsWindows)
+            {
+                foreach (var name in new[] { "onnxruntime_providers_shared.dll", "onnxruntime.dll" })
+                {
+                    var path = Path.Combine(dir, name);
+                    if (File.Exists(path) && LoadLibraryW(path) == IntPtr.Zero)
+                        throw new InvalidOperationException($"cannot load '{path}' (error {Marshal.GetLastWin32Error()})");
+                }
+                return;
+            }
+            // .NET Core 3+: NativeLibrary.SetDllImportResolver(onnxRuntimeAssembly, resolver), through reflection
+            // (netstandard2.0 does not name it).
+            var nativeLibrary = Type.GetType("System.Runtime.InteropServices.NativeLibrary");
+            var resolverType = Type.GetType("System.Runtime.InteropServices.DllImportResolver");
+            if (nativeLibrary == null || resolverType == null) return;
+            var ort = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly;
+            var handle = (IntPtr)nativeLibrary.GetMethod("Load", new[] { typeof(string) })!.Invoke(null, new object[] { runtimePath })!;
+            Resolved = handle;
+            var resolver = Delegate.CreateDelegate(resolverType, typeof(NativeRuntime).GetMethod(nameof(Resolve), BindingFlags.NonPublic | BindingFlags.Static)!);
+            try
+            {
+                nativeLibrary.GetMethod("SetDllImportResolver")!.Invoke(null, new object[] { ort, resolver });
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is InvalidOperationException)
+            {
+                // A resolver is already set (the module imported twice in one process): the first one stays.
+            }
+        }
+
+        private static IntPtr Resolved;
+
+        private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
+            libraryName == "onnxruntime" || libraryName == "libonnxruntime" ? Resolved : IntPtr.Zero;
+    }
+}

@@ -1,0 +1,74 @@
+#Requires -Version 7.4
+# Pester 6 tests of the cmdlets' help (generated at build time from the XML documentation comments): every cmdlet
+# and parameter is described, every cmdlet has at least two examples, and every example runs against the shipped
+# samples. An example marked "# Not run by the tests: <reason>" is reported as skipped with that reason.
+
+BeforeDiscovery {
+    $moduleDir = if ($env:CXAS_MODULE) { $env:CXAS_MODULE } else { Join-Path $PSScriptRoot '../../out/Cxas' }
+    Import-Module (Join-Path $moduleDir 'Cxas.psd1') -Force
+    $script:Cmdlets = @(Get-Command -Module Cxas -CommandType Cmdlet | ForEach-Object { @{ Name = $_.Name } })
+    $script:Examples = @(foreach ($c in Get-Command -Module Cxas -CommandType Cmdlet) {
+        $n = 0
+        foreach ($e in (Get-Help $c.Name -Full).examples.example) {
+            $n++
+            @{ Name = $c.Name; Number = $n; Code = [string] $e.code }
+        }
+    })
+}
+
+BeforeAll {
+    $ErrorActionPreference = 'Stop'
+    $script:ModuleDir = if ($env:CXAS_MODULE) { $env:CXAS_MODULE } else { Join-Path $PSScriptRoot '../../out/Cxas' }
+    Import-Module (Join-Path $ModuleDir 'Cxas.psd1') -Force
+    $script:Common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+    $script:Samples = Join-Path $PSScriptRoot '../../samples'
+}
+
+Describe 'Help of <Name>' -ForEach $Cmdlets {
+    BeforeAll { $script:Help = Get-Help $Name -Full }
+
+    It 'has a synopsis and a description' {
+        $Help.Synopsis | Should -Not -BeNullOrEmpty
+        $Help.Synopsis | Should -Not -BeLike "*$Name *[<CommonParameters>]*"
+        ($Help.description | Out-String).Trim() | Should -Not -BeNullOrEmpty
+    }
+
+    It 'describes every parameter' {
+        $parameters = (Get-Command $Name).Parameters.Keys | Where-Object { $Common -notcontains $_ }
+        foreach ($p in $parameters) {
+            $entry = $Help.parameters.parameter | Where-Object name -eq $p
+            $entry | Should -Not -BeNullOrEmpty -Because "-$p is a parameter of $Name"
+            ($entry.description | Out-String).Trim() | Should -Not -BeNullOrEmpty -Because "-$p of $Name needs a description"
+        }
+    }
+
+    It 'has at least two examples, each with remarks' {
+        @($Help.examples.example).Count | Should -BeGreaterOrEqual 2
+        foreach ($e in $Help.examples.example) { ($e.remarks | Out-String).Trim() | Should -Not -BeNullOrEmpty }
+    }
+}
+
+Describe 'about_Cxas' {
+    It 'is found by Get-Help' {
+        (Get-Help about_Cxas | Out-String) | Should -BeLike '*THE PIPELINE*OUTPUT LAYOUTS*ERRORS*'
+    }
+}
+
+Describe 'Example <Number> of <Name>' -ForEach $Examples {
+    It 'runs against the shipped samples' {
+        if ($Code -match '# Not run by the tests: (.+)') { Set-ItResult -Skipped -Because $Matches[1]; return }
+        $work = Join-Path ([IO.Path]::GetTempPath()) ('cxas-help-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        New-Item -ItemType Directory $work | Out-Null
+        Copy-Item $Samples (Join-Path $work 'samples') -Recurse
+        Push-Location $work
+        try {
+            # Any error, terminating or not, fails the example.
+            $ErrorActionPreference = 'Stop'
+            $null = & ([scriptblock]::Create($Code)) 3>$null
+        }
+        finally {
+            Pop-Location
+            Remove-Item $work -Recurse -Force
+        }
+    }
+}
