@@ -11,6 +11,25 @@ namespace Cxas.PowerShell
     /// one flat Cxas.DicomWeb.DicomInstance per instance; pipe them to Invoke-CxasSegmentation. Instances that are not images
     /// (SR, PR, SEG...) are skipped unless -IncludeNonImage.</para>
     /// </summary>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: needs a PACS.
+    /// $pacs = 'https://pacs.example.org/dicom-web'
+    /// Find-CxasDicomInstance -Uri $pacs -Credential (Get-Credential) -Modality CR, DX -StudyDate 20261101-20261130 |
+    ///     Format-Table PatientId, StudyDate, Modality, SeriesDescription, Rows, Columns
+    /// </code>
+    /// <para>Lists last month's chest radiographs on the PACS, one row per instance.</para>
+    /// </example>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: needs a PACS.
+    /// $pacs = 'https://pacs.example.org/dicom-web'; $cred = Get-Credential
+    /// Find-CxasDicomInstance -Uri $pacs -Credential $cred -Modality CR, DX -StudyDate 20261101-20261130 |
+    ///     Invoke-CxasSegmentation | Export-CxasMask -Format dicom-seg -DicomWebUri $pacs -Credential $cred |
+    ///     Export-Csv stored.csv
+    /// </code>
+    /// <para>The PACS round trip: fetches each image, segments it and stores its DICOM-SEG next to the study; a rerun stores nothing new.</para>
+    /// </example>
     [Cmdlet(VerbsCommon.Find, "CxasDicomInstance")]
     [OutputType(typeof(DicomInstance))]
     public sealed class FindCxasDicomInstanceCommand : CxasCmdlet
@@ -19,8 +38,11 @@ namespace Cxas.PowerShell
         [Parameter(Mandatory = true, Position = 0)]
         public string Uri { get; set; } = "";
 
+        /// <summary>Only instances of this study.</summary>
         [Parameter] public string? StudyInstanceUid { get; set; }
+        /// <summary>Only instances of this series.</summary>
         [Parameter] public string? SeriesInstanceUid { get; set; }
+        /// <summary>Only instances of this patient (the Patient ID as the server stores it).</summary>
         [Parameter] public string? PatientId { get; set; }
 
         /// <summary>Modalities (e.g. CR, DX); instances of any of them.</summary>
@@ -39,9 +61,13 @@ namespace Cxas.PowerShell
         /// <summary>Also emit instances that are not images (structured reports, presentation states, segmentations...).</summary>
         [Parameter] public SwitchParameter IncludeNonImage { get; set; }
 
+        /// <summary>User name and password for the server (HTTP Basic); refused over plain http unless -AllowUnencryptedAuthentication.</summary>
         [Parameter] [Credential] public PSCredential? Credential { get; set; }
+        /// <summary>A bearer token for the server, as a SecureString; never shown in output or errors.</summary>
         [Parameter] public SecureString? Token { get; set; }
+        /// <summary>Accept any TLS certificate from the server (for test servers only; certificates are verified by default).</summary>
         [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
+        /// <summary>Allow -Credential or -Token over plain http (as Invoke-RestMethod does).</summary>
         [Parameter] public SwitchParameter AllowUnencryptedAuthentication { get; set; }
 
         /// <summary>Retries for 429, 502, 503, 504, dropped connections and timeouts (exponential backoff, Retry-After honoured).</summary>
@@ -49,6 +75,7 @@ namespace Cxas.PowerShell
         [ValidateRange(0, 10)]
         public int MaximumRetryCount { get; set; } = 3;
 
+        /// <summary>Seconds a request may take before it is abandoned (and retried; default 120).</summary>
         [Parameter]
         [ValidateRange(1, 3600)]
         public int TimeoutSec { get; set; } = 120;
