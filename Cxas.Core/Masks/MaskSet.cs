@@ -70,6 +70,12 @@ namespace Cxas.Masks
         /// <summary>Grid bit of class c at grid position (gx, gy).</summary>
         public bool GridBit(int c, int gx, int gy) => (_planes[c][gy * GridWordsPerRow + (gx >> 6)] & (1UL << (gx & 63))) != 0;
 
+        /// <summary>The grid bits of class c, rows padded to 64-bit words (the transfer form copies them as they are).</summary>
+        internal ulong[] Plane(int c) => _planes[c];
+
+        /// <summary>Marks the cached pixel counts stale after planes were filled directly.</summary>
+        internal void PlanesChanged() => _pixelCounts = null;
+
         internal void SetGridBit(int c, int gx, int gy, bool value)
         {
             ref ulong w = ref _planes[c][gy * GridWordsPerRow + (gx >> 6)];

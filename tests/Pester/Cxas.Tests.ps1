@@ -672,3 +672,51 @@ Describe '-Confirm without a user interface' {
         Test-Path (Join-Path $out 'chest00') | Should -BeFalse
     }
 }
+
+Describe 'Results across a job boundary' {
+    BeforeAll {
+        $script:JobIn = Join-Path $Work 'job-in'
+        New-ChestPngs $JobIn 3 140 120
+        $script:Local = @(Invoke-CxasSegmentation $JobIn -WarningAction SilentlyContinue)
+        $job = Start-Job -ScriptBlock { param($m, $p)
+            Import-Module $m
+            Invoke-CxasSegmentation $p -Model cxas-test -WarningAction SilentlyContinue } -ArgumentList (Join-Path $ModuleDir 'Cxas.psd1'), $JobIn
+        $script:Received = @(Receive-Job $job -Wait -AutoRemoveJob)
+    }
+
+    It 'comes back as live results, masks and all' {
+        $Received.Count | Should -Be 3
+        $Received[0] | Should -BeOfType ([Cxas.Segmentation.SegmentationResult])
+        for ($i = 0; $i -lt 3; $i++) {
+            foreach ($label in 'heart', 'left lung', 'spine') {
+                $Received[$i].PixelCounts[$label] | Should -Be $Local[$i].PixelCounts[$label]
+                $Received[$i].GetMask($label).Count() | Should -Be $Local[$i].PixelCounts[$label]
+            }
+        }
+    }
+
+    It 'exports and measures exactly as the local results do, and gives the same CSV' {
+        $a = Join-Path $Work 'job-local'; $b = Join-Path $Work 'job-received'
+        $Local | Export-CxasMask -OutputPath $a -Format npy, png | Out-Null
+        $Received | Export-CxasMask -OutputPath $b -Format npy, png | Out-Null
+        foreach ($f in Get-ChildItem $a -Recurse -File | Where-Object Name -notlike '.*') {
+            $other = Join-Path $b ([IO.Path]::GetRelativePath($a, $f.FullName))
+            (Get-FileHash $other).Hash | Should -Be (Get-FileHash $f.FullName).Hash -Because $f.Name
+        }
+        ($Received | Get-CxasFeature -Feature CTR, Area -Label heart | ConvertTo-Csv) |
+            Should -Be ($Local | Get-CxasFeature -Feature CTR, Area -Label heart | ConvertTo-Csv)
+        ($Received | Select-Object Path, PresentLabels, PixelCounts | ConvertTo-Csv) |
+            Should -Be ($Local | Select-Object Path, PresentLabels, PixelCounts | ConvertTo-Csv)
+    }
+
+    It 'binds a result that is still in its deserialized form' {
+        # Where Cxas is loaded, deserializing gives a live result back.
+        $xml = [System.Management.Automation.PSSerializer]::Serialize($Local[1])
+        [System.Management.Automation.PSSerializer]::Deserialize($xml) | Should -BeOfType ([Cxas.Segmentation.SegmentationResult])
+        $xml | Should -Not -BeLike '*<S N="Masks">*'
+        # A bag with the deserialized type name binds through the converter.
+        $bag = [pscustomobject] @{ TransferForm = [Cxas.Segmentation.ResultTransfer]::Pack($Local[1]) }
+        $bag.PSObject.TypeNames.Insert(0, 'Deserialized.Cxas.Segmentation.SegmentationResult')
+        ($bag | Get-CxasFeature CTR).Value | Should -Be ($Local[1] | Get-CxasFeature CTR).Value
+    }
+}
