@@ -31,14 +31,10 @@ namespace Cxas.PowerShell
     /// <para>Writes only the heart and lung masks, one 1-bit PNG each, into a folder per image.</para>
     /// </example>
 
-    [Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet)]
     [OutputType(typeof(MaskExportRecord))]
-    public sealed class ExportCxasMaskCommand : CxasCmdlet, IDisposable
+    public sealed class ExportCxasMaskCommand : ResultCmdlet, IDisposable
     {
-        /// <summary>Segmentation results, from Invoke-CxasSegmentation.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true)]
-        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
-
         /// <summary>The output folder; optional when storing to a DICOMweb server (-DicomWebUri), where it adds a local copy.</summary>
         [Parameter(Position = 0)]
         [Alias("o")]
@@ -126,7 +122,7 @@ namespace Cxas.PowerShell
 
         protected override void ProcessRecord()
         {
-            foreach (var result in InputObject)
+            foreach (var result in PipelineResults())
             {
                 if (result == null) continue;
                 _progress!.Step(result.Path);

@@ -30,14 +30,10 @@ namespace Cxas.PowerShell
     /// <para>Draws the heart in red at half opacity, replacing overlays written before.</para>
     /// </example>
 
-    [Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet)]
     [OutputType(typeof(FileInfo))]
-    public sealed class ExportCxasOverlayCommand : CxasCmdlet
+    public sealed class ExportCxasOverlayCommand : ResultCmdlet
     {
-        /// <summary>Segmentation results, from Invoke-CxasSegmentation.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true)]
-        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
-
         /// <summary>Folder for the PNGs (created when missing).</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [Alias("o")]
@@ -112,7 +108,7 @@ namespace Cxas.PowerShell
 
         protected override void ProcessRecord()
         {
-            foreach (var result in InputObject)
+            foreach (var result in PipelineResults())
             {
                 if (result == null) continue;
                 _progress!.Step(result.Path);

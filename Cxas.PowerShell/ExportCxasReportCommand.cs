@@ -31,14 +31,10 @@ namespace Cxas.PowerShell
     /// </code>
     /// <para>One pass over the images gives the report and, through -PassThru, a CSV of CTRs.</para>
     /// </example>
-    [Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true)]
+    [Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet)]
     [OutputType(typeof(FileInfo))]
-    public sealed class ExportCxasReportCommand : CxasCmdlet
+    public sealed class ExportCxasReportCommand : ResultCmdlet
     {
-        /// <summary>Segmentation results, from Invoke-CxasSegmentation.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true)]
-        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
-
         /// <summary>The HTML file to write.</summary>
         [Parameter(Mandatory = true, Position = 0)]
         [Alias("o")]
@@ -135,7 +131,7 @@ namespace Cxas.PowerShell
 
         protected override void ProcessRecord()
         {
-            foreach (var result in InputObject)
+            foreach (var result in PipelineResults())
             {
                 if (result == null) continue;
                 _progress!.Step(result.Path);

@@ -32,12 +32,15 @@ namespace Cxas.PowerShell
     /// </code>
     /// <para>Pipes files in and keeps the images where a heart was found.</para>
     /// </example>
-    [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = PathSet, SupportsShouldProcess = true)]
+    // Results are the default set so that a deserialized result (from a remote session) is converted to one before
+    // PowerShell would turn it into a path string; paths, files and instances still bind by their own types.
+    [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true)]
     [OutputType(typeof(SegmentationResult))]
     public sealed class InvokeCxasSegmentationCommand : CxasCmdlet, IDisposable
     {
         private const string PathSet = "Path";
         private const string LiteralSet = "LiteralPath";
+        private const string ResultSet = "Result";
         private const string InstanceSet = "Instance";
 
         /// <summary>Image files or folders; wildcards allowed; from the pipeline by value (strings).</summary>
@@ -72,6 +75,10 @@ namespace Cxas.PowerShell
         [Alias("g", "gpus")]
         [ArgumentCompleter(typeof(DeviceCompleter))]
         public string Device { get; set; } = "Auto";
+
+        /// <summary>Earlier results (also from a job or a remote session): their images are segmented again, e.g. with another -Model.</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
+        public SegmentationResult[] Result { get; set; } = Array.Empty<SegmentationResult>();
 
         /// <summary>Folder to write masks into, as they are produced.</summary>
         [Parameter]
@@ -112,6 +119,21 @@ namespace Cxas.PowerShell
                         continue;
                     }
                     foreach (var result in _run!.Add(input)) WriteObject(result);
+                }
+                return;
+            }
+            if (ParameterSetName == ResultSet)
+            {
+                foreach (var earlier in Result)
+                {
+                    if (earlier == null) continue;
+                    if (!System.IO.File.Exists(earlier.Path))
+                    {
+                        WriteFileError(new CxasException(CxasErrorKind.NotFound,
+                            $"Cannot segment '{earlier.Path}' again: it is not a file here (a PACS instance is found again with Find-CxasDicomInstance).", earlier.Path), earlier.Path);
+                        continue;
+                    }
+                    foreach (var result in _run!.Add(new Imaging.InputFile(earlier.Path, earlier.Source.RelativePath))) WriteObject(result);
                 }
                 return;
             }

@@ -67,7 +67,8 @@ foreach ($cmd in (Get-Command -Module Cxas -CommandType Cmdlet | Sort-Object Nam
     $synopsis = Get-Text ($typeDoc.SelectSingleNode("summary/para[@type='synopsis']"))
     $description = @($typeDoc.SelectNodes("summary/para[@type='description']") | ForEach-Object { Get-Text $_ })
     $instance = [Activator]::CreateInstance($type)
-    $parameters = @($cmd.Parameters.Values | Where-Object { $common -notcontains $_.Name })
+    # Hidden parameters ([Parameter(DontShow)]) are left out, as Get-Help and tab completion leave them out.
+    $parameters = @($cmd.Parameters.Values | Where-Object { $common -notcontains $_.Name -and -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) })
 
     $w.WriteStartElement('command', 'command', $command)
     $w.WriteAttributeString('xmlns', 'maml', $null, $maml)
@@ -83,9 +84,11 @@ foreach ($cmd in (Get-Command -Module Cxas -CommandType Cmdlet | Sort-Object Nam
     # Syntax: one item per parameter set, in PowerShell's own order.
     $w.WriteStartElement('syntax', $command)
     foreach ($set in $cmd.ParameterSets) {
+        # A set that exists only for a hidden parameter (the catch-all for wrong pipeline input) is no syntax to show.
+        if ($set.Parameters | Where-Object { $common -notcontains $_.Name -and $parameters.Name -notcontains $_.Name }) { continue }
         $w.WriteStartElement('syntaxItem', $command)
         $w.WriteElementString('name', $maml, $cmd.Name)
-        foreach ($sp in $set.Parameters | Where-Object { $common -notcontains $_.Name }) {
+        foreach ($sp in $set.Parameters | Where-Object { $common -notcontains $_.Name -and $parameters.Name -contains $_.Name }) {
             $w.WriteStartElement('parameter', $command)
             $w.WriteAttributeString('required', ([string] $sp.IsMandatory).ToLowerInvariant())
             $w.WriteAttributeString('position', $(if ($sp.Position -ge 0) { [string] $sp.Position } else { 'named' }))

@@ -34,7 +34,9 @@ Describe 'Help of <Name>' -ForEach $Cmdlets {
     }
 
     It 'describes every parameter' {
-        $parameters = (Get-Command $Name).Parameters.Keys | Where-Object { $Common -notcontains $_ }
+        $parameters = (Get-Command $Name).Parameters.Values | Where-Object {
+            $Common -notcontains $_.Name -and -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) } |
+            ForEach-Object Name
         foreach ($p in $parameters) {
             $entry = $Help.parameters.parameter | Where-Object name -eq $p
             $entry | Should -Not -BeNullOrEmpty -Because "-$p is a parameter of $Name"

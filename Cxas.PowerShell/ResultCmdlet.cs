@@ -1,0 +1,60 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using Cxas.Segmentation;
+
+namespace Cxas.PowerShell
+{
+    /// <summary>
+    /// The base of cmdlets that take segmentation results from the pipeline (Export-CxasMask, Export-CxasOverlay,
+    /// Export-CxasReport). Results bind to -InputObject, also when they crossed a job or remoting boundary (see
+    /// <see cref="ResultTransferConverter"/>). Anything else piped in (files, folders, paths) binds to a hidden catch-all
+    /// and gets one clear error per object saying what to do, instead of PowerShell's generic InputObjectNotBound; a
+    /// deserialized result that lands there is converted and processed like any other.
+    /// </summary>
+    public abstract class ResultCmdlet : CxasCmdlet
+    {
+        internal const string ResultSet = "Result";
+        private const string OtherSet = "Other";
+
+        /// <summary>Segmentation results, from Invoke-CxasSegmentation (also from a job or a remote session).</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
+        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
+
+        /// <summary>Anything piped in that is not a segmentation result; it is refused with an explanation.</summary>
+        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = OtherSet, DontShow = true)]
+        public object[] NotAResult { get; set; } = Array.Empty<object>();
+
+        /// <summary>
+        /// The results of this pipeline record: those bound to -InputObject, and deserialized results that bound to the
+        /// catch-all (remote sessions deserialize without the module's type data, so PowerShell binds them as plain objects
+        /// there first). Anything else gets one error per object that says to segment it first.
+        /// </summary>
+        protected IEnumerable<SegmentationResult> PipelineResults()
+        {
+            if (ParameterSetName != OtherSet)
+            {
+                foreach (var r in InputObject) if (r != null) yield return r;
+                yield break;
+            }
+            var converter = new ResultTransferConverter();
+            foreach (var item in NotAResult)
+            {
+                if (converter.CanConvertFrom(item, typeof(SegmentationResult)))
+                {
+                    SegmentationResult? r = null;
+                    try { r = (SegmentationResult)converter.ConvertFrom(item, typeof(SegmentationResult), null!, true); }
+                    catch (CxasException ex) { WriteFileError(ex, (item as PSObject)?.Properties["Path"]?.Value?.ToString()); }
+                    if (r != null) yield return r;
+                    continue;
+                }
+                var what = item is PSObject pso ? pso.BaseObject : item;
+                var name = what is System.IO.FileSystemInfo fsi ? fsi.FullName : what?.ToString() ?? "null";
+                var ex2 = new CxasException(CxasErrorKind.InvalidArgument,
+                    $"{MyInvocation.MyCommand.Name} takes segmentation results, not '{name}' ({what?.GetType().Name ?? "null"}): " +
+                    $"pipe the images through Invoke-CxasSegmentation first, e.g. ... | Invoke-CxasSegmentation | {MyInvocation.MyCommand.Name} ...", name);
+                WriteFileError(ex2, name);
+            }
+        }
+    }
+}
