@@ -138,18 +138,23 @@ namespace Cxas.Models
             return env;
         });
 
-        internal static ModelSession Create(CxasModel model, DeviceSpec device)
+        /// <summary>
+        /// Readies CUDA device <c>index</c> on the options and returns null, or returns why it cannot be used. The default,
+        /// <see cref="SetUpCuda"/>, asks the real runtime; tests inject others so both outcomes are exercised on every machine.
+        /// </summary>
+        internal delegate string? CudaSetup(SessionOptions options, int index);
+
+        internal static ModelSession Create(CxasModel model, DeviceSpec device) => Create(model, device, SetUpCuda);
+
+        internal static ModelSession Create(CxasModel model, DeviceSpec device, CudaSetup cuda)
         {
             _ = Env.Value;
             if (device.Kind == DeviceKind.Auto)
             {
-                string reason = "this ONNX Runtime build has no CUDA execution provider";
-                if (CudaAvailable())
-                {
-                    try { return Create(model, new DeviceSpec(DeviceKind.Cuda, 0)); }
-                    catch (CxasException ex) when (ex.Kind == CxasErrorKind.Device) { reason = ex.Message; }
-                }
-                var cpu = Create(model, DeviceSpec.Cpu);
+                string reason;
+                try { return Create(model, new DeviceSpec(DeviceKind.Cuda, 0), cuda); }
+                catch (CxasException ex) when (ex.Kind == CxasErrorKind.Device) { reason = ex.Message; }
+                var cpu = Create(model, DeviceSpec.Cpu, cuda);
                 cpu.FallbackReason = reason;
                 return cpu;
             }
@@ -164,30 +169,11 @@ namespace Cxas.Models
             options.IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount);
             if (device.Kind == DeviceKind.Cuda)
             {
-                if (!CudaAvailable())
+                var why = cuda(options, device.Index);
+                if (why != null)
                 {
                     options.Dispose();
-                    throw new CxasException(CxasErrorKind.Device,
-                        $"CUDA device {device.Index} was requested, but this ONNX Runtime build has no CUDA execution provider " +
-                        $"(available: {string.Join(", ", Env.Value.GetAvailableProviders())}).");
-                }
-                if (NativeRuntime.Directory != null && !NativeRuntime.HasCudaProvider)
-                {
-                    options.Dispose();
-                    throw new CxasException(CxasErrorKind.Device,
-                        $"CUDA device {device.Index} was requested, but the CUDA provider is not installed: it comes in the companion " +
-                        $"module {NativeRuntime.CudaModuleName} (Install-PSResource {NativeRuntime.CudaModuleName}, the same version as Cxas).");
-                }
-                try
-                {
-                    options.AppendExecutionProvider_CUDA(device.Index);
-                }
-                catch (Exception ex) when (!(ex is CxasException))
-                {
-                    options.Dispose();
-                    throw new CxasException(CxasErrorKind.Device,
-                        $"CUDA device {device.Index} cannot be used: {ex.Message.Trim()} " +
-                        "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 libraries on the library path).", null, ex);
+                    throw new CxasException(CxasErrorKind.Device, why);
                 }
             }
 
@@ -213,6 +199,27 @@ namespace Cxas.Models
             {
                 session.Dispose();
                 throw;
+            }
+        }
+
+        /// <summary>The real CUDA set-up: the build must have the provider, its library must be installed, and ONNX Runtime must accept the device.</summary>
+        internal static string? SetUpCuda(SessionOptions options, int index)
+        {
+            if (!CudaAvailable())
+                return $"CUDA device {index} was requested, but this ONNX Runtime build has no CUDA execution provider " +
+                       $"(available: {string.Join(", ", Env.Value.GetAvailableProviders())}).";
+            if (NativeRuntime.Directory != null && !NativeRuntime.HasCudaProvider)
+                return $"CUDA device {index} was requested, but the CUDA provider is not installed: it comes in the companion " +
+                       $"module {NativeRuntime.CudaModuleName} (Install-PSResource {NativeRuntime.CudaModuleName}, the same version as Cxas).";
+            try
+            {
+                options.AppendExecutionProvider_CUDA(index);
+                return null;
+            }
+            catch (Exception ex)
+            {
+                return $"CUDA device {index} cannot be used: {ex.Message.Trim()} " +
+                       "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 libraries on the library path).";
             }
         }
 

@@ -97,21 +97,51 @@ namespace Cxas.Tests
         }
 
         [Fact]
-        public void BadDeviceAndUnmetCudaAreClearErrors()
+        public void BadDeviceIsAClearError()
         {
             Assert.Equal(CxasErrorKind.InvalidArgument, Assert.Throws<CxasException>(() => DeviceSpec.Parse("tpu")).Kind);
-            if (ModelSession.CudaAvailable()) return; // a CUDA machine can honour the request
-            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(Model()).GetSession(new DeviceSpec(DeviceKind.Cuda, 0)));
+        }
+
+        // Both outcomes of the CUDA set-up, on every machine: the set-up is injected (one that says why CUDA cannot be used,
+        // one that accepts the device without touching the options, so the session itself runs on the CPU).
+        private static readonly ModelSession.CudaSetup Refusing = (options, index) => $"no GPU {index} in this test";
+        private static readonly ModelSession.CudaSetup Accepting = (options, index) => null;
+
+        [Fact]
+        public void AnExplicitCudaRequestThatCannotBeMetIsADeviceErrorSayingWhy()
+        {
+            var ex = Assert.Throws<CxasException>(() => ModelSession.Create(CxasModel.Load(Model()), new DeviceSpec(DeviceKind.Cuda, 1), Refusing));
             Assert.Equal(CxasErrorKind.Device, ex.Kind);
-            Assert.Contains("CUDA", ex.Message);
+            Assert.Equal("no GPU 1 in this test", ex.Message);
+            using var session = ModelSession.Create(CxasModel.Load(Model()), new DeviceSpec(DeviceKind.Cuda, 1), Accepting);
+            Assert.Equal(new DeviceSpec(DeviceKind.Cuda, 1), session.Device);
+            Assert.Null(session.FallbackReason);
         }
 
         [Fact]
-        public void AutoFallsBackToCpuWithoutCuda()
+        public void AutoUsesCudaWhenItCanAndFallsBackToCpuSayingWhyWhenItCannot()
         {
+            using var onGpu = ModelSession.Create(CxasModel.Load(Model()), DeviceSpec.Auto, Accepting);
+            Assert.Equal(new DeviceSpec(DeviceKind.Cuda, 0), onGpu.Device);
+            using var onCpu = ModelSession.Create(CxasModel.Load(Model()), DeviceSpec.Auto, Refusing);
+            Assert.Equal(DeviceKind.Cpu, onCpu.Device.Kind);
+            Assert.Equal("no GPU 0 in this test", onCpu.FallbackReason);
+        }
+
+        [Fact]
+        public void TheRealSetUpMatchesTheMachine()
+        {
+            // Independent of ONNX Runtime: the driver's device nodes (Linux) or library (Windows) say whether a GPU is here.
             var session = CxasModel.Load(Model()).GetSession(DeviceSpec.Auto);
-            Assert.NotEqual(DeviceKind.Auto, session.Device.Kind);
-            if (!ModelSession.CudaAvailable()) Assert.Equal(DeviceKind.Cpu, session.Device.Kind);
+            if (CudaDevices.Count() == 0)
+            {
+                Assert.Equal(DeviceKind.Cpu, session.Device.Kind);
+                Assert.False(string.IsNullOrEmpty(session.FallbackReason));
+                var ex = Assert.Throws<CxasException>(() => CxasModel.Load(Model()).GetSession(new DeviceSpec(DeviceKind.Cuda, 0)));
+                Assert.Equal(CxasErrorKind.Device, ex.Kind);
+                Assert.Contains("CUDA", ex.Message);
+            }
+            else Assert.Equal(DeviceKind.Cuda, session.Device.Kind);
         }
     }
 }
