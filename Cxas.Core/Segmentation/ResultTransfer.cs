@@ -5,6 +5,7 @@ using System.IO.Compression;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Cxas.Imaging;
 using Cxas.Masks;
 
@@ -32,21 +33,7 @@ namespace Cxas.Segmentation
 
         private sealed class Header
         {
-            public string Path { get; set; } = "";
-            public string? RelativePath { get; set; }
-            public string Format { get; set; } = "";
-            public double? RowSpacingMm { get; set; }
-            public double? ColumnSpacingMm { get; set; }
-            public string? SpacingSource { get; set; }
-            public string? PatientId { get; set; }
-            public string? StudyInstanceUid { get; set; }
-            public string? SeriesInstanceUid { get; set; }
-            public string? SopInstanceUid { get; set; }
-            public string? SopClassUid { get; set; }
-            public string? FrameOfReferenceUid { get; set; }
-            public string? Modality { get; set; }
-            public string? ViewPosition { get; set; }
-            public List<string> Warnings { get; set; } = new List<string>();
+            public SourceInfo Source { get; set; } = new SourceInfo();
             public int Width { get; set; }
             public int Height { get; set; }
             public int GridWidth { get; set; }
@@ -60,21 +47,20 @@ namespace Cxas.Segmentation
             public List<string> Labels { get; set; } = new List<string>();
         }
 
+        // SourceInfo's public properties travel as they are (its Warnings list is filled in place).
+        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions { PreferredObjectCreationHandling = JsonObjectCreationHandling.Populate };
+
         /// <summary>The transfer form of a result, or null when it would exceed <see cref="MaxBytes"/>.</summary>
         public static byte[]? Pack(SegmentationResult result)
         {
-            var s = result.Source;
             var m = result.Masks;
             var header = new Header
             {
-                Path = s.Path, RelativePath = s.RelativePath, Format = s.Format, RowSpacingMm = s.RowSpacingMm, ColumnSpacingMm = s.ColumnSpacingMm,
-                SpacingSource = s.SpacingSource, PatientId = s.PatientId, StudyInstanceUid = s.StudyInstanceUid, SeriesInstanceUid = s.SeriesInstanceUid,
-                SopInstanceUid = s.SopInstanceUid, SopClassUid = s.SopClassUid, FrameOfReferenceUid = s.FrameOfReferenceUid, Modality = s.Modality,
-                ViewPosition = s.ViewPosition, Warnings = s.Warnings.ToList(), Width = result.Width, Height = result.Height,
-                GridWidth = m.GridWidth, GridHeight = m.GridHeight, Model = result.Model, ModelVersion = result.ModelVersion, ModelDirectory = result.ModelDirectory,
-                Device = result.Device, DecodeMs = result.DecodeMs, InferenceMs = result.InferenceMs, Labels = m.Labels.ToList(),
+                Source = result.Source, Width = result.Width, Height = result.Height, GridWidth = m.GridWidth, GridHeight = m.GridHeight,
+                Model = result.Model, ModelVersion = result.ModelVersion, ModelDirectory = result.ModelDirectory, Device = result.Device,
+                DecodeMs = result.DecodeMs, InferenceMs = result.InferenceMs, Labels = m.Labels.ToList(),
             };
-            var json = JsonSerializer.SerializeToUtf8Bytes(header);
+            var json = JsonSerializer.SerializeToUtf8Bytes(header, Json);
             using var planes = new MemoryStream();
             using (var deflate = new DeflateStream(planes, CompressionLevel.Fastest, leaveOpen: true))
             {
@@ -106,7 +92,7 @@ namespace Cxas.Segmentation
                 if (data.Length < Magic.Length + 4 || !data.Take(Magic.Length).SequenceEqual(Magic)) throw Bad("it does not start with the transfer header");
                 int length = BitConverter.ToInt32(data, Magic.Length);
                 if (length <= 0 || length > data.Length - Magic.Length - 4) throw Bad("its header length is out of range");
-                var header = JsonSerializer.Deserialize<Header>(new ReadOnlySpan<byte>(data, Magic.Length + 4, length))
+                var header = JsonSerializer.Deserialize<Header>(new ReadOnlySpan<byte>(data, Magic.Length + 4, length), Json)
                              ?? throw Bad("its header is empty");
                 if (header.Labels.Count == 0 || header.GridWidth <= 0 || header.GridHeight <= 0 || header.Width <= 0 || header.Height <= 0 ||
                     (long)header.GridWidth * header.GridHeight > 16L << 20 || (long)header.Width * header.Height > ImageLimits.MaxPixels)
@@ -129,15 +115,7 @@ namespace Cxas.Segmentation
                     if (deflate.ReadByte() >= 0) throw Bad("it holds more mask data than its sizes say");
                 }
                 masks.PlanesChanged();
-                var source = new SourceInfo
-                {
-                    Path = header.Path, RelativePath = header.RelativePath, Format = header.Format, RowSpacingMm = header.RowSpacingMm,
-                    ColumnSpacingMm = header.ColumnSpacingMm, SpacingSource = header.SpacingSource, PatientId = header.PatientId,
-                    StudyInstanceUid = header.StudyInstanceUid, SeriesInstanceUid = header.SeriesInstanceUid, SopInstanceUid = header.SopInstanceUid,
-                    SopClassUid = header.SopClassUid, FrameOfReferenceUid = header.FrameOfReferenceUid, Modality = header.Modality,
-                    ViewPosition = header.ViewPosition,
-                };
-                source.Warnings.AddRange(header.Warnings);
+                var source = header.Source ?? throw Bad("its source is missing");
                 return new SegmentationResult(source, header.Width, header.Height, header.Model, header.ModelDirectory, header.Device, masks,
                     TimeSpan.FromMilliseconds(header.DecodeMs), TimeSpan.FromMilliseconds(header.InferenceMs)) { ModelVersion = header.ModelVersion };
             }
