@@ -322,11 +322,12 @@ for line in sys.stdin:
         {
             string outcome = "hang";
             Exception? error = null;
-            long pixels = 0;
-            long before = GC.GetTotalAllocatedBytes(true);
+            long pixels = 0, allocated = 0;
             var watch = Stopwatch.StartNew();
+            // Allocation is counted on the decoding thread itself: tests running in parallel allocate in the same process.
             var thread = new Thread(() =>
             {
+                long before = GC.GetAllocatedBytesForCurrentThread();
                 try
                 {
                     var image = ImageLoader.Load(file);
@@ -343,12 +344,13 @@ for line in sys.stdin:
                     error = ex;
                     outcome = "other:" + ex.GetType().Name;
                 }
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             }, 16 << 20);
             thread.IsBackground = true;
             thread.Start();
             if (!thread.Join(TimeSpan.FromSeconds(_o.HangSeconds))) return ("hang", null, watch.Elapsed.TotalSeconds, 0, 0);
             double seconds = watch.Elapsed.TotalSeconds;
-            return (outcome, error, seconds, GC.GetTotalAllocatedBytes(true) - before, pixels);
+            return (outcome, error, seconds, allocated, pixels);
         }
 
         // ---------------------------------------------------------------- mutations of either format
