@@ -32,6 +32,14 @@ namespace Cxas.PowerShell
     /// </code>
     /// <para>Pipes files in and keeps the images where a heart was found.</para>
     /// </example>
+    /// <example>
+    /// <code>
+    /// # Not run by the tests: needs remoting sessions to servers that share the folders.
+    /// $nodes = New-PSSession -ComputerName rad1, rad2, rad3
+    /// Invoke-CxasSegmentation \\archive\xrays -Recurse -Session $nodes -OutputPath \\archive\masks
+    /// </code>
+    /// <para>Spreads a folder tree over three servers; outputs land where a local run would put them, and a node that fails has its unfinished images redone on the others.</para>
+    /// </example>
     // Results are the default set so that a deserialized result (from a remote session) is converted to one before
     // PowerShell would turn it into a path string; paths, files and instances still bind by their own types.
     [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true)]
@@ -80,6 +88,17 @@ namespace Cxas.PowerShell
         [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
         public SegmentationResult[] Result { get; set; } = Array.Empty<SegmentationResult>();
 
+        /// <summary>Sessions to spread the work over (New-PSSession, WinRM or SSH): each node runs the Cxas installed there; paths must be valid on the nodes (a shared folder).</summary>
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        public System.Management.Automation.Runspaces.PSSession[]? Session { get; set; }
+
+        /// <summary>With -Session: how many of the sessions work at once (default: all of them).</summary>
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        [ValidateRange(1, 1024)]
+        public int ThrottleLimit { get; set; } = 1024;
+
         /// <summary>Folder to write masks into, as they are produced.</summary>
         [Parameter]
         [Alias("o")]
@@ -98,10 +117,15 @@ namespace Cxas.PowerShell
         [Parameter] public SwitchParameter NoClobber { get; set; }
 
         private FileSegmentationRun? _run;
+        private RemoteSegmentationRun? _remote;
+        private readonly List<Imaging.InputFile> _remoteInputs = new List<Imaging.InputFile>();
 
         protected override void BeginProcessing()
         {
-            _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Invoke-CxasSegmentation");
+            if (Session != null && Session.Length > 0)
+                _remote = new RemoteSegmentationRun(this, Session, ThrottleLimit, Model, Device, OutputPath, OutputType, Force, NoClobber);
+            else
+                _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Invoke-CxasSegmentation");
         }
 
         protected override void ProcessRecord()
@@ -139,13 +163,23 @@ namespace Cxas.PowerShell
             }
             bool literal = ParameterSetName == LiteralSet;
             foreach (var file in ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink))
+            {
+                if (_remote != null) { _remoteInputs.Add(file); continue; }
                 foreach (var result in _run!.Add(file)) WriteObject(result);
+            }
         }
 
         protected override void EndProcessing()
         {
+            if (_remote != null)
+            {
+                foreach (var result in _remote.Run(_remoteInputs)) WriteObject(result);
+                return;
+            }
             foreach (var result in _run!.Finish()) WriteObject(result);
         }
+
+        protected override void StopProcessing() => _remote?.Stop();
 
         public void Dispose() => _run?.Dispose();
     }

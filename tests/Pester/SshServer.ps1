@@ -4,7 +4,7 @@
 
 function Get-CxasSshd { foreach ($p in '/usr/sbin/sshd', '/usr/bin/sshd') { if (Test-Path $p) { return $p } }; $null }
 
-function Start-CxasSshServer {
+function Start-CxasSshServer([hashtable] $Environment = @{}) {
     $sshd = Get-CxasSshd
     if (-not $sshd) { throw 'sshd is missing (apt-get install openssh-server).' }
     $dir = Join-Path ([IO.Path]::GetTempPath()) ('cxas-sshd-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
@@ -32,6 +32,10 @@ UsePAM no
 PidFile $dir/sshd.pid
 Subsystem powershell $pwsh -sshs -NoLogo -NoProfile
 "@ | Set-Content (Join-Path $dir 'sshd_config')
+    # Variables the sessions' processes see (e.g. PSModulePath, so a node finds the Cxas under test).
+    if ($Environment.Count -gt 0) {
+        Add-Content (Join-Path $dir 'sshd_config') ('SetEnv ' + (($Environment.GetEnumerator() | ForEach-Object { '{0}="{1}"' -f $_.Key, $_.Value }) -join ' '))
+    }
     New-Item -ItemType Directory /run/sshd -Force -ErrorAction SilentlyContinue | Out-Null
     $psi = [Diagnostics.ProcessStartInfo]::new($sshd)
     foreach ($a in '-D', '-f', (Join-Path $dir 'sshd_config'), '-E', (Join-Path $dir 'sshd.log')) { $psi.ArgumentList.Add($a) }
