@@ -35,7 +35,10 @@ if ($Model) { $p.Model = $Model }
 if ($OutputPath) { $p.OutputPath = $OutputPath; $p.OutputType = $OutputType }
 if ($Force) { $p.Force = $true }
 if ($NoClobber) { $p.NoClobber = $true }
-Invoke-CxasSegmentation @p";
+# Results go back in batches of up to 8: each remoting message costs tens of milliseconds over SSH, whatever its size.
+$batch = [System.Collections.Generic.List[object]]::new()
+Invoke-CxasSegmentation @p | ForEach-Object { $batch.Add($_); if ($batch.Count -ge 8) { ,$batch.ToArray(); $batch.Clear() } }
+if ($batch.Count -gt 0) { ,$batch.ToArray() }";
 
         private const string CheckScript = @"
 param([string] $Model)
@@ -64,7 +67,8 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
         private readonly string[] _outputTypes;
         private readonly bool _force, _noClobber;
         private readonly Cxas.Export.OutputPlan? _plan;
-        private readonly BlockingCollection<(Node Node, PSObject Item)> _arrivals = new BlockingCollection<(Node, PSObject)>();
+        // Results as nodes produce them; a node whose pipeline ends adds (node, null), so the loop wakes at once.
+        private readonly BlockingCollection<(Node Node, PSObject? Item)> _arrivals = new BlockingCollection<(Node, PSObject?)>();
         private volatile bool _stopping;
 
         public RemoteSegmentationRun(CxasCmdlet cmdlet, PSSession[] sessions, int throttleLimit, string? model, string device,
@@ -161,19 +165,24 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
                             $"'{i.Path}' was not segmented: every node that could take it failed or disconnected.", i.Path), i.Path);
                     break;
                 }
-                if (_arrivals.TryTake(out var arrival, 100))
+                if (_arrivals.TryTake(out var arrival, 100) && arrival.Item != null)
                 {
-                    var result = arrival.Item.BaseObject as SegmentationResult ?? Convert(arrival.Item);
-                    if (result == null) continue;
-                    finished.Add(result.Path);
-                    arrival.Node.Done++;
-                    progress.Step(result.Path);
-                    var pso = PSObject.AsPSObject(result);
-                    pso.Properties.Add(new PSNoteProperty("PSComputerName", arrival.Node.Session.ComputerName));
-                    yield return pso;
+                    var batch = arrival.Item.BaseObject is System.Collections.IEnumerable list && !(arrival.Item.BaseObject is string)
+                        ? list.Cast<object>().Select(PSObject.AsPSObject) : new[] { arrival.Item };
+                    foreach (var item in batch)
+                    {
+                        var result = item.BaseObject as SegmentationResult ?? Convert(item);
+                        if (result == null) continue;
+                        finished.Add(result.Path);
+                        arrival.Node.Done++;
+                        progress.Step(result.Path);
+                        var pso = PSObject.AsPSObject(result);
+                        pso.Properties.Add(new PSNoteProperty("PSComputerName", arrival.Node.Session.ComputerName));
+                        yield return pso;
+                    }
                     continue;
                 }
-                foreach (var node in _nodes.Where(n => n.Pipeline != null && n.Pending!.IsCompleted && _arrivals.Count == 0).ToList())
+                foreach (var node in _nodes.Where(n => n.Pipeline != null && n.Pending!.IsCompleted && !_arrivals.Any(a => a.Item != null)).ToList())
                 {
                     bool broken = Finish(node, finished);
                     foreach (var i in node.Chunk.Where(i => !finished.Contains(i.Path)))
@@ -215,6 +224,12 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
             {
                 var item = ((PSDataCollection<PSObject>)sender)[e.Index];
                 _arrivals.Add((node, item));
+            };
+            ps.InvocationStateChanged += (sender, e) =>
+            {
+                var state = e.InvocationStateInfo.State;
+                if (state == PSInvocationState.Completed || state == PSInvocationState.Failed || state == PSInvocationState.Stopped)
+                    _arrivals.Add((node, null));
             };
             node.Chunk = chunk;
             node.Pipeline = ps;
