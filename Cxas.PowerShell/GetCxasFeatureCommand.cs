@@ -164,20 +164,32 @@ namespace Cxas.PowerShell
                 }
                 return;
             }
-            _run ??= new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Get-CxasFeature");
             bool literal = ParameterSetName == LiteralSet;
+            if (Session != null && Session.Length > 0)
+            {
+                // Segmented on the nodes (see Invoke-CxasSegmentation -Session), measured here.
+                _remote ??= new RemoteSegmentationRun(this, Session, ThrottleLimit, Model, Device, OutputPath, OutputType, Force, NoClobber);
+                _remoteInputs.AddRange(ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink));
+                return;
+            }
+            _run ??= new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Get-CxasFeature");
             foreach (var file in ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink))
                 foreach (var result in _run.Add(file)) Measure(result);
         }
 
         protected override void EndProcessing()
         {
+            if (_remote != null)
+                foreach (var result in _remote.Run(_remoteInputs))
+                    Measure((SegmentationResult)result.BaseObject, result.Properties["PSComputerName"]?.Value as string);
             if (_run != null)
                 foreach (var result in _run.Finish()) Measure(result);
             _progress?.Complete();
         }
 
-        private void Measure(SegmentationResult result)
+        protected override void StopProcessing() => _remote?.Stop();
+
+        private void Measure(SegmentationResult result, string? computer = null)
         {
             List<FeatureValue> values;
             try
@@ -196,11 +208,32 @@ namespace Cxas.PowerShell
             {
                 if (v.Status != FeatureStatus.Ok)
                     WriteVerbose($"{result.FileName}: {v.Feature}{(v.Label != null ? " " + v.Label : "")}: {v.Status}. {v.Message}");
-                WriteObject(v);
+                if (computer == null) WriteObject(v);
+                else
+                {
+                    // Rows from a node name it, as Invoke-Command's output does; the row stays flat for Export-Csv.
+                    var row = PSObject.AsPSObject(v);
+                    row.Properties.Add(new PSNoteProperty("PSComputerName", computer));
+                    WriteObject(row);
+                }
             }
         }
 
         public void Dispose() => _run?.Dispose();
+
+        private RemoteSegmentationRun? _remote;
+        private readonly List<Imaging.InputFile> _remoteInputs = new List<Imaging.InputFile>();
+
+        /// <summary>With file input: sessions to segment on (see Invoke-CxasSegmentation -Session); the features are measured here.</summary>
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        public System.Management.Automation.Runspaces.PSSession[]? Session { get; set; }
+
+        /// <summary>With -Session: how many of the sessions work at once (default: all of them).</summary>
+        [Parameter(ParameterSetName = PathSet)]
+        [Parameter(ParameterSetName = LiteralSet)]
+        [ValidateRange(1, 1024)]
+        public int ThrottleLimit { get; set; } = 1024;
     }
 
     /// <summary>Completes -Feature with the feature names (short names and the reference's long names).</summary>

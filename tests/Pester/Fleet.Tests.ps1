@@ -66,6 +66,15 @@ Describe 'Fan-out over PowerShell remoting' -Skip:$NoSsh {
         Get-Outputs $out | Should -Be (Get-Outputs (Join-Path $Work 'local'))
     }
 
+    It 'measures features of files segmented on the nodes, as flat rows naming the node' {
+        # The session killed above is broken: the live ones do the work.
+        $rows = @(Get-CxasFeature CTR -Path $In -Session @($Sessions | Where-Object State -eq 'Opened') -Device Cpu)
+        $local = @(Get-CxasFeature CTR -Path $In -Device Cpu -WarningAction SilentlyContinue)
+        $rows.Count | Should -Be 12
+        ($rows | Sort-Object Path | Select-Object Path, Value | ConvertTo-Csv) | Should -Be ($local | Sort-Object Path | Select-Object Path, Value | ConvertTo-Csv)
+        $rows[0].PSComputerName | Should -Be '127.0.0.1'
+    }
+
     It 'refuses a node without the model before any work, naming it' {
         $models = Join-Path $Work 'models'
         New-Item -ItemType Directory $models | Out-Null
