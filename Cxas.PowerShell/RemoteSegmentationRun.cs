@@ -61,6 +61,7 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
 
         private readonly CxasCmdlet _cmdlet;
         private readonly List<Node> _nodes;
+        private readonly int _throttle;
         private readonly string? _model;
         private readonly string _device;
         private readonly string? _outputPath;
@@ -75,7 +76,8 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
             string? outputPath, string[] outputTypes, bool force, bool noClobber)
         {
             _cmdlet = cmdlet;
-            _nodes = sessions.Where(s => s != null).Take(Math.Max(1, throttleLimit)).Select(s => new Node(s)).ToList();
+            _nodes = sessions.Where(s => s != null).Select(s => new Node(s)).ToList();
+            _throttle = Math.Max(1, throttleLimit);
             _model = model;
             _device = device;
             _outputPath = string.IsNullOrEmpty(outputPath) ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(outputPath);
@@ -145,6 +147,7 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
             {
                 foreach (var node in _nodes.Where(n => n.Alive && n.Pipeline == null))
                 {
+                    if (_nodes.Count(n => n.Pipeline != null) >= _throttle) break;
                     var eligible = pending.Where(i => !tried.TryGetValue(i.Path, out var t) || !t.Contains(node)).ToList();
                     if (eligible.Count == 0) continue;
                     int alive = Math.Max(1, _nodes.Count(n => n.Alive));
