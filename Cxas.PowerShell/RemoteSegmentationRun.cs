@@ -174,7 +174,7 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
                         ? list.Cast<object>().Select(PSObject.AsPSObject) : new[] { arrival.Item };
                     foreach (var item in batch)
                     {
-                        var result = item.BaseObject as SegmentationResult ?? Convert(item);
+                        var result = ResultTransferConverter.Rehydrate(item);
                         if (result == null) continue;
                         finished.Add(result.Path);
                         arrival.Node.Done++;
@@ -197,14 +197,6 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
                 }
             }
             progress.Complete();
-        }
-
-        private static SegmentationResult? Convert(PSObject item)
-        {
-            var converter = new ResultTransferConverter();
-            return converter.CanConvertFrom(item, typeof(SegmentationResult))
-                ? (SegmentationResult)converter.ConvertFrom(item, typeof(SegmentationResult), null!, true)
-                : null;
         }
 
         private void Start(Node node, List<InputFile> chunk, bool redo)

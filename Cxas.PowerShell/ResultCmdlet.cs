@@ -37,17 +37,18 @@ namespace Cxas.PowerShell
                 foreach (var r in InputObject) if (r != null) yield return r;
                 yield break;
             }
-            var converter = new ResultTransferConverter();
             foreach (var item in NotAResult)
             {
-                if (converter.CanConvertFrom(item, typeof(SegmentationResult)))
+                SegmentationResult? r = null;
+                bool damaged = false;
+                try { r = ResultTransferConverter.Rehydrate(item); }
+                catch (CxasException ex)
                 {
-                    SegmentationResult? r = null;
-                    try { r = (SegmentationResult)converter.ConvertFrom(item, typeof(SegmentationResult), null!, true); }
-                    catch (CxasException ex) { WriteFileError(ex, (item as PSObject)?.Properties["Path"]?.Value?.ToString()); }
-                    if (r != null) yield return r;
-                    continue;
+                    damaged = true;
+                    WriteFileError(ex, (item as PSObject)?.Properties["Path"]?.Value?.ToString());
                 }
+                if (r != null) yield return r;
+                if (r != null || damaged) continue;
                 var what = item is PSObject pso ? pso.BaseObject : item;
                 var name = what is System.IO.FileSystemInfo fsi ? fsi.FullName : what?.ToString() ?? "null";
                 var ex2 = new CxasException(CxasErrorKind.InvalidArgument,

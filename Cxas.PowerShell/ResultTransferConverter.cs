@@ -26,6 +26,14 @@ namespace Cxas.PowerShell
             return form as byte[];
         }
 
+        /// <summary>The live result a pipeline object stands for: itself, or its deserialized form rebuilt; null for anything else.</summary>
+        internal static SegmentationResult? Rehydrate(object? value)
+        {
+            if ((value is PSObject pso ? pso.BaseObject : value) is SegmentationResult live) return live;
+            var form = TransferFormOf(value);
+            return form == null ? null : ResultTransfer.Unpack(form);
+        }
+
         public override bool CanConvertFrom(object sourceValue, Type destinationType) =>
             destinationType == typeof(SegmentationResult) && TransferFormOf(sourceValue) != null;
 

@@ -49,8 +49,7 @@ namespace Cxas.IO
                 bool stale;
                 try
                 {
-                    var age = DateTime.UtcNow - new FileInfo(entry).LastWriteTimeUtc;
-                    if (Directory.Exists(entry)) age = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(entry);
+                    var age = DateTime.UtcNow - (Directory.Exists(entry) ? Directory.GetLastWriteTimeUtc(entry) : File.GetLastWriteTimeUtc(entry));
                     stale = age > StaleAge || (match.Groups[1].Value == HostTag && !IsRunning(int.Parse(match.Groups[2].Value)));
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is OverflowException) { continue; }
