@@ -58,6 +58,9 @@ def main():
         model = load_reference_format(args.checkpoint)
     else:
         generator = torch.Generator().manual_seed(20261130)
+        # The layers' default initialisation draws from the global generator: seed it too, so the fixture is the same
+        # network on every run (the install tests rely on its masks holding the classes the reference CTR needs).
+        torch.manual_seed(20261130)
         model = ReferenceUNet(args.width_div, args.classes)
         randomise(model, generator)
     state = model.state_dict()
