@@ -9,8 +9,8 @@
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Desktop', 'Core')
     DotNetFrameworkVersion = '4.7.2'
-    # Loaded before the type data, which names types of both (a result's converter and its deserialization target).
-    RequiredAssemblies     = @('Cxas.Core.dll', 'Cxas.PowerShell.dll')
+    # Loaded before the type data, which names its converter. Cxas.Core and its dependencies live in lib/ (ModuleBootstrap).
+    RequiredAssemblies     = @('Cxas.PowerShell.dll')
     FormatsToProcess       = @('Cxas.Format.ps1xml')
     TypesToProcess         = @('Cxas.Types.ps1xml')
     CmdletsToExport        = @(

@@ -61,19 +61,25 @@ function Get-NativeFolder {
 
 function Invoke-Build {
     Invoke-Native dotnet @('build', (Join-Path $root 'Cxas.PowerShell/Cxas.PowerShell.csproj'), '-c', $Configuration, '-nologo', '-v', 'q')
+    Invoke-Native dotnet @('build', (Join-Path $root 'Cxas.PowerShell/LoadContext/Cxas.LoadContext.csproj'), '-c', $Configuration, '-nologo', '-v', 'q')
     $bin = Join-Path $root "Cxas.PowerShell/bin/$Configuration/netstandard2.0"
     if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
-    New-Item -ItemType Directory -Path $moduleOut | Out-Null
-    Get-ChildItem $bin -Filter *.dll | Where-Object Name -ne 'System.Management.Automation.dll' |
-        Copy-Item -Destination $moduleOut
-    Copy-Item (Join-Path $bin 'Cxas.Core.xml') $moduleOut -ErrorAction SilentlyContinue
+    # The module folder: the cmdlets, the load-context resolver, manifest, views, models (and help, below). Everything
+    # Cxas.Core needs goes to lib/, where no host looks by itself (see Cxas.PowerShell/ModuleBootstrap.cs).
+    $lib = Join-Path $moduleOut 'lib'
+    New-Item -ItemType Directory -Path $moduleOut, $lib | Out-Null
+    Copy-Item (Join-Path $bin 'Cxas.PowerShell.dll') $moduleOut
+    Copy-Item (Join-Path $root "Cxas.PowerShell/LoadContext/bin/$Configuration/net8.0/Cxas.LoadContext.dll") $moduleOut
+    Get-ChildItem $bin -Filter *.dll | Where-Object Name -notin 'System.Management.Automation.dll', 'Cxas.PowerShell.dll' |
+        Copy-Item -Destination $lib
+    Copy-Item (Join-Path $bin 'Cxas.Core.xml') $lib -ErrorAction SilentlyContinue
     foreach ($file in 'Cxas.psd1', 'Cxas.Format.ps1xml', 'Cxas.Types.ps1xml', 'LICENSE') {
         if (Test-Path (Join-Path $root $file)) { Copy-Item (Join-Path $root $file) $moduleOut }
     }
     Copy-Item (Join-Path $root 'models') (Join-Path $moduleOut 'models') -Recurse
-    # ONNX Runtime's managed assembly loads its native library from its own folder.
+    # ONNX Runtime's native library, beside its managed assembly (Cxas.Core's NativeRuntime binds it from there).
     $native = Get-NativeFolder
-    Get-ChildItem $native | Where-Object Name -notmatch 'tensorrt' | Copy-Item -Destination $moduleOut
+    Get-ChildItem $native | Where-Object Name -notmatch 'tensorrt' | Copy-Item -Destination $lib
     # Help: MAML from the cmdlet metadata and the XML documentation comments (in a process of its own: it imports the module).
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'Cxas.PowerShell/Help/New-CxasHelp.ps1'),
         '-ModuleDir', $moduleOut, '-DocFile', (Join-Path $bin 'Cxas.PowerShell.xml'))
@@ -180,16 +186,18 @@ function Invoke-Package([string[]] $Rids = $Platforms.Keys, [switch] $Built) {
         $cxas = Join-Path $base 'Cxas'
         $cuda = Join-Path $base 'Cxas.Cuda'
         $repo = Join-Path $base 'repo'
-        New-Item -ItemType Directory $cxas, $cuda, $repo, (Join-Path $cxas 'models') | Out-Null
-        # Cxas: managed assemblies, manifest, views, help, licence, the default model; the CPU runtime.
-        Get-ChildItem $moduleOut -File | Where-Object { $_.Extension -in '.dll', '.psd1', '.ps1xml', '.xml' -or $_.Name -eq 'LICENSE' } |
-            Where-Object { $_.Name -notmatch 'onnxruntime' -or $_.Extension -ne '.dll' -or $_.Name -like 'Microsoft.ML.OnnxRuntime*' } |
-            Copy-Item -Destination $cxas
+        $cxasLib = Join-Path $cxas 'lib'
+        New-Item -ItemType Directory $cxas, $cxasLib, $cuda, $repo, (Join-Path $cxas 'models') | Out-Null
+        # Cxas: the cmdlets and resolver, manifest, views, help, licence, the default model; in lib/ Cxas.Core, its
+        # managed dependencies and the CPU runtime (the layout of out/Cxas).
+        Get-ChildItem $moduleOut -File | Copy-Item -Destination $cxas
+        Get-ChildItem (Join-Path $moduleOut 'lib') -File | Where-Object { $_.Extension -in '.dll', '.xml' -and $_.Name -notmatch '^(lib)?onnxruntime' } |
+            Copy-Item -Destination $cxasLib
         Copy-Item (Join-Path $moduleOut 'en-US') $cxas -Recurse
         $default = (Get-Content (Join-Path $root 'models/default.txt') -Raw).Trim()
         Copy-Item (Join-Path $root "models/$default") (Join-Path $cxas 'models') -Recurse
         Copy-Item (Join-Path $root 'models/default.txt') (Join-Path $cxas 'models')
-        foreach ($f in $p.Cpu) { Copy-Item (Join-Path $native $f) $cxas }
+        foreach ($f in $p.Cpu) { Copy-Item (Join-Path $native $f) $cxasLib }
         $text = Get-Content (Join-Path $cxas 'Cxas.psd1') -Raw
         $text = $text -replace "Tags\s*=\s*@\(", "Tags       = @('$($p.Tag)', 'PSEdition_Core', 'PSEdition_Desktop', "
         Set-Content (Join-Path $cxas 'Cxas.psd1') $text -NoNewline

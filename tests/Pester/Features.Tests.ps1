@@ -8,7 +8,6 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'
     $script:ModuleDir = if ($env:CXAS_MODULE) { $env:CXAS_MODULE } else { Join-Path $PSScriptRoot '../../out/Cxas' }
     Import-Module (Join-Path $ModuleDir 'Cxas.psd1') -Force
-    Add-Type -Path (Join-Path $ModuleDir 'Cxas.Core.dll')   # for drawing the fixtures with RgbaCanvas
     $script:Work = Join-Path ([IO.Path]::GetTempPath()) ("cxas-features-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
     New-Item -ItemType Directory -Path $Work | Out-Null
 
