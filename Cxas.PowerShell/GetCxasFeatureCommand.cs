@@ -44,11 +44,12 @@ namespace Cxas.PowerShell
         private const string LiteralSet = "LiteralPath";
 
         /// <summary>Segmentation results (from Invoke-CxasSegmentation).</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
+        [Parameter(ValueFromPipeline = true, ParameterSetName = ResultSet)]
         public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
 
-        /// <summary>Image files or folders to segment first (wildcards allowed).</summary>
-        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = PathSet)]
+        /// <summary>Image files or folders to segment first (wildcards allowed). Positional values that are not feature names
+        /// count as paths too, so Get-CxasFeature x.png and Get-CxasFeature CTR x.png both measure x.png.</summary>
+        [Parameter(Position = 1, ValueFromPipeline = true, ParameterSetName = PathSet)]
         [SupportsWildcards]
         public string[] Path { get; set; } = Array.Empty<string>();
 
@@ -57,7 +58,9 @@ namespace Cxas.PowerShell
         [Alias("PSPath", "FullName", "LP")]
         public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
-        /// <summary>CTR, SCD, Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity (or 'Cardio-Thoracic Ratio', 'Spine-Center Distance').</summary>
+        /// <summary>CTR, SCD, Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity (or 'Cardio-Thoracic Ratio',
+        /// 'Spine-Center Distance'); default CTR. Without results from the pipeline, a value here that is not a feature
+        /// name is taken as an image path.</summary>
         [Parameter(Position = 0)]
         [Alias("f")]
         [ArgumentCompleter(typeof(FeatureCompleter))]
@@ -125,15 +128,57 @@ namespace Cxas.PowerShell
         private FileSegmentationRun? _run;
         private ProgressTracker? _progress;
 
+        // Paths given in the first position (Get-CxasFeature x.png), when no results come from the pipeline.
+        private List<string>? _positionalPaths;
+
+        private bool Exists(string path)
+        {
+            try { return InvokeProvider.Item.Exists(path, force: true, literalPath: true); }
+            catch (Exception) { return false; }
+        }
+
         protected override void BeginProcessing()
         {
             try
             {
-                foreach (var f in Feature)
+                var others = new List<string>();
+                // The second position belongs to -Path; a feature name there that is no file is a feature
+                // (Get-CxasFeature x.png SCD).
+                var features = Feature.AsEnumerable();
+                if (ParameterSetName == PathSet && MyInvocation.BoundParameters.ContainsKey(nameof(Path)))
                 {
-                    var kind = FeatureNames.Parse(f);
+                    var named = Path.Where(p => FeatureNames.TryParse(p, out _) && !Exists(p)).ToList();
+                    if (named.Count > 0)
+                    {
+                        features = MyInvocation.BoundParameters.ContainsKey(nameof(Feature)) ? Feature.Concat(named) : named;
+                        Path = Path.Except(named).ToArray();
+                    }
+                }
+                foreach (var f in features)
+                {
+                    if (!FeatureNames.TryParse(f, out var kind)) { others.Add(f); continue; }
                     if (!_kinds.Contains(kind)) _kinds.Add(kind);
                 }
+                if (others.Count > 0)
+                {
+                    // Piped results leave no doubt that these were meant as features.
+                    if (ParameterSetName != PathSet && (ParameterSetName != ResultSet || MyInvocation.ExpectingInput))
+                        FeatureNames.Parse(others[0]);
+                    // A value that is neither a feature nor anything on disk is reported as such (a typo of a feature
+                    // name would otherwise read as a missing file); the others go on.
+                    _positionalPaths = new List<string>();
+                    foreach (var o in others)
+                    {
+                        if (WildcardPattern.ContainsWildcardCharacters(o) || Exists(o)) { _positionalPaths.Add(o); continue; }
+                        WriteFileError(new CxasException(CxasErrorKind.InvalidArgument,
+                            $"'{o}' is neither a feature ({string.Join(", ", Enum.GetNames(typeof(FeatureKind)))}) nor an existing file or folder.", o), o);
+                    }
+                }
+                if (_kinds.Count == 0) _kinds.Add(FeatureKind.CTR);
+                if (ParameterSetName != LiteralSet && !MyInvocation.ExpectingInput && Path.Length == 0 && _positionalPaths == null && others.Count == 0)
+                    throw new CxasException(CxasErrorKind.InvalidArgument,
+                        "Get-CxasFeature needs something to measure: pipe results from Invoke-CxasSegmentation, or give image files or folders " +
+                        "(Get-CxasFeature CTR ./image.png, or -Path / -LiteralPath).");
                 foreach (var m in CtrMethod)
                 {
                     var method = (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true);
@@ -153,7 +198,7 @@ namespace Cxas.PowerShell
         // file set after BeginProcessing), so the mode is chosen here, at the first record.
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == ResultSet)
+            if (ParameterSetName == ResultSet && _positionalPaths == null)
             {
                 _progress ??= new ProgressTracker(this, "Get-CxasFeature", 3);
                 foreach (var result in InputObject)
@@ -165,15 +210,23 @@ namespace Cxas.PowerShell
                 return;
             }
             bool literal = ParameterSetName == LiteralSet;
+            var paths = literal ? LiteralPath : Path;
+            if (_positionalPaths != null)
+            {
+                // Taken once, with the first record (there is no pipeline input in this case).
+                paths = _positionalPaths.Concat(paths).ToArray();
+                _positionalPaths = null;
+                literal = false;
+            }
             if (Session != null && Session.Length > 0)
             {
                 // Segmented on the nodes (see Invoke-CxasSegmentation -Session), measured here.
                 _remote ??= new RemoteSegmentationRun(this, Session, ThrottleLimit, Model, Device, OutputPath, OutputType, Force, NoClobber);
-                _remoteInputs.AddRange(ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink));
+                _remoteInputs.AddRange(ExpandInputs(paths, literal, Recurse, FollowSymlink));
                 return;
             }
             _run ??= new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Get-CxasFeature");
-            foreach (var file in ExpandInputs(literal ? LiteralPath : Path, literal, Recurse, FollowSymlink))
+            foreach (var file in ExpandInputs(paths, literal, Recurse, FollowSymlink))
                 foreach (var result in _run.Add(file)) Measure(result);
         }
 

@@ -111,3 +111,46 @@ Describe 'Results from a remote session' -Skip:$NoSsh {
         }
     }
 }
+
+Describe 'Get-CxasFeature call forms' {
+    BeforeAll {
+        $script:One = (Get-ChildItem $Images -Filter *.png | Select-Object -First 1).FullName
+        $script:Two = (Get-ChildItem $Images -Filter *.png | Select-Object -Last 1).FullName
+        Push-Location $Images
+    }
+    AfterAll { Pop-Location }
+
+    It '<Form> measures <Expect>' -ForEach @(
+        @{ Form = 'Get-CxasFeature x.png'; Make = { @((Split-Path $One -Leaf)) }; Expect = 'CTR of x.png' }
+        @{ Form = 'Get-CxasFeature CTR x.png'; Make = { @('CTR', (Split-Path $One -Leaf)) }; Expect = 'CTR of x.png' }
+        @{ Form = 'Get-CxasFeature x.png SCD'; Make = { @((Split-Path $One -Leaf), 'SCD') }; Expect = 'SCD of x.png' }
+        @{ Form = 'Get-CxasFeature x.png, y.png'; Make = { , @($One, $Two) }; Expect = 'CTR of both' }
+        @{ Form = 'Get-CxasFeature CTR, SCD *.png'; Make = { @(@('CTR', 'SCD'), '*.png') }; Expect = 'CTR and SCD of both' }
+    ) {
+        $positional = @(& $Make)
+        $rows = @(Get-CxasFeature @positional -Model cxas-test -WarningAction SilentlyContinue -ErrorAction Stop)
+        switch ($Expect) {
+            'CTR of x.png' { $rows.Feature | Should -Be @('CTR'); $rows.Path | Should -Be @($One) }
+            'SCD of x.png' { $rows.Feature | Should -Be @('SCD'); $rows.Path | Should -Be @($One) }
+            'CTR of both' { $rows.Feature | Should -Be @('CTR', 'CTR'); $rows.Path | Sort-Object | Should -Be (@($One, $Two) | Sort-Object) }
+            'CTR and SCD of both' { @($rows | Where-Object Feature -eq 'CTR').Count | Should -Be 2; @($rows | Where-Object Feature -eq 'SCD').Count | Should -Be 2 }
+        }
+    }
+
+    It 'reports a value that is neither a feature nor a file, and still measures the rest' {
+        $errors = $null
+        $rows = @(Get-CxasFeature CTX (Split-Path $One -Leaf) -Model cxas-test -WarningAction SilentlyContinue -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $rows.Path | Should -Be @($One)
+        @($errors).Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.InvalidArgument*'
+        $errors[0].Exception.Message | Should -BeLike "*'CTX' is neither a feature*"
+    }
+
+    It 'says what it needs when given nothing' {
+        { Get-CxasFeature -ErrorAction Stop } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
+    }
+
+    It 'keeps an unknown feature an error when results are piped' {
+        { $Results | Get-CxasFeature Bogus -ErrorAction Stop } | Should -Throw '*Unknown feature*'
+    }
+}
