@@ -142,56 +142,5 @@ namespace Cxas.PowerShell
                     map[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
             return map;
         }
-
-        /// <summary>-CtrMethod of the drawing cmdlets: the methods named, each once, in the order given.</summary>
-        internal static List<CtrMethod> ParseCtrMethods(IEnumerable<string> names) =>
-            names.Select(m => (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true)).Distinct().ToList();
-    }
-
-    /// <summary>Throttled Write-Progress with a count, the current file and an ETA.</summary>
-    internal sealed class ProgressTracker
-    {
-        private readonly Cmdlet _cmdlet;
-        private readonly string _activity;
-        private readonly int _activityId;
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private long _lastShownMs = -1000;
-        private bool _shown;
-
-        public ProgressTracker(Cmdlet cmdlet, string activity, int activityId = 1)
-        {
-            _cmdlet = cmdlet;
-            _activity = activity;
-            _activityId = activityId;
-        }
-
-        public int Done { get; private set; }
-        /// <summary>Total when known (0 = unknown: files arrive through the pipeline).</summary>
-        public int Total { get; set; }
-
-        public void Step(string currentFile)
-        {
-            Done++;
-            long now = _clock.ElapsedMilliseconds;
-            if (now - _lastShownMs < 250) return;
-            _lastShownMs = now;
-            var record = new ProgressRecord(_activityId, _activity,
-                Total > 0 ? $"{Done} of {Total}: {Path.GetFileName(currentFile)}" : $"{Done} done: {Path.GetFileName(currentFile)}");
-            if (Total > 0 && Done <= Total)
-            {
-                record.PercentComplete = (int)(100L * Done / Total);
-                double perItem = now / 1000.0 / Math.Max(1, Done);
-                record.SecondsRemaining = (int)Math.Round(perItem * (Total - Done));
-            }
-            _cmdlet.WriteProgress(record);
-            _shown = true;
-        }
-
-        public void Complete()
-        {
-            if (!_shown) return;
-            _cmdlet.WriteProgress(new ProgressRecord(_activityId, _activity, "Done") { RecordType = ProgressRecordType.Completed });
-            _shown = false;
-        }
     }
 }

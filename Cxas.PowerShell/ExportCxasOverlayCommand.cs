@@ -46,13 +46,13 @@ namespace Cxas.PowerShell
 
         /// <summary>Feature constructions to draw: CTR and/or SCD (their values go into the legend).</summary>
         [Parameter]
-        [ValidateSet("CTR", "SCD", "Cardio-Thoracic Ratio", "Spine-Center Distance", IgnoreCase = true)]
+        [ValidateFeature(FeatureKind.CTR, FeatureKind.SCD)]
+        [ArgumentCompleter(typeof(FeatureCompleter))]
         public string[] Feature { get; set; } = Array.Empty<string>();
 
         /// <summary>Which CTR construction to draw with -Feature CTR: Standard (default), Reference, or both.</summary>
         [Parameter]
-        [ValidateSet("Standard", "Reference", IgnoreCase = true)]
-        public string[] CtrMethod { get; set; } = { "Standard" };
+        public CtrMethod[] CtrMethod { get; set; } = { Features.CtrMethod.Standard };
 
         /// <summary>Fill opacity, 0 to 1 (default 0.35).</summary>
         [Parameter]
@@ -71,113 +71,56 @@ namespace Cxas.PowerShell
         /// <summary>Leave out the legend (class colours and feature values).</summary>
         [Parameter] public SwitchParameter NoLegend { get; set; }
 
-        /// <summary>Replace overlays that exist.</summary>
-        [Parameter] public SwitchParameter Force { get; set; }
-
         /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
         [Parameter] public SwitchParameter PassThru { get; set; }
 
         private string _folder = "";
-        private ProgressTracker? _progress;
         private Dictionary<string, Rgba> _colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
-        private bool _ctr, _scd;
-        private List<CtrMethod> _methods = new List<CtrMethod>();
+        private List<FeatureKind> _features = new List<FeatureKind>();
 
-        protected override void BeginProcessing()
+        protected override void BeginProcessing() => Setup(() =>
         {
+            _folder = GetUnresolvedProviderPathFromPSPath(OutputPath);
+            if (File.Exists(_folder))
+                throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a file; give a folder.", _folder);
+            _colors = ParseColors(Color);
+            _features = ArgumentRules.Features(Feature);
+        }, OutputPath);
+
+        protected override void ProcessResult(SegmentationResult result)
+        {
+            var target = System.IO.Path.Combine(_folder, result.Stem + "_overlay.png");
             try
             {
-                _folder = GetUnresolvedProviderPathFromPSPath(OutputPath);
-                if (File.Exists(_folder))
-                    throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a file; give a folder.", _folder);
-                _colors = ParseColors(Color);
-                foreach (var f in Feature)
+                if (!Force && File.Exists(target))
                 {
-                    var kind = FeatureNames.Parse(f);
-                    if (kind == FeatureKind.CTR) _ctr = true;
-                    if (kind == FeatureKind.SCD) _scd = true;
+                    if (!NoClobber)
+                        throw new CxasException(CxasErrorKind.AlreadyExists, $"'{target}' already exists (use -Force to overwrite it, or -NoClobber to keep it).", target);
+                    WriteWarning($"Kept '{target}': it already exists (-NoClobber).");
                 }
-                _methods = ParseCtrMethods(CtrMethod);
-            }
-            catch (CxasException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, OutputPath));
-            }
-            _progress = new ProgressTracker(this, "Export-CxasOverlay", 4);
-        }
-
-        protected override void ProcessRecord()
-        {
-            foreach (var result in PipelineResults())
-            {
-                if (result == null) continue;
-                _progress!.Step(result.Path);
-                var target = System.IO.Path.Combine(_folder, result.Stem + "_overlay.png");
-                try
+                else if (ShouldProcess(target, $"Write overlay of {result.FileName}"))
                 {
-                    if (!Force && File.Exists(target))
-                        throw new CxasException(CxasErrorKind.AlreadyExists, $"'{target}' already exists (use -Force to overwrite it).", target);
-                    if (!ShouldProcess(target, $"Write overlay of {result.FileName}")) continue;
-                    var canvas = Render(result);
+                    var picture = ResultOverlay.LoadPicture(result, out var problem);
+                    if (problem != null) WriteWarning(problem);
+                    var options = new OverlayOptions
+                    {
+                        Labels = Label,
+                        FillOpacity = Opacity,
+                        MaxSize = MaxSize > 0 ? MaxSize : (int?)null,
+                        Legend = !NoLegend,
+                        Colors = _colors,
+                    };
+                    var canvas = ResultOverlay.Render(result, picture, options, _features, CtrMethod);
                     AtomicOutput.WriteFile(target, Force, canvas.SavePng);
                     WriteVerbose($"Wrote '{target}'.");
                     if (!PassThru) WriteObject(new FileInfo(target));
                 }
-                catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
-                {
-                    WriteFileError(ex, result.Path);
-                }
-                if (PassThru) WriteObject(result);
-            }
-        }
-
-        protected override void EndProcessing() => _progress?.Complete();
-
-        private RgbaCanvas Render(SegmentationResult result)
-        {
-            var extractor = new FeatureExtractor(result);
-            var options = new OverlayOptions
-            {
-                Labels = Label,
-                FillOpacity = Opacity,
-                MaxSize = MaxSize > 0 ? MaxSize : (int?)null,
-                Legend = !NoLegend,
-                Colors = _colors,
-                Spacing = extractor.Spacing,
-            };
-            if (_ctr)
-                foreach (var m in _methods)
-                {
-                    var ctr = extractor.Ctr(m);
-                    options.Ctr.Add(ctr);
-                    options.Notes.Add(OverlayRenderer.Note(extractor.ToValue(ctr)));
-                }
-            if (_scd)
-            {
-                options.Scd = extractor.Scd();
-                options.Notes.Add(OverlayRenderer.Note(extractor.ToValue(options.Scd)));
-            }
-            return OverlayRenderer.Render(LoadImage(this, result), result.Masks, options);
-        }
-
-        /// <summary>The radiograph behind a result, or null (with a warning) when it cannot be read any more.</summary>
-        internal static ImageRaster? LoadImage(Cmdlet cmdlet, SegmentationResult result)
-        {
-            try
-            {
-                var image = ImageLoader.Load(result.Path);
-                if (image.Width != result.Width || image.Height != result.Height)
-                {
-                    cmdlet.WriteWarning($"'{result.Path}' is now {image.Width}x{image.Height}, not {result.Width}x{result.Height} as segmented; drawing on black.");
-                    return null;
-                }
-                return image.Raster;
             }
             catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
             {
-                cmdlet.WriteWarning($"Cannot read '{result.Path}' again ({ex.Message}); drawing on black.");
-                return null;
+                WriteFileError(ex, result.Path);
             }
+            if (PassThru) WriteObject(result);
         }
     }
 }

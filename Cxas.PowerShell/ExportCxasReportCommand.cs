@@ -47,6 +47,7 @@ namespace Cxas.PowerShell
 
         /// <summary>Features for the table (default CTR and SCD); shape features are measured on -FeatureLabel.</summary>
         [Parameter]
+        [ValidateFeature]
         [ArgumentCompleter(typeof(FeatureCompleter))]
         public string[] Feature { get; set; } = { "CTR", "SCD" };
 
@@ -57,8 +58,7 @@ namespace Cxas.PowerShell
 
         /// <summary>Which CTR to report: Standard (default), Reference, or both.</summary>
         [Parameter]
-        [ValidateSet("Standard", "Reference", IgnoreCase = true)]
-        public string[] CtrMethod { get; set; } = { "Standard" };
+        public CtrMethod[] CtrMethod { get; set; } = { Features.CtrMethod.Standard };
 
         /// <summary>Longest side of the pictures in pixels (default 1024).</summary>
         [Parameter]
@@ -78,45 +78,33 @@ namespace Cxas.PowerShell
         [Parameter]
         public string Title { get; set; } = "Cxas report";
 
-        /// <summary>Replace the report if it exists.</summary>
-        [Parameter] public SwitchParameter Force { get; set; }
-
-        /// <summary>Keep an existing report (with a warning) instead of reporting an error.</summary>
-        [Parameter] public SwitchParameter NoClobber { get; set; }
-
         /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
         [Parameter] public SwitchParameter PassThru { get; set; }
 
         private string _target = "";
         private ReportOptions _options = new ReportOptions();
         private readonly List<ReportItem> _items = new List<ReportItem>();
-        private ProgressTracker? _progress;
         private bool _keepExisting;
 
         protected override void BeginProcessing()
         {
-            try
+            Setup(() =>
             {
                 _target = GetUnresolvedProviderPathFromPSPath(OutputPath);
                 if (Directory.Exists(_target))
                     throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a folder; give the HTML file's path.", _target);
-                var kinds = Feature.Select(FeatureNames.Parse).Distinct().ToList();
                 _options = new ReportOptions
                 {
                     Labels = Label.ToList(),
                     LabelsAreDefaults = !MyInvocation.BoundParameters.ContainsKey(nameof(Label)) && FeatureLabel == null,
-                    Features = kinds,
-                    CtrMethods = ParseCtrMethods(CtrMethod),
+                    Features = ArgumentRules.Features(Feature),
+                    CtrMethods = CtrMethod.Distinct().ToList(),
                     ShapeLabels = (FeatureLabel ?? Label).ToList(),
                     MaxSize = MaxSize,
                     FillOpacity = Opacity,
                     Colors = ParseColors(Color),
                 };
-            }
-            catch (CxasException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, OutputPath));
-            }
+            }, OutputPath);
             // An existing report is an error for this file, like every other output (not a stop of the pipeline):
             // results still pass through with -PassThru.
             if (!Force && File.Exists(_target))
@@ -126,35 +114,28 @@ namespace Cxas.PowerShell
                 else WriteFileError(new CxasException(CxasErrorKind.AlreadyExists,
                     $"'{_target}' already exists (use -Force to overwrite it, or -NoClobber to keep it without an error).", _target), _target);
             }
-            _progress = new ProgressTracker(this, "Export-CxasReport", 5);
         }
 
-        protected override void ProcessRecord()
+        protected override void ProcessResult(SegmentationResult result)
         {
-            foreach (var result in PipelineResults())
+            if (!_keepExisting)
             {
-                if (result == null) continue;
-                _progress!.Step(result.Path);
-                if (_keepExisting)
-                {
-                    if (PassThru) WriteObject(result);
-                    continue;
-                }
                 try
                 {
-                    _items.Add(ReportItems.Create(result, ExportCxasOverlayCommand.LoadImage(this, result), _options));
+                    var picture = ResultOverlay.LoadPicture(result, out var problem);
+                    if (problem != null) WriteWarning(problem);
+                    _items.Add(ReportItems.Create(result, picture, _options));
                 }
                 catch (CxasException ex)
                 {
                     WriteFileError(ex, result.Path);
                 }
-                if (PassThru) WriteObject(result);
             }
+            if (PassThru) WriteObject(result);
         }
 
-        protected override void EndProcessing()
+        protected override void Finish()
         {
-            _progress?.Complete();
             if (_keepExisting) return;
             if (_items.Count == 0)
             {

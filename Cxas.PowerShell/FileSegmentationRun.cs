@@ -104,7 +104,7 @@ namespace Cxas.PowerShell
         private SegmentationResult? Take(SegmentationOutcome outcome)
         {
             _progress.Step(outcome.Path);
-            DicomWebConnection.Flush(_cmdlet);
+            DicomWebParameters.Flush(_cmdlet);
             if (outcome.Result == null)
             {
                 // Refused credentials fail every instance alike: one terminating error, not one per instance.

@@ -32,7 +32,7 @@ namespace Cxas.PowerShell
     /// </example>
     [Cmdlet(VerbsCommon.Find, "CxasDicomInstance")]
     [OutputType(typeof(DicomInstance))]
-    public sealed class FindCxasDicomInstanceCommand : CxasCmdlet
+    public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameters
     {
         /// <summary>The DICOMweb root, e.g. https://pacs/dicom-web.</summary>
         [Parameter(Mandatory = true, Position = 0)]
@@ -61,28 +61,14 @@ namespace Cxas.PowerShell
         /// <summary>Also emit instances that are not images (structured reports, presentation states, segmentations...).</summary>
         [Parameter] public SwitchParameter IncludeNonImage { get; set; }
 
-        /// <summary>User name and password for the server (HTTP Basic); refused over plain http unless -AllowUnencryptedAuthentication.</summary>
-        [Parameter] [Credential] public PSCredential? Credential { get; set; }
-        /// <summary>A bearer token for the server, as a SecureString; never shown in output or errors.</summary>
-        [Parameter] public SecureString? Token { get; set; }
-        /// <summary>Accept any TLS certificate from the server (for test servers only; certificates are verified by default).</summary>
-        [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
-        /// <summary>Allow -Credential or -Token over plain http (as Invoke-RestMethod does).</summary>
-        [Parameter] public SwitchParameter AllowUnencryptedAuthentication { get; set; }
+        private readonly DicomWebParameters _connection = new DicomWebParameters();
 
-        /// <summary>Retries for 429, 502, 503, 504, dropped connections and timeouts (exponential backoff, Retry-After honoured).</summary>
-        [Parameter]
-        [ValidateRange(0, 10)]
-        public int MaximumRetryCount { get; set; } = 3;
-
-        /// <summary>Seconds a request may take before it is abandoned (and retried; default 120).</summary>
-        [Parameter]
-        [ValidateRange(1, 3600)]
-        public int TimeoutSec { get; set; } = 120;
+        /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>).</summary>
+        public object GetDynamicParameters() => _connection;
 
         protected override void EndProcessing()
         {
-            var client = DicomWebConnection.Open(this, Uri, Credential, Token, SkipCertificateCheck, AllowUnencryptedAuthentication, MaximumRetryCount, TimeoutSec);
+            var client = _connection.Open(this, Uri);
             var query = new DicomWebQuery
             {
                 StudyInstanceUid = StudyInstanceUid, SeriesInstanceUid = SeriesInstanceUid, PatientId = PatientId,
@@ -95,7 +81,7 @@ namespace Cxas.PowerShell
             {
                 foreach (var instance in client.Search(query))
                 {
-                    DicomWebConnection.Flush(this);
+                    DicomWebParameters.Flush(this);
                     found++;
                     progress.Step($"found {instance.SopInstanceUid}");
                     WriteObject(instance);
@@ -103,10 +89,10 @@ namespace Cxas.PowerShell
             }
             catch (CxasException ex)
             {
-                DicomWebConnection.Flush(this);
+                DicomWebParameters.Flush(this);
                 ThrowTerminatingError(ToErrorRecord(ex, Uri));
             }
-            DicomWebConnection.Flush(this);
+            DicomWebParameters.Flush(this);
             progress.Complete();
             WriteVerbose($"Found {found} instance(s).");
         }

@@ -3,7 +3,6 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using System.Management.Automation.Language;
 using Cxas.Features;
 using Cxas.Segmentation;
 
@@ -37,12 +36,8 @@ namespace Cxas.PowerShell
     /// </example>
     [Cmdlet(VerbsCommon.Get, "CxasFeature", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true)]
     [OutputType(typeof(FeatureValue))]
-    public sealed class GetCxasFeatureCommand : CxasCmdlet, IDisposable
+    public sealed class GetCxasFeatureCommand : FileInputCmdlet
     {
-        private const string ResultSet = "Result";
-        private const string PathSet = "Path";
-        private const string LiteralSet = "LiteralPath";
-
         /// <summary>Segmentation results (from Invoke-CxasSegmentation).</summary>
         [Parameter(ValueFromPipeline = true, ParameterSetName = ResultSet)]
         public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
@@ -52,11 +47,6 @@ namespace Cxas.PowerShell
         [Parameter(Position = 1, ValueFromPipeline = true, ParameterSetName = PathSet)]
         [SupportsWildcards]
         public string[] Path { get; set; } = Array.Empty<string>();
-
-        /// <summary>Image files or folders, taken literally; from the pipeline by property name (what Get-ChildItem emits).</summary>
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
-        [Alias("PSPath", "FullName", "LP")]
-        public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
         /// <summary>CTR, SCD, Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity (or 'Cardio-Thoracic Ratio',
         /// 'Spine-Center Distance'); default CTR. Without results from the pipeline, a value here that is not a feature
@@ -73,117 +63,22 @@ namespace Cxas.PowerShell
 
         /// <summary>Which CTR: Standard (default), Reference (the reference implementation's variant), or both.</summary>
         [Parameter]
-        [ValidateSet("Standard", "Reference", IgnoreCase = true)]
-        public string[] CtrMethod { get; set; } = { "Standard" };
+        public CtrMethod[] CtrMethod { get; set; } = { Features.CtrMethod.Standard };
 
-        /// <summary>Search folders recursively.</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        public SwitchParameter Recurse { get; set; }
-
-        /// <summary>With -Recurse, also enter folders that are symbolic links (each folder is still scanned once).</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        public SwitchParameter FollowSymlink { get; set; }
-
-        /// <summary>Model for file input (name or folder; default: the module's default model).</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        [Alias("m")]
-        [ArgumentCompleter(typeof(ModelCompleter))]
-        public string? Model { get; set; }
-
-        /// <summary>Auto (CUDA when available, else CPU), Cpu, Cuda, Cuda:N, or the reference's "cpu" / "0", for file input.</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        [Alias("g", "gpus")]
-        [ArgumentCompleter(typeof(DeviceCompleter))]
-        public string Device { get; set; } = "Auto";
-
-        /// <summary>With file input: also store the masks in this folder (like the reference's --store_seg).</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        [Alias("o")]
-        public string? OutputPath { get; set; }
-
-        /// <summary>With -OutputPath: mask formats, as Invoke-CxasSegmentation -OutputType.</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        [Alias("ot")]
-        [ValidateSet("png", "jpg", "npy", "npz", "json", "dicom-seg", IgnoreCase = true)]
-        public string[] OutputType { get; set; } = { "png" };
-
-        /// <summary>With -OutputPath: write every output again, replacing this run's planned outputs.</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        public SwitchParameter Force { get; set; }
-
-        /// <summary>With -OutputPath: skip outputs that exist (with a warning) instead of reporting an error.</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        public SwitchParameter NoClobber { get; set; }
+        protected override string[] PathArgument => Path;
 
         private readonly List<FeatureKind> _kinds = new List<FeatureKind>();
-        private readonly List<CtrMethod> _methods = new List<CtrMethod>();
-        private FileSegmentationRun? _run;
+        private List<CtrMethod> _methods = new List<CtrMethod>();
         private ProgressTracker? _progress;
-
         // Paths given in the first position (Get-CxasFeature x.png), when no results come from the pipeline.
         private List<string>? _positionalPaths;
-
-        private bool Exists(string path)
-        {
-            try { return InvokeProvider.Item.Exists(path, force: true, literalPath: true); }
-            catch (Exception) { return false; }
-        }
 
         protected override void BeginProcessing()
         {
             try
             {
-                var others = new List<string>();
-                // The second position belongs to -Path; a feature name there that is no file is a feature
-                // (Get-CxasFeature x.png SCD).
-                var features = Feature.AsEnumerable();
-                if (ParameterSetName == PathSet && MyInvocation.BoundParameters.ContainsKey(nameof(Path)))
-                {
-                    var named = Path.Where(p => FeatureNames.TryParse(p, out _) && !Exists(p)).ToList();
-                    if (named.Count > 0)
-                    {
-                        features = MyInvocation.BoundParameters.ContainsKey(nameof(Feature)) ? Feature.Concat(named) : named;
-                        Path = Path.Except(named).ToArray();
-                    }
-                }
-                foreach (var f in features)
-                {
-                    if (!FeatureNames.TryParse(f, out var kind)) { others.Add(f); continue; }
-                    if (!_kinds.Contains(kind)) _kinds.Add(kind);
-                }
-                if (others.Count > 0)
-                {
-                    // Piped results leave no doubt that these were meant as features.
-                    if (ParameterSetName != PathSet && (ParameterSetName != ResultSet || MyInvocation.ExpectingInput))
-                        FeatureNames.Parse(others[0]);
-                    // A value that is neither a feature nor anything on disk is reported as such (a typo of a feature
-                    // name would otherwise read as a missing file); the others go on.
-                    _positionalPaths = new List<string>();
-                    foreach (var o in others)
-                    {
-                        if (WildcardPattern.ContainsWildcardCharacters(o) || Exists(o)) { _positionalPaths.Add(o); continue; }
-                        WriteFileError(new CxasException(CxasErrorKind.InvalidArgument,
-                            $"'{o}' is neither a feature ({string.Join(", ", Enum.GetNames(typeof(FeatureKind)))}) nor an existing file or folder.", o), o);
-                    }
-                }
-                if (_kinds.Count == 0) _kinds.Add(FeatureKind.CTR);
-                if (ParameterSetName != LiteralSet && !MyInvocation.ExpectingInput && Path.Length == 0 && _positionalPaths == null && others.Count == 0)
-                    throw new CxasException(CxasErrorKind.InvalidArgument,
-                        "Get-CxasFeature needs something to measure: pipe results from Invoke-CxasSegmentation, or give image files or folders " +
-                        "(Get-CxasFeature CTR ./image.png, or -Path / -LiteralPath).");
-                foreach (var m in CtrMethod)
-                {
-                    var method = (CtrMethod)Enum.Parse(typeof(CtrMethod), m, ignoreCase: true);
-                    if (!_methods.Contains(method)) _methods.Add(method);
-                }
+                SortPositionalValues();
+                _methods = CtrMethod.Distinct().ToList();
                 if (_kinds.Any(FeatureNames.IsShapeFeature) && (Label == null || Label.Length == 0))
                     throw new CxasException(CxasErrorKind.InvalidArgument,
                         "Shape features (" + string.Join(", ", _kinds.Where(FeatureNames.IsShapeFeature)) + ") need -Label: the classes to measure.");
@@ -194,55 +89,96 @@ namespace Cxas.PowerShell
             }
         }
 
+        /// <summary>
+        /// Features and paths from the two positions: a feature name in -Path's position that is no file is a feature
+        /// (Get-CxasFeature x.png SCD); a value in -Feature's that is no feature is a path, unless results are piped in.
+        /// </summary>
+        private void SortPositionalValues()
+        {
+            var features = Feature.AsEnumerable();
+            if (ParameterSetName == PathSet && MyInvocation.BoundParameters.ContainsKey(nameof(Path)))
+            {
+                var named = Path.Where(p => FeatureNames.TryParse(p, out _) && !Exists(p)).ToList();
+                if (named.Count > 0)
+                {
+                    features = MyInvocation.BoundParameters.ContainsKey(nameof(Feature)) ? Feature.Concat(named) : named;
+                    Path = Path.Except(named).ToArray();
+                }
+            }
+            var others = new List<string>();
+            foreach (var f in features)
+            {
+                if (!FeatureNames.TryParse(f, out var kind)) { others.Add(f); continue; }
+                if (!_kinds.Contains(kind)) _kinds.Add(kind);
+            }
+            if (_kinds.Count == 0) _kinds.Add(FeatureKind.CTR);
+            if (others.Count > 0)
+            {
+                // Piped results leave no doubt that these were meant as features.
+                if (ParameterSetName != PathSet && (ParameterSetName != ResultSet || MyInvocation.ExpectingInput))
+                    FeatureNames.Parse(others[0]);
+                // A value that is neither a feature nor anything on disk is reported as such (a typo of a feature name
+                // would otherwise read as a missing file); the others go on.
+                _positionalPaths = new List<string>();
+                foreach (var o in others)
+                {
+                    if (WildcardPattern.ContainsWildcardCharacters(o) || Exists(o)) { _positionalPaths.Add(o); continue; }
+                    WriteFileError(new CxasException(CxasErrorKind.InvalidArgument,
+                        $"'{o}' is neither a feature ({string.Join(", ", Enum.GetNames(typeof(FeatureKind)))}) nor an existing file or folder.", o), o);
+                }
+            }
+            else if (ParameterSetName != LiteralSet && !MyInvocation.ExpectingInput && Path.Length == 0)
+            {
+                throw new CxasException(CxasErrorKind.InvalidArgument,
+                    "Get-CxasFeature needs something to measure: pipe results from Invoke-CxasSegmentation, or give image files or folders " +
+                    "(Get-CxasFeature CTR ./image.png, or -Path / -LiteralPath).");
+            }
+        }
+
+        private bool Exists(string path)
+        {
+            try { return InvokeProvider.Item.Exists(path, force: true, literalPath: true); }
+            catch (Exception) { return false; }
+        }
+
         // The parameter set is known for certain only once pipeline input is bound (piped files or strings choose a
-        // file set after BeginProcessing), so the mode is chosen here, at the first record.
+        // file set after BeginProcessing), so the mode is chosen here, at each record.
         protected override void ProcessRecord()
         {
             if (ParameterSetName == ResultSet && _positionalPaths == null)
             {
-                _progress ??= new ProgressTracker(this, "Get-CxasFeature", 3);
+                if (_progress == null)
+                {
+                    // Results name their model already: what would segment files has nothing to do here.
+                    var fileOnly = FileOnlyParameters.Where(MyInvocation.BoundParameters.ContainsKey).ToList();
+                    if (fileOnly.Count > 0)
+                        WriteWarning($"-{string.Join(", -", fileOnly)} apply to image files and are ignored for results, which are segmented already " +
+                                     "(Invoke-CxasSegmentation takes results to segment them again).");
+                    _progress = new ProgressTracker(this, "Get-CxasFeature");
+                }
                 foreach (var result in InputObject)
                 {
                     if (result == null) continue;
                     _progress.Step(result.Path);
-                    Measure(result);
+                    Measure(result, null);
                 }
                 return;
             }
-            bool literal = ParameterSetName == LiteralSet;
-            var paths = literal ? LiteralPath : Path;
-            if (_positionalPaths != null)
-            {
-                // Taken once, with the first record (there is no pipeline input in this case).
-                paths = _positionalPaths.Concat(paths).ToArray();
-                _positionalPaths = null;
-                literal = false;
-            }
-            if (Session != null && Session.Length > 0)
-            {
-                // Segmented on the nodes (see Invoke-CxasSegmentation -Session), measured here.
-                _remote ??= new RemoteSegmentationRun(this, Session, ThrottleLimit, Model, Device, OutputPath, OutputType, Force, NoClobber);
-                _remoteInputs.AddRange(ExpandInputs(paths, literal, Recurse, FollowSymlink));
-                return;
-            }
-            _run ??= new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, "Get-CxasFeature");
-            foreach (var file in ExpandInputs(paths, literal, Recurse, FollowSymlink))
-                foreach (var result in _run.Add(file)) Measure(result);
+            var extra = _positionalPaths;
+            _positionalPaths = null; // taken once, with the first record (no pipeline input in this case)
+            Segment(RecordFiles(extra));
         }
 
         protected override void EndProcessing()
         {
-            if (_remote != null)
-                foreach (var result in _remote.Run(_remoteInputs))
-                    Measure((SegmentationResult)result.BaseObject, result.Properties["PSComputerName"]?.Value as string);
-            if (_run != null)
-                foreach (var result in _run.Finish()) Measure(result);
+            FinishSegmentation();
             _progress?.Complete();
         }
 
-        protected override void StopProcessing() => _remote?.Stop();
+        protected override void OnSegmented(SegmentationResult result, PSObject? fromNode) =>
+            Measure(result, fromNode?.Properties["PSComputerName"]?.Value as string);
 
-        private void Measure(SegmentationResult result, string? computer = null)
+        private void Measure(SegmentationResult result, string? computer)
         {
             List<FeatureValue> values;
             try
@@ -269,39 +205,6 @@ namespace Cxas.PowerShell
                     row.Properties.Add(new PSNoteProperty("PSComputerName", computer));
                     WriteObject(row);
                 }
-            }
-        }
-
-        public void Dispose() => _run?.Dispose();
-
-        private RemoteSegmentationRun? _remote;
-        private readonly List<Imaging.InputFile> _remoteInputs = new List<Imaging.InputFile>();
-
-        /// <summary>With file input: sessions to segment on (see Invoke-CxasSegmentation -Session); the features are measured here.</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        public System.Management.Automation.Runspaces.PSSession[]? Session { get; set; }
-
-        /// <summary>With -Session: how many of the sessions work at once (default: all of them).</summary>
-        [Parameter(ParameterSetName = PathSet)]
-        [Parameter(ParameterSetName = LiteralSet)]
-        [ValidateRange(1, 1024)]
-        public int ThrottleLimit { get; set; } = 1024;
-    }
-
-    /// <summary>Completes -Feature with the feature names (short names and the reference's long names).</summary>
-    public sealed class FeatureCompleter : IArgumentCompleter
-    {
-        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
-            CommandAst commandAst, IDictionary fakeBoundParameters)
-        {
-            var word = (wordToComplete ?? "").Trim('\'', '"');
-            var names = Enum.GetNames(typeof(FeatureKind)).Concat(new[] { "Cardio-Thoracic Ratio", "Spine-Center Distance" });
-            foreach (var name in names)
-            {
-                if (!name.StartsWith(word, StringComparison.OrdinalIgnoreCase)) continue;
-                var text = name.IndexOf(' ') >= 0 ? "'" + name + "'" : name;
-                yield return new CompletionResult(text, name, CompletionResultType.ParameterValue, name);
             }
         }
     }

@@ -29,7 +29,7 @@ namespace Cxas.PowerShell
     /// </example>
     [Cmdlet(VerbsData.Import, "CxasModel", SupportsShouldProcess = true)]
     [OutputType(typeof(ModelCatalogEntry))]
-    public sealed class ImportCxasModelCommand : PSCmdlet
+    public sealed class ImportCxasModelCommand : CxasCmdlet
     {
         private volatile bool _stopping;
 
@@ -71,29 +71,20 @@ namespace Cxas.PowerShell
                 if (!ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'")) return;
 
                 var options = new ImportOptions { Name = name };
-                var record = new ProgressRecord(1, "Import-CxasModel", "Opening checkpoint");
-                string lastStage = "";
-                int lastPercent = -2;
+                var progress = new ProgressTracker(this, "Import-CxasModel");
                 var result = ModelImporter.Import(source, target, Force.IsPresent, options, p =>
                 {
                     if (_stopping) throw new PipelineStoppedException();
-                    if (p.Stage == lastStage && p.Percent == lastPercent) return;
-                    lastStage = p.Stage;
-                    lastPercent = p.Percent;
-                    record.StatusDescription = p.Stage;
-                    record.CurrentOperation = p.Detail;
-                    record.PercentComplete = p.Percent;
-                    WriteProgress(record);
+                    progress.Stage(p.Stage, p.Detail, p.Percent);
                 });
-                record.RecordType = ProgressRecordType.Completed;
-                WriteProgress(record);
+                progress.Complete();
                 WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
                              $"source SHA-256 {result.SourceSha256}.");
                 WriteObject(CxasModelCatalog.Describe(this, result.Directory, root));
             }
             catch (CxasException ex)
             {
-                WriteError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? source));
+                WriteError(ToErrorRecord(ex, ex.FilePath ?? source));
             }
         }
     }

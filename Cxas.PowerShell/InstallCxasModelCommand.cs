@@ -34,7 +34,7 @@ namespace Cxas.PowerShell
     /// </example>
     [Cmdlet(VerbsLifecycle.Install, "CxasModel", SupportsShouldProcess = true, DefaultParameterSetName = "Download")]
     [OutputType(typeof(ModelCatalogEntry))]
-    public sealed class InstallCxasModelCommand : PSCmdlet
+    public sealed class InstallCxasModelCommand : CxasCmdlet
     {
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
 
@@ -126,39 +126,32 @@ namespace Cxas.PowerShell
             }
             catch (CxasException ex)
             {
-                WriteError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? Name));
+                WriteError(ToErrorRecord(ex, ex.FilePath ?? Name));
                 return;
             }
 
             if (!ShouldProcess(target, $"Install model '{Name}' from {from}")) return;
             if (NeedsLicence() && !AcceptLicense.IsPresent && !AskLicence()) return;
 
-            var record = new ProgressRecord(1, "Install-CxasModel", "Starting");
-            string lastKey = "";
+            var progress = new ProgressTracker(this, "Install-CxasModel");
             try
             {
                 var result = ModelInstaller.Install(request, p =>
                 {
                     if (_cancel.IsCancellationRequested) throw new PipelineStoppedException();
-                    var key = p.Stage + "|" + p.Percent + "|" + (p.Download?.Bytes / (1 << 20));
-                    if (key == lastKey) return;
-                    lastKey = key;
-                    record.StatusDescription = p.Stage;
-                    record.PercentComplete = Math.Max(-1, Math.Min(100, p.Percent));
-                    record.SecondsRemaining = -1;
+                    string? detail = p.Detail;
+                    int seconds = -1;
                     if (p.Download is DownloadProgress d)
                     {
                         var total = d.Total.HasValue ? $" of {d.Total.Value / 1048576.0:F1} MB" : "";
-                        record.CurrentOperation = $"{d.Bytes / 1048576.0:F1}{total} at {d.BytesPerSecond / 1048576.0:F1} MB/s" +
-                                                  (d.Resumes > 0 ? $" ({d.Resumes} resumed)" : "") + $" from {d.Url}";
+                        detail = $"{d.Bytes / 1048576.0:F1}{total} at {d.BytesPerSecond / 1048576.0:F1} MB/s" +
+                                 (d.Resumes > 0 ? $" ({d.Resumes} resumed)" : "") + $" from {d.Url}";
                         if (d.Total.HasValue && d.BytesPerSecond > 0)
-                            record.SecondsRemaining = (int)Math.Min(int.MaxValue, (d.Total.Value - d.Bytes) / d.BytesPerSecond);
+                            seconds = (int)Math.Min(int.MaxValue, (d.Total.Value - d.Bytes) / d.BytesPerSecond);
                     }
-                    else record.CurrentOperation = p.Detail;
-                    WriteProgress(record);
+                    progress.Stage(p.Stage, detail, p.Percent, seconds);
                 }, _cancel.Token);
-                record.RecordType = ProgressRecordType.Completed;
-                WriteProgress(record);
+                progress.Complete();
                 foreach (var failure in result.Failures) WriteWarning("Source skipped: " + failure);
                 WriteVerbose($"Installed '{result.Name}' from {result.Source} ({result.Bytes:N0} bytes, SHA-256 {result.Sha256}" +
                              (result.Resumes > 0 ? $", resumed {result.Resumes} time(s)" : "") + $") into {result.Directory}.");
@@ -170,7 +163,7 @@ namespace Cxas.PowerShell
             }
             catch (CxasException ex)
             {
-                WriteError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? request.Path ?? Name));
+                WriteError(ToErrorRecord(ex, ex.FilePath ?? request.Path ?? Name));
             }
         }
 

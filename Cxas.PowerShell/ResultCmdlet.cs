@@ -6,11 +6,17 @@ using Cxas.Segmentation;
 namespace Cxas.PowerShell
 {
     /// <summary>
-    /// The base of cmdlets that take segmentation results from the pipeline (Export-CxasMask, Export-CxasOverlay,
-    /// Export-CxasReport). Results bind to -InputObject, also when they crossed a job or remoting boundary (see
-    /// <see cref="ResultTransferConverter"/>). Anything else piped in (files, folders, paths) binds to a hidden catch-all
-    /// and gets one clear error per object saying what to do, instead of PowerShell's generic InputObjectNotBound; a
-    /// deserialized result that lands there is converted and processed like any other.
+    /// The base of cmdlets that take segmentation results from the pipeline and write something from them
+    /// (Export-CxasMask, Export-CxasOverlay, Export-CxasReport). In the order of a run:
+    /// <list type="number">
+    /// <item>setup (<see cref="Setup"/>): a bad argument or an output that cannot be made stops the command at once;</item>
+    /// <item>each result (<see cref="ProcessResult"/>), with progress: results bind to -InputObject, also when they crossed
+    /// a job or remoting boundary (see <see cref="ResultTransferConverter"/>). Anything else piped in (files, folders,
+    /// paths) binds to a hidden catch-all and gets one clear error per object saying what to do, instead of PowerShell's
+    /// generic InputObjectNotBound; a deserialized result that lands there is converted and processed like any other;</item>
+    /// <item>the end (<see cref="Finish"/>).</item>
+    /// </list>
+    /// -Force and -NoClobber mean the same everywhere: replace what exists, or keep it with a warning instead of an error.
     /// </summary>
     public abstract class ResultCmdlet : CxasCmdlet
     {
@@ -21,6 +27,46 @@ namespace Cxas.PowerShell
         [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
         public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
 
+        /// <summary>Replace outputs that exist (with Export-CxasMask -DicomWebUri also a SEG the server already holds).</summary>
+        [Parameter] public SwitchParameter Force { get; set; }
+
+        /// <summary>Keep outputs that exist (with a warning) instead of reporting an error.</summary>
+        [Parameter] public SwitchParameter NoClobber { get; set; }
+
+        private ProgressTracker? _progress;
+
+        /// <summary>The progress activity (default: the cmdlet's name).</summary>
+        protected virtual string ProgressActivity => MyInvocation.MyCommand.Name;
+
+        /// <summary>Runs the cmdlet's setup; a CxasException there is a terminating error naming <paramref name="target"/>.</summary>
+        protected void Setup(Action body, object? target)
+        {
+            try { body(); }
+            catch (CxasException ex) { ThrowTerminatingError(ToErrorRecord(ex, target)); }
+        }
+
+        /// <summary>One result of the pipeline.</summary>
+        protected abstract void ProcessResult(SegmentationResult result);
+
+        /// <summary>After the last result.</summary>
+        protected virtual void Finish() { }
+
+        protected sealed override void ProcessRecord()
+        {
+            _progress ??= new ProgressTracker(this, ProgressActivity);
+            foreach (var result in PipelineResults())
+            {
+                _progress.Step(result.Path);
+                ProcessResult(result);
+            }
+        }
+
+        protected sealed override void EndProcessing()
+        {
+            _progress?.Complete();
+            Finish();
+        }
+
         /// <summary>Anything piped in that is not a segmentation result; it is refused with an explanation.</summary>
         [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = OtherSet, DontShow = true)]
         public object[] NotAResult { get; set; } = Array.Empty<object>();
@@ -30,7 +76,7 @@ namespace Cxas.PowerShell
         /// catch-all (remote sessions deserialize without the module's type data, so PowerShell binds them as plain objects
         /// there first). Anything else gets one error per object that says to segment it first.
         /// </summary>
-        protected IEnumerable<SegmentationResult> PipelineResults()
+        private IEnumerable<SegmentationResult> PipelineResults()
         {
             if (ParameterSetName != OtherSet)
             {

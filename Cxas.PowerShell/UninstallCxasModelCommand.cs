@@ -24,7 +24,7 @@ namespace Cxas.PowerShell
     /// </example>
     [Cmdlet(VerbsLifecycle.Uninstall, "CxasModel", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(void))]
-    public sealed class UninstallCxasModelCommand : PSCmdlet
+    public sealed class UninstallCxasModelCommand : CxasCmdlet
     {
         /// <summary>The model's name (as Get-CxasModel lists it).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -48,7 +48,7 @@ namespace Cxas.PowerShell
             }
             catch (CxasException ex)
             {
-                WriteError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? Name));
+                WriteError(ToErrorRecord(ex, ex.FilePath ?? Name));
             }
         }
     }

@@ -80,6 +80,9 @@ namespace Cxas.Export
 
         public static string FileExtension(MaskFormat format) => format == MaskFormat.Png ? ".png" : format == MaskFormat.Jpg ? ".jpg" : OutputPlan.Suffix(format);
 
+        /// <summary>The format names ParseFormat accepts first (what -OutputType offers).</summary>
+        public static IReadOnlyList<string> FormatNames { get; } = new[] { "png", "jpg", "npy", "npz", "json", "dicom-seg" };
+
         public static MaskFormat ParseFormat(string text)
         {
             switch ((text ?? "").Trim().ToLowerInvariant().TrimStart('.'))

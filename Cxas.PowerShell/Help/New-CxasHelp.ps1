@@ -104,8 +104,12 @@ foreach ($cmd in (Get-Command -Module Cxas -CommandType Cmdlet | Sort-Object Nam
     $w.WriteEndElement()
 
     $w.WriteStartElement('parameters', $command)
+    # Dynamic parameters (the DICOMweb connection's) are declared on the object GetDynamicParameters returns.
+    $dynamic = if ($instance -is [System.Management.Automation.IDynamicParameters]) { $instance.GetDynamicParameters() } else { $null }
     foreach ($meta in ($parameters | Sort-Object Name)) {
         $prop = $type.GetProperty($meta.Name)
+        $holder = $instance
+        if ($null -eq $prop -and $null -ne $dynamic) { $prop = $dynamic.GetType().GetProperty($meta.Name); $holder = $dynamic }
         $propDoc = $members["P:$($prop.DeclaringType.FullName).$($meta.Name)"]
         $positions = @($meta.ParameterSets.Values | Where-Object { $_.Position -ge 0 } | ForEach-Object Position | Select-Object -Unique)
         $w.WriteStartElement('parameter', $command)
@@ -118,7 +122,7 @@ foreach ($cmd in (Get-Command -Module Cxas -CommandType Cmdlet | Sort-Object Nam
         $w.WriteStartElement('description', $maml); Write-Para $(if ($propDoc) { Get-Text ($propDoc.SelectSingleNode('summary')) } else { '' }); $w.WriteEndElement()
         $w.WriteStartElement('parameterValue', $command); $w.WriteAttributeString('required', 'true'); $w.WriteString($meta.ParameterType.Name); $w.WriteEndElement()
         $w.WriteStartElement('type', $dev); $w.WriteElementString('name', $maml, $meta.ParameterType.FullName); $w.WriteEndElement()
-        $w.WriteElementString('defaultValue', $dev, (Format-Default $prop.GetValue($instance)))
+        $w.WriteElementString('defaultValue', $dev, (Format-Default $prop.GetValue($holder)))
         $w.WriteEndElement()
     }
     $w.WriteEndElement()
