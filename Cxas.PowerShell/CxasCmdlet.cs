@@ -32,10 +32,37 @@ namespace Cxas.PowerShell
         {
             if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
             if (ex is CxasException cx)
-                return new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
+            {
+                var record = new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
+                var advice = Advice(cx.Remedy);
+                if (advice != null) record.ErrorDetails = new ErrorDetails(cx.Message.TrimEnd('.') + " (" + advice + ").");
+                return record;
+            }
             if (ex is IOException || ex is UnauthorizedAccessException)
                 return new ErrorRecord(ex, "Cxas." + CxasErrorKind.WriteFailed, ErrorCategory.WriteError, target);
             return new ErrorRecord(ex, "Cxas.Unexpected", ErrorCategory.NotSpecified, target);
+        }
+
+        /// <summary>A Core remedy in the cmdlets' terms (the error's message as shown; the exception keeps Core's).</summary>
+        internal static string? Advice(CxasRemedy remedy)
+        {
+            switch (remedy)
+            {
+                case CxasRemedy.Overwrite: return "use -Force to replace it";
+                case CxasRemedy.NameClasses: return "name them with -Label";
+                case CxasRemedy.NameModel: return "name a model with -Model, or install one with Install-CxasModel; Get-CxasModel lists them";
+                case CxasRemedy.UseLocalFile: return "for a checkpoint already downloaded, use -Path";
+                case CxasRemedy.UseProxyOrLocalFile: return "behind a proxy? see -Proxy; offline? download the checkpoint elsewhere and use -Path";
+                case CxasRemedy.NameSourceOrLocalFile: return "give -Source <URL> or -Path <file>";
+                case CxasRemedy.WritableScope: return "for -Scope AllUsers run as administrator or root, or use -Scope CurrentUser";
+                case CxasRemedy.SeparateCredentials: return "give them with -Credential or -Token";
+                case CxasRemedy.AllowUnencrypted: return "use https, or -AllowUnencryptedAuthentication if the connection is otherwise protected (e.g. loopback)";
+                case CxasRemedy.TrustCertificate: return "install its CA, or use -SkipCertificateCheck for a test server";
+                case CxasRemedy.NameNewModel: return "give the model a name with -Name";
+                case CxasRemedy.InstallReferenceModel:
+                    return "install it once with Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense; a checkpoint already downloaded installs with -Path <file> -AcceptLicense";
+                default: return null;
+            }
         }
 
         internal static ErrorCategory Category(CxasErrorKind kind)
@@ -97,7 +124,11 @@ namespace Cxas.PowerShell
                 {
                     if (Directory.Exists(path))
                     {
-                        var scanner = new FolderScanner { Recurse = recurse, FollowLinks = followLinks, Note = WriteVerbose };
+                        var scanner = new FolderScanner
+                        {
+                            Recurse = recurse, FollowLinks = followLinks, Note = WriteVerbose,
+                            LinkSkipped = link => WriteVerbose($"Not following the folder link '{link}' (use -FollowSymlink to follow links)."),
+                        };
                         bool any = false;
                         foreach (var f in scanner.Scan(path))
                         {

@@ -92,12 +92,11 @@ namespace Cxas.DicomWeb
             if (root == null || !root.IsAbsoluteUri || (root.Scheme != Uri.UriSchemeHttp && root.Scheme != Uri.UriSchemeHttps))
                 throw new CxasException(CxasErrorKind.InvalidArgument, $"'{root}' is not an http or https DICOMweb URL.");
             if (!string.IsNullOrEmpty(root.UserInfo))
-                throw new CxasException(CxasErrorKind.InvalidArgument, "Give credentials with -Credential or -Token, not in the URL.");
+                throw new CxasException(CxasErrorKind.InvalidArgument, "Credentials do not belong in the URL.", remedy: CxasRemedy.SeparateCredentials);
             _options = options ?? new DicomWebOptions();
             if (credential != null && root.Scheme == Uri.UriSchemeHttp && !_options.AllowUnencryptedAuthentication)
                 throw new CxasException(CxasErrorKind.InvalidArgument,
-                    $"Refusing to send {credential.Scheme} credentials over unencrypted http to '{root}': use https, or -AllowUnencryptedAuthentication " +
-                    "if the connection is otherwise protected (e.g. loopback).");
+                    $"Refusing to send {credential.Scheme} credentials over unencrypted http to '{root}'.", remedy: CxasRemedy.AllowUnencrypted);
             Root = new Uri(root.AbsoluteUri.EndsWith("/", StringComparison.Ordinal) ? root.AbsoluteUri : root.AbsoluteUri + "/");
             _credential = credential;
             _handler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false };
@@ -387,8 +386,7 @@ namespace Cxas.DicomWeb
                     {
                         // A certificate that is not trusted stays untrusted: no retry.
                         throw new CxasException(CxasErrorKind.Network,
-                            $"{what} '{url}': the server's TLS certificate is not trusted ({Innermost(ex)}). Install its CA, or use -SkipCertificateCheck for a test server.",
-                            url.ToString(), ex);
+                            $"{what} '{url}': the server's TLS certificate is not trusted ({Innermost(ex)}).", url.ToString(), ex, CxasRemedy.TrustCertificate);
                     }
                     catch (HttpRequestException ex)
                     {

@@ -86,7 +86,7 @@ namespace Cxas.Features
                 default:
                     var list = labels?.ToList() ?? new List<string>();
                     if (list.Count == 0)
-                        throw new CxasException(CxasErrorKind.InvalidArgument, $"The {kind} feature needs a class label (-Label).");
+                        throw new CxasException(CxasErrorKind.InvalidArgument, $"The {kind} feature needs the classes to measure.", remedy: CxasRemedy.NameClasses);
                     foreach (var label in list) yield return Shape(kind, label);
                     break;
             }

@@ -75,7 +75,7 @@ namespace Cxas.IO
         public static void EnsureWritable(string finalPath, bool overwrite)
         {
             if (!overwrite && (File.Exists(finalPath) || Directory.Exists(finalPath)))
-                throw new CxasException(CxasErrorKind.AlreadyExists, $"'{finalPath}' already exists (use -Force to overwrite it).", finalPath);
+                throw new CxasException(CxasErrorKind.AlreadyExists, $"'{finalPath}' already exists.", finalPath, remedy: CxasRemedy.Overwrite);
         }
 
         /// <summary>Creates a folder, turning failures into <see cref="CxasErrorKind.WriteFailed"/>.</summary>
@@ -140,7 +140,7 @@ namespace Cxas.IO
             if (File.Exists(finalPath) || Directory.Exists(finalPath))
             {
                 if (!overwrite)
-                    throw new CxasException(CxasErrorKind.AlreadyExists, $"'{finalPath}' already exists (use -Force to overwrite it).", finalPath);
+                    throw new CxasException(CxasErrorKind.AlreadyExists, $"'{finalPath}' already exists.", finalPath, remedy: CxasRemedy.Overwrite);
                 if (!isDirectory && File.Exists(finalPath))
                 {
                     File.Replace(temp, finalPath, null);

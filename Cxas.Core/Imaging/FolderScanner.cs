@@ -57,6 +57,8 @@ namespace Cxas.Imaging
         public bool FollowLinks { get; set; }
         /// <summary>Receives notes on what was skipped and why (the cmdlets write them as verbose messages).</summary>
         public Action<string>? Note { get; set; }
+        /// <summary>Receives each folder link not followed (<see cref="FollowLinks"/> is off).</summary>
+        public Action<string>? LinkSkipped { get; set; }
 
         /// <summary>Whether following folder links is possible on this runtime.</summary>
         public static bool CanFollowLinks => ResolveLinkTarget != null;
@@ -88,7 +90,7 @@ namespace Cxas.Imaging
                         bool isLink = (dir.Attributes & FileAttributes.ReparsePoint) != 0;
                         if (isLink)
                         {
-                            if (!FollowLinks) { Note?.Invoke($"Not following the folder link '{dir.FullName}' (use -FollowSymlink to follow links)."); continue; }
+                            if (!FollowLinks) { LinkSkipped?.Invoke(dir.FullName); continue; }
                             if (!CanFollowLinks) { Note?.Invoke($"Cannot follow the folder link '{dir.FullName}' on this runtime; skipped."); continue; }
                             key = Canonical(dir) ?? key;
                         }

@@ -182,7 +182,7 @@ namespace Cxas.Import
             if (spec.IsReference) return ReferenceModelName;
             var name = Path.GetFileNameWithoutExtension(checkpointPath);
             return ModelNames.Validate(name, Path.GetFullPath(checkpointPath),
-                "The name comes from the checkpoint's file name; give a model name explicitly (Import-CxasModel -Name).");
+                "The name comes from the checkpoint's file name.", remedy: CxasRemedy.NameNewModel);
         }
 
         /// <summary>The default name of a checkpoint file (reads only its tensor shapes).</summary>

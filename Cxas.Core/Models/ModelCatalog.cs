@@ -252,8 +252,8 @@ namespace Cxas.Models
                 var def = DefaultModelName;
                 if (def == null || ModuleModelsDirectory == null)
                     throw new CxasException(CxasErrorKind.NotFound,
-                        "No default model is set (no default.txt in the module's models folder). Name a model with -Model, " +
-                        "or import one with Import-CxasModel; Get-CxasModel lists those found in " + string.Join(", ", Roots) + ".");
+                        "No default model is set (no default.txt in the module's models folder); the models found are in " +
+                        string.Join(", ", Roots) + ".", remedy: CxasRemedy.NameModel);
                 var dir = Path.Combine(ModuleModelsDirectory, def);
                 if (!File.Exists(Path.Combine(dir, CxasModel.ManifestFileName)))
                     throw new CxasException(CxasErrorKind.NotFound, $"The default model '{def}' (default.txt) has no folder with model.json in '{ModuleModelsDirectory}'.", dir);
@@ -279,10 +279,9 @@ namespace Cxas.Models
                 var local = Install.ModelSources.ReferenceToolCheckpoints().FirstOrDefault();
                 throw new CxasException(CxasErrorKind.NotFound,
                     $"The reference model '{Import.ModelImporter.ReferenceModelName}' is not installed (searched {string.Join(", ", Roots)}). " +
-                    "Cxas never downloads it by itself; install it once with:  Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense" +
-                    (local != null
-                        ? $"   (the reference tool's own download is at '{local}': Install-CxasModel -Path '{local}' -AcceptLicense installs it without downloading)."
-                        : "   (offline: Install-CxasModel -Path <UNet_ResNet50_default.pth> -AcceptLicense)."));
+                    "Cxas never downloads it by itself" +
+                    (local != null ? $"; the reference tool's own download is at '{local}', which installs without downloading." : "."),
+                    local, remedy: CxasRemedy.InstallReferenceModel);
             }
             if (match == null)
             {

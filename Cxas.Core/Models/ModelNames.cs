@@ -44,12 +44,12 @@ namespace Cxas.Models
         public static bool IsValid(string? name) => Problem(name) == null;
 
         /// <summary>Throws a <see cref="CxasErrorKind.InvalidArgument"/> error naming the problem.</summary>
-        public static string Validate(string? name, string? filePath = null, string? hint = null)
+        public static string Validate(string? name, string? filePath = null, string? hint = null, CxasRemedy remedy = CxasRemedy.None)
         {
             var problem = Problem(name);
             if (problem != null)
                 throw new CxasException(CxasErrorKind.InvalidArgument,
-                    $"'{name}' cannot be a model name: {problem}.{(hint == null ? "" : " " + hint)}", filePath);
+                    $"'{name}' cannot be a model name: {problem}.{(hint == null ? "" : " " + hint)}", filePath, remedy: remedy);
             return name!;
         }
 

@@ -292,7 +292,7 @@ namespace Cxas.Models.Install
                     catch (HttpRequestException ex)
                     {
                         throw new CxasException(CxasErrorKind.Network,
-                            $"Cannot reach {current.Host} for {Describe(url)}: {Message(ex)} (behind a proxy? see -Proxy; offline? see -Path).", null, ex);
+                            $"Cannot reach {current.Host} for {Describe(url)}: {Message(ex)}.", null, ex, CxasRemedy.UseProxyOrLocalFile);
                     }
                 }
                 int status = (int)response.StatusCode;

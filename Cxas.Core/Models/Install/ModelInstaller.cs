@@ -90,7 +90,7 @@ namespace Cxas.Models.Install
             var text = Regex.Replace(sha ?? "", @"\s+", "").ToLowerInvariant();
             if (text.StartsWith("sha256:", StringComparison.Ordinal)) text = text.Substring(7);
             if (!HexSha256.IsMatch(text))
-                throw new CxasException(CxasErrorKind.InvalidArgument, $"-Sha256 '{sha}' is not a SHA-256 (64 hexadecimal digits).");
+                throw new CxasException(CxasErrorKind.InvalidArgument, $"'{sha}' is not a SHA-256 (64 hexadecimal digits).");
             return text;
         }
 
@@ -102,7 +102,7 @@ namespace Cxas.Models.Install
             // Refuse early: no 300 MB download only to find the model already there.
             if (!request.Force && (System.IO.Directory.Exists(target) || File.Exists(target)))
                 throw new CxasException(CxasErrorKind.AlreadyExists,
-                    $"Model '{request.Name}' is already installed in '{target}' (use -Force to replace it).", target);
+                    $"Model '{request.Name}' is already installed in '{target}'.", target, remedy: CxasRemedy.Overwrite);
 
             var candidates = new List<(string Kind, string Location, ModelSource? Remote)>();
             if (request.Path != null)
@@ -156,7 +156,7 @@ namespace Cxas.Models.Install
                     result.Bytes = new FileInfo(file).Length;
                     if (expected != null && result.Sha256 != expected)
                         throw new CxasException(CxasErrorKind.InvalidData,
-                            $"The checkpoint from {location} has SHA-256 {result.Sha256}, not the {expected} given with -Sha256: not installed.",
+                            $"The checkpoint from {location} has SHA-256 {result.Sha256}, not the {expected} expected: not installed.",
                             remote == null ? file : null);
 
                     var import = CopyImportOptions(request.Import);
@@ -189,8 +189,8 @@ namespace Cxas.Models.Install
             }
             if (candidates.Count == 1 && last != null) throw last;
             throw new CxasException(last?.Kind ?? CxasErrorKind.NotFound,
-                $"Model '{request.Name}' could not be installed from any source: {string.Join(" | ", failures)} " +
-                "(offline? download the checkpoint elsewhere and use -Path).", last?.FilePath, last);
+                $"Model '{request.Name}' could not be installed from any source: {string.Join(" | ", failures)}.", last?.FilePath, last,
+                CxasRemedy.UseLocalFile);
         }
 
         /// <summary>Errors that are the source's fault (try the next one); write errors and conflicts are not.</summary>
@@ -209,8 +209,7 @@ namespace Cxas.Models.Install
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 throw new CxasException(CxasErrorKind.WriteFailed,
-                    $"Cannot write into the models folder '{root}': {ex.Message} (for -Scope AllUsers run as administrator or root, or use -Scope CurrentUser).",
-                    root, ex);
+                    $"Cannot write into the models folder '{root}': {ex.Message}.", root, ex, CxasRemedy.WritableScope);
             }
         }
 

@@ -72,7 +72,8 @@ namespace Cxas.Models.Install
                          || kind.Equals(TorchXRayVision, StringComparison.OrdinalIgnoreCase);
             if (named && !IsKnownModel(name))
                 throw new CxasException(CxasErrorKind.InvalidArgument,
-                    $"There is no known source for a model named '{name}' (only {ModelImporter.ReferenceModelName} has one): give -Source <URL> or -Path <file>.");
+                    $"There is no known source for a model named '{name}' (only {ModelImporter.ReferenceModelName} has one).",
+                    remedy: CxasRemedy.NameSourceOrLocalFile);
             if (kind.Equals(Auto, StringComparison.OrdinalIgnoreCase)) return new[] { github, drive };
             if (kind.Equals(Reference, StringComparison.OrdinalIgnoreCase)) return new[] { drive };
             if (kind.Equals(TorchXRayVision, StringComparison.OrdinalIgnoreCase)) return new[] { github };
@@ -83,7 +84,7 @@ namespace Cxas.Models.Install
                 return new[] { new ModelSource("Uri", uri, isDrive) };
             }
             throw new CxasException(CxasErrorKind.InvalidArgument,
-                $"-Source '{kind}' is not Auto, Reference, TorchXRayVision or an http(s) URL (for a file already downloaded use -Path).");
+                $"Source '{kind}' is not Auto, Reference, TorchXRayVision or an http(s) URL.", remedy: CxasRemedy.UseLocalFile);
         }
 
         /// <summary>
