@@ -28,7 +28,10 @@ param(
     # Image or folder for Demo and Bench.
     [string] $Path,
     # Output folder for Demo.
-    [string] $OutputPath
+    [string] $OutputPath,
+    # Where the project's documentation is published (no public URL exists yet): becomes the manifest's HelpInfoURI and
+    # ProjectUri and each cmdlet's online help link (Get-Help -Online), <uri>#<cmdlet-name>.
+    [string] $DocumentationUri = $env:CXAS_DOCUMENTATION_URI
 )
 
 $ErrorActionPreference = 'Stop'
@@ -81,8 +84,10 @@ function Invoke-Build {
     $native = Get-NativeFolder
     Get-ChildItem $native | Where-Object Name -notmatch 'tensorrt' | Copy-Item -Destination $lib
     # Help: MAML from the cmdlet metadata and the XML documentation comments (in a process of its own: it imports the module).
-    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'Cxas.PowerShell/Help/New-CxasHelp.ps1'),
+    $helpArgs = @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'Cxas.PowerShell/Help/New-CxasHelp.ps1'),
         '-ModuleDir', $moduleOut, '-DocFile', (Join-Path $bin 'Cxas.PowerShell.xml'))
+    if ($DocumentationUri) { $helpArgs += @('-OnlineUri', $DocumentationUri) }
+    Invoke-Pwsh $helpArgs
     Write-Host "Module laid out in $moduleOut" -ForegroundColor Green
 }
 

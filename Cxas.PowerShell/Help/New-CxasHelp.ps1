@@ -10,6 +10,8 @@
       <para type="synopsis"> and <para type="description">, each <example> (a <code> and <para> remarks), and each
       parameter property's <summary>.
     Output types come from [OutputType]. Run it in a process of its own (it imports the module).
+    With -OnlineUri (where the documentation is published), each cmdlet's help gets an online link, <uri>#<cmdlet-name>,
+    which Get-Help -Online opens, and the module's manifest gets HelpInfoURI and ProjectUri.
 #>
 param(
     [Parameter(Mandatory)] [string] $ModuleDir,
@@ -18,6 +20,12 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3
+if ($OnlineUri) {
+    $manifest = Join-Path $ModuleDir 'Cxas.psd1'
+    $text = (Get-Content $manifest -Raw) -replace "(\r?\n)(\s*)CompatiblePSEditions", "`$1`$2HelpInfoURI            = '$OnlineUri'`$1`$2CompatiblePSEditions"
+    $text = $text -replace "(\r?\n)(\s*)LicenseUri", "`$1`$2ProjectUri = '$OnlineUri'`$1`$2LicenseUri"
+    Set-Content $manifest $text -NoNewline
+}
 Import-Module (Join-Path $ModuleDir 'Cxas.psd1') -Force
 [xml] $doc = Get-Content -Raw $DocFile
 $members = @{}

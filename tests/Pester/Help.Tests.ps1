@@ -74,3 +74,32 @@ Describe 'Example <Number> of <Name>' -ForEach $Examples {
         }
     }
 }
+
+Describe 'Online help' {
+    It 'links every cmdlet and the manifest to the documentation when the build is given its address' {
+        # The build passes -DocumentationUri to the generator; here the generator runs on a copy of the module.
+        $copy = Join-Path ([IO.Path]::GetTempPath()) ('cxas-online-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        Copy-Item $ModuleDir $copy -Recurse
+        try {
+            $docFile = Join-Path $PSScriptRoot '../../Cxas.PowerShell/bin/Release/netstandard2.0/Cxas.PowerShell.xml'
+            $uri = 'https://docs.example.test/cxas/'
+            $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+            $pwsh = if (Test-Path $pwshDll) { @('dotnet', $pwshDll) } else { @((Join-Path $PSHOME 'pwsh')) }
+            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot '../../Cxas.PowerShell/Help/New-CxasHelp.ps1') `
+                -ModuleDir $copy -DocFile $docFile -OnlineUri $uri | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            $probe = "Import-Module '$copy/Cxas.psd1'; `$m = Get-Module Cxas; 'help ' + `$m.HelpInfoUri; 'project ' + `$m.ProjectUri; " +
+                     "foreach (`$c in Get-Command -Module Cxas -CommandType Cmdlet) { 'link ' + `$c.Name + ' ' + ((Get-Help `$c.Name).relatedLinks.navigationLink | Where-Object linkText -like 'Online*').uri }"
+            $lines = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $probe
+            $lines | Should -Contain "help $uri"
+            $lines | Should -Contain "project $uri"
+            $links = @($lines | Where-Object { $_ -like 'link *' })
+            $links.Count | Should -Be (Get-Command -Module Cxas -CommandType Cmdlet).Count
+            foreach ($l in $links) {
+                $name = ($l -split ' ')[1]
+                $l | Should -Be "link $name $uri#$($name.ToLowerInvariant())"
+            }
+        }
+        finally { Remove-Item $copy -Recurse -Force }
+    }
+}
