@@ -156,6 +156,34 @@ namespace Cxas.Core.Tests.Dicom
         }
 
         [Fact]
+        public void SegOfADecodedResultNeedsNoSourceFileAndMatchesTheOneReadFromIt()
+        {
+            var source = WriteSource(61, 97, "moved.dcm");
+            var image = ImageLoader.Load(source);
+            var result = Result(source, image.Info, BuildMasks(Labels, image.Width, image.Height, 9));
+            var classes = Enumerable.Range(0, Labels.Length).ToList();
+            var when = new DateTime(2025, 3, 4, 5, 6, 7);
+            var captured = DicomSegWriter.Build(result, classes, when, out var uids, out _);
+
+            // A result that crossed a process boundary carries no captured identity: its SEG is read from the file, and is the same.
+            var transferred = ResultTransfer.Unpack(ResultTransfer.Pack(result)!);
+            Assert.Null(transferred.Source.Seg);
+            Assert.Equal(captured, DicomSegWriter.Build(transferred, classes, when, out var reread, out _));
+            Assert.Equal(uids.Instance, reread.Instance);
+
+            // With the source gone, the decoded result still gives the same bytes; the transferred one cannot and says why.
+            File.Move(source, source + ".away");
+            Assert.Equal(captured, DicomSegWriter.Build(result, classes, when, out _, out _));
+            var ex = Assert.ThrowsAny<Exception>(() => DicomSegWriter.Build(transferred, classes, when, out _, out _));
+            Assert.True(ex is CxasException || ex is IOException, ex.ToString());
+            // And the file export writes it, with the SOP Instance UID derived from the source and the model.
+            using var exporter = new MaskExporter(Path.Combine(_dir, "out"), MaskFormat.DicomSeg, overwrite: false);
+            var record = exporter.Export(result)[0];
+            Assert.Equal(uids.Instance, record.SopInstanceUid);
+            Assert.Equal(DicomSegWriter.SegmentationStorage, DicomParser.ReadFile(record.OutputPath).Dataset.GetString(Tags.SopClassUid));
+        }
+
+        [Fact]
         public void PackingRunsBitsOnAcrossFramesLeastSignificantFirst()
         {
             var labels = new[] { "heart", "lung" };
