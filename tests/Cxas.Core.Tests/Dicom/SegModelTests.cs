@@ -1,11 +1,6 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using Cxas.Dicom;
 using Cxas.Dicom.Seg;
 using Cxas.Masks;
-using Xunit;
 
 namespace Cxas.Core.Tests.Dicom
 {

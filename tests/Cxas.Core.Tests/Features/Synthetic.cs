@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using Cxas.Imaging;
 using Cxas.Masks;
 using Cxas.Segmentation;

@@ -1,8 +1,6 @@
-using System;
 using Cxas.Imaging;
-using Xunit;
 
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Imaging
 {
     public class NearestIndexTests
     {

@@ -1,15 +1,11 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using Cxas.Features;
 using Cxas.Imaging;
 using Cxas.Rendering;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
 using static Cxas.Core.Tests.Features.Synthetic;
 
-namespace Cxas.Core.Tests.Features
+namespace Cxas.Core.Tests.Rendering
 {
     public class RenderingTests
     {

@@ -1,27 +1,20 @@
-using System;
-using System.IO;
 using Cxas.Imaging;
 using Cxas.Models;
 using Cxas.Segmentation;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
 
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Segmentation
 {
     /// <summary>
     /// Overlays and reports take a result's radiograph from <see cref="SegmentationResult.LoadSourceImage"/>: the decoded
     /// image itself while it is in memory (proven by removing the file), else the file decoded again, checked for size.
     /// </summary>
-    public sealed class SourceImageReuseTests : IDisposable
+    public sealed class SourceImageReuseTests : TempFolderTests
     {
-        private readonly string _dir = TestSupport.NewTempDir();
-
-        public void Dispose() => Directory.Delete(_dir, true);
-
         private string WritePng(string name, int width, int height)
         {
-            var path = Path.Combine(_dir, name);
+            var path = Path.Combine(Dir, name);
             using var img = new Image<Rgb24>(width, height);
             for (int y = 0; y < height; y++)
                 for (int x = 0; x < width; x++)
@@ -31,7 +24,7 @@ namespace Cxas.Tests
         }
 
         private SegmentationResult Segment(SourceImage image) =>
-            new Segmenter(CxasModel.Load(PipelineTests.WriteModel(_dir, 3, 16)), DeviceSpec.Cpu).Segment(image, TimeSpan.Zero);
+            new Segmenter(CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, 3, 16)), DeviceSpec.Cpu).Segment(image, TimeSpan.Zero);
 
         [Fact]
         public void ASegmentedResultReusesItsDecodedImageWithoutOpeningTheFile()
