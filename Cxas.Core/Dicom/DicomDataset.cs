@@ -6,25 +6,9 @@ using System.Text;
 namespace Cxas.Dicom
 {
     /// <summary>One parsed data element. Values stay in the file's buffer; sequences hold parsed items.</summary>
-    internal sealed class DicomElement
+    /// <param name="Vr">Explicit VR, or the one inferred for implicit files ("UN" when unknown).</param>
+    internal sealed record DicomElement(uint Tag, string Vr, byte[] Buffer, int Offset, int Length, bool BigEndian)
     {
-        public DicomElement(uint tag, string vr, byte[] buffer, int offset, int length, bool bigEndian)
-        {
-            Tag = tag;
-            Vr = vr;
-            Buffer = buffer;
-            Offset = offset;
-            Length = length;
-            BigEndian = bigEndian;
-        }
-
-        public uint Tag { get; }
-        /// <summary>Explicit VR, or the one inferred for implicit files ("UN" when unknown).</summary>
-        public string Vr { get; }
-        public byte[] Buffer { get; }
-        public int Offset { get; }
-        public int Length { get; }
-        public bool BigEndian { get; }
         /// <summary>Items of a sequence (SQ, or an undefined-length element parsed as one).</summary>
         public List<DicomDataset>? Items { get; set; }
         /// <summary>Fragments of encapsulated pixel data (the basic offset table is the first item, kept apart).</summary>

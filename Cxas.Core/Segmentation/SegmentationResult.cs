@@ -30,16 +30,18 @@ namespace Cxas.Segmentation
         public SegmentationResult(SourceInfo source, int width, int height, string modelName, string modelDirectory,
             string device, MaskSet masks, TimeSpan decodeTime, TimeSpan inferenceTime)
         {
+            // The image: where it came from, its size, its masks and their counts.
             Source = source;
             Width = width;
             Height = height;
+            Masks = masks;
+            _counts = new ClassPixelCounts(masks.Labels, masks.PixelCounts);
+            // How it was segmented, and how long that took.
             Model = modelName;
             ModelDirectory = modelDirectory;
             Device = device;
-            Masks = masks;
             DecodeMs = Math.Round(decodeTime.TotalMilliseconds, 1);
             InferenceMs = Math.Round(inferenceTime.TotalMilliseconds, 1);
-            _counts = new ClassPixelCounts(masks.Labels, masks.PixelCounts);
         }
 
         public string Path => Source.Path;

@@ -1,5 +1,3 @@
-using Cxas.Imaging;
-
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using System.Threading.Tasks;
 using Cxas.Dicom;
-using Cxas.Imaging;
 
 namespace Cxas.Core.Tests.Dicom
 {

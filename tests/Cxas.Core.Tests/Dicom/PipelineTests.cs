@@ -1,7 +1,3 @@
-using Cxas.Imaging;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>

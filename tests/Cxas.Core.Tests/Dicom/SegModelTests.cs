@@ -1,6 +1,5 @@
 using Cxas.Dicom;
 using Cxas.Dicom.Seg;
-using Cxas.Masks;
 
 namespace Cxas.Core.Tests.Dicom
 {

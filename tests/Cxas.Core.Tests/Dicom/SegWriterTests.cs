@@ -2,9 +2,6 @@ using System.Text.Json;
 using Cxas.Dicom;
 using Cxas.Dicom.Seg;
 using Cxas.Export;
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Segmentation;
 
 namespace Cxas.Core.Tests.Dicom
 {

@@ -1,5 +1,3 @@
-using Cxas.Imaging;
-
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>Decodes ../shared/dicom: the synthetic corpus against its .npy oracles, and the four real files.</summary>

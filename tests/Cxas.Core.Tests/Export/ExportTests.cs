@@ -1,8 +1,5 @@
 using System.Text.Json;
 using Cxas.Export;
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Segmentation;
 
 namespace Cxas.Core.Tests.Export
 {

@@ -1,5 +1,4 @@
 using Cxas.Features;
-using Cxas.Masks;
 using static Cxas.Core.Tests.Features.Synthetic;
 
 namespace Cxas.Core.Tests.Features

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using Cxas.Imaging;
 using Cxas.Testing;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace Cxas.Core.Tests.Imaging
 {

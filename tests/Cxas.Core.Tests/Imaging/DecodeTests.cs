@@ -1,5 +1,3 @@
-using Cxas.Imaging;
-
 namespace Cxas.Core.Tests.Imaging
 {
     /// <summary>PNG/JPEG decoding compared with PIL's <c>convert("RGB")</c>, the reference's own decoder.</summary>

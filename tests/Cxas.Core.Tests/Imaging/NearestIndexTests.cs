@@ -1,7 +1,6 @@
-using Cxas.Imaging;
-
 namespace Cxas.Core.Tests.Imaging
 {
+    /// <summary>The nearest-neighbour index rule against exact arithmetic and PyTorch's float32 results.</summary>
     public class NearestIndexTests
     {
         [Theory]

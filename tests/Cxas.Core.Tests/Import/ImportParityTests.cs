@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using Cxas.Import;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Processing;
-using Cxas.Models;
 
 namespace Cxas.Core.Tests.Import
 {

@@ -1,5 +1,3 @@
-using Cxas.Models;
-
 namespace Cxas.Core.Tests.Import
 {
     public sealed class ModelCatalogTests : TempFolderTests

@@ -1,5 +1,4 @@
 using Cxas.Import;
-using Cxas.Models;
 
 namespace Cxas.Core.Tests.Import
 {

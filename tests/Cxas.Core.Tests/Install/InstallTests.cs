@@ -1,9 +1,7 @@
 using System.Text;
 using Cxas.Core.Tests.Import;
 using Cxas.Import;
-using Cxas.Models;
 using Cxas.Models.Install;
-using Cxas.Segmentation;
 
 namespace Cxas.Core.Tests.Install
 {

@@ -1,7 +1,3 @@
-using Cxas.Imaging;
-using Cxas.Models;
-using Cxas.Segmentation;
-
 namespace Cxas.Core.Tests.Models
 {
     /// <summary>

@@ -1,4 +1,3 @@
-using Cxas.Models;
 using Cxas.Onnx;
 
 namespace Cxas.Core.Tests.Models

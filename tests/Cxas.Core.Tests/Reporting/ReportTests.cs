@@ -3,11 +3,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Cxas.Features;
-using Cxas.Imaging;
 using Cxas.Rendering;
 using Cxas.Reporting;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using static Cxas.Core.Tests.Features.Synthetic;
 
 namespace Cxas.Core.Tests.Reporting

@@ -1,10 +1,3 @@
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Models;
-using Cxas.Segmentation;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Cxas.Core.Tests.Segmentation
 {
     /// <summary>

@@ -1,7 +1,3 @@
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Segmentation;
-
 namespace Cxas.Core.Tests.Segmentation
 {
     /// <summary>The transfer form carries a result whole (every grid bit, sizes, source) and refuses damaged data.</summary>

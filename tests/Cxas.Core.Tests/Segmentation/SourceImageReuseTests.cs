@@ -1,9 +1,3 @@
-using Cxas.Imaging;
-using Cxas.Models;
-using Cxas.Segmentation;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Cxas.Core.Tests.Segmentation
 {
     /// <summary>

@@ -1,5 +1,3 @@
-using Cxas.Imaging;
-
 namespace Cxas.Core.Tests.Trust
 {
     /// <summary>Folder scans stream their files in full-path order, skip hidden entries and never loop.</summary>

@@ -1,8 +1,3 @@
-using Cxas.Models;
-using Cxas.Segmentation;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 namespace Cxas.Core.Tests.Trust
 {
     /// <summary>
