@@ -29,6 +29,7 @@ namespace Cxas.Dicom
         public const uint Modality = 0x00080060;
         public const uint Manufacturer = 0x00080070;
         public const uint ReferringPhysicianName = 0x00080090;
+        public const uint SeriesDescription = 0x0008103E;
         public const uint CodeValue = 0x00080100;
         public const uint CodingSchemeDesignator = 0x00080102;
         public const uint CodeMeaning = 0x00080104;
@@ -41,6 +42,11 @@ namespace Cxas.Dicom
         public const uint ReferencedSopClassUid = 0x00081150;
         public const uint ReferencedSopInstanceUid = 0x00081155;
         public const uint ReferencedFrameNumber = 0x00081160;
+        public const uint RetrieveUrl = 0x00081190;
+        public const uint WarningReason = 0x00081196;
+        public const uint FailureReason = 0x00081197;
+        public const uint FailedSopSequence = 0x00081198;
+        public const uint ReferencedSopSequence = 0x00081199;
         public const uint SourceImageSequence = 0x00082112;
         public const uint DerivationImageSequence = 0x00089124;
         public const uint DerivationCodeSequence = 0x00089215;
