@@ -72,6 +72,13 @@ namespace Cxas.Dicom.Seg
     /// <summary>One item of the Segment Sequence.</summary>
     public sealed class SegmentDescription
     {
+        public int Number { get; }
+        public string Label { get; }
+        public SegmentCoding Coding { get; }
+        public SegmentAlgorithmType AlgorithmType { get; }
+        /// <summary>Null only for MANUAL segments.</summary>
+        public AlgorithmIdentification? Algorithm { get; }
+
         public SegmentDescription(int number, string label, SegmentCoding coding, SegmentAlgorithmType algorithmType,
             AlgorithmIdentification? algorithm)
         {
@@ -80,19 +87,10 @@ namespace Cxas.Dicom.Seg
             Number = number;
             Label = DicomVr.Require($"SegmentLabel of segment {number}", "LO", label);
             Coding = coding ?? throw SegmentCoding.Missing("SegmentedPropertyTypeCodeSequence");
-            if (algorithmType != SegmentAlgorithmType.Manual && algorithm == null)
-                throw new CxasException(CxasErrorKind.InvalidArgument,
-                    $"Segment {number} ('{label}') is {AlgorithmTypeCode(algorithmType)}: its algorithm (name, version and family) must be identified.");
             AlgorithmType = algorithmType;
-            Algorithm = algorithm;
+            Algorithm = algorithm ?? (algorithmType == SegmentAlgorithmType.Manual ? null : throw new CxasException(CxasErrorKind.InvalidArgument,
+                $"Segment {number} ('{label}') is {AlgorithmTypeCode(algorithmType)}: its algorithm (name, version and family) must be identified."));
         }
-
-        public int Number { get; }
-        public string Label { get; }
-        public SegmentCoding Coding { get; }
-        public SegmentAlgorithmType AlgorithmType { get; }
-        /// <summary>Null only for MANUAL segments.</summary>
-        public AlgorithmIdentification? Algorithm { get; }
 
         /// <summary>The defined term written in SegmentAlgorithmType.</summary>
         public string AlgorithmTypeTerm => AlgorithmTypeCode(AlgorithmType);
