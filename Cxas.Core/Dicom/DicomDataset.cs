@@ -5,81 +5,10 @@ using System.Text;
 
 namespace Cxas.Dicom
 {
-    /// <summary>Tags this library reads or writes, as (group &lt;&lt; 16) | element.</summary>
-    internal static class Tags
-    {
-        public const uint FileMetaGroupLength = 0x00020000;
-        public const uint MediaStorageSopClassUid = 0x00020002;
-        public const uint MediaStorageSopInstanceUid = 0x00020003;
-        public const uint TransferSyntaxUid = 0x00020010;
-        public const uint SpecificCharacterSet = 0x00080005;
-        public const uint ImageType = 0x00080008;
-        public const uint SopClassUid = 0x00080016;
-        public const uint SopInstanceUid = 0x00080018;
-        public const uint StudyDate = 0x00080020;
-        public const uint StudyTime = 0x00080030;
-        public const uint AccessionNumber = 0x00080050;
-        public const uint Modality = 0x00080060;
-        public const uint Manufacturer = 0x00080070;
-        public const uint ReferringPhysicianName = 0x00080090;
-        public const uint PatientName = 0x00100010;
-        public const uint PatientId = 0x00100020;
-        public const uint PatientBirthDate = 0x00100030;
-        public const uint PatientSex = 0x00100040;
-        public const uint ViewPosition = 0x00185101;
-        public const uint ImagerPixelSpacing = 0x00181164;
-        public const uint StudyInstanceUid = 0x0020000D;
-        public const uint SeriesInstanceUid = 0x0020000E;
-        public const uint StudyId = 0x00200010;
-        public const uint SamplesPerPixel = 0x00280002;
-        public const uint PhotometricInterpretation = 0x00280004;
-        public const uint PlanarConfiguration = 0x00280006;
-        public const uint NumberOfFrames = 0x00280008;
-        public const uint Rows = 0x00280010;
-        public const uint Columns = 0x00280011;
-        public const uint PixelSpacing = 0x00280030;
-        public const uint BitsAllocated = 0x00280100;
-        public const uint BitsStored = 0x00280101;
-        public const uint HighBit = 0x00280102;
-        public const uint PixelRepresentation = 0x00280103;
-        public const uint WindowCenter = 0x00281050;
-        public const uint WindowWidth = 0x00281051;
-        public const uint RescaleIntercept = 0x00281052;
-        public const uint RescaleSlope = 0x00281053;
-        public const uint VoiLutFunction = 0x00281056;
-        public const uint ModalityLutSequence = 0x00283000;
-        public const uint LutDescriptor = 0x00283002;
-        public const uint LutData = 0x00283006;
-        public const uint VoiLutSequence = 0x00283010;
-        public const uint PresentationLutShape = 0x20500020;
-        public const uint PixelData = 0x7FE00010;
-        public const uint FloatPixelData = 0x7FE00008;
-        public const uint DoubleFloatPixelData = 0x7FE00009;
-        public const uint Item = 0xFFFEE000;
-        public const uint ItemDelimitation = 0xFFFEE00D;
-        public const uint SequenceDelimitation = 0xFFFEE0DD;
-    }
-
     /// <summary>One parsed data element. Values stay in the file's buffer; sequences hold parsed items.</summary>
-    internal sealed class DicomElement
+    /// <param name="Vr">Explicit VR, or the one inferred for implicit files ("UN" when unknown).</param>
+    internal sealed record DicomElement(uint Tag, string Vr, byte[] Buffer, int Offset, int Length, bool BigEndian)
     {
-        public DicomElement(uint tag, string vr, byte[] buffer, int offset, int length, bool bigEndian)
-        {
-            Tag = tag;
-            Vr = vr;
-            Buffer = buffer;
-            Offset = offset;
-            Length = length;
-            BigEndian = bigEndian;
-        }
-
-        public uint Tag { get; }
-        /// <summary>Explicit VR, or the one inferred for implicit files ("UN" when unknown).</summary>
-        public string Vr { get; }
-        public byte[] Buffer { get; }
-        public int Offset { get; }
-        public int Length { get; }
-        public bool BigEndian { get; }
         /// <summary>Items of a sequence (SQ, or an undefined-length element parsed as one).</summary>
         public List<DicomDataset>? Items { get; set; }
         /// <summary>Fragments of encapsulated pixel data (the basic offset table is the first item, kept apart).</summary>

@@ -74,7 +74,7 @@ namespace Cxas.Dicom
                 Modality = ds.GetString(Tags.Modality),
                 ViewPosition = ds.GetString(Tags.ViewPosition),
                 SopClassUid = ds.GetString(Tags.SopClassUid) ?? file.Meta.GetString(Tags.MediaStorageSopClassUid),
-                FrameOfReferenceUid = ds.GetString(0x00200052),
+                FrameOfReferenceUid = ds.GetString(Tags.FrameOfReferenceUid),
                 Seg = Seg.SegSource.From(file),
             };
             FillSpacing(ds, info);

@@ -6,36 +6,23 @@ using System.IO.Compression;
 namespace Cxas.Dicom
 {
     /// <summary>A parsed DICOM file: its file meta information, its data set and how the data set was encoded.</summary>
-    internal sealed class DicomFile
-    {
-        public DicomFile(string path, DicomDataset meta, DicomDataset dataset, string transferSyntax, bool hadPreamble)
-        {
-            Path = path;
-            Meta = meta;
-            Dataset = dataset;
-            TransferSyntax = transferSyntax;
-            HadPreamble = hadPreamble;
-        }
-
-        public string Path { get; }
-        public DicomDataset Meta { get; }
-        public DicomDataset Dataset { get; }
-        /// <summary>The transfer syntax the data set was actually parsed with.</summary>
-        public string TransferSyntax { get; }
-        public bool HadPreamble { get; }
-    }
+    /// <param name="TransferSyntax">The transfer syntax the data set was actually parsed with.</param>
+    internal sealed record DicomFile(string Path, DicomDataset Meta, DicomDataset Dataset, string TransferSyntax, bool HadPreamble);
 
     /// <summary>Transfer syntax UIDs.</summary>
     internal static class TransferSyntaxes
     {
+        // Native (uncompressed) encodings
         public const string ImplicitLittle = "1.2.840.10008.1.2";
         public const string ExplicitLittle = "1.2.840.10008.1.2.1";
         public const string DeflatedExplicitLittle = "1.2.840.10008.1.2.1.99";
         public const string ExplicitBig = "1.2.840.10008.1.2.2";
+        // JPEG (ITU-T T.81): baseline and extended are lossy, process 14 lossless
         public const string JpegBaseline = "1.2.840.10008.1.2.4.50";
         public const string JpegExtended = "1.2.840.10008.1.2.4.51";
         public const string JpegLossless = "1.2.840.10008.1.2.4.57";
         public const string JpegLosslessSv1 = "1.2.840.10008.1.2.4.70";
+        // JPEG-LS, JPEG 2000 and RLE
         public const string JpegLsLossless = "1.2.840.10008.1.2.4.80";
         public const string JpegLsNear = "1.2.840.10008.1.2.4.81";
         public const string Jpeg2000Lossless = "1.2.840.10008.1.2.4.90";

@@ -7,7 +7,8 @@ using System.Text;
 namespace Cxas.Dicom
 {
     /// <summary>
-    /// Writes explicit VR little endian elements in the order given (callers keep tags ascending). Sequences and items use
+    /// Writes explicit VR little endian elements in the order given (callers keep tags ascending, or let
+    /// <see cref="DicomDataSetBuilder"/> sort them). Sequences and items use
     /// undefined lengths with delimiters; values are padded to even length (text with a space, UI and binary with NUL).
     /// </summary>
     internal sealed class DicomWriter
@@ -68,19 +69,6 @@ namespace Cxas.Dicom
         public void EndSequence() { Tag(Tags.SequenceDelimitation); U32(0); }
         public void BeginItem() { Tag(Tags.Item); U32(0xFFFFFFFF); }
         public void EndItem() { Tag(Tags.ItemDelimitation); U32(0); }
-
-        /// <summary>A one-item sequence holding a code (value, scheme, meaning), with optional extra content.</summary>
-        public void CodeSequence(uint tag, Seg.CodedConcept code, Action? extra = null)
-        {
-            BeginSequence(tag);
-            BeginItem();
-            Text(0x00080100, "SH", code.Value);
-            Text(0x00080102, "SH", code.Scheme);
-            Text(0x00080104, "LO", code.Meaning);
-            extra?.Invoke();
-            EndItem();
-            EndSequence();
-        }
     }
 
     /// <summary>UIDs under the 2.25 root (PS3.5 B.2: a UUID written as one decimal integer).</summary>

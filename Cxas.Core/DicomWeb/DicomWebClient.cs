@@ -8,6 +8,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
+using Cxas.Dicom;
 using Cxas.Imaging;
 
 namespace Cxas.DicomWeb
@@ -171,22 +172,22 @@ namespace Cxas.DicomWeb
 
         private DicomInstance? ToInstance(JsonElement item)
         {
-            var study = DicomJson.String(item, 0x0020000D);
-            var series = DicomJson.String(item, 0x0020000E);
-            var sop = DicomJson.String(item, 0x00080018);
+            var study = DicomJson.String(item, Tags.StudyInstanceUid);
+            var series = DicomJson.String(item, Tags.SeriesInstanceUid);
+            var sop = DicomJson.String(item, Tags.SopInstanceUid);
             if (study == null || series == null || sop == null) return null;
             return new DicomInstance
             {
                 Uri = InstanceUri(study, series, sop),
                 StudyInstanceUid = study, SeriesInstanceUid = series, SopInstanceUid = sop,
-                SopClassUid = DicomJson.String(item, 0x00080016),
-                PatientId = DicomJson.String(item, 0x00100020),
-                Modality = DicomJson.String(item, 0x00080060),
-                StudyDate = DicomJson.String(item, 0x00080020),
-                SeriesDescription = DicomJson.String(item, 0x0008103E),
-                InstanceNumber = DicomJson.Int(item, 0x00200013),
-                Rows = DicomJson.Int(item, 0x00280010),
-                Columns = DicomJson.Int(item, 0x00280011),
+                SopClassUid = DicomJson.String(item, Tags.SopClassUid),
+                PatientId = DicomJson.String(item, Tags.PatientId),
+                Modality = DicomJson.String(item, Tags.Modality),
+                StudyDate = DicomJson.String(item, Tags.StudyDate),
+                SeriesDescription = DicomJson.String(item, Tags.SeriesDescription),
+                InstanceNumber = DicomJson.Int(item, Tags.InstanceNumber),
+                Rows = DicomJson.Int(item, Tags.Rows),
+                Columns = DicomJson.Int(item, Tags.Columns),
                 Client = this,
             };
         }
@@ -195,7 +196,7 @@ namespace Cxas.DicomWeb
         public bool Exists(string study, string sopInstanceUid, CancellationToken cancel = default)
         {
             var url = new Uri(Root, $"studies/{Uri.EscapeDataString(study)}/instances?SOPInstanceUID={Uri.EscapeDataString(sopInstanceUid)}&includefield=00080018");
-            return GetJsonArray(url, "Search", cancel).Any(i => DicomJson.String(i, 0x00080018) == sopInstanceUid);
+            return GetJsonArray(url, "Search", cancel).Any(i => DicomJson.String(i, Tags.SopInstanceUid) == sopInstanceUid);
         }
 
         private List<JsonElement> GetJsonArray(Uri url, string what, CancellationToken cancel)
@@ -313,18 +314,18 @@ namespace Cxas.DicomWeb
 
         private static void ReadStoreResponse(JsonElement root, StoreOutcome outcome)
         {
-            foreach (var item in DicomJson.Items(root, 0x00081198)) // FailedSOPSequence
-                if (DicomJson.String(item, 0x00081155) == outcome.SopInstanceUid || outcome.FailureReason == null)
-                    outcome.FailureReason = DicomJson.Int(item, 0x00081197) ?? 0xC000;
-            foreach (var item in DicomJson.Items(root, 0x00081199)) // ReferencedSOPSequence
+            foreach (var item in DicomJson.Items(root, Tags.FailedSopSequence))
+                if (DicomJson.String(item, Tags.ReferencedSopInstanceUid) == outcome.SopInstanceUid || outcome.FailureReason == null)
+                    outcome.FailureReason = DicomJson.Int(item, Tags.FailureReason) ?? 0xC000;
+            foreach (var item in DicomJson.Items(root, Tags.ReferencedSopSequence))
             {
-                if (DicomJson.String(item, 0x00081155) != outcome.SopInstanceUid) continue;
+                if (DicomJson.String(item, Tags.ReferencedSopInstanceUid) != outcome.SopInstanceUid) continue;
                 outcome.Stored = true;
-                outcome.RetrieveUrl = DicomJson.String(item, 0x00081190);
-                var warning = DicomJson.Int(item, 0x00081196);
+                outcome.RetrieveUrl = DicomJson.String(item, Tags.RetrieveUrl);
+                var warning = DicomJson.Int(item, Tags.WarningReason);
                 if (warning != null) outcome.Warnings.Add(DescribeStatus(warning.Value));
             }
-            var overall = DicomJson.Int(root, 0x00081196);
+            var overall = DicomJson.Int(root, Tags.WarningReason);
             if (overall != null) outcome.Warnings.Add(DescribeStatus(overall.Value));
         }
 

@@ -193,7 +193,7 @@ namespace Cxas.Export
             var format = group[0];
             if (format == MaskFormat.DicomSeg)
             {
-                records.Add(Cxas.Dicom.Seg.DicomSegWriter.Export(result, target, _overwrite, classes));
+                records.Add(DicomSegFile.Export(result, target, _overwrite, classes));
                 return records;
             }
             AtomicOutput.WriteFile(target, _overwrite, stream =>

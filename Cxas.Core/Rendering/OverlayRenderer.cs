@@ -33,6 +33,8 @@ namespace Cxas.Rendering
     /// <summary>
     /// Draws radiograph overlays: the image, each chosen class as a translucent fill with an opaque outline, the
     /// CTR and SCD constructions, and a legend. Also draws the same parts as separate transparent layers for reports.
+    /// The image is the caller's: <see cref="Segmentation.SegmentationResult.LoadSourceImage"/> gives the one a result was
+    /// segmented from without decoding it again while it is still in memory (its cache policy is stated there).
     /// </summary>
     public static class OverlayRenderer
     {

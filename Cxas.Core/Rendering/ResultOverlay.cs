@@ -37,24 +37,22 @@ namespace Cxas.Rendering
         }
 
         /// <summary>
-        /// The radiograph behind a result, read again from its file (results keep masks, not pixels). Null, with the
-        /// reason in <paramref name="problem"/>, when the file cannot be read any more or no longer has the size it was
-        /// segmented at; the overlay is then drawn on black.
+        /// The radiograph behind a result (<see cref="SegmentationResult.LoadSourceImage"/>: the decoded image while it is
+        /// still in memory, else the file decoded again). Null, with the reason in <paramref name="problem"/>, when the
+        /// file cannot be read any more or no longer has the size it was segmented at; the overlay is then drawn on black.
         /// </summary>
         public static ImageRaster? LoadPicture(SegmentationResult result, out string? problem)
         {
             problem = null;
             try
             {
-                var image = ImageLoader.Load(result.Path);
-                if (image.Width == result.Width && image.Height == result.Height) return image.Raster;
-                problem = $"'{result.Path}' is now {image.Width}x{image.Height}, not {result.Width}x{result.Height} as segmented; drawing on black.";
+                return result.LoadSourceImage().Raster;
             }
             catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
             {
-                problem = $"Cannot read '{result.Path}' again ({ex.Message}); drawing on black.";
+                problem = $"Cannot draw on '{result.Path}' ({ex.Message}); drawing on black.";
+                return null;
             }
-            return null;
         }
     }
 }

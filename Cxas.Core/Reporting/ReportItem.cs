@@ -63,7 +63,11 @@ namespace Cxas.Reporting
 
     public static class ReportItems
     {
-        /// <summary>Measures and draws one segmented image for the report.</summary>
+        /// <summary>
+        /// Measures and draws one segmented image for the report, on <paramref name="image"/> (null: on black). The report
+        /// never decodes images itself: the caller passes the result's, which
+        /// <see cref="SegmentationResult.LoadSourceImage"/> reuses while it is still in memory.
+        /// </summary>
         public static ReportItem Create(SegmentationResult result, ImageRaster? image, ReportOptions options)
         {
             var masks = result.Masks;

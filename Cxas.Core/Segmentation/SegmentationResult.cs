@@ -25,20 +25,23 @@ namespace Cxas.Segmentation
     public sealed class SegmentationResult
     {
         private readonly ClassPixelCounts _counts;
+        private WeakReference<SourceImage>? _image;
 
         public SegmentationResult(SourceInfo source, int width, int height, string modelName, string modelDirectory,
             string device, MaskSet masks, TimeSpan decodeTime, TimeSpan inferenceTime)
         {
+            // The image: where it came from, its size, its masks and their counts.
             Source = source;
             Width = width;
             Height = height;
+            Masks = masks;
+            _counts = new ClassPixelCounts(masks.Labels, masks.PixelCounts);
+            // How it was segmented, and how long that took.
             Model = modelName;
             ModelDirectory = modelDirectory;
             Device = device;
-            Masks = masks;
             DecodeMs = Math.Round(decodeTime.TotalMilliseconds, 1);
             InferenceMs = Math.Round(inferenceTime.TotalMilliseconds, 1);
-            _counts = new ClassPixelCounts(masks.Labels, masks.PixelCounts);
         }
 
         public string Path => Source.Path;
@@ -73,6 +76,28 @@ namespace Cxas.Segmentation
         public double? ColumnSpacingMm => Source.ColumnSpacingMm;
 
         public BinaryMask GetMask(string label) => Masks.GetMask(label);
+
+        /// <summary>
+        /// The radiograph behind this result, for overlays and reports. Cache policy: a result does not keep its image alive
+        /// (a 3000x2500 radiograph is 30 MB of grey floats, and a run may hold thousands of results), it holds it weakly.
+        /// While the image is still in memory (an overlay or report in the same pipeline as the segmentation), it is
+        /// reused and nothing is decoded or read; once it has been collected, or for a result that was never given one (a
+        /// result that crossed a process boundary, see <see cref="ResultTransfer"/>, or one built by hand), it is decoded
+        /// again from <see cref="Path"/>, and refused (InvalidData) when the file no longer has the size that was segmented.
+        /// </summary>
+        public SourceImage LoadSourceImage()
+        {
+            if (_image != null && _image.TryGetTarget(out var held)) return held;
+            var image = ImageLoader.Load(Path);
+            if (image.Width != Width || image.Height != Height)
+                throw new CxasException(CxasErrorKind.InvalidData,
+                    $"'{Path}' is now {image.Width}x{image.Height}, not {Width}x{Height} as segmented.", Path);
+            _image = new WeakReference<SourceImage>(image);
+            return image;
+        }
+
+        /// <summary>Remembers (weakly) the decoded image this result was segmented from; see <see cref="LoadSourceImage"/>.</summary>
+        internal void HoldImageWeakly(SourceImage image) => _image = new WeakReference<SourceImage>(image);
 
         public override string ToString() => $"{FileName}: {PresentCount}/{ClassCount} classes";
     }

@@ -36,8 +36,10 @@ namespace Cxas.Segmentation
             float cut = manifest.LogitThreshold;
             _session.Run(_input, logits => masks.SetFromLogits(logits, cut));
             watch.Stop();
-            return new SegmentationResult(image.Info, image.Width, image.Height, manifest.Name, _session.Model.Directory,
+            var result = new SegmentationResult(image.Info, image.Width, image.Height, manifest.Name, _session.Model.Directory,
                 _session.Device.ToString(), masks, decodeTime, watch.Elapsed) { ModelVersion = manifest.Version ?? "" };
+            result.HoldImageWeakly(image);
+            return result;
         }
 
         public SegmentationResult Segment(string path)

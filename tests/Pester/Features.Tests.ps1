@@ -131,6 +131,8 @@ Describe 'Export-CxasOverlay' {
         Copy-Item (Join-Path $In 'a.png') $gone
         $r = Invoke-CxasSegmentation -Path (Join-Path $gone 'a.png') -Model cxas-test -Device cpu -WarningAction SilentlyContinue
         Remove-Item (Join-Path $gone 'a.png')
+        # A result holds its decoded image weakly (reused while in memory): collect it, so the file is needed again.
+        [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
         $file = $r | Export-CxasOverlay -OutputPath $gone -Label heart -WarningVariable warn -WarningAction SilentlyContinue
         $file.Name | Should -Be 'a_overlay.png'
         $warn[0] | Should -Match 'drawing on black'

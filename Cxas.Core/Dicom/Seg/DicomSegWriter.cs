@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Reflection;
-using Cxas.Export;
+using System.Text.RegularExpressions;
 using Cxas.IO;
 using Cxas.Masks;
 using Cxas.Segmentation;
@@ -18,6 +18,10 @@ namespace Cxas.Dicom.Seg
     /// the source; every frame references the source image (Derivation Image and Source Image Sequences) and the source
     /// series is listed in ReferencedSeriesSequence. No geometry is written: CR/DX images have no frame of reference, and
     /// the SEG claims none (no Pixel Measures, Plane Position or Plane Orientation).
+    /// <para>Steps, in order: the source's identity (<see cref="SegSource"/>: captured when the source was decoded, read again
+    /// from its file only when a result does not carry it); the segments as <see cref="SegmentationContent"/>, whose value
+    /// objects refuse what DICOM does not allow; then one <see cref="DicomDataSetBuilder"/> filled module by module (PS3.3
+    /// A.51), which writes the elements in tag order whatever order they were added in.</para>
     /// </summary>
     public static class DicomSegWriter
     {
@@ -25,6 +29,8 @@ namespace Cxas.Dicom.Seg
 
         /// <summary>Algorithm family (CID 7162).</summary>
         private static readonly CodedConcept ArtificialIntelligence = new CodedConcept("123110", "DCM", "Artificial Intelligence");
+        private static readonly CodedConcept SourceForProcessing = new CodedConcept("121322", "DCM", "Source image for image processing operation");
+        private static readonly CodedConcept SegmentationDerivation = new CodedConcept("113076", "DCM", "Segmentation");
 
         /// <summary>Projection radiography and secondary capture SOP classes whose instances hold a single frame.</summary>
         private static readonly HashSet<string> SingleFrameClasses = new HashSet<string>
@@ -33,33 +39,36 @@ namespace Cxas.Dicom.Seg
             "1.2.840.10008.5.1.4.1.1.1.2.1", "1.2.840.10008.5.1.4.1.1.1.3", "1.2.840.10008.5.1.4.1.1.1.3.1", "1.2.840.10008.5.1.4.1.1.7",
         };
 
-        /// <summary>The <see cref="MaskExporter"/> entry point: writes <paramref name="target"/> atomically.</summary>
-        public static MaskExportRecord Export(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes)
+        /// <summary>
+        /// Writes the SEG of <paramref name="classes"/> (their non-empty ones) of a result to <paramref name="target"/>
+        /// atomically; returns the number of segments written and the SEG's UIDs (null when random ones were drawn).
+        /// </summary>
+        public static int WriteFile(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes, out SegUids? uids)
         {
             var source = SourceOf(result);
             var present = Present(result, classes);
-            var uids = SegUids.For(source, result);
-            AtomicOutput.WriteFile(target, overwrite, stream =>
-                Write(stream, source, result.Masks, present, result.Model, DateTime.Now, uids));
-            return new MaskExportRecord
-            {
-                Path = result.Path, Format = "dicom-seg", OutputPath = target, Classes = present.Count, Bytes = new FileInfo(target).Length,
-                SopInstanceUid = uids?.Instance,
-            };
+            var derived = SegUids.For(source, result);
+            AtomicOutput.WriteFile(target, overwrite, stream => Write(stream, source, result.Masks, present, result.Model, DateTime.Now, derived));
+            uids = derived;
+            return present.Count;
         }
 
         /// <summary>
         /// The SEG of a result in memory (for STOW-RS), with its UIDs (derived from the source instance and the model, so
         /// the same result always gives the same instance) and the number of segments.
         /// </summary>
-        public static byte[] Build(SegmentationResult result, IReadOnlyList<int> classes, out SegUids uids, out int segments)
+        public static byte[] Build(SegmentationResult result, IReadOnlyList<int> classes, out SegUids uids, out int segments) =>
+            Build(result, classes, DateTime.Now, out uids, out segments);
+
+        /// <summary><see cref="Build(SegmentationResult, IReadOnlyList{int}, out SegUids, out int)"/> with the content date and time given.</summary>
+        internal static byte[] Build(SegmentationResult result, IReadOnlyList<int> classes, DateTime now, out SegUids uids, out int segments)
         {
             var source = SourceOf(result);
             var present = Present(result, classes);
             uids = SegUids.For(source, result)
                 ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{result.Path}' has no SOP Instance UID: a DICOM Segmentation cannot reference it.", result.Path);
             var stream = new MemoryStream();
-            Write(stream, source, result.Masks, present, result.Model, DateTime.Now, uids);
+            Write(stream, source, result.Masks, present, result.Model, now, uids);
             segments = present.Count;
             return stream.ToArray();
         }
@@ -68,13 +77,19 @@ namespace Cxas.Dicom.Seg
         public static string StudyOf(SegmentationResult result) =>
             SourceOf(result).StudyInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{result.Path}' has no Study Instance UID.", result.Path);
 
+        /// <summary>
+        /// The source's identity. Policy: a result decoded by <see cref="DicomImageReader"/> carries it
+        /// (<see cref="Imaging.SourceInfo.Seg"/>, captured at decode time), and the source file is not opened again: it may
+        /// have moved, changed or never existed (DICOMweb). Only a result without it is read again from its path: one built
+        /// by hand, or one that crossed a process boundary (<see cref="ResultTransfer"/> carries the public SourceInfo, not
+        /// the captured attributes); when that file is gone or differs, the error or the size check below says so.
+        /// </summary>
         private static SegSource SourceOf(SegmentationResult result)
         {
             if (!string.Equals(result.Source.Format, "DICOM", StringComparison.OrdinalIgnoreCase))
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"'{result.Path}' is a {result.Source.Format} image: it has no DICOM identity (patient, study, series, SOP instance) " +
                     "to derive a DICOM Segmentation from. Choose another output type (png, jpg, npy, npz, json) for it.", result.Path);
-            // Results decoded by this version carry what the SEG needs; others (built by hand) are read again from their file.
             return result.Source.Seg ?? SegSource.From(DicomParser.ReadFile(result.Path));
         }
 
@@ -94,202 +109,212 @@ namespace Cxas.Dicom.Seg
         internal static void Write(Stream output, SegSource source, MaskSet masks, IReadOnlyList<int> classes, string modelName, DateTime now,
             SegUids? uids = null)
         {
+            var reference = new SourceReference(source);
             var path = source.Path;
-            string sourceClass = source.SopClassUid
-                ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no SOP Class UID: a DICOM Segmentation cannot reference it.", path);
-            string sourceInstance = source.SopInstanceUid
-                ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no SOP Instance UID: a DICOM Segmentation cannot reference it.", path);
-            string study = source.StudyInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Study Instance UID.", path);
-            string sourceSeries = source.SeriesInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Series Instance UID.", path);
-            int rows = source.Rows, cols = source.Columns;
-            if (rows != masks.Height || cols != masks.Width)
-                throw new CxasException(CxasErrorKind.InvalidArgument, $"The masks are {masks.Width}x{masks.Height} but '{path}' is {cols}x{rows}.", path);
+            if (source.Rows != masks.Height || source.Columns != masks.Width)
+                throw new CxasException(CxasErrorKind.InvalidArgument,
+                    $"The masks are {masks.Width}x{masks.Height} but '{path}' is {source.Columns}x{source.Rows}.", path);
             if (classes.Count == 0)
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"No class was found in '{path}': a DICOM Segmentation needs at least one non-empty segment, so none was written.", path);
-
-            var sourceFrames = source.NumberOfFrames;
-            // Frame numbers are referenced only in instances of multi-frame SOP classes (a CR or DX instance is single-frame by
-            // definition, whatever its NumberOfFrames says).
-            bool multiFrameSource = sourceFrames.HasValue && sourceFrames.Value > 1 && !SingleFrameClasses.Contains(sourceClass);
+            var content = Describe(masks, classes, modelName, path);
             string instance = uids?.Instance ?? DicomUid.New(), series = uids?.Series ?? DicomUid.New();
             string organisation = uids?.Organisation ?? DicomUid.New();
-            string date = now.ToString("yyyyMMdd", CultureInfo.InvariantCulture), time = now.ToString("HHmmss", CultureInfo.InvariantCulture);
-            var codings = new List<SegmentCoding>();
-            bool anyPrivate = false;
-            foreach (var c in classes)
-            {
-                var coding = SegCoding.For(masks.Labels[c]);
-                codings.Add(coding);
-                anyPrivate |= coding.IsPrivate;
-            }
 
-            // File meta information, with its group length.
-            var meta = new MemoryStream();
-            var m = new DicomWriter(meta);
-            m.Bytes(0x00020001, "OB", new byte[] { 0, 1 });
-            m.Text(0x00020002, "UI", SegmentationStorage);
-            m.Text(0x00020003, "UI", instance);
-            m.Text(0x00020010, "UI", TransferSyntaxes.ExplicitLittle);
-            m.Text(0x00020012, "UI", DicomUid.ImplementationClass);
-            m.Text(0x00020013, "SH", DicomUid.ImplementationVersion);
-            output.Write(new byte[128], 0, 128);
-            output.Write(new[] { (byte)'D', (byte)'I', (byte)'C', (byte)'M' }, 0, 4);
-            var w = new DicomWriter(output);
-            w.UL(0x00020000, (uint)meta.Length);
-            meta.Position = 0;
-            meta.CopyTo(output);
+            var data = new DicomDataSetBuilder();
+            AddPatientAndStudy(data, source, reference);
+            AddSeriesAndInstance(data, instance, series, now, content);
+            AddImage(data, masks, content.Segments.Count);
+            AddSegments(data, content);
+            AddDimensions(data, organisation);
+            AddFrames(data, reference, content.Segments.Count);
+            data.Bytes(Tags.PixelData, "OB", PackFrames(masks, classes));
 
-            void Copy(uint tag, string vr)
-            {
-                var value = source.Value(tag);
-                w.Bytes(tag, vr, value, 0, value.Length);
-            }
+            var meta = new DicomDataSetBuilder()
+                .Bytes(Tags.FileMetaInformationVersion, "OB", new byte[] { 0, 1 })
+                .Text(Tags.MediaStorageSopClassUid, "UI", SegmentationStorage)
+                .Text(Tags.MediaStorageSopInstanceUid, "UI", instance)
+                .Text(Tags.TransferSyntaxUid, "UI", TransferSyntaxes.ExplicitLittle)
+                .Text(Tags.ImplementationClassUid, "UI", DicomUid.ImplementationClass)
+                .Text(Tags.ImplementationVersionName, "SH", DicomUid.ImplementationVersion);
+            DicomDataSetBuilder.WritePart10(output, meta, data);
+        }
 
-            if (source.Has(Tags.SpecificCharacterSet)) Copy(Tags.SpecificCharacterSet, "CS");
-            w.Text(Tags.ImageType, "CS", "DERIVED\\PRIMARY");
-            w.Text(Tags.SopClassUid, "UI", SegmentationStorage);
-            w.Text(Tags.SopInstanceUid, "UI", instance);
-            Copy(Tags.StudyDate, "DA");
-            w.Text(0x00080023, "DA", date); // ContentDate
-            Copy(Tags.StudyTime, "TM");
-            w.Text(0x00080033, "TM", time); // ContentTime
-            Copy(Tags.AccessionNumber, "SH");
-            w.Text(Tags.Modality, "CS", "SEG");
-            w.Text(Tags.Manufacturer, "LO", "Cxas");
-            Copy(Tags.ReferringPhysicianName, "PN");
-            if (anyPrivate)
+        /// <summary>The segments: one per class, numbered from 1, made AUTOMATICally by the model.</summary>
+        private static SegmentationContent Describe(MaskSet masks, IReadOnlyList<int> classes, string modelName, string path)
+        {
+            try
             {
-                w.BeginSequence(0x00080110); // CodingSchemeIdentificationSequence
-                w.BeginItem();
-                w.Text(0x00080102, "SH", SegCoding.PrivateScheme);
-                w.Text(0x00080115, "ST", SegCoding.PrivateSchemeName); // CodingSchemeName
-                w.Text(0x00080116, "ST", "Cxas project"); // CodingSchemeResponsibleOrganization
-                w.EndItem();
-                w.EndSequence();
+                var algorithm = new AlgorithmIdentification(Truncate(modelName, 64), "Cxas " + Version, ArtificialIntelligence);
+                var segments = new List<SegmentDescription>();
+                foreach (var c in classes)
+                {
+                    var label = masks.Labels[c];
+                    segments.Add(new SegmentDescription(segments.Count + 1, Truncate(label, 64), SegCoding.For(label), SegmentAlgorithmType.Automatic, algorithm));
+                }
+                return new SegmentationContent(segments, "CXAS", Truncate("Anatomy segmentation by " + modelName, 64));
             }
-            w.Text(0x00081090, "LO", "Cxas"); // ManufacturerModelName
-            w.BeginSequence(0x00081115); // ReferencedSeriesSequence
-            w.BeginItem();
-            w.BeginSequence(0x0008114A); // ReferencedInstanceSequence
-            w.BeginItem();
-            w.Text(0x00081150, "UI", sourceClass);
-            w.Text(0x00081155, "UI", sourceInstance);
-            w.EndItem();
-            w.EndSequence();
-            w.Text(Tags.SeriesInstanceUid, "UI", sourceSeries);
-            w.EndItem();
-            w.EndSequence();
-            Copy(Tags.PatientName, "PN");
-            Copy(Tags.PatientId, "LO");
-            Copy(Tags.PatientBirthDate, "DA");
-            Copy(Tags.PatientSex, "CS");
+            catch (CxasException ex) when (ex.FilePath == null)
+            {
+                throw new CxasException(ex.Kind, $"The DICOM Segmentation of '{path}' cannot be written: {ex.Message}", path, ex);
+            }
+        }
+
+        /// <summary>Patient, Patient Study and General Study: copied from the source.</summary>
+        private static void AddPatientAndStudy(DicomDataSetBuilder data, SegSource source, SourceReference reference)
+        {
+            foreach (var (tag, vr) in SegSource.Copied)
+                if (tag != Tags.SpecificCharacterSet || source.Has(tag)) data.Bytes(tag, vr, source.Value(tag));
             // Patient Study attributes, when the source has them (dcentvfy compares them across the study's instances).
             // Only well-formed values are copied: a malformed one in the source must not make the SEG invalid.
             var age = source.PatientAge;
-            if (age != null && System.Text.RegularExpressions.Regex.IsMatch(age, "^[0-9]{3}[DWMY]$")) w.Text(0x00101010, "AS", age); // PatientAge
-            foreach (var (tag, v) in new[] { (0x00101020u, source.PatientSize), (0x00101030u, source.PatientWeight) })
+            if (age != null && Regex.IsMatch(age, "^[0-9]{3}[DWMY]$")) data.Text(Tags.PatientAge, "AS", age);
+            foreach (var (tag, v) in new[] { (Tags.PatientSize, source.PatientSize), (Tags.PatientWeight, source.PatientWeight) })
             {
                 if (v != null && v.Length <= 16 && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number > 0)
-                    w.Text(tag, "DS", v);
+                    data.Text(tag, "DS", v);
             }
-            w.Text(0x00181000, "LO", "1"); // DeviceSerialNumber
-            w.Text(0x00181020, "LO", Version); // SoftwareVersions
-            w.Text(Tags.StudyInstanceUid, "UI", study);
-            w.Text(Tags.SeriesInstanceUid, "UI", series);
-            Copy(Tags.StudyId, "SH");
-            w.IS(0x00200011, 9001); // SeriesNumber
-            w.IS(0x00200013, 1); // InstanceNumber
-            Copy(0x00200020, "CS"); // PatientOrientation (Type 2C without a frame of reference): the source's, or empty
+            data.Text(Tags.StudyInstanceUid, "UI", reference.Study);
+        }
 
-            w.BeginSequence(0x00209221); // DimensionOrganizationSequence
-            w.BeginItem();
-            w.Text(0x00209164, "UI", organisation);
-            w.EndItem();
-            w.EndSequence();
-            w.BeginSequence(0x00209222); // DimensionIndexSequence: frames are indexed by segment number only
-            w.BeginItem();
-            w.Text(0x00209164, "UI", organisation);
-            w.AT(0x00209165, 0x0062000B); // DimensionIndexPointer: ReferencedSegmentNumber
-            w.AT(0x00209167, 0x0062000A); // FunctionalGroupPointer: SegmentIdentificationSequence
-            w.Text(0x00209421, "LO", "Segment Number");
-            w.EndItem();
-            w.EndSequence();
+        /// <summary>SOP Common, General and Segmentation Series, General and Enhanced Equipment, and the private coding scheme.</summary>
+        private static void AddSeriesAndInstance(DicomDataSetBuilder data, string instance, string series, DateTime now, SegmentationContent content)
+        {
+            data.Text(Tags.SopClassUid, "UI", SegmentationStorage)
+                .Text(Tags.SopInstanceUid, "UI", instance)
+                .Text(Tags.ContentDate, "DA", now.ToString("yyyyMMdd", CultureInfo.InvariantCulture))
+                .Text(Tags.ContentTime, "TM", now.ToString("HHmmss", CultureInfo.InvariantCulture))
+                .Text(Tags.Modality, "CS", "SEG")
+                .Text(Tags.Manufacturer, "LO", "Cxas")
+                .Text(Tags.ManufacturerModelName, "LO", "Cxas")
+                .Text(Tags.DeviceSerialNumber, "LO", "1")
+                .Text(Tags.SoftwareVersions, "LO", Version)
+                .Text(Tags.SeriesInstanceUid, "UI", series)
+                .IS(Tags.SeriesNumber, 9001)
+                .IS(Tags.InstanceNumber, 1);
+            bool anyPrivate = false;
+            foreach (var segment in content.Segments) anyPrivate |= segment.Coding.IsPrivate;
+            if (anyPrivate)
+                data.Sequence(Tags.CodingSchemeIdentificationSequence, new DicomDataSetBuilder()
+                    .Text(Tags.CodingSchemeDesignator, "SH", SegCoding.PrivateScheme)
+                    .Text(Tags.CodingSchemeName, "ST", SegCoding.PrivateSchemeName)
+                    .Text(Tags.CodingSchemeResponsibleOrganization, "ST", "Cxas project"));
+        }
 
-            w.US(Tags.SamplesPerPixel, 1);
-            w.Text(Tags.PhotometricInterpretation, "CS", "MONOCHROME2");
-            w.IS(Tags.NumberOfFrames, classes.Count);
-            w.US(Tags.Rows, rows);
-            w.US(Tags.Columns, cols);
-            w.US(Tags.BitsAllocated, 1);
-            w.US(Tags.BitsStored, 1);
-            w.US(Tags.HighBit, 0);
-            w.US(Tags.PixelRepresentation, 0);
-            w.Text(0x00282110, "CS", "00"); // LossyImageCompression
+        /// <summary>Segmentation Image and Image Pixel: 1-bit MONOCHROME2 frames, one per segment.</summary>
+        private static void AddImage(DicomDataSetBuilder data, MaskSet masks, int frames)
+        {
+            data.Text(Tags.ImageType, "CS", "DERIVED\\PRIMARY")
+                .US(Tags.SamplesPerPixel, 1)
+                .Text(Tags.PhotometricInterpretation, "CS", "MONOCHROME2")
+                .IS(Tags.NumberOfFrames, frames)
+                .US(Tags.Rows, masks.Height)
+                .US(Tags.Columns, masks.Width)
+                .US(Tags.BitsAllocated, 1)
+                .US(Tags.BitsStored, 1)
+                .US(Tags.HighBit, 0)
+                .US(Tags.PixelRepresentation, 0)
+                .Text(Tags.LossyImageCompression, "CS", "00")
+                .Text(Tags.SegmentationType, "CS", "BINARY");
+        }
 
-            w.Text(0x00620001, "CS", "BINARY");
-            w.BeginSequence(0x00620002); // SegmentSequence
-            for (int i = 0; i < classes.Count; i++)
+        /// <summary>The Segment Sequence and the content labels.</summary>
+        private static void AddSegments(DicomDataSetBuilder data, SegmentationContent content)
+        {
+            var items = new List<DicomDataSetBuilder>();
+            foreach (var s in content.Segments)
             {
-                var coding = codings[i];
-                w.BeginItem();
-                w.CodeSequence(0x00620003, coding.Category);
-                w.US(0x00620004, i + 1);
-                w.Text(0x00620005, "LO", Truncate(masks.Labels[classes[i]], 64));
-                w.BeginSequence(0x00620007); // SegmentationAlgorithmIdentificationSequence
-                w.BeginItem();
-                w.CodeSequence(0x0066002F, ArtificialIntelligence); // AlgorithmFamilyCodeSequence
-                w.Text(0x00660031, "LO", "Cxas " + Version); // AlgorithmVersion
-                w.Text(0x00660036, "LO", Truncate(modelName, 64)); // AlgorithmName
-                w.EndItem();
-                w.EndSequence();
-                w.Text(0x00620008, "CS", "AUTOMATIC");
-                w.Text(0x00620009, "LO", Truncate(modelName, 64));
-                w.CodeSequence(0x0062000F, coding.Type, coding.Modifier == null ? (Action?)null : () => w.CodeSequence(0x00620011, coding.Modifier));
-                w.EndItem();
+                var type = Code(s.Coding.Type);
+                if (s.Coding.Modifier != null) type.Sequence(Tags.SegmentedPropertyTypeModifierCodeSequence, Code(s.Coding.Modifier));
+                var item = new DicomDataSetBuilder()
+                    .Sequence(Tags.SegmentedPropertyCategoryCodeSequence, Code(s.Coding.Category))
+                    .US(Tags.SegmentNumber, s.Number)
+                    .Text(Tags.SegmentLabel, "LO", s.Label)
+                    .Text(Tags.SegmentAlgorithmType, "CS", s.AlgorithmTypeTerm)
+                    .Sequence(Tags.SegmentedPropertyTypeCodeSequence, type);
+                if (s.Algorithm != null)
+                    item.Text(Tags.SegmentAlgorithmName, "LO", s.Algorithm.Name)
+                        .Sequence(Tags.SegmentationAlgorithmIdentificationSequence, new DicomDataSetBuilder()
+                            .Sequence(Tags.AlgorithmFamilyCodeSequence, Code(s.Algorithm.Family))
+                            .Text(Tags.AlgorithmVersion, "LO", s.Algorithm.Version)
+                            .Text(Tags.AlgorithmName, "LO", s.Algorithm.Name));
+                items.Add(item);
             }
-            w.EndSequence();
-            w.Text(0x00700080, "CS", "CXAS"); // ContentLabel
-            w.Text(0x00700081, "LO", Truncate("Anatomy segmentation by " + modelName, 64)); // ContentDescription
-            w.Text(0x00700084, "PN", ""); // ContentCreatorName
+            data.Sequence(Tags.SegmentSequence, items)
+                .Text(Tags.ContentLabel, "CS", content.Label)
+                .Text(Tags.ContentDescription, "LO", content.Description)
+                .Text(Tags.ContentCreatorName, "PN", "");
+        }
 
-            w.BeginSequence(0x52009229); // SharedFunctionalGroupsSequence
-            w.BeginItem();
-            w.EndItem();
-            w.EndSequence();
-            w.BeginSequence(0x52009230); // PerFrameFunctionalGroupsSequence
-            for (int i = 0; i < classes.Count; i++)
+        /// <summary>Multi-frame Dimension: frames are indexed by segment number only.</summary>
+        private static void AddDimensions(DicomDataSetBuilder data, string organisation)
+        {
+            data.Sequence(Tags.DimensionOrganizationSequence, new DicomDataSetBuilder().Text(Tags.DimensionOrganizationUid, "UI", organisation))
+                .Sequence(Tags.DimensionIndexSequence, new DicomDataSetBuilder()
+                    .Text(Tags.DimensionOrganizationUid, "UI", organisation)
+                    .AT(Tags.DimensionIndexPointer, Tags.ReferencedSegmentNumber)
+                    .AT(Tags.FunctionalGroupPointer, Tags.SegmentIdentificationSequence)
+                    .Text(Tags.DimensionDescriptionLabel, "LO", "Segment Number"));
+        }
+
+        /// <summary>
+        /// The source image series (Common Instance Reference) and the functional groups: none shared; per frame, the
+        /// source image it derives from, its dimension index and its segment.
+        /// </summary>
+        private static void AddFrames(DicomDataSetBuilder data, SourceReference reference, int frames)
+        {
+            data.Sequence(Tags.ReferencedSeriesSequence, new DicomDataSetBuilder()
+                .Sequence(Tags.ReferencedInstanceSequence, reference.Instance())
+                .Text(Tags.SeriesInstanceUid, "UI", reference.Series));
+            var perFrame = new List<DicomDataSetBuilder>();
+            for (int number = 1; number <= frames; number++)
             {
-                w.BeginItem();
-                w.BeginSequence(0x00089124); // DerivationImageSequence
-                w.BeginItem();
-                w.BeginSequence(0x00082112); // SourceImageSequence
-                w.BeginItem();
-                w.Text(0x00081150, "UI", sourceClass);
-                w.Text(0x00081155, "UI", sourceInstance);
-                if (multiFrameSource) w.IS(0x00081160, 1); // ReferencedFrameNumber: the frame that was segmented
-                w.CodeSequence(0x0040A170, new CodedConcept("121322", "DCM", "Source image for image processing operation"));
-                w.EndItem();
-                w.EndSequence();
-                w.CodeSequence(0x00089215, new CodedConcept("113076", "DCM", "Segmentation"));
-                w.EndItem();
-                w.EndSequence();
-                w.BeginSequence(0x00209111); // FrameContentSequence
-                w.BeginItem();
-                w.UL(0x00209157, (uint)(i + 1)); // DimensionIndexValues
-                w.EndItem();
-                w.EndSequence();
-                w.BeginSequence(0x0062000A); // SegmentIdentificationSequence
-                w.BeginItem();
-                w.US(0x0062000B, i + 1);
-                w.EndItem();
-                w.EndSequence();
-                w.EndItem();
+                var sourceImage = reference.Instance().Sequence(Tags.PurposeOfReferenceCodeSequence, Code(SourceForProcessing));
+                if (reference.MultiFrame) sourceImage.IS(Tags.ReferencedFrameNumber, 1); // the frame that was segmented
+                perFrame.Add(new DicomDataSetBuilder()
+                    .Sequence(Tags.DerivationImageSequence, new DicomDataSetBuilder()
+                        .Sequence(Tags.SourceImageSequence, sourceImage)
+                        .Sequence(Tags.DerivationCodeSequence, Code(SegmentationDerivation)))
+                    .Sequence(Tags.FrameContentSequence, new DicomDataSetBuilder().UL(Tags.DimensionIndexValues, (uint)number))
+                    .Sequence(Tags.SegmentIdentificationSequence, new DicomDataSetBuilder().US(Tags.ReferencedSegmentNumber, number)));
             }
-            w.EndSequence();
+            data.Sequence(Tags.SharedFunctionalGroupsSequence, new DicomDataSetBuilder())
+                .Sequence(Tags.PerFrameFunctionalGroupsSequence, perFrame);
+        }
 
-            var pixels = PackFrames(masks, classes);
-            w.Bytes(Tags.PixelData, "OB", pixels);
+        /// <summary>A code sequence item.</summary>
+        private static DicomDataSetBuilder Code(CodedConcept code) => new DicomDataSetBuilder()
+            .Text(Tags.CodeValue, "SH", code.Value)
+            .Text(Tags.CodingSchemeDesignator, "SH", code.Scheme)
+            .Text(Tags.CodeMeaning, "LO", code.Meaning);
+
+        /// <summary>The source instance as the SEG references it; refuses a source without the UIDs a reference needs.</summary>
+        private sealed class SourceReference
+        {
+            public SourceReference(SegSource source)
+            {
+                var path = source.Path;
+                SopClass = source.SopClassUid
+                    ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no SOP Class UID: a DICOM Segmentation cannot reference it.", path);
+                SopInstance = source.SopInstanceUid
+                    ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no SOP Instance UID: a DICOM Segmentation cannot reference it.", path);
+                Study = source.StudyInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Study Instance UID.", path);
+                Series = source.SeriesInstanceUid ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no Series Instance UID.", path);
+                // Frame numbers are referenced only in instances of multi-frame SOP classes (a CR or DX instance is
+                // single-frame by definition, whatever its NumberOfFrames says).
+                MultiFrame = source.NumberOfFrames is double frames && frames > 1 && !SingleFrameClasses.Contains(SopClass);
+            }
+
+            public string SopClass { get; }
+            public string SopInstance { get; }
+            public string Study { get; }
+            public string Series { get; }
+            public bool MultiFrame { get; }
+
+            /// <summary>A new (ReferencedSOPClassUID, ReferencedSOPInstanceUID) item.</summary>
+            public DicomDataSetBuilder Instance() => new DicomDataSetBuilder()
+                .Text(Tags.ReferencedSopClassUid, "UI", SopClass)
+                .Text(Tags.ReferencedSopInstanceUid, "UI", SopInstance);
         }
 
         /// <summary>Frames for the classes, one bit per pixel, bit k of the whole object at byte k/8, bit k%8 (LSB first).</summary>

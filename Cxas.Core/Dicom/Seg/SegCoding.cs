@@ -4,39 +4,6 @@ using System.Globalization;
 
 namespace Cxas.Dicom.Seg
 {
-    /// <summary>A coded concept: (code value, coding scheme designator, code meaning).</summary>
-    public sealed class CodedConcept
-    {
-        public CodedConcept(string value, string scheme, string meaning)
-        {
-            Value = value;
-            Scheme = scheme;
-            Meaning = meaning;
-        }
-
-        public string Value { get; }
-        public string Scheme { get; }
-        public string Meaning { get; }
-        public override string ToString() => $"({Value}, {Scheme}, \"{Meaning}\")";
-    }
-
-    /// <summary>How one class is coded in a Segment Sequence item.</summary>
-    public sealed class SegmentCoding
-    {
-        public SegmentCoding(CodedConcept category, CodedConcept type, CodedConcept? modifier)
-        {
-            Category = category;
-            Type = type;
-            Modifier = modifier;
-        }
-
-        public CodedConcept Category { get; }
-        public CodedConcept Type { get; }
-        /// <summary>Laterality (SegmentedPropertyTypeModifierCodeSequence), or null.</summary>
-        public CodedConcept? Modifier { get; }
-        public bool IsPrivate => Type.Scheme == SegCoding.PrivateScheme;
-    }
-
     /// <summary>
     /// Coding of the 159 reference classes (PAX-Ray++ label list) for DICOM Segmentation.
     /// Category is always (123037004, SCT, "Anatomical Structure"). A class gets a SNOMED CT type code only where one

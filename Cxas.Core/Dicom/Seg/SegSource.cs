@@ -15,7 +15,7 @@ namespace Cxas.Dicom.Seg
         {
             (Tags.SpecificCharacterSet, "CS"), (Tags.StudyDate, "DA"), (Tags.StudyTime, "TM"), (Tags.AccessionNumber, "SH"),
             (Tags.ReferringPhysicianName, "PN"), (Tags.PatientName, "PN"), (Tags.PatientId, "LO"), (Tags.PatientBirthDate, "DA"),
-            (Tags.PatientSex, "CS"), (Tags.StudyId, "SH"), (0x00200020, "CS"),
+            (Tags.PatientSex, "CS"), (Tags.StudyId, "SH"), (Tags.PatientOrientation, "CS"),
         };
 
         private readonly Dictionary<uint, byte[]> _values = new Dictionary<uint, byte[]>();
@@ -51,9 +51,9 @@ namespace Cxas.Dicom.Seg
                 Rows = src.GetUShort(Tags.Rows) ?? 0,
                 Columns = src.GetUShort(Tags.Columns) ?? 0,
                 NumberOfFrames = src.GetNumber(Tags.NumberOfFrames),
-                PatientAge = src.GetString(0x00101010),
-                PatientSize = src.GetString(0x00101020),
-                PatientWeight = src.GetString(0x00101030),
+                PatientAge = src.GetString(Tags.PatientAge),
+                PatientSize = src.GetString(Tags.PatientSize),
+                PatientWeight = src.GetString(Tags.PatientWeight),
             };
             foreach (var (tag, _) in Copied)
             {

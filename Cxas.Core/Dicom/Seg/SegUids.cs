@@ -9,11 +9,12 @@ namespace Cxas.Dicom.Seg
     /// </summary>
     public sealed class SegUids
     {
-        private SegUids(string instance, string series, string organisation)
+        /// <summary>The UIDs derived from one seed, one name each.</summary>
+        private SegUids(string seed)
         {
-            Instance = instance;
-            Series = series;
-            Organisation = organisation;
+            Instance = DicomUid.Derive(seed + "instance");
+            Series = DicomUid.Derive(seed + "series");
+            Organisation = DicomUid.Derive(seed + "dimension-organisation");
         }
 
         /// <summary>SOP Instance UID of the SEG.</summary>
@@ -23,11 +24,8 @@ namespace Cxas.Dicom.Seg
         /// <summary>Dimension Organization UID.</summary>
         public string Organisation { get; }
 
-        public static SegUids For(string sourceSopInstanceUid, string modelName, string modelVersion)
-        {
-            var seed = "cxas-seg\n" + sourceSopInstanceUid + "\n" + modelName + "\n" + modelVersion + "\n";
-            return new SegUids(DicomUid.Derive(seed + "instance"), DicomUid.Derive(seed + "series"), DicomUid.Derive(seed + "dimension-organisation"));
-        }
+        public static SegUids For(string sourceSopInstanceUid, string modelName, string modelVersion) =>
+            new SegUids("cxas-seg\n" + sourceSopInstanceUid + "\n" + modelName + "\n" + modelVersion + "\n");
 
         /// <summary>The UIDs for a result, or null when its source has no SOP Instance UID (the writer then refuses it).</summary>
         internal static SegUids? For(SegSource source, SegmentationResult result) =>

@@ -1,12 +1,3 @@
-using Cxas.Tests;
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using Cxas.Imaging;
-using Xunit;
-using Xunit.Abstractions;
-
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>
@@ -15,13 +6,9 @@ namespace Cxas.Core.Tests.Dicom
     /// exactly; lossy ones are held to the independent decoder (dcmdjpeg / dcmdjpls) and to a tolerance against the original.
     /// Needs no ../shared; skips (with a message) when a tool is not installed.
     /// </summary>
-    public sealed class EncoderMatrixTests : IDisposable
+    public sealed class EncoderMatrixTests : TempFolderTests
     {
-        private readonly ITestOutputHelper _out;
-        private readonly string _dir = DicomTestEnv.NewTempDir("cxas-matrix");
-
-        public EncoderMatrixTests(ITestOutputHelper output) => _out = output;
-        public void Dispose() => Directory.Delete(_dir, true);
+        public EncoderMatrixTests(ITestOutputHelper output) : base("cxas-matrix", output) { }
 
         /// <summary>Source images: (rows, columns, bits allocated, bits stored).</summary>
         private static readonly Dictionary<string, (int Rows, int Cols, int Allocated, int Stored)> Images = new Dictionary<string, (int, int, int, int)>
@@ -75,15 +62,15 @@ namespace Cxas.Core.Tests.Dicom
             var (rows, cols, allocated, stored) = Images[imageName];
             var (toolName, args, compare) = Conversions[conversion];
             Oracles.Require(toolName);
-            var tool = DicomTestEnv.Tool(toolName)!;
+            var tool = TestSupport.Tool(toolName)!;
             var original = SyntheticDicom.Image(rows, cols, stored, rows * cols);
-            var src = Path.Combine(_dir, "src.dcm");
+            var src = Path.Combine(Dir, "src.dcm");
             SyntheticDicom.Write(src, original, new SyntheticDicom.Options { Rows = rows, Columns = cols, BitsAllocated = allocated, BitsStored = stored });
-            var dst = Path.Combine(_dir, "dst.dcm");
-            var r = DicomTestEnv.Run(tool, args.Concat(new[] { src, dst }).ToArray());
+            var dst = Path.Combine(Dir, "dst.dcm");
+            var r = TestSupport.Run(tool, args.Concat(new[] { src, dst }).ToArray());
             Assert.True(r.Exit == 0 && File.Exists(dst), $"{toolName} failed: {r.Err}");
 
-            var got = DicomTestEnv.DecodeStored(dst);
+            var got = SyntheticDicom.DecodeStored(dst);
             Assert.Equal(cols, got.Width);
             Assert.Equal(rows, got.Height);
             var truth = original.Select(v => (int)v).ToArray();
@@ -96,12 +83,12 @@ namespace Cxas.Core.Tests.Dicom
                 case "dcmdjpls":
                 {
                     // The independent decoder's output, stored natively, read back.
-                    var decoded = Path.Combine(_dir, "decoded.dcm");
-                    var d = DicomTestEnv.Run(DicomTestEnv.Tool(compare)!, new[] { dst, decoded });
+                    var decoded = Path.Combine(Dir, "decoded.dcm");
+                    var d = TestSupport.Run(TestSupport.Tool(compare)!, new[] { dst, decoded });
                     Assert.True(d.Exit == 0, d.Err);
-                    var reference = DicomTestEnv.DecodeStored(decoded).Values;
+                    var reference = SyntheticDicom.DecodeStored(decoded).Values;
                     int maxDiff = got.Values.Zip(reference, (a, b) => Math.Abs(a - b)).Max();
-                    _out.WriteLine($"max difference to {compare}: {maxDiff}");
+                    Out.WriteLine($"max difference to {compare}: {maxDiff}");
                     // JPEG-LS decoding is exact; DCT decoders may differ by the IDCT's rounding (we use a float IDCT, IJG an integer one).
                     Assert.True(maxDiff <= (compare == "dcmdjpls" ? 0 : 2), $"differs from {compare} by {maxDiff}");
                     Assert.Null(SharedCorpusTests.Compare(got.Values, truth, stored, compare == "dcmdjpls" ? "near" : "dct"));
@@ -124,17 +111,17 @@ namespace Cxas.Core.Tests.Dicom
         public void MultiFrameUsesFirstFrameAndWarns(string toolName, string[] args)
         {
             Oracles.Require(toolName);
-            var tool = DicomTestEnv.Tool(toolName)!;
+            var tool = TestSupport.Tool(toolName)!;
             const int rows = 70, cols = 90;
             var original = SyntheticDicom.Image(rows, cols, 12, 11);
-            var src = Path.Combine(_dir, "multi.dcm");
+            var src = Path.Combine(Dir, "multi.dcm");
             SyntheticDicom.Write(src, original, new SyntheticDicom.Options { Rows = rows, Columns = cols, Frames = 3 });
-            var dst = Path.Combine(_dir, "multi-enc.dcm");
-            var r = DicomTestEnv.Run(tool, args.Concat(new[] { src, dst }).ToArray());
+            var dst = Path.Combine(Dir, "multi-enc.dcm");
+            var r = TestSupport.Run(tool, args.Concat(new[] { src, dst }).ToArray());
             Assert.True(r.Exit == 0, r.Err);
             foreach (var file in new[] { src, dst })
             {
-                var got = DicomTestEnv.DecodeStored(file);
+                var got = SyntheticDicom.DecodeStored(file);
                 Assert.Equal(original.Select(v => (int)v), got.Values);
                 var image = ImageLoader.Load(file);
                 Assert.Contains(image.Info.Warnings, w => w.Contains("frame 1 of 3"));

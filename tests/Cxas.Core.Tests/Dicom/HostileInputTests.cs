@@ -1,36 +1,25 @@
-using System;
-using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
-using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
 using Cxas.Dicom;
-using Cxas.Imaging;
-using Xunit;
-using Xunit.Abstractions;
 
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>Corrupt, truncated and sloppy files: only <see cref="CxasException"/>, never another exception, hang or OOM.</summary>
-    public sealed class HostileInputTests : IDisposable
+    public sealed class HostileInputTests : TempFolderTests
     {
-        private readonly ITestOutputHelper _out;
-        private readonly string _dir = DicomTestEnv.NewTempDir("cxas-hostile");
-
-        public HostileInputTests(ITestOutputHelper output) => _out = output;
-        public void Dispose() => Directory.Delete(_dir, true);
+        public HostileInputTests(ITestOutputHelper output) : base("cxas-hostile", output) { }
 
         /// <summary>Small seed files in as many encodings as the installed tools can make (explicit LE always).</summary>
         private List<(string Name, byte[] Data)> Seeds()
         {
             var seeds = new List<(string, byte[])>();
-            var src = Path.Combine(_dir, "seed.dcm");
+            var src = Path.Combine(Dir, "seed.dcm");
             SyntheticDicom.Write(src, SyntheticDicom.Image(40, 48, 12, 1), new SyntheticDicom.Options { Rows = 40, Columns = 48, WindowCenter = 2000, WindowWidth = 1000 });
             seeds.Add(("explicit-le", File.ReadAllBytes(src)));
-            var src8 = Path.Combine(_dir, "seed8.dcm");
+            var src8 = Path.Combine(Dir, "seed8.dcm");
             SyntheticDicom.Write(src8, SyntheticDicom.Image(40, 48, 8, 2), new SyntheticDicom.Options { Rows = 40, Columns = 48, BitsAllocated = 8, BitsStored = 8 });
-            var multi = Path.Combine(_dir, "multi.dcm");
+            var multi = Path.Combine(Dir, "multi.dcm");
             SyntheticDicom.Write(multi, SyntheticDicom.Image(24, 32, 12, 3), new SyntheticDicom.Options { Rows = 24, Columns = 32, Frames = 2 });
             var conversions = new (string Name, string Tool, string[] Args, string Source)[]
             {
@@ -43,10 +32,10 @@ namespace Cxas.Core.Tests.Dicom
             };
             foreach (var (name, toolName, args, source) in conversions)
             {
-                var tool = DicomTestEnv.Tool(toolName);
-                if (tool == null) { _out.WriteLine($"seed {name} skipped: {toolName} missing"); continue; }
-                var dst = Path.Combine(_dir, name + ".dcm");
-                var r = DicomTestEnv.Run(tool, args.Concat(new[] { source, dst }).ToArray());
+                var tool = TestSupport.Tool(toolName);
+                if (tool == null) { Out.WriteLine($"seed {name} skipped: {toolName} missing"); continue; }
+                var dst = Path.Combine(Dir, name + ".dcm");
+                var r = TestSupport.Run(tool, args.Concat(new[] { source, dst }).ToArray());
                 Assert.True(r.Exit == 0, r.Err);
                 seeds.Add((name, File.ReadAllBytes(dst)));
             }
@@ -137,9 +126,9 @@ namespace Cxas.Core.Tests.Dicom
             bool finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromMinutes(8))) == run;
             Assert.True(finished, $"mutation run hung at file {current}");
             await run;
-            _out.WriteLine($"{total} mutated files from {seeds.Count} seeds in {watch.Elapsed.TotalSeconds:F1} s; slowest {slowest} ms ({slowestName})");
-            foreach (var kv in outcomes.OrderBy(k => k.Key)) _out.WriteLine($"  {kv.Key}: {kv.Value}");
-            foreach (var f in failures) _out.WriteLine(f);
+            Out.WriteLine($"{total} mutated files from {seeds.Count} seeds in {watch.Elapsed.TotalSeconds:F1} s; slowest {slowest} ms ({slowestName})");
+            foreach (var kv in outcomes.OrderBy(k => k.Key)) Out.WriteLine($"  {kv.Key}: {kv.Value}");
+            foreach (var f in failures) Out.WriteLine(f);
             Assert.Empty(failures);
             Assert.True(outcomes.Keys.All(k => k == "decoded" || k.StartsWith("CxasException.", StringComparison.Ordinal)));
             Assert.True(outcomes.TryGetValue("CxasException.InvalidData", out var invalid) && invalid > total / 10, "too few mutations were detected as invalid");
@@ -148,7 +137,7 @@ namespace Cxas.Core.Tests.Dicom
         [Fact]
         public void DeclaredSizesBeyondTheFileAreRefusedBeforeAllocating()
         {
-            var src = Path.Combine(_dir, "big.dcm");
+            var src = Path.Combine(Dir, "big.dcm");
             SyntheticDicom.Write(src, SyntheticDicom.Image(40, 48, 12, 1), new SyntheticDicom.Options { Rows = 40, Columns = 48 });
             var data = File.ReadAllBytes(src);
             // Rows (0028,0010) US -> 30000, Columns -> 30000: 900 M pixels declared in a 4 KB file.
@@ -217,11 +206,11 @@ namespace Cxas.Core.Tests.Dicom
             var pixels = Enumerable.Range(0, 15).SelectMany(i => BitConverter.GetBytes((ushort)(i * 60 | 0xFC00))).ToArray(); // junk above bit 9
             Elem(0x7FE0, 0x0010, pixels);
             b.AddRange(new byte[] { 0, 0, 0 }); // trailing junk shorter than an element header
-            var path = Path.Combine(_dir, "sloppy");
+            var path = Path.Combine(Dir, "sloppy");
             File.WriteAllBytes(path, b.ToArray());
             var image = ImageLoader.Load(path);
             Assert.Equal(("PID7", "CR", "1.2.3.4.5", 0.1), (image.Info.PatientId, image.Info.Modality, image.Info.SopInstanceUid, image.Info.RowSpacingMm!.Value));
-            var stored = DicomTestEnv.DecodeStored(path);
+            var stored = SyntheticDicom.DecodeStored(path);
             Assert.Equal(Enumerable.Range(0, 15).Select(i => i * 60), stored.Values);
             var grey = ((GrayRaster)image.Raster).Values;
             Assert.Equal(1f, grey[0]);   // MONOCHROME1: smallest value white
@@ -238,7 +227,7 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Contains("libcharls2", Cxas.Dicom.Codecs.CharLs.InstallHint);
             Assert.Contains("libopenjp2-7", Cxas.Dicom.Codecs.OpenJpeg.InstallHint);
             // On a machine with the libraries, both load (CI installs them).
-            _out.WriteLine($"CharLS available: {Cxas.Dicom.Codecs.CharLs.Available}, OpenJPEG available: {Cxas.Dicom.Codecs.OpenJpeg.Available}");
+            Out.WriteLine($"CharLS available: {Cxas.Dicom.Codecs.CharLs.Available}, OpenJPEG available: {Cxas.Dicom.Codecs.OpenJpeg.Available}");
         }
     }
 }

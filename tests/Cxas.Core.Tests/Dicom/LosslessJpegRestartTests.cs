@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using Cxas.Dicom.Codecs;
-using Xunit;
 
 namespace Cxas.Core.Tests.Dicom
 {

@@ -1,13 +1,3 @@
-using Cxas.Tests;
-using System;
-using System.IO;
-using System.Linq;
-using Cxas.Imaging;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
-using Xunit.Abstractions;
-
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>
@@ -15,17 +5,13 @@ namespace Cxas.Core.Tests.Dicom
     /// apply_modality_lut / apply_voi_lut followed by min-max scaling; MONOCHROME1 and Presentation LUT Shape INVERSE must
     /// give the complement of the MONOCHROME2 rendering.
     /// </summary>
-    public sealed class PipelineTests : IDisposable
+    public sealed class PipelineTests : TempFolderTests
     {
-        private readonly ITestOutputHelper _out;
-        private readonly string _dir = DicomTestEnv.NewTempDir("cxas-pipe");
-
-        public PipelineTests(ITestOutputHelper output) => _out = output;
-        public void Dispose() => Directory.Delete(_dir, true);
+        public PipelineTests(ITestOutputHelper output) : base("cxas-pipe", output) { }
 
         private string Write(string name, SyntheticDicom.Options o, int seed = 9)
         {
-            var path = Path.Combine(_dir, name);
+            var path = Path.Combine(Dir, name);
             SyntheticDicom.Write(path, SyntheticDicom.Image(o.Rows, o.Columns, o.BitsStored, seed), o);
             return path;
         }
@@ -49,9 +35,9 @@ namespace Cxas.Core.Tests.Dicom
                 "if d.get('PhotometricInterpretation') == 'MONOCHROME1' or d.get('PresentationLUTShape') == 'INVERSE': a = 1 - a\n" +
                 "np.save(sys.argv[2], np.ascontiguousarray((a * 1e6).round().astype('<i4')))\n";
             var npy = path + ".npy";
-            var r = DicomTestEnv.Run(DicomTestEnv.Python, new[] { "-c", script, path, npy });
+            var r = TestSupport.Run(TestSupport.PythonPath, new[] { "-c", script, path, npy });
             if (r.Exit != 0) throw new InvalidOperationException(r.Err);
-            return PydicomOracle.ReadInt32Npy(npy).Select(v => v / 1e6).ToArray();
+            return Npy.Read(npy).Ints().Select(v => v / 1e6).ToArray();
         }
 
         private void AssertMatchesPydicom(string path)
@@ -62,7 +48,7 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Equal(oracle.Length, ours.Length);
             double max = 0;
             for (int i = 0; i < ours.Length; i++) max = Math.Max(max, Math.Abs(ours[i] - oracle[i]));
-            _out.WriteLine($"{Path.GetFileName(path)}: max |ours - pydicom| = {max:E2}");
+            Out.WriteLine($"{Path.GetFileName(path)}: max |ours - pydicom| = {max:E2}");
             Assert.True(max < 2e-5, $"max difference {max}");
         }
 
@@ -101,7 +87,7 @@ namespace Cxas.Core.Tests.Dicom
             var g1 = Grey(Write("m1.dcm", o1));
             Assert.Contains(g2, v => v > 0.01f && v < 0.99f);
             for (int i = 0; i < g2.Length; i++) Assert.Equal(1f - g2[i], g1[i], 6);
-            AssertMatchesPydicom(Path.Combine(_dir, "m1.dcm"));
+            AssertMatchesPydicom(Path.Combine(Dir, "m1.dcm"));
         }
 
         [Fact]
@@ -125,11 +111,11 @@ namespace Cxas.Core.Tests.Dicom
             const int rows = 20, cols = 30;
             var values = Enumerable.Range(0, rows * cols).Select(i => (i * 13 % 4096) - 2048).ToArray();
             var raw = values.Select(v => (ushort)(v & 0xFFF)).ToArray();
-            var path = Path.Combine(_dir, "signed.dcm");
+            var path = Path.Combine(Dir, "signed.dcm");
             SyntheticDicom.Write(path, raw, new SyntheticDicom.Options { Rows = rows, Columns = cols, Signed = true });
             // The truth is the two's complement values written above (pydicom 2.3 leaves the sign bits of a 12-in-16 word
             // unextended, so it is no oracle here). Rendering: the smallest value is black, the largest white.
-            Assert.Equal(values, DicomTestEnv.DecodeStored(path).Values);
+            Assert.Equal(values, SyntheticDicom.DecodeStored(path).Values);
             var grey = Grey(path);
             int lo = Array.IndexOf(values, values.Min()), hi = Array.IndexOf(values, values.Max());
             Assert.Equal(0f, grey[lo]);
@@ -155,8 +141,8 @@ namespace Cxas.Core.Tests.Dicom
         public void RgbSecondaryCaptureBecomesLumaGrey()
         {
             Oracles.Require("img2dcm", "pydicom");
-            var img2dcm = DicomTestEnv.Tool("img2dcm")!;
-            var bmp = Path.Combine(_dir, "rgb.bmp");
+            var img2dcm = TestSupport.Tool("img2dcm")!;
+            var bmp = Path.Combine(Dir, "rgb.bmp");
             using (var image = new Image<Rgb24>(40, 30))
             {
                 for (int y = 0; y < 30; y++)
@@ -164,8 +150,8 @@ namespace Cxas.Core.Tests.Dicom
                         image[x, y] = new Rgb24((byte)(x * 6), (byte)(y * 8), (byte)((x + y) * 3));
                 image.SaveAsBmp(bmp);
             }
-            var dcm = Path.Combine(_dir, "rgb.dcm");
-            var r = DicomTestEnv.Run(img2dcm, new[] { "-i", "BMP", bmp, dcm });
+            var dcm = Path.Combine(Dir, "rgb.dcm");
+            var r = TestSupport.Run(img2dcm, new[] { "-i", "BMP", bmp, dcm });
             Assert.True(r.Exit == 0, r.Err);
             AssertMatchesPydicom(dcm);
         }
@@ -174,10 +160,10 @@ namespace Cxas.Core.Tests.Dicom
         public void ColourJpegWithSubsampledChromaGivesTheGreyOfItsIndependentDecode()
         {
             Oracles.Require("img2dcm", "dcmcjpeg", "dcmdjpeg");
-            var img2dcm = DicomTestEnv.Tool("img2dcm")!;
-            var dcmcjpeg = DicomTestEnv.Tool("dcmcjpeg")!;
-            var dcmdjpeg = DicomTestEnv.Tool("dcmdjpeg")!;
-            var bmp = Path.Combine(_dir, "colour.bmp");
+            var img2dcm = TestSupport.Tool("img2dcm")!;
+            var dcmcjpeg = TestSupport.Tool("dcmcjpeg")!;
+            var dcmdjpeg = TestSupport.Tool("dcmdjpeg")!;
+            var bmp = Path.Combine(Dir, "colour.bmp");
             using (var image = new Image<Rgb24>(45, 33))
             {
                 for (int y = 0; y < 33; y++)
@@ -185,14 +171,14 @@ namespace Cxas.Core.Tests.Dicom
                         image[x, y] = new Rgb24((byte)(x * 5), (byte)(200 - y * 5), (byte)((x * y) % 256));
                 image.SaveAsBmp(bmp);
             }
-            string rgb = Path.Combine(_dir, "colour.dcm"), jpeg = Path.Combine(_dir, "colour-jpeg.dcm"), back = Path.Combine(_dir, "colour-back.dcm");
-            Assert.Equal(0, DicomTestEnv.Run(img2dcm, new[] { "-i", "BMP", bmp, rgb }).Exit);
-            Assert.Equal(0, DicomTestEnv.Run(dcmcjpeg, new[] { "+eb", rgb, jpeg }).Exit); // YBR_FULL_422, chroma subsampled 2x1
-            Assert.Equal(0, DicomTestEnv.Run(dcmdjpeg, new[] { jpeg, back }).Exit);
+            string rgb = Path.Combine(Dir, "colour.dcm"), jpeg = Path.Combine(Dir, "colour-jpeg.dcm"), back = Path.Combine(Dir, "colour-back.dcm");
+            Assert.Equal(0, TestSupport.Run(img2dcm, new[] { "-i", "BMP", bmp, rgb }).Exit);
+            Assert.Equal(0, TestSupport.Run(dcmcjpeg, new[] { "+eb", rgb, jpeg }).Exit); // YBR_FULL_422, chroma subsampled 2x1
+            Assert.Equal(0, TestSupport.Run(dcmdjpeg, new[] { jpeg, back }).Exit);
             var ours = Grey(jpeg);
             var theirs = Grey(back);
             double max = ours.Zip(theirs, (a, b) => Math.Abs(a - b)).Max();
-            _out.WriteLine($"max |Y - luma(dcmdjpeg RGB)| = {max:F4}");
+            Out.WriteLine($"max |Y - luma(dcmdjpeg RGB)| = {max:F4}");
             Assert.True(max < 0.02, $"grey differs by {max}");
         }
 

@@ -1,6 +1,3 @@
-using System;
-using System.IO;
-
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>pydicom (system python3 with python3-pydicom, numpy and GDCM) as an independent decoder and reader.</summary>
@@ -9,7 +6,7 @@ namespace Cxas.Core.Tests.Dicom
         /// <summary>pixel_array of frame 0 (first frame of a multi-frame object), flattened, as ints.</summary>
         public static int[] PixelArray(string dcm)
         {
-            var dir = DicomTestEnv.NewTempDir("cxas-pyd");
+            var dir = TestSupport.NewTempDir("cxas-pyd");
             try
             {
                 var npy = Path.Combine(dir, "a.npy");
@@ -18,24 +15,14 @@ namespace Cxas.Core.Tests.Dicom
                                       "a = d.pixel_array\n" +
                                       "a = a[0] if getattr(d, 'NumberOfFrames', 1) and int(getattr(d, 'NumberOfFrames', 1) or 1) > 1 else a\n" +
                                       "np.save(sys.argv[2], np.ascontiguousarray(a.astype('<i4')))\n";
-                var r = DicomTestEnv.Run(DicomTestEnv.Python, new[] { "-c", script, dcm, npy });
+                var r = TestSupport.Run(TestSupport.PythonPath, new[] { "-c", script, dcm, npy });
                 if (r.Exit != 0) throw new InvalidOperationException("pydicom failed: " + r.Err);
-                return ReadInt32Npy(npy);
+                return Npy.Read(npy).Ints();
             }
             finally
             {
                 Directory.Delete(dir, true);
             }
-        }
-
-        public static int[] ReadInt32Npy(string path)
-        {
-            var bytes = File.ReadAllBytes(path);
-            int headerLen = bytes[8] | (bytes[9] << 8);
-            int start = 10 + headerLen;
-            var data = new int[(bytes.Length - start) / 4];
-            Buffer.BlockCopy(bytes, start, data, 0, data.Length * 4);
-            return data;
         }
     }
 }

@@ -1,17 +1,7 @@
-using Cxas.Tests;
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Text.Json;
 using Cxas.Dicom;
 using Cxas.Dicom.Seg;
 using Cxas.Export;
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Segmentation;
-using Xunit;
-using Xunit.Abstractions;
 
 namespace Cxas.Core.Tests.Dicom
 {
@@ -19,13 +9,9 @@ namespace Cxas.Core.Tests.Dicom
     /// DICOM-SEG output checked by independent tools: dciodvfy (IOD), dcentvfy (source/SEG consistency), pydicom (frames
     /// unpacked), dcmjs (npm). Masks are built directly, no model needed.
     /// </summary>
-    public sealed class SegWriterTests : IDisposable
+    public sealed class SegWriterTests : TempFolderTests
     {
-        private readonly ITestOutputHelper _out;
-        private readonly string _dir = DicomTestEnv.NewTempDir("cxas-seg");
-
-        public SegWriterTests(ITestOutputHelper output) => _out = output;
-        public void Dispose() => Directory.Delete(_dir, true);
+        public SegWriterTests(ITestOutputHelper output) : base("cxas-seg", output) { }
 
         /// <summary>Classes of several kinds: SNOMED-coded, lateral, both sides, privately coded, and two left empty.</summary>
         private static readonly string[] Labels =
@@ -59,7 +45,7 @@ namespace Cxas.Core.Tests.Dicom
 
         private string WriteSource(int rows, int cols, string name = "source.dcm")
         {
-            var path = Path.Combine(_dir, name);
+            var path = Path.Combine(Dir, name);
             var o = new SyntheticDicom.Options { Rows = rows, Columns = cols, BitsStored = 12, ImagerPixelSpacing = "0.2\\0.2" };
             SyntheticDicom.Write(path, SyntheticDicom.Image(rows, cols, 12, 5), o);
             return path;
@@ -70,7 +56,7 @@ namespace Cxas.Core.Tests.Dicom
             var image = ImageLoader.Load(source);
             var masks = BuildMasks(labels, image.Width, image.Height, seed);
             var result = Result(source, image.Info, masks);
-            var outDir = Path.Combine(_dir, "out");
+            var outDir = Path.Combine(Dir, "out");
             using var exporter = new MaskExporter(outDir, MaskFormat.DicomSeg, overwrite: false);
             var record = exporter.Export(result)[0];
             Assert.Equal(Path.Combine(outDir, Path.GetFileNameWithoutExtension(source) + ".seg.dcm"), record.OutputPath);
@@ -97,7 +83,7 @@ namespace Cxas.Core.Tests.Dicom
         public void SegOfRealSharedFilesIsValid()
         {
             Oracles.Require("shared");
-            var shared = DicomTestEnv.Shared!;
+            var shared = TestSupport.Shared!;
             foreach (var name in new[] { "cr_mono1_10bit_nopreamble.dcm", "dx_secondary_capture.dcm", "cr_jpeg_baseline.dcm" })
             {
                 var src = Path.Combine(shared, "dicom", "real", name);
@@ -113,17 +99,17 @@ namespace Cxas.Core.Tests.Dicom
         [Fact]
         public void PngSourceIsRefusedWithAClearReason()
         {
-            var png = Path.Combine(_dir, "chest.png");
+            var png = Path.Combine(Dir, "chest.png");
             using (var img = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(20, 10))
                 SixLabors.ImageSharp.ImageExtensions.SaveAsPng(img, png);
             var image = ImageLoader.Load(png);
             var result = Result(png, image.Info, BuildMasks(Labels, 20, 10, 1));
-            using var exporter = new MaskExporter(Path.Combine(_dir, "out"), MaskFormat.DicomSeg, overwrite: false);
+            using var exporter = new MaskExporter(Path.Combine(Dir, "out"), MaskFormat.DicomSeg, overwrite: false);
             var ex = Assert.Throws<CxasException>(() => exporter.Export(result));
             Assert.Equal(CxasErrorKind.NotSupported, ex.Kind);
             Assert.Contains("no DICOM identity", ex.Message);
             Assert.Equal(png, ex.FilePath);
-            Assert.False(Directory.Exists(Path.Combine(_dir, "out")) && Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "out")).Any());
+            Assert.False(Directory.Exists(Path.Combine(Dir, "out")) && Directory.EnumerateFileSystemEntries(Path.Combine(Dir, "out")).Any());
         }
 
         [Fact]
@@ -132,11 +118,11 @@ namespace Cxas.Core.Tests.Dicom
             var source = WriteSource(30, 40, "empty.dcm");
             var image = ImageLoader.Load(source);
             var masks = new MaskSet(new[] { "heart", "lung" }, 8, 8, 40, 30);
-            using var exporter = new MaskExporter(Path.Combine(_dir, "out"), MaskFormat.DicomSeg, overwrite: false);
+            using var exporter = new MaskExporter(Path.Combine(Dir, "out"), MaskFormat.DicomSeg, overwrite: false);
             var ex = Assert.Throws<CxasException>(() => exporter.Export(Result(source, image.Info, masks)));
             Assert.Equal(CxasErrorKind.NotSupported, ex.Kind);
             Assert.Contains("at least one non-empty segment", ex.Message);
-            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "out")));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(Dir, "out")));
         }
 
         [OracleTheory("dciodvfy", "pydicom", "dcmjs")]
@@ -144,7 +130,7 @@ namespace Cxas.Core.Tests.Dicom
         [InlineData(SyntheticDicom.CrStorage, null)]      // CR is single-frame by definition: no frame number
         public void MultiFrameSourceIsReferencedByFrameWhereItsClassAllows(string sopClass, string? frameNumber)
         {
-            var path = Path.Combine(_dir, "multi.dcm");
+            var path = Path.Combine(Dir, "multi.dcm");
             SyntheticDicom.Write(path, SyntheticDicom.Image(30, 40, 12, 4), new SyntheticDicom.Options { Rows = 30, Columns = 40, Frames = 2, SopClass = sopClass });
             var (seg, result, expected) = Export(path, Labels);
             CheckWithDciodvfy(seg);
@@ -153,6 +139,34 @@ namespace Cxas.Core.Tests.Dicom
             var parsed = DicomParser.ReadFile(seg).Dataset;
             var frame = parsed.FirstItem(0x52009230)!.FirstItem(0x00089124)!.FirstItem(0x00082112)!;
             Assert.Equal(frameNumber, frame.GetString(0x00081160));
+        }
+
+        [Fact]
+        public void SegOfADecodedResultNeedsNoSourceFileAndMatchesTheOneReadFromIt()
+        {
+            var source = WriteSource(61, 97, "moved.dcm");
+            var image = ImageLoader.Load(source);
+            var result = Result(source, image.Info, BuildMasks(Labels, image.Width, image.Height, 9));
+            var classes = Enumerable.Range(0, Labels.Length).ToList();
+            var when = new DateTime(2025, 3, 4, 5, 6, 7);
+            var captured = DicomSegWriter.Build(result, classes, when, out var uids, out _);
+
+            // A result that crossed a process boundary carries no captured identity: its SEG is read from the file, and is the same.
+            var transferred = ResultTransfer.Unpack(ResultTransfer.Pack(result)!);
+            Assert.Null(transferred.Source.Seg);
+            Assert.Equal(captured, DicomSegWriter.Build(transferred, classes, when, out var reread, out _));
+            Assert.Equal(uids.Instance, reread.Instance);
+
+            // With the source gone, the decoded result still gives the same bytes; the transferred one cannot and says why.
+            File.Move(source, source + ".away");
+            Assert.Equal(captured, DicomSegWriter.Build(result, classes, when, out _, out _));
+            var ex = Assert.ThrowsAny<Exception>(() => DicomSegWriter.Build(transferred, classes, when, out _, out _));
+            Assert.True(ex is CxasException || ex is IOException, ex.ToString());
+            // And the file export writes it, with the SOP Instance UID derived from the source and the model.
+            using var exporter = new MaskExporter(Path.Combine(Dir, "out"), MaskFormat.DicomSeg, overwrite: false);
+            var record = exporter.Export(result)[0];
+            Assert.Equal(uids.Instance, record.SopInstanceUid);
+            Assert.Equal(DicomSegWriter.SegmentationStorage, DicomParser.ReadFile(record.OutputPath).Dataset.GetString(Tags.SopClassUid));
         }
 
         [Fact]
@@ -172,7 +186,7 @@ namespace Cxas.Core.Tests.Dicom
         public void CodingTableCoversEveryReferenceClassWithoutFalseCodes()
         {
             Oracles.Require("shared");
-            var shared = DicomTestEnv.Shared!;
+            var shared = TestSupport.Shared!;
             using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(shared, "docs", "reference-labels.json")));
             var labels = doc.RootElement.GetProperty("label_dict").EnumerateObject().Select(p => p.Value.GetString()!).ToList();
             Assert.Equal(159, labels.Count);
@@ -202,10 +216,10 @@ namespace Cxas.Core.Tests.Dicom
         private void CheckWithDciodvfy(string seg)
         {
             Oracles.Require("dciodvfy");
-            var tool = DicomTestEnv.Tool("dciodvfy")!;
-            var r = DicomTestEnv.Run(tool, new[] { seg });
+            var tool = TestSupport.Tool("dciodvfy")!;
+            var r = TestSupport.Run(tool, new[] { seg });
             var lines = (r.Out + "\n" + r.Err).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-            foreach (var l in lines) _out.WriteLine("dciodvfy: " + l);
+            foreach (var l in lines) Out.WriteLine("dciodvfy: " + l);
             Assert.DoesNotContain(lines, l => l.StartsWith("Error", StringComparison.Ordinal));
             // Warnings that are accepted are listed (and justified) in AcceptedDciodvfyWarnings; anything else fails.
             var unexpected = lines.Where(l => l.StartsWith("Warning", StringComparison.Ordinal) && !AcceptedDciodvfyWarnings.Any(l.Contains)).ToList();
@@ -227,10 +241,10 @@ namespace Cxas.Core.Tests.Dicom
         private void CheckWithDcentvfy(string source, string seg)
         {
             Oracles.Require("dcentvfy");
-            var tool = DicomTestEnv.Tool("dcentvfy")!;
-            var r = DicomTestEnv.Run(tool, new[] { source, seg });
+            var tool = TestSupport.Tool("dcentvfy")!;
+            var r = TestSupport.Run(tool, new[] { source, seg });
             var text = (r.Out + "\n" + r.Err).Trim();
-            if (text.Length > 0) _out.WriteLine("dcentvfy: " + text);
+            if (text.Length > 0) Out.WriteLine("dcentvfy: " + text);
             Assert.DoesNotContain("Error", text);
             Assert.Equal(0, r.Exit);
         }
@@ -238,7 +252,7 @@ namespace Cxas.Core.Tests.Dicom
         private void CheckWithPydicom(string seg, SegmentationResult result, int[] expected)
         {
             Oracles.Require("pydicom");
-            var npy = Path.Combine(_dir, "frames.npy");
+            var npy = Path.Combine(Dir, "frames.npy");
             const string script =
                 "import sys, json, numpy as np, pydicom\n" +
                 "d = pydicom.dcmread(sys.argv[1])\n" +
@@ -252,9 +266,9 @@ namespace Cxas.Core.Tests.Dicom
                 "  sop=d.SOPClassUID, bits=int(d.BitsAllocated), type=d.SegmentationType, alg=d.SegmentSequence[0].SegmentAlgorithmType,\n" +
                 "  family=d.SegmentSequence[0].SegmentationAlgorithmIdentificationSequence[0].AlgorithmFamilyCodeSequence[0].CodeValue,\n" +
                 "  algname=d.SegmentSequence[0].SegmentAlgorithmName)))\n";
-            var r = DicomTestEnv.Run(DicomTestEnv.Python, new[] { "-c", script, seg, npy });
+            var r = TestSupport.Run(TestSupport.PythonPath, new[] { "-c", script, seg, npy });
             Assert.True(r.Exit == 0, "pydicom failed: " + r.Err);
-            var frames = PydicomOracle.ReadInt32Npy(npy);
+            var frames = Npy.Read(npy).Ints();
             CompareFrames(frames, result.Masks, expected, "pydicom");
             using var doc = JsonDocument.Parse(r.Out);
             var root = doc.RootElement;
@@ -281,11 +295,11 @@ namespace Cxas.Core.Tests.Dicom
 
         private void CheckWithDcmjs(string seg, SegmentationResult result, int[] expected)
         {
-            var node = DicomTestEnv.Tool("node");
-            var js = DicomTestEnv.RepoRoot == null ? null : Path.Combine(DicomTestEnv.RepoRoot, "tests", "js");
+            var node = TestSupport.Tool("node");
+            var js = TestSupport.RepoRoot == null ? null : Path.Combine(TestSupport.RepoRoot, "tests", "js");
             Oracles.Require("dcmjs");
-            var bin = Path.Combine(_dir, "frames.bin");
-            var r = DicomTestEnv.Run(node, new[] { Path.Combine(js, "check-seg.js"), seg, bin }, js);
+            var bin = Path.Combine(Dir, "frames.bin");
+            var r = TestSupport.Run(node, new[] { Path.Combine(js, "check-seg.js"), seg, bin }, js);
             Assert.True(r.Exit == 0, "dcmjs failed: " + r.Err);
             var bits = File.ReadAllBytes(bin).Select(b => (int)b).ToArray();
             CompareFrames(bits, result.Masks, expected, "dcmjs");

@@ -1,12 +1,3 @@
-using Cxas.Tests;
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using Cxas.Imaging;
-using Xunit;
-using Xunit.Abstractions;
-
 namespace Cxas.Core.Tests.Dicom
 {
     /// <summary>Decodes ../shared/dicom: the synthetic corpus against its .npy oracles, and the four real files.</summary>
@@ -29,14 +20,14 @@ namespace Cxas.Core.Tests.Dicom
         public void EveryCorpusFileDecodesToItsStoredValues()
         {
             Oracles.Require("shared");
-            var shared = DicomTestEnv.Shared!;
+            var shared = TestSupport.Shared!;
             var corpus = Path.Combine(shared, "dicom", "corpus");
             var failures = new List<string>();
             int checkedFiles = 0;
             foreach (var npy in Directory.GetFiles(corpus, "*.npy"))
             {
                 var name = Path.GetFileNameWithoutExtension(npy);
-                var truth = DicomTestEnv.ReadNpy(npy);
+                var truth = Npy.ReadInts2D(npy);
                 foreach (var dcm in Directory.GetFiles(corpus, name + "*.dcm"))
                 {
                     var file = Path.GetFileNameWithoutExtension(dcm);
@@ -45,7 +36,7 @@ namespace Cxas.Core.Tests.Dicom
                     checkedFiles++;
                     try
                     {
-                        var got = DicomTestEnv.DecodeStored(dcm);
+                        var got = SyntheticDicom.DecodeStored(dcm);
                         if (got.Width != truth.Cols || got.Height != truth.Rows) { failures.Add($"{file}: size {got.Width}x{got.Height}"); continue; }
                         var kind = Lossy.TryGetValue(ts, out var k) ? k : null;
                         var msg = Compare(got.Values, truth.Data, got.BitsStored, kind);
@@ -75,7 +66,7 @@ namespace Cxas.Core.Tests.Dicom
         /// <summary>pydicom (with GDCM's JPEG 2000 decoder) as the oracle, both masked to BitsStored: equal within 1.</summary>
         private string? CompareWithPydicom(string dcm, Cxas.Dicom.StoredFrame got)
         {
-            if (!DicomTestEnv.PythonHasPydicom()) return "no pydicom to compare with";
+            if (!TestSupport.PythonHasPydicom()) return "no pydicom to compare with";
             var oracle = PydicomOracle.PixelArray(dcm);
             int mask = (1 << got.BitsStored) - 1;
             long maxErr = 0;
@@ -109,7 +100,7 @@ namespace Cxas.Core.Tests.Dicom
         public void RealFilesDecodeAndMonochrome1TwinIsInverted()
         {
             Oracles.Require("shared");
-            var shared = DicomTestEnv.Shared!;
+            var shared = TestSupport.Shared!;
             var real = Path.Combine(shared, "dicom", "real");
             foreach (var f in Directory.GetFiles(real, "*.dcm"))
             {

@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using Cxas.Dicom;
 
 namespace Cxas.Core.Tests.Dicom
@@ -30,6 +28,13 @@ namespace Cxas.Core.Tests.Dicom
             v[0] = 0;
             v[v.Length - 1] = (ushort)max;
             return v;
+        }
+
+        /// <summary>Stored values of frame 0 as our reader decodes them.</summary>
+        public static StoredFrame DecodeStored(string path)
+        {
+            var file = DicomParser.ReadFile(path);
+            return DicomPixels.DecodeFirstFrame(file, DicomPixels.Describe(file));
         }
 
         public sealed class Options

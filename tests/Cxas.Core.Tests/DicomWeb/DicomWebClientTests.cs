@@ -1,7 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Numerics;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -11,7 +7,6 @@ using Cxas.Core.Tests.Install;
 using Cxas.Dicom;
 using Cxas.Dicom.Seg;
 using Cxas.DicomWeb;
-using Xunit;
 
 namespace Cxas.Core.Tests.DicomWeb
 {

@@ -1,9 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using Cxas.Features;
-using Cxas.Masks;
-using Xunit;
 using static Cxas.Core.Tests.Features.Synthetic;
 
 namespace Cxas.Core.Tests.Features

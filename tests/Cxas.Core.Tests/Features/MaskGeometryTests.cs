@@ -1,11 +1,9 @@
-using System;
-using System.Linq;
 using Cxas.Features;
-using Xunit;
 using static Cxas.Core.Tests.Features.Synthetic;
 
 namespace Cxas.Core.Tests.Features
 {
+    /// <summary>Perimeters, hulls, enclosed areas, row extents, centroids and boxes of synthetic masks against hand-computed values.</summary>
     public class MaskGeometryTests
     {
         private static readonly double Half = Math.Sqrt(0.5); // one corner-cutting segment of the contour

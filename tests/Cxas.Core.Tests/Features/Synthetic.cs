@@ -1,9 +1,3 @@
-using System;
-using System.Collections.Generic;
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Segmentation;
-
 namespace Cxas.Core.Tests.Features
 {
     /// <summary>Builds masks and mask sets from pixel predicates for the feature tests.</summary>

@@ -1,18 +1,9 @@
-using System;
-using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
-using System.Linq;
 using System.Text;
-using Cxas.Imaging;
 using Cxas.Testing;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
-using Xunit.Abstractions;
 
-namespace Cxas.Tests.Imaging
+namespace Cxas.Core.Tests.Imaging
 {
     /// <summary>
     /// Damaged PNG and JPEG files are <c>Cxas.InvalidData</c> (or LimitExceeded for bombs), never a guessed image:
@@ -20,13 +11,9 @@ namespace Cxas.Tests.Imaging
     /// data hold, JPEGs (baseline and progressive) cut mid-scan with EOI appended, zTXt/iTXt bombs; PIL is the
     /// independent oracle that the PNG fixtures are damaged. Valid files (interlaced, 16-bit, progressive) still decode.
     /// </summary>
-    public sealed class DamagedInputTests : IDisposable
+    public sealed class DamagedInputTests : TempFolderTests
     {
-        private readonly ITestOutputHelper _out;
-        private readonly string _dir = TestSupport.NewTempDir();
-
-        public DamagedInputTests(ITestOutputHelper output) => _out = output;
-        public void Dispose() => Directory.Delete(_dir, true);
+        public DamagedInputTests(ITestOutputHelper output) : base(output: output) { }
 
         private const string MakeImages = @"
 import sys, numpy as np
@@ -45,15 +32,15 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
 
         private string Fixture(string name)
         {
-            if (!File.Exists(Path.Combine(_dir, "xray.png"))) TestSupport.Python(MakeImages, _dir);
-            return Path.Combine(_dir, name);
+            if (!File.Exists(Path.Combine(Dir, "xray.png"))) TestSupport.Python(MakeImages, Dir);
+            return Path.Combine(Dir, name);
         }
 
         private static byte[] Iend => new byte[] { 0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82 };
 
         private string Write(string name, byte[] data)
         {
-            var path = Path.Combine(_dir, name);
+            var path = Path.Combine(Dir, name);
             File.WriteAllBytes(path, data);
             return path;
         }
@@ -93,7 +80,7 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
             }
             var pil = ImageMutationHarness.PilDecodes(files).Result;
             Assert.All(pil, v => Assert.StartsWith("bad", v)); // the oracle agrees they are damaged
-            foreach (var f in files) _out.WriteLine($"{Path.GetFileName(f)}: {AssertInvalid(f).Message}");
+            foreach (var f in files) Out.WriteLine($"{Path.GetFileName(f)}: {AssertInvalid(f).Message}");
         }
 
         [Fact]
@@ -115,7 +102,7 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
             }
             var pil = ImageMutationHarness.PilDecodes(files).Result;
             Assert.All(pil, v => Assert.StartsWith("bad", v)); // zlib's own checks (PIL) find every one
-            foreach (var f in files) _out.WriteLine($"{Path.GetFileName(f)}: {AssertInvalid(f).Message}");
+            foreach (var f in files) Out.WriteLine($"{Path.GetFileName(f)}: {AssertInvalid(f).Message}");
         }
 
         [Fact]
@@ -151,7 +138,7 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
                 {
                     int cut = start + (int)((end - start) * f);
                     var file = Write($"cut-{s}-{f}-{name}", jpeg.Take(cut).Concat(new byte[] { 0xFF, 0xD9 }).ToArray());
-                    _out.WriteLine($"{Path.GetFileName(file)}: {AssertInvalid(file).Message}");
+                    Out.WriteLine($"{Path.GetFileName(file)}: {AssertInvalid(file).Message}");
                     count++;
                 }
             }
@@ -216,11 +203,11 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
         {
             var bomb = ImageMutationHarness.WithCompressedChunk(File.ReadAllBytes(Fixture("xray.png")), type, Bombs.Value);
             var file = Write($"bomb-{type}.png", bomb);
-            _out.WriteLine($"{bomb.Length:N0} bytes on disk for 512 MiB inflated; PIL: {ImageMutationHarness.PilDecodes(new[] { file }).Result[0]}");
+            Out.WriteLine($"{bomb.Length:N0} bytes on disk for 512 MiB inflated; PIL: {ImageMutationHarness.PilDecodes(new[] { file }).Result[0]}");
             long before = GC.GetAllocatedBytesForCurrentThread();
             var watch = Stopwatch.StartNew();
             var ex = AssertInvalid(file, CxasErrorKind.LimitExceeded);
-            _out.WriteLine(ex.Message);
+            Out.WriteLine(ex.Message);
             Assert.True(watch.Elapsed.TotalSeconds < 5, $"{watch.Elapsed.TotalSeconds:F1} s");
             Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16L << 20);
         }
@@ -264,7 +251,7 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [InlineData(53, 37, true)]
         public void InterlacedPngDecodesAsPil(int width, int height, bool rgb)
         {
-            var file = Path.Combine(_dir, $"adam7-{width}x{height}.png");
+            var file = Path.Combine(Dir, $"adam7-{width}x{height}.png");
             var rng = new Random(width * 31 + height);
             if (rgb)
             {

@@ -1,10 +1,6 @@
-using System.IO;
-using System.Linq;
 using Cxas.Testing;
-using Xunit;
-using Xunit.Abstractions;
 
-namespace Cxas.Tests.Imaging
+namespace Cxas.Core.Tests.Imaging
 {
     /// <summary>
     /// The CI subset of the PNG/JPEG mutation run (the full run, over 10,000 files, is <c>bench/Cxas.Bench.Mutation</c>):
@@ -22,7 +18,7 @@ namespace Cxas.Tests.Imaging
         public void MutatedRadiographsGiveCxasErrorsOrResultsPilAlsoDecodes()
         {
             Oracles.Require("shared");
-            var shared = TestSupport.SharedRoot!;
+            var shared = TestSupport.Shared!;
             var work = TestSupport.NewTempDir();
             try
             {

@@ -1,10 +1,6 @@
-using System;
-using System.IO;
 using System.IO.Compression;
-using System.Linq;
 using System.Text;
 using Cxas.Import;
-using Xunit;
 
 namespace Cxas.Core.Tests.Import
 {
@@ -13,7 +9,7 @@ namespace Cxas.Core.Tests.Import
         [Fact]
         public void ReadsTorchSaveZipWithWrapperAndModulePrefix()
         {
-            using var checkpoint = TorchCheckpoint.Open(ImportTestSupport.ReducedCheckpoint);
+            using var checkpoint = TorchCheckpoint.Open(TestSupport.ReducedCheckpoint);
             Assert.Equal("model", checkpoint.StateDictKey);
             Assert.Equal("37", checkpoint.Metadata["epoch"]);
             Assert.Equal("UNet_ResNet50", checkpoint.Metadata["arch"]);
@@ -29,7 +25,7 @@ namespace Cxas.Core.Tests.Import
         [Fact]
         public void InfersTheWidthReducedSpecFromShapes()
         {
-            using var checkpoint = TorchCheckpoint.Open(ImportTestSupport.ReducedCheckpoint);
+            using var checkpoint = TorchCheckpoint.Open(TestSupport.ReducedCheckpoint);
             var spec = UNetResNetSpec.Infer(checkpoint);
             Assert.Equal(UNetResNetSpec.Scaled(16, 5), spec);
             Assert.False(spec.IsReference);
@@ -40,7 +36,7 @@ namespace Cxas.Core.Tests.Import
         public void ReferenceSpecNeedsExactlyTheReferenceCheckpointKeysAndShapes()
         {
             // reference-checkpoint-keys.tsv lists the published checkpoint's 383 tensors (key, shape, dtype).
-            var rows = File.ReadAllLines(Path.Combine(ImportTestSupport.FixtureDirectory, "reference-checkpoint-keys.tsv"))
+            var rows = File.ReadAllLines(Path.Combine(TestSupport.ImportFixtures, "reference-checkpoint-keys.tsv"))
                 .Skip(1).Where(l => l.Length > 0).Select(l => l.Split('\t')).ToList();
             Assert.Equal(383, rows.Count);
             var floats = rows.Where(r => r[2] == "float32").Select(r => (r[0], r[1])).ToList();
@@ -56,7 +52,7 @@ namespace Cxas.Core.Tests.Import
         public void ReadsPyTorchDtypesViewsAndProtocols(string file, string? wrapper)
         {
             // Written by training/generate_format_fixtures.py: each tensor beside PyTorch's own float32 contiguous copy.
-            using var checkpoint = TorchCheckpoint.Open(Path.Combine(ImportTestSupport.FixtureDirectory, file));
+            using var checkpoint = TorchCheckpoint.Open(Path.Combine(TestSupport.ImportFixtures, file));
             Assert.Equal(wrapper, checkpoint.StateDictKey);
             var names = checkpoint.Tensors.Select(t => t.Name).Where(n => !n.EndsWith("__expected", StringComparison.Ordinal)).ToList();
             Assert.Equal(new[] { "half", "bfloat16", "double", "base", "transposed", "offset_slice", "every_other", "conv_like" }, names);
@@ -89,7 +85,7 @@ namespace Cxas.Core.Tests.Import
             var t = w.Add("t", new long[] { 2, 3 }, Enumerable.Range(0, 10).Select(i => (float)i).ToArray());
             t.Offset = 1;
             t.Strides = new long[] { 1, 2 };
-            var dir = ImportTestSupport.NewTempDirectory();
+            var dir = TestSupport.NewTempDir();
             try
             {
                 var path = Path.Combine(dir, "strided.pth");

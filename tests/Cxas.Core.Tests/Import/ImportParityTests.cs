@@ -1,13 +1,6 @@
-using System;
 using System.Diagnostics;
-using System.IO;
-using System.Linq;
 using Cxas.Import;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Processing;
-using Cxas.Models;
-using Xunit;
-using Xunit.Abstractions;
 
 namespace Cxas.Core.Tests.Import
 {
@@ -28,15 +21,15 @@ namespace Cxas.Core.Tests.Import
         [InlineData(1)] // odd size 97x131: non-integer resize factors in the decoder and the final resize
         public void ReducedModelMatchesPyTorchLogits(int index)
         {
-            var input = NpyArray.Load(Path.Combine(ImportTestSupport.FixtureDirectory, $"input_{index}.npy"));
-            var expected = NpyArray.Load(Path.Combine(ImportTestSupport.FixtureDirectory, $"logits_{index}.npy"));
-            using var checkpoint = TorchCheckpoint.Open(ImportTestSupport.ReducedCheckpoint);
+            var input = NpyArray.Load(Path.Combine(TestSupport.ImportFixtures, $"input_{index}.npy"));
+            var expected = NpyArray.Load(Path.Combine(TestSupport.ImportFixtures, $"logits_{index}.npy"));
+            using var checkpoint = TorchCheckpoint.Open(TestSupport.ReducedCheckpoint);
             var spec = UNetResNetSpec.Infer(checkpoint);
             var graph = UNetResNetOnnxBuilder.Build(checkpoint, spec); // symbolic height and width
-            var actual = ImportTestSupport.Run(graph.ToBytes(), input);
+            var actual = TestSupport.RunOnnx(graph.ToBytes(), input);
 
             Assert.Equal(expected.Shape, new long[] { 1, spec.Classes, input.Shape[2], input.Shape[3] });
-            var parity = ImportTestSupport.Compare(actual, expected.Data);
+            var parity = TestSupport.Compare(actual, expected.Data);
             _output.WriteLine($"input {index} {input.Shape[2]}x{input.Shape[3]}: max |diff| {parity.MaxAbsDiff:E3}, range {parity.Range:F4}, " +
                               $"relative {parity.RelativeDiff:E3}, mask agreement {parity.MaskAgreement:P5} ({parity.Disagreeing} differ)");
             Assert.True(parity.RelativeDiff <= MaxRelativeDiff, $"max |diff| / range = {parity.RelativeDiff:E3}");
@@ -46,20 +39,20 @@ namespace Cxas.Core.Tests.Import
         [Fact]
         public void ImportedModelFolderLoadsAndSegmentsLikePyTorch()
         {
-            var input = NpyArray.Load(Path.Combine(ImportTestSupport.FixtureDirectory, "input_0.npy"));
-            var expected = NpyArray.Load(Path.Combine(ImportTestSupport.FixtureDirectory, "logits_0.npy"));
-            var dir = ImportTestSupport.NewTempDirectory();
+            var input = NpyArray.Load(Path.Combine(TestSupport.ImportFixtures, "input_0.npy"));
+            var expected = NpyArray.Load(Path.Combine(TestSupport.ImportFixtures, "logits_0.npy"));
+            var dir = TestSupport.NewTempDir();
             try
             {
                 var target = Path.Combine(dir, "reduced");
                 var options = new ImportOptions { InputHeight = (int)input.Shape[2], InputWidth = (int)input.Shape[3], TestOnly = true };
-                var result = ModelImporter.Import(ImportTestSupport.ReducedCheckpoint, target, overwrite: false, options);
+                var result = ModelImporter.Import(TestSupport.ReducedCheckpoint, target, overwrite: false, options);
 
                 Assert.Equal("reduced_w16", result.Name);
                 Assert.Equal(5, result.Classes);
                 var model = CxasModel.Load(target);
                 Assert.Equal(new[] { "class_0", "class_1", "class_2", "class_3", "class_4" }, model.Labels);
-                Assert.Equal(ModelImporter.Sha256(ImportTestSupport.ReducedCheckpoint), model.Manifest.Provenance!["sourceSha256"]);
+                Assert.Equal(ModelImporter.Sha256(TestSupport.ReducedCheckpoint), model.Manifest.Provenance!["sourceSha256"]);
                 Assert.Equal("37", model.Manifest.Provenance["checkpoint.epoch"]);
                 Assert.Equal("unet-resnet50", model.Manifest.Architecture);
                 Assert.DoesNotContain(Directory.GetDirectories(dir), d => Path.GetFileName(d).StartsWith(".", StringComparison.Ordinal));
@@ -68,15 +61,15 @@ namespace Cxas.Core.Tests.Import
                 var session = model.GetSession(DeviceSpec.Cpu);
                 float[]? actual = null;
                 session.Run(input.Data, logits => actual = logits.ToArray());
-                var parity = ImportTestSupport.Compare(actual!, expected.Data);
+                var parity = TestSupport.Compare(actual!, expected.Data);
                 _output.WriteLine($"model folder: relative {parity.RelativeDiff:E3}, mask agreement {parity.MaskAgreement:P5}");
                 Assert.True(parity.RelativeDiff <= MaxRelativeDiff);
                 Assert.True(parity.MaskAgreement >= MinMaskAgreement);
 
                 // A second import into the same folder needs overwrite, and the first stays intact.
-                var ex = Assert.Throws<CxasException>(() => ModelImporter.Import(ImportTestSupport.ReducedCheckpoint, target, overwrite: false, options));
+                var ex = Assert.Throws<CxasException>(() => ModelImporter.Import(TestSupport.ReducedCheckpoint, target, overwrite: false, options));
                 Assert.Equal(CxasErrorKind.AlreadyExists, ex.Kind);
-                ModelImporter.Import(ImportTestSupport.ReducedCheckpoint, target, overwrite: true, options);
+                ModelImporter.Import(TestSupport.ReducedCheckpoint, target, overwrite: true, options);
                 Assert.True(File.Exists(Path.Combine(target, CxasModel.OnnxFileName)));
             }
             finally
@@ -90,10 +83,10 @@ namespace Cxas.Core.Tests.Import
         {
             // Every tensor re-saved by the test writer; conv weights stored transposed (non-contiguous strides, an
             // offset into a larger storage) must still be read in PyTorch's logical order.
-            var input = NpyArray.Load(Path.Combine(ImportTestSupport.FixtureDirectory, "input_1.npy"));
-            var expected = NpyArray.Load(Path.Combine(ImportTestSupport.FixtureDirectory, "logits_1.npy"));
+            var input = NpyArray.Load(Path.Combine(TestSupport.ImportFixtures, "input_1.npy"));
+            var expected = NpyArray.Load(Path.Combine(TestSupport.ImportFixtures, "logits_1.npy"));
             TestCheckpointWriter writer;
-            using (var original = TorchCheckpoint.Open(ImportTestSupport.ReducedCheckpoint))
+            using (var original = TorchCheckpoint.Open(TestSupport.ReducedCheckpoint))
                 writer = TestCheckpointWriter.From(original);
             int strided = 0;
             foreach (var t in writer.Tensors.Where(t => t.Shape.Length == 4))
@@ -111,14 +104,14 @@ namespace Cxas.Core.Tests.Import
                 strided++;
             }
             Assert.True(strided > 50);
-            var dir = ImportTestSupport.NewTempDirectory();
+            var dir = TestSupport.NewTempDir();
             try
             {
                 var path = Path.Combine(dir, "strided.pth");
                 File.WriteAllBytes(path, writer.ToBytes());
                 using var checkpoint = TorchCheckpoint.Open(path);
                 var graph = UNetResNetOnnxBuilder.Build(checkpoint, UNetResNetSpec.Infer(checkpoint));
-                var parity = ImportTestSupport.Compare(ImportTestSupport.Run(graph.ToBytes(), input), expected.Data);
+                var parity = TestSupport.Compare(TestSupport.RunOnnx(graph.ToBytes(), input), expected.Data);
                 Assert.True(parity.RelativeDiff <= MaxRelativeDiff, $"relative {parity.RelativeDiff:E3}");
             }
             finally
@@ -134,10 +127,10 @@ namespace Cxas.Core.Tests.Import
         [FullImportFact]
         public void FullReferenceModelMatchesPyTorchLogits()
         {
-            var dir = ImportTestSupport.NewTempDirectory();
+            var dir = TestSupport.NewTempDir();
             try
             {
-                var repo = Path.GetFullPath(Path.Combine(ImportTestSupport.FixtureDirectory, "..", "..", ".."));
+                var repo = Path.GetFullPath(Path.Combine(TestSupport.ImportFixtures, "..", "..", ".."));
                 var script = Path.Combine(repo, "training", "generate_import_fixtures.py");
                 // Real radiographs too, where ../shared is present: PyTorch runs the seed's own pre/post-processing on them.
                 var shared = Path.Combine(repo, "..", "shared", "data", "cxr-seg");
@@ -155,9 +148,9 @@ namespace Cxas.Core.Tests.Import
                     }
                     images.Add(resized);
                 }
-                var imageArgs = string.Concat(images.Select(p => $" --image \"{p}\""));
+                var imageArgs = images.SelectMany(p => new[] { "--image", p });
                 var watch = Stopwatch.StartNew();
-                RunPython(script, $"--out \"{dir}\" --name reference_full --width-div 1 --classes 159 --size 512x512{imageArgs}");
+                TestSupport.PythonFile(script, new[] { "--out", dir, "--name", "reference_full", "--width-div", "1", "--classes", "159", "--size", "512x512" }.Concat(imageArgs).ToArray());
                 _output.WriteLine($"PyTorch checkpoint + logits: {watch.Elapsed.TotalSeconds:F1} s");
 
                 var checkpointPath = Path.Combine(dir, "reference_full.pth");
@@ -173,9 +166,9 @@ namespace Cxas.Core.Tests.Import
                 var input = NpyArray.Load(Path.Combine(dir, "input_0.npy"));
                 var expected = NpyArray.Load(Path.Combine(dir, "logits_0.npy"));
                 watch.Restart();
-                var actual = ImportTestSupport.Run(model.OnnxPath, input);
+                var actual = TestSupport.RunOnnx(model.OnnxPath, input);
                 _output.WriteLine($"inference 512x512 (CPU): {watch.Elapsed.TotalSeconds:F1} s");
-                var parity = ImportTestSupport.Compare(actual, expected.Data);
+                var parity = TestSupport.Compare(actual, expected.Data);
                 _output.WriteLine($"full model: max |diff| {parity.MaxAbsDiff:E3}, range {parity.Range:F4}, relative {parity.RelativeDiff:E3}, " +
                                   $"mask agreement {parity.MaskAgreement:P5} ({parity.Disagreeing} of {actual.Length} differ)");
                 Assert.True(parity.RelativeDiff <= MaxRelativeDiff, $"relative {parity.RelativeDiff:E3}");
@@ -187,7 +180,7 @@ namespace Cxas.Core.Tests.Import
                 {
                     var segmented = segmenter.Segment(images[i]);
                     Assert.Equal(159, segmented.Masks.Count);
-                    var (agreement, differ, total) = ImportTestSupport.CompareMasks(segmented, Path.Combine(dir, $"image_{i}_masks.npy"));
+                    var (agreement, differ, total) = TestSupport.CompareMasks(segmented, Path.Combine(dir, $"image_{i}_masks.npy"));
                     _output.WriteLine($"{Path.GetFileName(images[i])}: masks agree on {agreement:P5} ({differ} of {total} pixels differ)");
                     Assert.True(agreement >= MinMaskAgreement, $"{images[i]}: mask agreement {agreement:P5}");
                 }
@@ -196,25 +189,6 @@ namespace Cxas.Core.Tests.Import
             {
                 Directory.Delete(dir, recursive: true);
             }
-        }
-
-        internal static void RunPython(string script, string arguments)
-        {
-            var python = Environment.GetEnvironmentVariable("CXAS_PYTHON");
-            if (string.IsNullOrEmpty(python)) python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-            var psi = new ProcessStartInfo(python!, $"\"{script}\" {arguments}")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = Path.GetDirectoryName(script)!,
-            };
-            using var process = Process.Start(psi)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-                throw new InvalidOperationException($"{python} {script} failed ({process.ExitCode}): {stdout}\n{stderr.Result}");
         }
     }
 

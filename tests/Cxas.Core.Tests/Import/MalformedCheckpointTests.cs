@@ -1,23 +1,14 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Text;
 using Cxas.Import;
-using Xunit;
 
 namespace Cxas.Core.Tests.Import
 {
     /// <summary>Broken, foreign and hostile checkpoints, all built here: each must end in a clear CxasException.</summary>
-    public sealed class MalformedCheckpointTests : IDisposable
+    public sealed class MalformedCheckpointTests : TempFolderTests
     {
-        private readonly string _dir = ImportTestSupport.NewTempDirectory();
-
-        public void Dispose() => Directory.Delete(_dir, recursive: true);
-
         private string Write(string name, byte[] bytes)
         {
-            var path = Path.Combine(_dir, name);
+            var path = Path.Combine(Dir, name);
             File.WriteAllBytes(path, bytes);
             return path;
         }
@@ -25,24 +16,24 @@ namespace Cxas.Core.Tests.Import
         /// <summary>Opens and imports; returns the exception, which must carry the checkpoint's path.</summary>
         private CxasException Fails(string path)
         {
-            var target = Path.Combine(_dir, "out-" + Path.GetFileNameWithoutExtension(path));
+            var target = Path.Combine(Dir, "out-" + Path.GetFileNameWithoutExtension(path));
             var ex = Assert.Throws<CxasException>(() => ModelImporter.Import(path, target, overwrite: false));
             Assert.Equal(Path.GetFullPath(path), ex.FilePath);
             Assert.False(Directory.Exists(target));
-            Assert.DoesNotContain(Directory.GetDirectories(_dir), d => Path.GetFileName(d).StartsWith(".", StringComparison.Ordinal));
+            Assert.DoesNotContain(Directory.GetDirectories(Dir), d => Path.GetFileName(d).StartsWith(".", StringComparison.Ordinal));
             return ex;
         }
 
         private TestCheckpointWriter ReducedWriter()
         {
-            using var checkpoint = TorchCheckpoint.Open(ImportTestSupport.ReducedCheckpoint);
+            using var checkpoint = TorchCheckpoint.Open(TestSupport.ReducedCheckpoint);
             return TestCheckpointWriter.From(checkpoint);
         }
 
         [Fact]
         public void TruncatedZipIsInvalidData()
         {
-            var bytes = File.ReadAllBytes(ImportTestSupport.ReducedCheckpoint);
+            var bytes = File.ReadAllBytes(TestSupport.ReducedCheckpoint);
             var ex = Fails(Write("truncated.pth", bytes.Take(bytes.Length / 2).ToArray()));
             Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
         }
@@ -83,7 +74,7 @@ namespace Cxas.Core.Tests.Import
         [InlineData("STACK_GLOBAL")]
         public void PickleThatCallsOsSystemIsRefusedAndNeverRun(string style)
         {
-            var marker = Path.Combine(_dir, "pwned");
+            var marker = Path.Combine(Dir, "pwned");
             var command = "touch " + marker;
             var p = new MemoryStream();
             void Raw(params byte[] b) => p.Write(b, 0, b.Length);
@@ -140,7 +131,7 @@ namespace Cxas.Core.Tests.Import
         {
             // The control for the tests below: the same writer, unmodified, gives an importable checkpoint.
             var path = Write("control.pth", ReducedWriter().ToBytes());
-            var result = ModelImporter.Import(path, Path.Combine(_dir, "control"), overwrite: false, new ImportOptions { Verify = false });
+            var result = ModelImporter.Import(path, Path.Combine(Dir, "control"), overwrite: false, new ImportOptions { Verify = false });
             Assert.Equal(5, result.Classes);
         }
 

@@ -1,20 +1,10 @@
-using System;
-using System.IO;
-using System.Linq;
-using Cxas.Models;
-using Xunit;
-
 namespace Cxas.Core.Tests.Import
 {
-    public sealed class ModelCatalogTests : IDisposable
+    public sealed class ModelCatalogTests : TempFolderTests
     {
-        private readonly string _dir = ImportTestSupport.NewTempDirectory();
-
-        public void Dispose() => Directory.Delete(_dir, recursive: true);
-
         private string MakeModel(string root, string folder, string name, int labels, string? licence = null, bool withOnnx = true)
         {
-            var dir = Path.Combine(_dir, root, folder);
+            var dir = Path.Combine(Dir, root, folder);
             Directory.CreateDirectory(dir);
             var manifest = new ModelManifest
             {
@@ -43,15 +33,15 @@ namespace Cxas.Core.Tests.Import
         [Fact]
         public void ListsModelsInRootOrderAndMarksTheDefault()
         {
-            var module = Path.Combine(_dir, "module");
+            var module = Path.Combine(Dir, "module");
             MakeModel("module", "ref", "UNet_ResNet50_default", 159, "CC BY-NC-SA 4.0");
             MakeModel("module", "tiny", "Tiny", 3);
             MakeModel("user", "mine", "Mine", 7);
             MakeModel("user", ".mine.cxas-1234.tmp", "Half", 7); // an unfinished import: hidden
-            Directory.CreateDirectory(Path.Combine(_dir, "user", "not-a-model"));
+            Directory.CreateDirectory(Path.Combine(Dir, "user", "not-a-model"));
             File.WriteAllText(Path.Combine(module, ModelCatalog.DefaultFileName), "# default model\nref\n");
 
-            var catalog = new ModelCatalog(module, new[] { Path.Combine(_dir, "user"), Path.Combine(_dir, "missing"), module });
+            var catalog = new ModelCatalog(module, new[] { Path.Combine(Dir, "user"), Path.Combine(Dir, "missing"), module });
             Assert.Equal(3, catalog.Roots.Count); // the module folder is not repeated
             var list = catalog.List();
             Assert.Equal(new[] { "UNet_ResNet50_default", "Tiny", "Mine" }, list.Select(e => e.Name));
@@ -64,24 +54,24 @@ namespace Cxas.Core.Tests.Import
         [Fact]
         public void ResolvesByManifestNameFolderNamePathOrDefault()
         {
-            var module = Path.Combine(_dir, "module");
+            var module = Path.Combine(Dir, "module");
             var reference = MakeModel("module", "ref", "UNet_ResNet50_default", 159);
             var first = MakeModel("a", "x", "Shared", 2);
             MakeModel("b", "y", "Shared", 4);
             File.WriteAllText(Path.Combine(module, ModelCatalog.DefaultFileName), "ref");
-            var catalog = new ModelCatalog(module, new[] { Path.Combine(_dir, "a"), Path.Combine(_dir, "b") });
+            var catalog = new ModelCatalog(module, new[] { Path.Combine(Dir, "a"), Path.Combine(Dir, "b") });
 
             Assert.Equal(reference, catalog.ResolveDirectory(null));
             Assert.Equal(reference, catalog.ResolveDirectory("unet_resnet50_DEFAULT"));
             Assert.Equal(reference, catalog.ResolveDirectory("ref"));
             Assert.Equal(first, catalog.ResolveDirectory("Shared")); // earlier root wins
-            var other = Path.Combine(_dir, "b", "y");
+            var other = Path.Combine(Dir, "b", "y");
             Assert.Equal(other, catalog.ResolveDirectory(other));
 
             var ex = Assert.Throws<CxasException>(() => catalog.ResolveDirectory("nothing"));
             Assert.Equal(CxasErrorKind.NotFound, ex.Kind);
             Assert.Contains("Shared", ex.Message);
-            ex = Assert.Throws<CxasException>(() => catalog.ResolveDirectory(Path.Combine(_dir, "nowhere")));
+            ex = Assert.Throws<CxasException>(() => catalog.ResolveDirectory(Path.Combine(Dir, "nowhere")));
             Assert.Equal(CxasErrorKind.NotFound, ex.Kind);
         }
 
@@ -89,7 +79,7 @@ namespace Cxas.Core.Tests.Import
         public void NoDefaultFileMeansNoDefaultModel()
         {
             MakeModel("module", "ref", "Ref", 2);
-            var catalog = new ModelCatalog(Path.Combine(_dir, "module"), Array.Empty<string>());
+            var catalog = new ModelCatalog(Path.Combine(Dir, "module"), Array.Empty<string>());
             Assert.Null(catalog.DefaultModelName);
             Assert.DoesNotContain(catalog.List(), e => e.IsDefault);
             var ex = Assert.Throws<CxasException>(() => catalog.ResolveDirectory(""));
@@ -99,11 +89,11 @@ namespace Cxas.Core.Tests.Import
         [Fact]
         public void BrokenManifestIsListedWithItsErrorAndCannotBeResolved()
         {
-            var dir = Path.Combine(_dir, "root", "broken");
+            var dir = Path.Combine(Dir, "root", "broken");
             Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Combine(dir, CxasModel.ManifestFileName), "{ not json");
             MakeModel("root", "noonnx", "NoOnnx", 2, withOnnx: false);
-            var catalog = new ModelCatalog(null, new[] { Path.Combine(_dir, "root") });
+            var catalog = new ModelCatalog(null, new[] { Path.Combine(Dir, "root") });
             var list = catalog.List();
             var broken = list.Single(e => e.Name == "broken");
             Assert.False(broken.IsValid);

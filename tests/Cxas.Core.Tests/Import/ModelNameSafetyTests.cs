@@ -1,8 +1,4 @@
-using System;
-using System.IO;
 using Cxas.Import;
-using Cxas.Models;
-using Xunit;
 
 namespace Cxas.Core.Tests.Import
 {
@@ -10,12 +6,8 @@ namespace Cxas.Core.Tests.Import
     /// Issue 10: importing '...pth' into d with overwrite deleted the folder above d, because the name taken from the
     /// file was '..'. Nothing outside &lt;destination&gt;/&lt;valid name&gt; may ever be replaced.
     /// </summary>
-    public sealed class ModelNameSafetyTests : IDisposable
+    public sealed class ModelNameSafetyTests : TempFolderTests
     {
-        private readonly string _dir = ImportTestSupport.NewTempDirectory();
-
-        public void Dispose() => Directory.Delete(_dir, recursive: true);
-
         [Theory]
         [InlineData("")]
         [InlineData(" ")]
@@ -36,7 +28,7 @@ namespace Cxas.Core.Tests.Import
         public void RefusesNamesThatAreNotPlainFolderNames(string name)
         {
             Assert.False(ModelNames.IsValid(name));
-            var ex = Assert.Throws<CxasException>(() => ModelNames.ModelDirectory(_dir, name));
+            var ex = Assert.Throws<CxasException>(() => ModelNames.ModelDirectory(Dir, name));
             Assert.Equal(CxasErrorKind.InvalidArgument, ex.Kind);
         }
 
@@ -49,7 +41,7 @@ namespace Cxas.Core.Tests.Import
         public void AcceptsOrdinaryNames(string name)
         {
             Assert.True(ModelNames.IsValid(name));
-            Assert.Equal(Path.Combine(Path.GetFullPath(_dir), name), ModelNames.ModelDirectory(_dir, name));
+            Assert.Equal(Path.Combine(Path.GetFullPath(Dir), name), ModelNames.ModelDirectory(Dir, name));
         }
 
         [Fact]
@@ -60,7 +52,7 @@ namespace Cxas.Core.Tests.Import
         [InlineData(".")]
         public void ImportWithOverwriteIntoDotDotNeverDeletesTheFolderAbove(string leaf)
         {
-            var parent = Path.Combine(_dir, "parent");
+            var parent = Path.Combine(Dir, "parent");
             var destination = Path.Combine(parent, "d");
             Directory.CreateDirectory(destination);
             var keep = Path.Combine(parent, "keep.txt");
@@ -68,7 +60,7 @@ namespace Cxas.Core.Tests.Import
             File.WriteAllText(Path.Combine(destination, "also-precious.txt"), "x");
 
             var ex = Assert.Throws<CxasException>(() =>
-                ModelImporter.Import(ImportTestSupport.ReducedCheckpoint, Path.Combine(destination, leaf), overwrite: true,
+                ModelImporter.Import(TestSupport.ReducedCheckpoint, Path.Combine(destination, leaf), overwrite: true,
                     new ImportOptions { Verify = false }));
             Assert.Equal(CxasErrorKind.InvalidArgument, ex.Kind);
             Assert.True(File.Exists(keep));
@@ -82,8 +74,8 @@ namespace Cxas.Core.Tests.Import
         [InlineData("con.pth")]
         public void NameTakenFromAnOddFileNameIsRefused(string fileName)
         {
-            var path = Path.Combine(_dir, fileName);
-            File.Copy(ImportTestSupport.ReducedCheckpoint, path);
+            var path = Path.Combine(Dir, fileName);
+            File.Copy(TestSupport.ReducedCheckpoint, path);
             var ex = Assert.Throws<CxasException>(() => ModelImporter.DefaultName(path));
             Assert.Equal(CxasErrorKind.InvalidArgument, ex.Kind);
             Assert.Contains("-Name", ex.Message);

@@ -1,15 +1,7 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Text;
 using Cxas.Core.Tests.Import;
 using Cxas.Import;
-using Cxas.Models;
 using Cxas.Models.Install;
-using Cxas.Segmentation;
-using Xunit;
-using Xunit.Abstractions;
 
 namespace Cxas.Core.Tests.Install
 {
@@ -24,10 +16,10 @@ namespace Cxas.Core.Tests.Install
 
         public LayoutFixture()
         {
-            Directory = ImportTestSupport.NewTempDirectory();
-            var repo = Path.GetFullPath(Path.Combine(ImportTestSupport.FixtureDirectory, "..", "..", ".."));
-            ImportParityTests.RunPython(Path.Combine(repo, "training", "generate_layout_fixtures.py"),
-                $"--checkpoint \"{ImportTestSupport.ReducedCheckpoint}\" --out \"{Directory}\"");
+            Directory = TestSupport.NewTempDir();
+            var repo = Path.GetFullPath(Path.Combine(TestSupport.ImportFixtures, "..", "..", ".."));
+            TestSupport.PythonFile(Path.Combine(repo, "training", "generate_layout_fixtures.py"),
+                "--checkpoint", TestSupport.ReducedCheckpoint, "--out", Directory);
         }
 
         public string Directory { get; }
@@ -43,23 +35,19 @@ namespace Cxas.Core.Tests.Install
     /// Install-CxasModel's core against a loopback HTTP server: every layout gives PyTorch's masks; the Drive
     /// confirmation page, redirects, resumes, wrong hashes, 404s, HTML pages and truncated transfers behave.
     /// </summary>
-    public sealed class InstallTests : IClassFixture<LayoutFixture>, IDisposable
+    public sealed class InstallTests : TempFolderTests, IClassFixture<LayoutFixture>
     {
         private const double MinMaskAgreement = 0.9999;
         private readonly LayoutFixture _fixture;
         private readonly ITestOutputHelper _output;
-        private readonly string _dir = ImportTestSupport.NewTempDirectory();
         private readonly string _root;
 
         public InstallTests(LayoutFixture fixture, ITestOutputHelper output)
         {
             _fixture = fixture;
             _output = output;
-            _root = Path.Combine(_dir, "models");
+            _root = Path.Combine(Dir, "models");
         }
-
-        public void Dispose() => Directory.Delete(_dir, recursive: true);
-
         private InstallRequest Request(string? source, string name = ModelImporter.ReferenceModelName, string? baseUrl = null) => new InstallRequest
         {
             Name = name,
@@ -87,7 +75,7 @@ namespace Cxas.Core.Tests.Install
         {
             var model = CxasModel.Load(modelDirectory);
             var result = new Segmenter(model, DeviceSpec.Cpu).Segment(_fixture.Image);
-            return ImportTestSupport.CompareMasks(result, _fixture.Masks).Agreement;
+            return TestSupport.CompareMasks(result, _fixture.Masks).Agreement;
         }
 
         public static IEnumerable<object[]> LayoutNames => LayoutFixture.Layouts.Select(l => new object[] { l });
@@ -355,7 +343,7 @@ namespace Cxas.Core.Tests.Install
             Assert.Equal(_fixture.Checkpoint("prefix_net"), ex.FilePath);
             AssertNothingLeft();
 
-            var page = Path.Combine(_dir, "saved-by-browser.pth");
+            var page = Path.Combine(Dir, "saved-by-browser.pth");
             File.WriteAllText(page, "\n<html><title>Google Drive - Virus scan warning</title></html>");
             request.Path = page;
             request.ExpectedSha256 = null;
@@ -375,7 +363,7 @@ namespace Cxas.Core.Tests.Install
         public void WrongFileOfAnotherArchitectureIsRefusedWithTheTensorNames()
         {
             var w = new TestCheckpointWriter();
-            using (var original = TorchCheckpoint.Open(ImportTestSupport.ReducedCheckpoint))
+            using (var original = TorchCheckpoint.Open(TestSupport.ReducedCheckpoint))
                 w = TestCheckpointWriter.From(original);
             w.Tensors.RemoveAll(t => t.Name.StartsWith("head.up4.conv.double_conv.1.", StringComparison.Ordinal)
                                      || t.Name == "head.up4.conv.double_conv.4.running_var");
@@ -393,8 +381,8 @@ namespace Cxas.Core.Tests.Install
         [Fact]
         public void AllUsersInstallGoesToTheMachineFolderIsListedResolvedAndRemoved()
         {
-            var machine = Path.Combine(_dir, "machine-models");
-            var user = Path.Combine(_dir, "user-models");
+            var machine = Path.Combine(Dir, "machine-models");
+            var user = Path.Combine(Dir, "user-models");
             var saved = Environment.GetEnvironmentVariable(ModelCatalog.MachineModelPathVariable);
             Environment.SetEnvironmentVariable(ModelCatalog.MachineModelPathVariable, machine);
             try
@@ -435,15 +423,15 @@ namespace Cxas.Core.Tests.Install
         [Fact]
         public void RemoveOnlyDeletesModelFoldersDirectlyInsideAnInstallRoot()
         {
-            var user = Path.Combine(_dir, "user");
-            var module = Path.Combine(_dir, "module");
+            var user = Path.Combine(Dir, "user");
+            var module = Path.Combine(Dir, "module");
             var catalog = new ModelCatalog(module, new[] { user });
             // A folder without model.json, inside the root.
             var plain = Directory.CreateDirectory(Path.Combine(user, "photos")).FullName;
             File.WriteAllText(Path.Combine(plain, "keep.txt"), "x");
             Assert.Equal(CxasErrorKind.InvalidArgument, Assert.Throws<CxasException>(() => ModelInstaller.Remove(plain, catalog)).Kind);
             // A model folder outside every install root, and one nested deeper.
-            foreach (var dir in new[] { Path.Combine(_dir, "elsewhere", "m"), Path.Combine(user, "a", "m"), Path.Combine(module, "shipped") })
+            foreach (var dir in new[] { Path.Combine(Dir, "elsewhere", "m"), Path.Combine(user, "a", "m"), Path.Combine(module, "shipped") })
             {
                 Directory.CreateDirectory(dir);
                 new ModelManifest { Name = "m", Labels = new[] { "c" } }.Save(Path.Combine(dir, CxasModel.ManifestFileName));
@@ -462,7 +450,7 @@ namespace Cxas.Core.Tests.Install
         [Fact]
         public void AutoInstallsTheReferenceToolsOwnDownloadWithoutDownloading()
         {
-            var cxasPath = Path.Combine(_dir, "cxas-path");
+            var cxasPath = Path.Combine(Dir, "cxas-path");
             var weights = Directory.CreateDirectory(Path.Combine(cxasPath, ".cxas", "weights")).FullName;
             File.Copy(_fixture.Checkpoint("reference"), Path.Combine(weights, ModelImporter.ReferenceModelName + ".pth"));
             var saved = Environment.GetEnvironmentVariable("CXAS_PATH");

@@ -1,31 +1,17 @@
-using System;
-using System.IO;
-using Cxas.Models;
-using Cxas.Segmentation;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
-using Xunit.Abstractions;
-
-namespace Cxas.Tests.Trust
+namespace Cxas.Core.Tests.Trust
 {
     /// <summary>
     /// A long run keeps nothing of the images it has finished: managed memory retained after 300 images (159 classes,
     /// 1024x1024 sources: 3 MB decoded and 5 MB of mask bits each) is within 50 MB of that after 50.
     /// </summary>
-    public class MemoryTests : IDisposable
+    public class MemoryTests : TempFolderTests
     {
-        private readonly string _dir = TestSupport.NewTempDir();
-        private readonly ITestOutputHelper _output;
-
-        public MemoryTests(ITestOutputHelper output) => _output = output;
-
-        public void Dispose() => Directory.Delete(_dir, true);
+        public MemoryTests(ITestOutputHelper output) : base(output: output) { }
 
         [Fact]
         public void RetainedMemoryStaysFlatOverAQueuedRun()
         {
-            var file = Path.Combine(_dir, "chest.png");
+            var file = Path.Combine(Dir, "chest.png");
             var pixels = new byte[1024 * 1024 * 3];
             for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)((i / 3 % 1024 + i / 3072 / 7 + i % 3 * 40) & 255);
             using (var image = Image.LoadPixelData<Rgb24>(pixels, 1024, 1024)) image.SaveAsPng(file);
@@ -46,7 +32,7 @@ namespace Cxas.Tests.Trust
             SegmentationOutcome? last;
             while ((last = queue.TakeNext()) != null) Take(last);
             GC.KeepAlive(queue);
-            _output.WriteLine($"retained managed memory: {after50 / 1048576.0:F1} MB after 50 images, {after300 / 1048576.0:F1} MB after 300");
+            Out.WriteLine($"retained managed memory: {after50 / 1048576.0:F1} MB after 50 images, {after300 / 1048576.0:F1} MB after 300");
             Assert.Equal(300, taken);
             Assert.True(after300 - after50 < 50L << 20, $"grew by {(after300 - after50) / 1048576.0:F1} MB from image 50 to 300");
         }

@@ -1,26 +1,18 @@
-using System;
 using System.Diagnostics;
-using System.IO;
-using System.Linq;
 using System.Text;
 using Cxas.Export;
 using Cxas.IO;
-using Xunit;
 
-namespace Cxas.Tests.Trust
+namespace Cxas.Core.Tests.Trust
 {
     /// <summary>
     /// The output plan's rules, checked on names alone: every planned path stays inside the output folder, names are
     /// portable and unique, a journal keeps them across runs and is never trusted for paths, and only abandoned Cxas
     /// temporaries are removed.
     /// </summary>
-    public class OutputPlanTests : IDisposable
+    public class OutputPlanTests : TempFolderTests
     {
-        private readonly string _dir = TestSupport.NewTempDir();
-
-        public void Dispose() => Directory.Delete(_dir, true);
-
-        private string Out => Path.Combine(_dir, "out");
+        private string Out => Path.Combine(Dir, "out");
 
         private static bool Inside(string root, string path)
         {
@@ -40,7 +32,7 @@ namespace Cxas.Tests.Trust
         public void HostileStemsGetSafeNamesInsideTheOutputFolder(string fileName, string expected)
         {
             using var plan = new OutputPlan(Out, useJournal: false);
-            var planned = plan.Plan(Path.Combine(_dir, "in", fileName), null);
+            var planned = plan.Plan(Path.Combine(Dir, "in", fileName), null);
             Assert.Equal(expected, planned.RelativeBase);
             foreach (MaskFormat f in Enum.GetValues(typeof(MaskFormat)))
                 Assert.True(Inside(Out, planned.TargetFor(f)), $"{f}: {planned.TargetFor(f)}");
@@ -65,41 +57,41 @@ namespace Cxas.Tests.Trust
         public void CollidingInputsGetDistinctNamesAndScannedFoldersAreMirrored()
         {
             using var plan = new OutputPlan(Out, useJournal: false);
-            var a = plan.Plan(Path.Combine(_dir, "in/a/IM0001"), "a/IM0001");
-            var b = plan.Plan(Path.Combine(_dir, "in/b/IM0001"), "b/IM0001");
+            var a = plan.Plan(Path.Combine(Dir, "in/a/IM0001"), "a/IM0001");
+            var b = plan.Plan(Path.Combine(Dir, "in/b/IM0001"), "b/IM0001");
             Assert.Equal("a/IM0001", a.RelativeBase);
             Assert.Equal("b/IM0001", b.RelativeBase);
 
-            var flat1 = plan.Plan(Path.Combine(_dir, "x/IM0002"), null);
-            var flat2 = plan.Plan(Path.Combine(_dir, "y/IM0002"), null);
+            var flat1 = plan.Plan(Path.Combine(Dir, "x/IM0002"), null);
+            var flat2 = plan.Plan(Path.Combine(Dir, "y/IM0002"), null);
             Assert.Equal("IM0002", flat1.RelativeBase);
-            Assert.Equal("IM0002~" + SafeName.Hash8(Path.Combine(_dir, "y/IM0002")), flat2.RelativeBase);
+            Assert.Equal("IM0002~" + SafeName.Hash8(Path.Combine(Dir, "y/IM0002")), flat2.RelativeBase);
 
-            var twinJpg = plan.Plan(Path.Combine(_dir, "in/twin.jpg"), "twin.jpg");
-            var twinPng = plan.Plan(Path.Combine(_dir, "in/twin.png"), "twin.png");
+            var twinJpg = plan.Plan(Path.Combine(Dir, "in/twin.jpg"), "twin.jpg");
+            var twinPng = plan.Plan(Path.Combine(Dir, "in/twin.png"), "twin.png");
             Assert.Equal("twin", twinJpg.RelativeBase);
             Assert.Equal("twin.png", twinPng.RelativeBase);
 
             // "x.npy.png" would write a folder "x.npy" where "x.png" writes its npy file.
-            var x = plan.Plan(Path.Combine(_dir, "in/x.png"), "x.png");
-            var xnpy = plan.Plan(Path.Combine(_dir, "in/x.npy.png"), "x.npy.png");
+            var x = plan.Plan(Path.Combine(Dir, "in/x.png"), "x.png");
+            var xnpy = plan.Plan(Path.Combine(Dir, "in/x.npy.png"), "x.npy.png");
             Assert.NotEqual(x.TargetFor(MaskFormat.Npy), xnpy.TargetFor(MaskFormat.Png), StringComparer.OrdinalIgnoreCase);
 
             // A mask folder "c" and a mirrored folder "c" must not be the same folder; case does not make names distinct.
-            var c = plan.Plan(Path.Combine(_dir, "in/c.png"), "c.png");
-            var inner = plan.Plan(Path.Combine(_dir, "in/C/y.png"), "C/y.png");
+            var c = plan.Plan(Path.Combine(Dir, "in/c.png"), "c.png");
+            var inner = plan.Plan(Path.Combine(Dir, "in/C/y.png"), "C/y.png");
             Assert.Equal("c", c.RelativeBase);
             Assert.StartsWith("C~", inner.RelativeBase);
 
             // The same input always gets the same place.
-            Assert.Equal(b.RelativeBase, plan.Plan(Path.Combine(_dir, "in/b/IM0001"), "b/IM0001").RelativeBase);
+            Assert.Equal(b.RelativeBase, plan.Plan(Path.Combine(Dir, "in/b/IM0001"), "b/IM0001").RelativeBase);
         }
 
         [Fact]
         public void TheJournalKeepsNamesAcrossRunsAndIsNeverTrustedForPaths()
         {
-            var first = Path.Combine(_dir, "site1/IM0001");
-            var second = Path.Combine(_dir, "site2/IM0001");
+            var first = Path.Combine(Dir, "site1/IM0001");
+            var second = Path.Combine(Dir, "site2/IM0001");
             using (var plan = new OutputPlan(Out, useJournal: true))
             {
                 var p = plan.Plan(first, null);
@@ -107,7 +99,7 @@ namespace Cxas.Tests.Trust
                 Assert.True(p.Recorded);
             }
             File.AppendAllText(Path.Combine(Out, OutputPlan.JournalFileName),
-                "../escape\t" + Path.Combine(_dir, "evil1") + "\n" + "a/../../b\t" + Path.Combine(_dir, "evil2") + "\n" + "torn\t" + second);
+                "../escape\t" + Path.Combine(Dir, "evil1") + "\n" + "a/../../b\t" + Path.Combine(Dir, "evil2") + "\n" + "torn\t" + second);
             using (var plan = new OutputPlan(Out, useJournal: true))
             {
                 var again = plan.Plan(first, null);
@@ -118,9 +110,9 @@ namespace Cxas.Tests.Trust
                 Assert.NotEqual("IM0001", other.RelativeBase);
                 Assert.False(other.Recorded);
                 // Hostile lines are ignored: those inputs are planned afresh, inside the output folder.
-                var evil = plan.Plan(Path.Combine(_dir, "evil1"), null);
+                var evil = plan.Plan(Path.Combine(Dir, "evil1"), null);
                 Assert.Equal("evil1", evil.RelativeBase);
-                Assert.True(Inside(Out, plan.Plan(Path.Combine(_dir, "evil2"), null).TargetFor(MaskFormat.Png)));
+                Assert.True(Inside(Out, plan.Plan(Path.Combine(Dir, "evil2"), null).TargetFor(MaskFormat.Png)));
             }
         }
 

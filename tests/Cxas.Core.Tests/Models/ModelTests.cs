@@ -1,18 +1,10 @@
-using System;
-using System.IO;
-using Cxas.Models;
 using Cxas.Onnx;
-using Xunit;
 
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Models
 {
-    public class ModelTests : IDisposable
+    public class ModelTests : TempFolderTests
     {
-        private readonly string _dir = TestSupport.NewTempDir();
-
-        public void Dispose() => Directory.Delete(_dir, true);
-
-        private string Model(int classes = 4, int size = 16) => PipelineTests.WriteModel(_dir, classes, size);
+        private string Model(int classes = 4, int size = 16) => TestSupport.WriteClosedFormModel(Dir, classes, size);
 
         [Fact]
         public void MissingFilesAreInvalidModel()
@@ -22,7 +14,7 @@ namespace Cxas.Tests
             var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir));
             Assert.Equal(CxasErrorKind.InvalidModel, ex.Kind);
             Assert.Contains("model.onnx", ex.Message);
-            Assert.Equal(CxasErrorKind.NotFound, Assert.Throws<CxasException>(() => CxasModel.Load(Path.Combine(_dir, "none"))).Kind);
+            Assert.Equal(CxasErrorKind.NotFound, Assert.Throws<CxasException>(() => CxasModel.Load(Path.Combine(Dir, "none"))).Kind);
         }
 
         [Fact]
@@ -67,7 +59,7 @@ namespace Cxas.Tests
         [InlineData("{ not json", "not valid JSON")]
         public void BadManifestsAreRejected(string json, string why)
         {
-            var path = Path.Combine(_dir, "model.json");
+            var path = Path.Combine(Dir, "model.json");
             File.WriteAllText(path, json);
             var ex = Assert.Throws<CxasException>(() => ModelManifest.Load(path));
             Assert.Contains(why, ex.Message);

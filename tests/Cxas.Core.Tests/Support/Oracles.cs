@@ -1,11 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using Cxas.Core.Tests.Dicom;
-using Xunit;
-
-namespace Cxas.Tests
+namespace Cxas.Core.Tests
 {
     /// <summary>
     /// The independent oracles tests lean on, by name: <c>shared</c> (../shared with its DICOM material), <c>pydicom</c>
@@ -38,13 +31,13 @@ namespace Cxas.Tests
                 bool found;
                 switch (oracle)
                 {
-                    case "shared": found = DicomTestEnv.Shared != null; break;
-                    case "pydicom": found = DicomTestEnv.PythonHasPydicom(); break;
+                    case "shared": found = TestSupport.Shared != null && Directory.Exists(Path.Combine(TestSupport.Shared, "dicom")); break;
+                    case "pydicom": found = TestSupport.PythonHasPydicom(); break;
                     case "dcmjs":
-                        found = DicomTestEnv.Tool("node") != null && DicomTestEnv.RepoRoot != null &&
-                                Directory.Exists(Path.Combine(DicomTestEnv.RepoRoot, "tests", "js", "node_modules", "dcmjs"));
+                        found = TestSupport.Tool("node") != null &&
+                                Directory.Exists(Path.Combine(TestSupport.RepoRoot, "tests", "js", "node_modules", "dcmjs"));
                         break;
-                    default: found = DicomTestEnv.Tool(oracle) != null; break;
+                    default: found = TestSupport.Tool(oracle) != null; break;
                 }
                 Present[oracle] = found;
                 return found;

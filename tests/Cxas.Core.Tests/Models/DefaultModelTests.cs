@@ -1,12 +1,4 @@
-using System;
-using System.IO;
-using System.Linq;
-using Cxas.Imaging;
-using Cxas.Models;
-using Cxas.Segmentation;
-using Xunit;
-
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Models
 {
     /// <summary>
     /// Checks of the shipped trained anatomy model (models/cxas-anatomy-r18): its manifest, its masks on a synthetic

@@ -1,21 +1,13 @@
-using System;
-using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
-using System.Linq;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Cxas.Features;
-using Cxas.Imaging;
 using Cxas.Rendering;
 using Cxas.Reporting;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
 using static Cxas.Core.Tests.Features.Synthetic;
 
-namespace Cxas.Core.Tests.Features
+namespace Cxas.Core.Tests.Reporting
 {
     /// <summary>
     /// Report tests on two synthetic 240 x 200 images. Setting CXAS_REPORT_FIXTURE to a file path also leaves the report

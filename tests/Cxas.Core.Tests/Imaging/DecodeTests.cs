@@ -1,18 +1,8 @@
-using System;
-using System.IO;
-using System.Linq;
-using Cxas.Imaging;
-using Xunit;
-
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Imaging
 {
     /// <summary>PNG/JPEG decoding compared with PIL's <c>convert("RGB")</c>, the reference's own decoder.</summary>
-    public class DecodeTests : IDisposable
+    public class DecodeTests : TempFolderTests
     {
-        private readonly string _dir = TestSupport.NewTempDir();
-
-        public void Dispose() => Directory.Delete(_dir, true);
-
         private const string MakeImages = @"
 import sys, numpy as np
 from PIL import Image
@@ -58,8 +48,8 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [InlineData("bilevel.png")]
         public void PngDecodesExactlyAsPilConvertsToRgb(string name)
         {
-            TestSupport.Python(MakeImages, _dir);
-            var file = Path.Combine(_dir, name);
+            TestSupport.Python(MakeImages, Dir);
+            var file = Path.Combine(Dir, name);
             var image = ImageLoader.Load(file);
             Assert.Equal("PNG", image.Info.Format);
             Assert.Equal((53, 37), (image.Width, image.Height));
@@ -71,8 +61,8 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [InlineData("grey.jpg")]
         public void JpegDecodesWithinIdctRoundingOfPil(string name)
         {
-            TestSupport.Python(MakeImages, _dir);
-            var file = Path.Combine(_dir, name);
+            TestSupport.Python(MakeImages, Dir);
+            var file = Path.Combine(Dir, name);
             var image = ImageLoader.Load(file);
             Assert.Equal("JPEG", image.Info.Format);
             var ours = OurRgb(image);
@@ -94,10 +84,10 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [Fact]
         public void SixteenBitGreyIsScaledNotClipped()
         {
-            TestSupport.Python(MakeImages, _dir);
-            var image = ImageLoader.Load(Path.Combine(_dir, "grey16.png"));
+            TestSupport.Python(MakeImages, Dir);
+            var image = ImageLoader.Load(Path.Combine(Dir, "grey16.png"));
             var raw = TestSupport.Python("import sys, numpy as np; a = np.load(sys.argv[1]); sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))",
-                Path.Combine(_dir, "grey16.npy")).Split(' ').Select(int.Parse).ToArray();
+                Path.Combine(Dir, "grey16.npy")).Split(' ').Select(int.Parse).ToArray();
             var ours = OurRgb(image);
             for (int i = 0; i < raw.Length; i++)
             {
@@ -110,22 +100,22 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [Fact]
         public void ContentDecidesNotTheExtension()
         {
-            TestSupport.Python(MakeImages, _dir);
-            var renamed = Path.Combine(_dir, "actually-a-png.jpg");
-            File.Copy(Path.Combine(_dir, "rgb.png"), renamed);
+            TestSupport.Python(MakeImages, Dir);
+            var renamed = Path.Combine(Dir, "actually-a-png.jpg");
+            File.Copy(Path.Combine(Dir, "rgb.png"), renamed);
             Assert.Equal("PNG", ImageLoader.Load(renamed).Info.Format);
-            var noExtension = Path.Combine(_dir, "IMG0001");
-            File.Copy(Path.Combine(_dir, "photo.jpg"), noExtension);
+            var noExtension = Path.Combine(Dir, "IMG0001");
+            File.Copy(Path.Combine(Dir, "photo.jpg"), noExtension);
             Assert.Equal("JPEG", ImageLoader.Load(noExtension).Info.Format);
         }
 
         [Fact]
         public void CorruptPngIsInvalidData()
         {
-            TestSupport.Python(MakeImages, _dir);
-            var bytes = File.ReadAllBytes(Path.Combine(_dir, "rgb.png"));
+            TestSupport.Python(MakeImages, Dir);
+            var bytes = File.ReadAllBytes(Path.Combine(Dir, "rgb.png"));
             for (int i = 60; i < bytes.Length - 40; i += 7) bytes[i] ^= 0x5A; // scramble IDAT, keep IEND
-            var file = Path.Combine(_dir, "corrupt.png");
+            var file = Path.Combine(Dir, "corrupt.png");
             File.WriteAllBytes(file, bytes);
             var ex = Assert.Throws<CxasException>(() => ImageLoader.Load(file));
             Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
@@ -138,9 +128,9 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [InlineData("rgb.png", 0.5)]
         public void TruncatedFilesAreInvalidData(string name, double keep)
         {
-            TestSupport.Python(MakeImages, _dir);
-            var bytes = File.ReadAllBytes(Path.Combine(_dir, name));
-            var file = Path.Combine(_dir, "cut-" + name);
+            TestSupport.Python(MakeImages, Dir);
+            var bytes = File.ReadAllBytes(Path.Combine(Dir, name));
+            var file = Path.Combine(Dir, "cut-" + name);
             File.WriteAllBytes(file, bytes.Take((int)(bytes.Length * keep)).ToArray());
             var ex = Assert.Throws<CxasException>(() => ImageLoader.Load(file));
             Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
@@ -150,7 +140,7 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [Fact]
         public void TextFileNamedPngIsNotSupported()
         {
-            var file = Path.Combine(_dir, "notes.png");
+            var file = Path.Combine(Dir, "notes.png");
             File.WriteAllText(file, "This is not an image.\n");
             var ex = Assert.Throws<CxasException>(() => ImageLoader.Load(file));
             Assert.Equal(CxasErrorKind.NotSupported, ex.Kind);
@@ -160,17 +150,17 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         [Fact]
         public void EmptyAndMissingFilesAreClearErrors()
         {
-            var empty = Path.Combine(_dir, "empty.png");
+            var empty = Path.Combine(Dir, "empty.png");
             File.WriteAllBytes(empty, Array.Empty<byte>());
             Assert.Equal(CxasErrorKind.InvalidData, Assert.Throws<CxasException>(() => ImageLoader.Load(empty)).Kind);
-            Assert.Equal(CxasErrorKind.NotFound, Assert.Throws<CxasException>(() => ImageLoader.Load(Path.Combine(_dir, "nope.png"))).Kind);
+            Assert.Equal(CxasErrorKind.NotFound, Assert.Throws<CxasException>(() => ImageLoader.Load(Path.Combine(Dir, "nope.png"))).Kind);
         }
 
         [Fact]
         public void HugeDeclaredSizeIsRefusedBeforeDecoding()
         {
             // A valid PNG header declaring 60000 x 60000, with a tiny IDAT: must be refused from the header alone.
-            var file = Path.Combine(_dir, "huge.png");
+            var file = Path.Combine(Dir, "huge.png");
             HugePng.Write(file, 60000, 60000);
             long before = GC.GetAllocatedBytesForCurrentThread();
             var ex = Assert.Throws<CxasException>(() => ImageLoader.Load(file));

@@ -1,41 +1,18 @@
-using System;
-using System.IO;
-using System.Linq;
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Models;
-using Cxas.Segmentation;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
-
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Segmentation
 {
     /// <summary>
     /// End-to-end checks against the closed-form model: every mask pixel must equal the rule
     /// "8-bit channel (k mod 3) of the nearest-sampled source pixel exceeds (k*37 mod 255)", with the reference's
     /// nearest rule applied both ways, computed here independently of the library.
     /// </summary>
-    public class PipelineTests : IDisposable
+    public class PipelineTests : TempFolderTests
     {
-        private readonly string _dir = TestSupport.NewTempDir();
-
-        public void Dispose() => Directory.Delete(_dir, true);
-
         /// <summary>ATen's nearest source index, float32 arithmetic: min(floor(dst * (float)in/out), in-1).</summary>
         internal static int TorchNearest(int dst, int inSize, int outSize)
         {
             float scale = (float)inSize / outSize;
             float p = dst * scale;
             return Math.Min((int)Math.Floor(p), inSize - 1);
-        }
-
-        internal static string WriteModel(string dir, int classes, int inputSize)
-        {
-            var labels = Enumerable.Range(0, classes).Select(i => "class " + i).ToArray();
-            var path = Path.Combine(dir, $"model-{classes}-{inputSize}");
-            ClosedFormModel.Write(path, "closed-form-test", labels, inputSize, "test");
-            return path;
         }
 
         internal static byte[] PatternRgb(int w, int h, int seed)
@@ -62,7 +39,7 @@ namespace Cxas.Tests
         public void MasksFollowTheClosedFormRuleAtFullResolution(int width, int height, int inputSize)
         {
             const int classes = 12;
-            var model = CxasModel.Load(WriteModel(_dir, classes, inputSize));
+            var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, classes, inputSize));
             var segmenter = new Segmenter(model, DeviceSpec.Cpu);
             var rgb = PatternRgb(width, height, width * 31 + height);
             var image = new SourceImage(new Rgb24Raster(width, height, rgb), new SourceInfo { Path = "pattern.png", Format = "PNG" });
@@ -99,7 +76,7 @@ namespace Cxas.Tests
         public void LabelOrderFollowsOutputChannels()
         {
             // Classes 0, 3, 6 read red, 1, 4, 7 green, 2, 5, 8 blue: a pure red image lights only red classes whose level < 255.
-            var model = CxasModel.Load(WriteModel(_dir, 9, 32));
+            var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, 9, 32));
             var segmenter = new Segmenter(model, DeviceSpec.Cpu);
             var rgb = new byte[40 * 20 * 3];
             for (int i = 0; i < rgb.Length; i += 3) rgb[i] = 255;
@@ -113,7 +90,7 @@ namespace Cxas.Tests
         public void ThresholdFromTheManifestIsApplied()
         {
             // threshold 0.5 is logit 0; a stricter probability moves the cut: sigmoid(v - t) > 0.6 <=> v - t > ln(1.5).
-            var dir = WriteModel(_dir, 3, 16);
+            var dir = TestSupport.WriteClosedFormModel(Dir, 3, 16);
             var manifestPath = Path.Combine(dir, "model.json");
             var manifest = ModelManifest.Load(manifestPath);
             manifest.Threshold = 0.6;
@@ -205,10 +182,10 @@ namespace Cxas.Tests
         [Fact]
         public void QueueKeepsOrderAndReportsBadFilesWithoutStopping()
         {
-            var model = CxasModel.Load(WriteModel(_dir, 3, 32));
+            var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, 3, 32));
             var segmenter = new Segmenter(model, DeviceSpec.Cpu);
             var queue = new SegmentationQueue(segmenter);
-            var files = Enumerable.Range(0, 6).Select(i => Path.Combine(_dir, $"img{i}.png")).ToList();
+            var files = Enumerable.Range(0, 6).Select(i => Path.Combine(Dir, $"img{i}.png")).ToList();
             for (int i = 0; i < files.Count; i++)
             {
                 if (i == 3) { File.WriteAllText(files[i], "not an image"); continue; }

@@ -1,16 +1,10 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using Cxas.Features;
-using Cxas.Imaging;
 using Cxas.Rendering;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using Xunit;
 using static Cxas.Core.Tests.Features.Synthetic;
 
-namespace Cxas.Core.Tests.Features
+namespace Cxas.Core.Tests.Rendering
 {
+    /// <summary>Overlays on synthetic images, pixel by pixel: blending, fills and outlines, downscaling, lines, text, constructions, colours and PNG output.</summary>
     public class RenderingTests
     {
         private static Rgb24Raster Grey(int w, int h, byte v)

@@ -1,9 +1,6 @@
-using System;
-using Cxas.Imaging;
-using Xunit;
-
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Imaging
 {
+    /// <summary>The nearest-neighbour index rule against exact arithmetic and PyTorch's float32 results.</summary>
     public class NearestIndexTests
     {
         [Theory]

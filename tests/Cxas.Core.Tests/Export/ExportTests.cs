@@ -1,23 +1,11 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using System.Text.Json;
 using Cxas.Export;
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Segmentation;
-using Xunit;
 
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Export
 {
     /// <summary>Written masks are read back with numpy and PIL (independent decoders) and compared pixel for pixel.</summary>
-    public class ExportTests : IDisposable
+    public class ExportTests : TempFolderTests
     {
-        private readonly string _dir = TestSupport.NewTempDir();
-
-        public void Dispose() => Directory.Delete(_dir, true);
-
         /// <summary>A result with random grid bits (class 2 empty) at an odd full size.</summary>
         internal static SegmentationResult RandomResult(string name, int width, int height, int seed, int classes = 5)
         {
@@ -63,9 +51,9 @@ def sig(a):
         public void NpyIsABoolArrayNumpyReadsBack()
         {
             var r = RandomResult("chest", 77, 53, 1);
-            var exporter = new MaskExporter(_dir, MaskFormat.Npy, overwrite: false);
+            var exporter = new MaskExporter(Dir, MaskFormat.Npy, overwrite: false);
             var record = exporter.Export(r)[0];
-            Assert.Equal(Path.Combine(_dir, "chest.npy"), record.OutputPath);
+            Assert.Equal(Path.Combine(Dir, "chest.npy"), record.OutputPath);
             var py = TestSupport.Python(PySignature + @"
 import sys, numpy as np
 a = np.load(sys.argv[1])
@@ -79,7 +67,7 @@ print(' '.join(sig(a[c]) for c in range(a.shape[0])))", record.OutputPath).Split
         public void NpzHoldsArr0AndLabelSubsetsKeepTheirOrder()
         {
             var r = RandomResult("chest", 64, 40, 2);
-            var exporter = new MaskExporter(_dir, MaskFormat.Npz, false, new[] { "class 3", "LEFT LUNG" });
+            var exporter = new MaskExporter(Dir, MaskFormat.Npz, false, new[] { "class 3", "LEFT LUNG" });
             var record = exporter.Export(r)[0];
             var py = TestSupport.Python(PySignature + @"
 import sys, numpy as np
@@ -95,8 +83,8 @@ print(' '.join(sig(a[c]) for c in range(a.shape[0])))", record.OutputPath).Split
         public void PngLayoutIsOneOneBitFilePerClassUnderTheStem()
         {
             var r = RandomResult("case-01", 91, 67, 3);
-            var record = new MaskExporter(_dir, MaskFormat.Png, false).Export(r)[0];
-            Assert.Equal(Path.Combine(_dir, "case-01"), record.OutputPath);
+            var record = new MaskExporter(Dir, MaskFormat.Png, false).Export(r)[0];
+            Assert.Equal(Path.Combine(Dir, "case-01"), record.OutputPath);
             var files = Directory.GetFiles(record.OutputPath).Select(Path.GetFileName).OrderBy(f => f).ToArray();
             Assert.Equal(r.Masks.Labels.Select(l => l + ".png").OrderBy(f => f).ToArray(), files);
             var py = TestSupport.Python(PySignature + @"
@@ -115,7 +103,7 @@ print(' '.join(out))", new[] { record.OutputPath }.Concat(r.Masks.Labels).ToArra
         public void JpgMasksDecodeCloseToTheMask()
         {
             var r = RandomResult("j", 48, 48, 4);
-            var record = new MaskExporter(_dir, MaskFormat.Jpg, false, new[] { "class 0" }).Export(r)[0];
+            var record = new MaskExporter(Dir, MaskFormat.Jpg, false, new[] { "class 0" }).Export(r)[0];
             var py = TestSupport.Python(PySignature + @"
 import sys, numpy as np
 from PIL import Image
@@ -131,10 +119,10 @@ print(sig(a))", Path.Combine(record.OutputPath, "class 0.jpg"));
         {
             var a = RandomResult("a", 70, 45, 5);
             var b = RandomResult("b", 33, 81, 6);
-            var exporter = new MaskExporter(_dir, MaskFormat.Json, false);
+            var exporter = new MaskExporter(Dir, MaskFormat.Json, false);
             exporter.Export(a);
             exporter.Export(b);
-            var target = Path.Combine(_dir, MaskExporter.CocoFileName);
+            var target = Path.Combine(Dir, MaskExporter.CocoFileName);
             Assert.False(File.Exists(target)); // appears only when complete
             exporter.Complete();
             exporter.Dispose();
@@ -183,21 +171,21 @@ for ann in d['annotations']:
         public void ExistingOutputsAreKeptWithoutOverwriteAndReplacedWithIt()
         {
             var r = RandomResult("keep", 20, 20, 7);
-            var target = Path.Combine(_dir, "keep.npy");
+            var target = Path.Combine(Dir, "keep.npy");
             File.WriteAllText(target, "precious");
-            var ex = Assert.Throws<CxasException>(() => new MaskExporter(_dir, MaskFormat.Npy, false).Export(r));
+            var ex = Assert.Throws<CxasException>(() => new MaskExporter(Dir, MaskFormat.Npy, false).Export(r));
             Assert.Equal(CxasErrorKind.AlreadyExists, ex.Kind);
             Assert.Equal("precious", File.ReadAllText(target));
-            new MaskExporter(_dir, MaskFormat.Npy, true).Export(r);
+            new MaskExporter(Dir, MaskFormat.Npy, true).Export(r);
             Assert.NotEqual("precious", File.ReadAllText(target));
-            Assert.Single(Directory.GetFileSystemEntries(_dir));
+            Assert.Single(Directory.GetFileSystemEntries(Dir));
 
-            Directory.CreateDirectory(Path.Combine(_dir, "keep"));
-            File.WriteAllText(Path.Combine(_dir, "keep", "old.png"), "x");
-            Assert.Throws<CxasException>(() => new MaskExporter(_dir, MaskFormat.Png, false).Export(r));
-            new MaskExporter(_dir, MaskFormat.Png, true).Export(r);
-            Assert.False(File.Exists(Path.Combine(_dir, "keep", "old.png")));
-            Assert.Equal(5, Directory.GetFiles(Path.Combine(_dir, "keep")).Length);
+            Directory.CreateDirectory(Path.Combine(Dir, "keep"));
+            File.WriteAllText(Path.Combine(Dir, "keep", "old.png"), "x");
+            Assert.Throws<CxasException>(() => new MaskExporter(Dir, MaskFormat.Png, false).Export(r));
+            new MaskExporter(Dir, MaskFormat.Png, true).Export(r);
+            Assert.False(File.Exists(Path.Combine(Dir, "keep", "old.png")));
+            Assert.Equal(5, Directory.GetFiles(Path.Combine(Dir, "keep")).Length);
         }
 
         [Fact]
@@ -205,19 +193,19 @@ for ann in d['annotations']:
         {
             var r = RandomResult("boom", 20, 20, 8);
             var ex = Assert.Throws<InvalidOperationException>(() =>
-                Cxas.IO.AtomicOutput.WriteFile(Path.Combine(_dir, "boom.npy"), false, s => { s.WriteByte(1); throw new InvalidOperationException("disk gone"); }));
-            Assert.Empty(Directory.GetFileSystemEntries(_dir));
-            var coco = new MaskExporter(_dir, MaskFormat.Json, false);
+                Cxas.IO.AtomicOutput.WriteFile(Path.Combine(Dir, "boom.npy"), false, s => { s.WriteByte(1); throw new InvalidOperationException("disk gone"); }));
+            Assert.Empty(Directory.GetFileSystemEntries(Dir));
+            var coco = new MaskExporter(Dir, MaskFormat.Json, false);
             coco.Export(r);
             coco.Dispose(); // stopped before Complete
-            Assert.Empty(Directory.GetFileSystemEntries(_dir));
+            Assert.Empty(Directory.GetFileSystemEntries(Dir));
         }
 
         [Fact]
         public void UnknownLabelIsAClearError()
         {
             var r = RandomResult("x", 10, 10, 9);
-            var ex = Assert.Throws<CxasException>(() => new MaskExporter(_dir, MaskFormat.Npy, false, new[] { "spleen" }).Export(r));
+            var ex = Assert.Throws<CxasException>(() => new MaskExporter(Dir, MaskFormat.Npy, false, new[] { "spleen" }).Export(r));
             Assert.Contains("spleen", ex.Message);
         }
     }

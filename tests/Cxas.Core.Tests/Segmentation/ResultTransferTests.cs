@@ -1,11 +1,4 @@
-using System;
-using System.Linq;
-using Cxas.Imaging;
-using Cxas.Masks;
-using Cxas.Segmentation;
-using Xunit;
-
-namespace Cxas.Tests
+namespace Cxas.Core.Tests.Segmentation
 {
     /// <summary>The transfer form carries a result whole (every grid bit, sizes, source) and refuses damaged data.</summary>
     public class ResultTransferTests
