@@ -33,17 +33,17 @@ namespace Cxas.PowerShell
             if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
             if (ex is CxasException cx)
             {
-                var record = new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
+                // Core's remedy in the cmdlets' words: the error's exception says it, Core's own stays inside it.
                 var advice = Advice(cx.Remedy);
-                if (advice != null) record.ErrorDetails = new ErrorDetails(cx.Message.TrimEnd('.') + " (" + advice + ").");
-                return record;
+                if (advice != null) cx = new CxasException(cx.Kind, cx.Message.TrimEnd('.') + " (" + advice + ").", cx.FilePath, cx);
+                return new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
             }
             if (ex is IOException || ex is UnauthorizedAccessException)
                 return new ErrorRecord(ex, "Cxas." + CxasErrorKind.WriteFailed, ErrorCategory.WriteError, target);
             return new ErrorRecord(ex, "Cxas.Unexpected", ErrorCategory.NotSpecified, target);
         }
 
-        /// <summary>A Core remedy in the cmdlets' terms (the error's message as shown; the exception keeps Core's).</summary>
+        /// <summary>A Core remedy in the cmdlets' terms.</summary>
         internal static string? Advice(CxasRemedy remedy)
         {
             switch (remedy)
