@@ -78,7 +78,9 @@ namespace Cxas.Core.Tests.Import
             File.Copy(TestSupport.ReducedCheckpoint, path);
             var ex = Assert.Throws<CxasException>(() => ModelImporter.DefaultName(path));
             Assert.Equal(CxasErrorKind.InvalidArgument, ex.Kind);
-            Assert.Contains("-Name", ex.Message);
+            // Core says what to do; the cmdlet layer names its parameter (-Name).
+            Assert.Equal(CxasRemedy.NameNewModel, ex.Remedy);
+            Assert.Contains("file name", ex.Message);
         }
     }
 }

@@ -323,7 +323,7 @@ namespace Cxas.Core.Tests.Install
             var first = ModelInstaller.Install(request);
             var ex = Assert.Throws<CxasException>(() => ModelInstaller.Install(request));
             Assert.Equal(CxasErrorKind.AlreadyExists, ex.Kind);
-            Assert.Contains("-Force", ex.Message);
+            Assert.Equal(CxasRemedy.Overwrite, ex.Remedy);
             Assert.Single(server.Log);
             request.Force = true;
             var second = ModelInstaller.Install(request);
@@ -412,7 +412,8 @@ namespace Cxas.Core.Tests.Install
                 Assert.False(Directory.Exists(result.Directory));
                 Assert.Empty(Directory.GetFileSystemEntries(machine));
                 var missing = Assert.Throws<CxasException>(() => catalog.ResolveDirectory(ModelImporter.ReferenceModelName));
-                Assert.Contains("Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense", missing.Message);
+                Assert.Equal(CxasRemedy.InstallReferenceModel, missing.Remedy);
+                Assert.Contains("is not installed", missing.Message);
             }
             finally
             {
@@ -462,7 +463,9 @@ namespace Cxas.Core.Tests.Install
                 Assert.Contains(local, ModelSources.ReferenceToolCheckpoints());
                 // Not installed yet: the error of a -Model lookup offers that file by name.
                 var missing = Assert.Throws<CxasException>(() => new ModelCatalog(null, new[] { _root }).ResolveDirectory(ModelImporter.ReferenceModelName));
-                Assert.Contains($"Install-CxasModel -Path '{local}' -AcceptLicense", missing.Message);
+                Assert.Equal(CxasRemedy.InstallReferenceModel, missing.Remedy);
+                Assert.Equal(local, missing.FilePath);
+                Assert.Contains($"'{local}'", missing.Message);
                 var result = ModelInstaller.Install(Request(null, baseUrl: server.BaseUrl));
                 Assert.Equal("File", result.SourceKind);
                 Assert.Empty(server.Log);
