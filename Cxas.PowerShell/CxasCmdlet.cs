@@ -1,9 +1,4 @@
-using System;
-using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
-using System.Linq;
-using System.Management.Automation;
 using Cxas.Imaging;
 using Cxas.Features;
 using Cxas.Models;

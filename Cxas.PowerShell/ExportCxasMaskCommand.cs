@@ -1,10 +1,6 @@
-using System;
-using System.Linq;
-using System.Management.Automation;
 using System.Security;
 using Cxas.DicomWeb;
 using Cxas.Export;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

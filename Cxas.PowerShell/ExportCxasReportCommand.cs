@@ -1,13 +1,7 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Management.Automation;
 using Cxas.Features;
 using Cxas.IO;
 using Cxas.Rendering;
 using Cxas.Reporting;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

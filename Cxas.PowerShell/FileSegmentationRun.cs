@@ -1,9 +1,5 @@
-using System;
-using System.Collections.Generic;
-using System.Management.Automation;
 using Cxas.Imaging;
 using Cxas.Models;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

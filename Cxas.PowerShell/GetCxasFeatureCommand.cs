@@ -1,10 +1,5 @@
-using System;
 using System.Collections;
-using System.Collections.Generic;
-using System.Linq;
-using System.Management.Automation;
 using Cxas.Features;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

@@ -1,6 +1,3 @@
-using System;
-using System.IO;
-using System.Management.Automation;
 using Cxas.Import;
 using Cxas.Models;
 

@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.Management.Automation;
 using Cxas.DicomWeb;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

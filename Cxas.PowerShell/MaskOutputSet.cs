@@ -1,11 +1,5 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
-using System.Management.Automation;
 using Cxas.Export;
 using Cxas.Imaging;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

@@ -1,10 +1,5 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Reflection;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

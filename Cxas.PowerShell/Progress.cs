@@ -1,7 +1,4 @@
-using System;
 using System.Diagnostics;
-using System.IO;
-using System.Management.Automation;
 using System.Threading;
 
 namespace Cxas.PowerShell

@@ -1,12 +1,7 @@
-using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.Linq;
-using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using Cxas.Imaging;
 using Cxas.Import;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

@@ -1,6 +1,3 @@
-using System;
-using System.Management.Automation;
-using Cxas.Segmentation;
 
 namespace Cxas.PowerShell
 {

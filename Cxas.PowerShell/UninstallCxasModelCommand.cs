@@ -1,4 +1,3 @@
-using System.Management.Automation;
 using Cxas.Models.Install;
 
 namespace Cxas.PowerShell

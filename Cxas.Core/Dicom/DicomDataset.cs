@@ -6,7 +6,12 @@ using System.Text;
 namespace Cxas.Dicom
 {
     /// <summary>One parsed data element. Values stay in the file's buffer; sequences hold parsed items.</summary>
+    /// <param name="Tag">Group and element, (group &lt;&lt; 16) | element.</param>
     /// <param name="Vr">Explicit VR, or the one inferred for implicit files ("UN" when unknown).</param>
+    /// <param name="Buffer">The file's bytes.</param>
+    /// <param name="Offset">Where the value starts in <paramref name="Buffer"/>.</param>
+    /// <param name="Length">The value's length in bytes.</param>
+    /// <param name="BigEndian">Whether the value is big-endian (the retired explicit VR big endian syntax).</param>
     internal sealed record DicomElement(uint Tag, string Vr, byte[] Buffer, int Offset, int Length, bool BigEndian)
     {
         /// <summary>Items of a sequence (SQ, or an undefined-length element parsed as one).</summary>

@@ -6,7 +6,11 @@ using System.IO.Compression;
 namespace Cxas.Dicom
 {
     /// <summary>A parsed DICOM file: its file meta information, its data set and how the data set was encoded.</summary>
+    /// <param name="Path">The file read.</param>
+    /// <param name="Meta">Group 0002, the file meta information (empty for a file without it).</param>
+    /// <param name="Dataset">The data set.</param>
     /// <param name="TransferSyntax">The transfer syntax the data set was actually parsed with.</param>
+    /// <param name="HadPreamble">Whether the file began with the 128-byte preamble and "DICM".</param>
     internal sealed record DicomFile(string Path, DicomDataset Meta, DicomDataset Dataset, string TransferSyntax, bool HadPreamble);
 
     /// <summary>Transfer syntax UIDs.</summary>
