@@ -16,7 +16,7 @@ namespace Cxas.Imaging
     /// as the reference does (<c>PIL.Image.convert("RGB")</c>: alpha dropped, not composited; EXIF orientation ignored).
     /// 16-bit samples are scaled to 8 bits (v*255/65535, rounded); PIL would clip them at 255 instead.
     /// ImageSharp fills what is missing from a damaged file silently, so each file is first proved whole by our own
-    /// checks, which also apply <see cref="ImageLimits"/> to the header before anything the size of the image is
+    /// checks, which also apply the read's <see cref="ImageReadOptions"/> to the header before anything the size of the image is
     /// allocated: a PNG by <see cref="PngChecker"/> (chunks, CRCs, the whole zlib stream; ImageSharp then sees only
     /// the critical chunks, never a compressed ancillary one), a JPEG by <see cref="JpegChecker"/> (markers, tables,
     /// every scan's entropy-coded data to its last MCU). ImageSharp then decodes the pixels, metadata ignored.
@@ -40,6 +40,7 @@ namespace Cxas.Imaging
 
         public string Format => "PNG/JPEG";
         public IReadOnlyCollection<string> Extensions { get; } = new[] { ".png", ".jpg", ".jpeg" };
+        public int HeaderSize => 8;
 
         private static Configuration CreateConfiguration(bool gcAllocator)
         {
@@ -56,7 +57,7 @@ namespace Cxas.Imaging
 
         internal static bool IsJpeg(ReadOnlySpan<byte> h) => h.Length >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF;
 
-        public SourceImage Read(string path)
+        public SourceImage Read(string path, ImageReadOptions options)
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             var head = new byte[8];
@@ -67,7 +68,7 @@ namespace Cxas.Imaging
             IImageDecoder decoder;
             if (png)
             {
-                var layout = PngChecker.Check(stream, path);
+                var layout = PngChecker.Check(stream, path, options);
                 pixels = new SegmentStream(stream, layout.Critical);
                 decoder = new PngDecoder { IgnoreMetadata = true };
             }
@@ -79,7 +80,7 @@ namespace Cxas.Imaging
                 stream.Position = 0;
                 int n = 0, r;
                 while (n < data.Length && (r = stream.Read(data, n, data.Length - n)) > 0) n += r;
-                JpegChecker.Check(data, path);
+                JpegChecker.Check(data, path, options);
                 pixels = new MemoryStream(data, 0, n, writable: false);
                 decoder = new JpegDecoder { IgnoreMetadata = true };
             }

@@ -75,7 +75,7 @@ namespace Cxas.Dicom.Seg
                     $"'{result.Path}' is a {result.Source.Format} image: it has no DICOM identity (patient, study, series, SOP instance) " +
                     "to derive a DICOM Segmentation from. Choose another output type (png, jpg, npy, npz, json) for it.", result.Path);
             // Results decoded by this version carry what the SEG needs; others (built by hand) are read again from their file.
-            return result.Source.Seg ?? SegSource.From(DicomParser.ReadFile(result.Path));
+            return result.Source.Seg as SegSource ?? SegSource.From(DicomParser.ReadFile(result.Path));
         }
 
         private static List<int> Present(SegmentationResult result, IReadOnlyList<int> classes)

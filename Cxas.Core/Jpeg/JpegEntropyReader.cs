@@ -1,6 +1,6 @@
 using System;
 
-namespace Cxas.Dicom.Codecs
+namespace Cxas.Jpeg
 {
     /// <summary>
     /// A Huffman table of a JPEG stream (ITU T.81 C): codes up to 9 bits in one look-up, longer ones through the
