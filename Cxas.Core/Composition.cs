@@ -16,6 +16,7 @@ namespace Cxas
         {
             var readers = ImageReaderConfiguration.Default;
             readers.Register(new PngJpegReader());
+            readers.Register(new TiffReader());
             readers.Register(new DicomImageReader());
         }
     }

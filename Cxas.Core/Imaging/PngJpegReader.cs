@@ -2,12 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using Cxas.IO;
-using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.Memory;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace Cxas.Imaging
 {
@@ -27,28 +24,16 @@ namespace Cxas.Imaging
     /// </summary>
     public sealed class PngJpegReader : IImageReader
     {
-        private static readonly Configuration PooledConfig = CreateConfiguration(false);
-        private static readonly Configuration GcConfig = CreateConfiguration(true);
-
-        /// <summary>
-        /// For tests and the mutation bench: ImageSharp takes its buffers from the GC instead of its unmanaged pool, so
-        /// that <c>GC.GetTotalAllocatedBytes</c> counts every byte a decode allocates (slower: large arrays cost GCs).
-        /// </summary>
-        internal static bool CountAllocations { get; set; }
-
-        private static Configuration Config => CountAllocations ? GcConfig : PooledConfig;
+        /// <summary>For tests and the mutation bench: see <see cref="ImageSharpDecoding.CountAllocations"/>.</summary>
+        internal static bool CountAllocations
+        {
+            get => ImageSharpDecoding.CountAllocations;
+            set => ImageSharpDecoding.CountAllocations = value;
+        }
 
         public string Format => "PNG/JPEG";
         public IReadOnlyCollection<string> Extensions { get; } = new[] { ".png", ".jpg", ".jpeg" };
         public int HeaderSize => 8;
-
-        private static Configuration CreateConfiguration(bool gcAllocator)
-        {
-            var config = new Configuration(new PngConfigurationModule(), new JpegConfigurationModule());
-            config.PreferContiguousImageBuffers = true;
-            if (gcAllocator) config.MemoryAllocator = new SimpleGcMemoryAllocator();
-            return config;
-        }
 
         public bool Recognise(ReadOnlySpan<byte> head) => IsPng(head) || IsJpeg(head);
 
@@ -74,35 +59,13 @@ namespace Cxas.Imaging
             }
             else
             {
-                if (stream.Length > int.MaxValue)
-                    throw new CxasException(CxasErrorKind.LimitExceeded, $"'{path}' is a JPEG file of {stream.Length:N0} bytes, more than Cxas reads (2 GiB).", path);
-                var data = new byte[stream.Length];
-                stream.Position = 0;
-                int n = 0, r;
-                while (n < data.Length && (r = stream.Read(data, n, data.Length - n)) > 0) n += r;
+                var data = ImageSharpDecoding.ReadWhole(stream, path, format);
                 JpegChecker.Check(data, path, options);
-                pixels = new MemoryStream(data, 0, n, writable: false);
+                pixels = new MemoryStream(data, writable: false);
                 decoder = new JpegDecoder { IgnoreMetadata = true };
             }
 
-            Image<Rgb24> image;
-            using (pixels)
-            {
-                try
-                {
-                    image = Image.Load<Rgb24>(Config, pixels, decoder);
-                }
-                catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is CxasException))
-                {
-                    throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' is a damaged {format} file: {ex.Message}", path, ex);
-                }
-            }
-            using (image)
-            {
-                var rgb = new byte[checked(image.Width * image.Height * 3)];
-                image.CopyPixelDataTo(rgb);
-                return new SourceImage(new Rgb24Raster(image.Width, image.Height, rgb), new SourceInfo { Path = path, Format = format });
-            }
+            return ImageSharpDecoding.Decode(pixels, decoder, path, format);
         }
     }
 }
