@@ -7,6 +7,9 @@ namespace Cxas.Imaging
     {
         public static IReadOnlyList<IImageReader> All => ImageReaderConfiguration.Default.Readers;
 
+        /// <summary>Adds a reader to the default configuration (ignored when one of its format name is there).</summary>
+        public static void Register(IImageReader reader) => ImageReaderConfiguration.Default.Register(reader);
+
         /// <summary>Extensions a folder scan includes.</summary>
         public static ISet<string> KnownExtensions => ImageReaderConfiguration.Default.KnownExtensions;
 
