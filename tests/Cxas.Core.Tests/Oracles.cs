@@ -26,6 +26,7 @@ namespace Cxas.Tests
             ["dciodvfy"] = "apt-get install dicom3tools",
             ["dcentvfy"] = "apt-get install dicom3tools",
             ["gdcmconv"] = "apt-get install libgdcm-tools",
+            ["libcharls"] = "apt-get install libcharls2",
         };
 
         private static readonly Dictionary<string, bool> Present = new Dictionary<string, bool>();
@@ -40,6 +41,7 @@ namespace Cxas.Tests
                 {
                     case "shared": found = DicomTestEnv.Shared != null; break;
                     case "pydicom": found = DicomTestEnv.PythonHasPydicom(); break;
+                    case "libcharls": found = Cxas.Dicom.Codecs.CharLs.Available; break;
                     case "dcmjs":
                         found = DicomTestEnv.Tool("node") != null && DicomTestEnv.RepoRoot != null &&
                                 Directory.Exists(Path.Combine(DicomTestEnv.RepoRoot, "tests", "js", "node_modules", "dcmjs"));

@@ -39,6 +39,10 @@ namespace Cxas.Dicom.Codecs
 
         public static bool Available => Library.Value != null;
 
+        public static FrameDecoder FrameDecoder { get; } = new NativeFrameDecoder(Decode, () => Available, InstallHint,
+            new TransferSyntax(TransferSyntaxes.JpegLsLossless, "JPEG-LS Lossless Image Compression"),
+            new TransferSyntax(TransferSyntaxes.JpegLsNear, "JPEG-LS Lossy (Near-Lossless) Image Compression"));
+
         /// <summary>Decodes one JPEG-LS frame to samples interleaved by component.</summary>
         public static unsafe DecodedFrame Decode(byte[] data, int offset, int length, long maxSamples, Func<string, Exception> fail, Func<string, Exception> unsupported)
         {

@@ -79,6 +79,27 @@ namespace Cxas.Dicom.Codecs
         }
 
         /// <summary>Decodes a JPEG stream. <paramref name="maxSamples"/> bounds the output before anything is allocated.</summary>
+        /// <summary>The JPEG transfer syntaxes this decoder handles, for <see cref="FrameDecoders"/>.</summary>
+        public static FrameDecoder FrameDecoder { get; } = new JpegFrameDecoder();
+
+        private sealed class JpegFrameDecoder : CodecFrameDecoder
+        {
+            public JpegFrameDecoder() : base(
+                new TransferSyntax(TransferSyntaxes.JpegBaseline, "JPEG Baseline (Process 1)"),
+                new TransferSyntax(TransferSyntaxes.JpegExtended, "JPEG Extended (Process 2 & 4)"),
+                new TransferSyntax(TransferSyntaxes.JpegLossless, "JPEG Lossless, Non-Hierarchical (Process 14)"),
+                new TransferSyntax(TransferSyntaxes.JpegLosslessSv1, "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14, Selection Value 1)")) { }
+
+            protected override DecodedFrame DecodeFrame(FrameInput input)
+            {
+                var f = input.Bytes;
+                var header = ReadHeader(f.Array!, f.Offset, f.Count, input.Fail);
+                // Lossless Huffman coding spends at least one bit per sample; DCT at least two bits per 8x8 block.
+                long maxSamples = header.Sof == 0xC3 ? 8L * f.Count + 64 : 256L * f.Count + 4096;
+                return JpegDecoder.Decode(f.Array!, f.Offset, f.Count, Math.Min(maxSamples, input.Limits.MaxPixels * 4), input.Fail, input.Unsupported);
+            }
+        }
+
         public static DecodedFrame Decode(byte[] data, int offset, int length, long maxSamples, Func<string, Exception> fail, Func<string, Exception> unsupported)
         {
             var decoder = new JpegDecoder(data, offset, length, fail, unsupported);

@@ -57,6 +57,10 @@ namespace Cxas.Dicom.Codecs
 
         public static bool Available => Library.Value != null;
 
+        public static FrameDecoder FrameDecoder { get; } = new NativeFrameDecoder(Decode, () => Available, InstallHint,
+            new TransferSyntax(TransferSyntaxes.Jpeg2000Lossless, "JPEG 2000 Image Compression (Lossless Only)"),
+            new TransferSyntax(TransferSyntaxes.Jpeg2000, "JPEG 2000 Image Compression"));
+
         private static UIntPtr OnRead(IntPtr buffer, UIntPtr count, IntPtr user)
         {
             var s = (Source*)user;
