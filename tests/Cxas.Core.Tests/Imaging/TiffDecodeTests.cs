@@ -34,13 +34,6 @@ Image.fromarray(np.dstack([rgb, rgb[..., 0]])).save(d + '/rgba-lzw.tif', compres
 Image.fromarray(rgb).save(d + '/same.png')
 ";
 
-        private const string DumpRgb = @"
-import sys, numpy as np
-from PIL import Image
-a = np.array(Image.open(sys.argv[1]).convert('RGB'), dtype=np.uint8)
-sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
-";
-
         private const string DumpRaw16 = @"
 import sys, numpy as np
 from PIL import Image
@@ -51,15 +44,6 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
 ";
 
         private void Make() => TestSupport.Python(MakeImages, _dir);
-
-        private static byte[] PilRgb(string file) => TestSupport.Python(DumpRgb, file).Split(' ').Select(byte.Parse).ToArray();
-
-        private static byte[] OurRgb(SourceImage image)
-        {
-            var rgb = new byte[image.Width * image.Height * 3];
-            for (int y = 0; y < image.Height; y++) image.Raster.GetRgb24Row(y, rgb.AsSpan(y * image.Width * 3, image.Width * 3));
-            return rgb;
-        }
 
         [Theory]
         [InlineData("rgb-raw.tif")]
@@ -78,7 +62,7 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
             var image = ImageLoader.Load(file);
             Assert.Equal("TIFF", image.Info.Format);
             Assert.Equal((157, 203), (image.Width, image.Height));
-            Assert.Equal(PilRgb(file), OurRgb(image));
+            Assert.Equal(DecodeTests.PilRgb(file), DecodeTests.OurRgb(image));
         }
 
         [Theory]
@@ -90,15 +74,7 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
             Make();
             var file = Path.Combine(_dir, name);
             var raw = TestSupport.Python(DumpRaw16, file).Split(' ').Select(int.Parse).ToArray();
-            var ours = OurRgb(ImageLoader.Load(file));
-            Assert.Equal(raw.Length * 3, ours.Length);
-            for (int i = 0; i < raw.Length; i++)
-            {
-                double expected = raw[i] * 255.0 / 65535.0;
-                Assert.True(Math.Abs(ours[3 * i] - expected) <= 0.5 + 1e-9, $"pixel {i}: {ours[3 * i]} vs {expected:F2}");
-                Assert.Equal(ours[3 * i], ours[3 * i + 1]);
-                Assert.Equal(ours[3 * i], ours[3 * i + 2]);
-            }
+            DecodeTests.AssertScaledFrom16Bits(raw, DecodeTests.OurRgb(ImageLoader.Load(file)));
         }
 
         [Theory]
@@ -192,7 +168,7 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
             Make();
             const int classes = 6, inputSize = 64;
             var file = Path.Combine(_dir, "rgb-deflate.tif");
-            var rgb = PilRgb(file);
+            var rgb = DecodeTests.PilRgb(file);
             int width = 157, height = 203;
             var segmenter = new Segmenter(CxasModel.Load(PipelineTests.WriteModel(_dir, classes, inputSize)), DeviceSpec.Cpu);
             var result = segmenter.Segment(file);
