@@ -108,6 +108,7 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
             var ex = Assert.Throws<CxasException>(() => ImageLoader.Load(file));
             Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
             Assert.Contains("corrupt.tif", ex.Message);
+            Assert.Contains("strip 0 is corrupt", ex.Message);
         }
 
         [Fact]
