@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Reflection;
+using System.Linq;
 using Cxas.Export;
 using Cxas.IO;
 using Cxas.Masks;
@@ -73,10 +74,12 @@ namespace Cxas.Dicom.Seg
             if (!string.Equals(result.Source.Format, "DICOM", StringComparison.OrdinalIgnoreCase))
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"'{result.Path}' is a {result.Source.Format} image: it has no DICOM identity (patient, study, series, SOP instance) " +
-                    "to derive a DICOM Segmentation from. Choose another output type (png, jpg, npy, npz, json) for it.", result.Path);
+                    $"to derive a DICOM Segmentation from. Choose another output type ({OtherFormats}) for it.", result.Path);
             // Results decoded by this version carry what the SEG needs; others (built by hand) are read again from their file.
             return result.Source.Seg as SegSource ?? SegSource.From(DicomParser.ReadFile(result.Path));
         }
+
+        private static string OtherFormats => string.Join(", ", MaskWriters.All.Where(w => w.Format != MaskFormat.DicomSeg).Select(w => w.Name));
 
         private static List<int> Present(SegmentationResult result, IReadOnlyList<int> classes)
         {
