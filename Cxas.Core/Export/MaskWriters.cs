@@ -111,7 +111,7 @@ namespace Cxas.Export
 
         public string FileName { get; }
 
-        /// <param name="classes">The model indices to record, or null for all.</param>
+        /// <summary>Starts the run's file at <paramref name="target"/> for a model with <paramref name="labels"/>, recording <paramref name="classes"/> (model indices; all when null).</summary>
         public abstract IRunMaskFile Open(string target, IReadOnlyList<string> labels, IReadOnlyList<int>? classes, bool overwrite);
     }
 

@@ -78,7 +78,6 @@ namespace Cxas.Dicom.Codecs
             _unsupported = unsupported;
         }
 
-        /// <summary>Decodes a JPEG stream. <paramref name="maxSamples"/> bounds the output before anything is allocated.</summary>
         /// <summary>The JPEG transfer syntaxes this decoder handles, for <see cref="FrameDecoders"/>.</summary>
         public static FrameDecoder FrameDecoder { get; } = new JpegFrameDecoder();
 
@@ -100,6 +99,7 @@ namespace Cxas.Dicom.Codecs
             }
         }
 
+        /// <summary>Decodes a JPEG stream. <paramref name="maxSamples"/> bounds the output before anything is allocated.</summary>
         public static DecodedFrame Decode(byte[] data, int offset, int length, long maxSamples, Func<string, Exception> fail, Func<string, Exception> unsupported)
         {
             var decoder = new JpegDecoder(data, offset, length, fail, unsupported);
