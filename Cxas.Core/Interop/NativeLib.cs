@@ -83,19 +83,22 @@ namespace Cxas.Interop
 
         private static bool IsWindows => Environment.OSVersion.Platform == PlatformID.Win32NT;
 
+        /// <summary>The library's handle, or zero when it is absent or cannot be loaded (another architecture's build, say).</summary>
         private static IntPtr Load(string name)
         {
-            if (RuntimeTryLoad != null)
-            {
-                var args = new object?[] { name, typeof(NativeLib).Assembly, null, IntPtr.Zero };
-                return (bool)RuntimeTryLoad.Invoke(null, args)! ? (IntPtr)args[3]! : IntPtr.Zero;
-            }
             try
             {
+                if (RuntimeTryLoad != null)
+                {
+                    var args = new object?[] { name, typeof(NativeLib).Assembly, null, IntPtr.Zero };
+                    return (bool)RuntimeTryLoad.Invoke(null, args)! ? (IntPtr)args[3]! : IntPtr.Zero;
+                }
                 return IsWindows ? Kernel32.LoadLibrary(name) : Dl.Open(name, Dl.Now);
             }
+            catch (TargetInvocationException) { return IntPtr.Zero; }
             catch (DllNotFoundException) { return IntPtr.Zero; }
             catch (EntryPointNotFoundException) { return IntPtr.Zero; }
+            catch (BadImageFormatException) { return IntPtr.Zero; }
         }
 
         private static IntPtr Export(IntPtr handle, string symbol)
