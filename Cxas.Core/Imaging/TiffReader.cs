@@ -13,7 +13,8 @@ namespace Cxas.Imaging
     /// <list type="number">
     /// <item>The whole file is read into memory (at most 2 GiB). Header: byte order "II" or "MM", 42, the offset of IFD 0.
     /// BigTIFF (43) is not supported.</item>
-    /// <item>IFD 0 is parsed by us: every entry and every value it points to must lie within the file.</item>
+    /// <item>IFD 0 is parsed by us: it must lie within the file, and so must the values of every entry this reader uses
+    /// (other entries are skipped unread).</item>
     /// <item>Width and height are checked against the read's <see cref="ImageReadOptions"/> before anything the size of the
     /// image is allocated.</item>
     /// <item>Supported layouts: 8- or 16-bit grey (BlackIsZero, one sample), 8-bit RGB (three samples, or four with one
@@ -30,6 +31,10 @@ namespace Cxas.Imaging
     public sealed class TiffReader : IImageReader
     {
         private const int MaxEntries = 4096;
+        /// <summary>The most values a tag may hold: far more strips than any accepted image has, far fewer than would cost memory.</summary>
+        private const long MaxValues = 1 << 20;
+        /// <summary>The tags this reader reads; every other entry is skipped unread.</summary>
+        private static readonly HashSet<int> TagsRead = new HashSet<int> { 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 322, 324, 338, 339 };
 
         public string Format => "TIFF";
         public IReadOnlyCollection<string> Extensions { get; } = new[] { ".tif", ".tiff" };
@@ -76,6 +81,7 @@ namespace Cxas.Imaging
                 if (d.Length < 8) throw Invalid(path, $"it holds {d.Length} bytes, fewer than a TIFF header (8).");
                 _big = d[0] == 'M';
                 if (U16(2) == 43) throw Unsupported(path, "BigTIFF (64-bit offsets) is not supported.");
+                if (U16(2) != 42) throw Invalid(path, "it does not start with a TIFF header.");
                 long at = U32(4);
                 if (at < 8 || at + 2 > d.Length) throw Invalid(path, $"its first IFD offset {at} lies outside the file ({d.Length} bytes): it is truncated.");
                 int count = U16(at);
@@ -106,10 +112,11 @@ namespace Cxas.Imaging
             private void ReadEntry(long at)
             {
                 int tag = U16(at), type = U16(at + 2);
+                if (!TagsRead.Contains(tag)) return;
                 long count = U32(at + 4);
                 int size = type switch { 1 or 6 or 7 => 1, 3 or 8 => 2, 4 or 9 or 13 => 4, _ => 0 };
-                if (size == 0) return; // text, rationals and floats: none of the tags read here
-                if (count == 0 || count > _d.Length) throw Invalid(_path, $"tag {tag} declares {count} values.");
+                if (size == 0) throw Invalid(_path, $"tag {tag} has type {type}, not an integer type.");
+                if (count == 0 || count > MaxValues) throw Invalid(_path, $"tag {tag} declares {count} values.");
                 long start = count * size <= 4 ? at + 8 : U32(at + 8);
                 if (start + count * size > _d.Length) throw Invalid(_path, $"the values of tag {tag} lie beyond the end of the file: it is truncated.");
                 var values = new long[count];
@@ -143,6 +150,7 @@ namespace Cxas.Imaging
                 int extra = ifd.Get(338)?.Length ?? 0;
                 if (ifd.Get(322) != null || ifd.Get(324) != null) throw Unsupported(path, "tiled TIFF is not supported (strips only).");
                 if (ifd.Single(284, 1) != 1) throw Unsupported(path, "TIFF with separate colour planes is not supported.");
+                if (ifd.Single(266, 1) != 1) throw Unsupported(path, "TIFF with bits filled least significant first (FillOrder 2) is not supported.");
                 foreach (var f in ifd.Get(339) ?? new long[] { 1 })
                     if (f != 1) throw Unsupported(path, $"TIFF sample format {f} is not supported (unsigned integers only).");
                 if (bits.Length != samples) throw Invalid(path, $"BitsPerSample holds {bits.Length} values for {samples} samples per pixel.");
@@ -152,7 +160,7 @@ namespace Cxas.Imaging
                 bool grey = photometric == 1 && samples == 1 && (depth == 8 || depth == 16);
                 bool rgb = photometric == 2 && depth == 8 && (samples == 3 || (samples == 4 && extra == 1));
                 if (!grey && !rgb)
-                    throw Unsupported(path, $"TIFF with photometric interpretation {photometric}, {samples} samples of {depth} bits is not supported " +
+                    throw Unsupported(path, $"TIFF with photometric interpretation {(photometric < 0 ? "missing" : photometric.ToString())}, {samples} samples of {depth} bits is not supported " +
                                             "(8- or 16-bit grey, black is zero; 8-bit RGB).");
                 if (compression != 1 && compression != 5 && compression != 8 && compression != 32946 && compression != 32773)
                     throw Unsupported(path, $"TIFF compression {compression} is not supported (none, LZW, Deflate, PackBits).");
