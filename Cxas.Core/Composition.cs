@@ -6,7 +6,7 @@ namespace Cxas
 {
     /// <summary>
     /// The composition root: the one place that names every built-in image format, run by the runtime when Cxas.Core is
-    /// first used. It fills <see cref="ImageReaderConfiguration.Default"/> in recognition order (PNG/JPEG, TIFF, DICOM);
+    /// first used. It fills <see cref="ImageReaderConfiguration.Default"/> in recognition order (PNG, JPEG, TIFF, DICOM);
     /// the imaging code never names a format it does not implement itself.
     /// </summary>
     internal static class Composition
@@ -15,7 +15,8 @@ namespace Cxas
         internal static void RegisterBuiltInFormats()
         {
             var readers = ImageReaderConfiguration.Default;
-            readers.Register(new PngJpegReader());
+            readers.Register(new PngReader());
+            readers.Register(new JpegReader());
             readers.Register(new TiffReader());
             readers.Register(new DicomImageReader());
         }

@@ -12,7 +12,10 @@ namespace Cxas.Imaging
 {
     /// <summary>
     /// The last step of every reader that hands pixels to ImageSharp (PNG, JPEG, TIFF): a stream our own checks have
-    /// already proved whole, decoded to ImageSharp's Rgb24 image, then copied to an <see cref="Rgb24Raster"/>.
+    /// already proved whole (ImageSharp fills what is missing from a damaged file silently), decoded to ImageSharp's
+    /// Rgb24 image, then copied to an <see cref="Rgb24Raster"/>. The conversion is the reference's
+    /// (<c>PIL.Image.convert("RGB")</c>): alpha dropped, not composited; EXIF orientation ignored; except that 16-bit
+    /// samples are scaled to 8 bits (v*255/65535, rounded) where PIL would clip them at 255.
     /// </summary>
     internal static class ImageSharpDecoding
     {
