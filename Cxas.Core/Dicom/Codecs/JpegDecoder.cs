@@ -99,6 +99,24 @@ namespace Cxas.Dicom.Codecs
             }
         }
 
+        /// <summary>
+        /// Counts off one unit (MCU, or block of a one-component scan) of a restart interval of <paramref name="restart"/>
+        /// units (0: none). When the previous interval is used up, reads its RST marker and returns true: the caller resets
+        /// its predictors.
+        /// </summary>
+        private bool StartsRestartInterval(ref int untilRestart, int restart)
+        {
+            if (restart <= 0) return false;
+            bool restarted = untilRestart == 0;
+            if (restarted)
+            {
+                Restart();
+                untilRestart = restart;
+            }
+            untilRestart--;
+            return restarted;
+        }
+
         /// <summary>Decodes a JPEG stream. <paramref name="maxSamples"/> bounds the output before anything is allocated.</summary>
         public static DecodedFrame Decode(byte[] data, int offset, int length, long maxSamples, Func<string, Exception> fail, Func<string, Exception> unsupported)
         {
@@ -272,16 +290,7 @@ namespace Cxas.Dicom.Codecs
             {
                 for (int x = 0; x < width; x++)
                 {
-                    if (restart > 0)
-                    {
-                        if (untilRestart == 0)
-                        {
-                            Restart();
-                            untilRestart = restart;
-                            startOfInterval = true;
-                        }
-                        untilRestart--;
-                    }
+                    if (StartsRestartInterval(ref untilRestart, restart)) startOfInterval = true;
                     if (startOfInterval) firstLineRow = y;
                     for (int i = 0; i < scan.Length; i++)
                     {
@@ -425,11 +434,7 @@ namespace Cxas.Dicom.Codecs
                 for (int y = 0; y < by; y++)
                     for (int x = 0; x < bx; x++)
                     {
-                        if (restart > 0)
-                        {
-                            if (untilRestart == 0) { Restart(); untilRestart = restart; c.DcPred = 0; }
-                            untilRestart--;
-                        }
+                        if (StartsRestartInterval(ref untilRestart, restart)) c.DcPred = 0;
                         DecodeBlock(c, coef, block, x, y);
                     }
                 return;
@@ -439,16 +444,8 @@ namespace Cxas.Dicom.Codecs
             for (int my = 0; my < mcusY; my++)
                 for (int mx = 0; mx < mcusX; mx++)
                 {
-                    if (restart > 0)
-                    {
-                        if (untilRestart == 0)
-                        {
-                            Restart();
-                            untilRestart = restart;
-                            foreach (var c in scan) c.DcPred = 0;
-                        }
-                        untilRestart--;
-                    }
+                    if (StartsRestartInterval(ref untilRestart, restart))
+                        foreach (var c in scan) c.DcPred = 0;
                     foreach (var c in scan)
                         for (int v = 0; v < c.V; v++)
                             for (int h = 0; h < c.H; h++)
