@@ -24,7 +24,7 @@ namespace Cxas.PowerShell
     {
         public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
             CommandAst commandAst, IDictionary fakeBoundParameters) =>
-            ArgumentRules.Complete(MaskExporter.FormatNames, wordToComplete);
+            ArgumentRules.Complete(MaskWriters.Names, wordToComplete);
     }
 
     /// <summary>Accepts feature names (short or the reference's long ones), optionally only some features.</summary>

@@ -1,13 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace System.Runtime.CompilerServices
-{
-    /// <summary>netstandard2.0 does not define it; the compiler recognises the attribute by name.</summary>
-    [AttributeUsage(AttributeTargets.Method, Inherited = false)]
-    internal sealed class ModuleInitializerAttribute : Attribute { }
-}
-
+// [ModuleInitializer] is Cxas.Core's internal marker (netstandard2.0 has none; Core's internals are visible here).
 namespace Cxas.PowerShell
 {
     /// <summary>

@@ -29,19 +29,25 @@ namespace Cxas.Dicom
     {
         public string Format => "DICOM";
         public IReadOnlyCollection<string> Extensions { get; } = new[] { ".dcm", ".dicom" };
+        /// <summary>A 128-byte preamble and "DICM"; files without the preamble are recognised from their first 8 bytes.</summary>
+        public int HeaderSize => 132;
 
         public bool Recognise(ReadOnlySpan<byte> head) => DicomParser.Recognise(head);
 
-        public SourceImage Read(string path) => ReadGuarded(path, () => DicomParser.ReadFile(path));
+        public SourceImage Read(string path, ImageReadOptions options) => ReadGuarded(path, () => DicomParser.ReadFile(path), options);
+
+        /// <summary>Reads a file within the default limits.</summary>
+        public SourceImage Read(string path) => Read(path, ImageReadOptions.Default);
 
         /// <summary>Decodes a DICOM object held in memory (e.g. retrieved over DICOMweb); <paramref name="name"/> names it in errors and becomes <see cref="SourceInfo.Path"/>.</summary>
-        public SourceImage Read(string name, byte[] data) => ReadGuarded(name, () => DicomParser.Parse(name, data));
+        public SourceImage Read(string name, byte[] data, ImageReadOptions? options = null) =>
+            ReadGuarded(name, () => DicomParser.Parse(name, data), options ?? ImageReadOptions.Default);
 
-        private static SourceImage ReadGuarded(string path, Func<DicomFile> parse)
+        private static SourceImage ReadGuarded(string path, Func<DicomFile> parse, ImageReadOptions options)
         {
             try
             {
-                return Read(parse());
+                return Read(parse(), options);
             }
             catch (CxasException)
             {
@@ -58,9 +64,9 @@ namespace Cxas.Dicom
 
         /// <summary>Parses and decodes a file's bytes without the defensive wrapper of <see cref="Read(string)"/> (tests use it to
         /// prove that corrupt input only ever raises <see cref="CxasException"/>).</summary>
-        internal static SourceImage Decode(string path, byte[] data) => Read(DicomParser.Parse(path, data));
+        internal static SourceImage Decode(string path, byte[] data) => Read(DicomParser.Parse(path, data), ImageReadOptions.Default);
 
-        internal static SourceImage Read(DicomFile file)
+        internal static SourceImage Read(DicomFile file, ImageReadOptions options)
         {
             var ds = file.Dataset;
             var info = new SourceInfo
@@ -80,7 +86,7 @@ namespace Cxas.Dicom
             FillSpacing(ds, info);
             var d = DicomPixels.Describe(file);
             if (d.Frames > 1) info.Warnings.Add($"Multi-frame image: frame 1 of {d.Frames} was used; the other frames were ignored.");
-            var stored = DicomPixels.DecodeFirstFrame(file, d);
+            var stored = DicomPixels.DecodeFirstFrame(file, d, options);
             var grey = ToGrey(stored, d, ds, info.Warnings, file.Path);
             return new SourceImage(new GrayRaster(stored.Width, stored.Height, grey), info);
         }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using Cxas.Dicom.Codecs;
 using Cxas.Imaging;
 
 namespace Cxas.Dicom
@@ -35,8 +34,9 @@ namespace Cxas.Dicom
     }
 
     /// <summary>
-    /// Extracts frame 0 of the pixel data and decodes it to stored values, whatever the transfer syntax.
-    /// Every buffer is sized from Rows x Columns only after that size has been checked against <see cref="ImageLimits"/>
+    /// Extracts frame 0 of the pixel data and decodes it to stored values: native data here, encapsulated frames by the
+    /// decoder <see cref="FrameDecoders"/> holds for the file's transfer syntax.
+    /// Every buffer is sized from Rows x Columns only after that size has been checked against the read's <see cref="ImageReadOptions"/>
     /// and against what the pixel data's real byte count can hold.
     /// </summary>
     internal static class DicomPixels
@@ -75,106 +75,45 @@ namespace Cxas.Dicom
             return d;
         }
 
-        public static StoredFrame DecodeFirstFrame(DicomFile file, PixelDescription d)
+        public static StoredFrame DecodeFirstFrame(DicomFile file, PixelDescription d, ImageReadOptions? options = null)
         {
             var path = file.Path;
+            var limits = options ?? ImageReadOptions.Default;
             var pixel = file.Dataset.Get(Tags.PixelData)!;
             int w = d.Columns, h = d.Rows, spp = d.SamplesPerPixel;
             long pixels = (long)w * h;
             Func<string, Exception> fail = m => Invalid(path, m);
-            Func<string, Exception> unsupported = m => Unsupported(path, m);
             int[] values;
             bool fromCodec = false;
             if (pixel.Fragments == null)
             {
                 if (TransferSyntaxes.IsEncapsulated(file.TransferSyntax) && file.TransferSyntax != TransferSyntaxes.DeflatedExplicitLittle)
                     throw Invalid(path, $"its transfer syntax {file.TransferSyntax} needs encapsulated pixel data, but the pixel data is native.");
-                values = ReadNative(file, pixel, d, fail); // checks the declared size against the bytes present first
+                values = ReadNative(file, pixel, d, limits, fail); // checks the declared size against the bytes present first
             }
             else
             {
                 var frame = FirstFrameBytes(pixel, d.Frames, fail);
                 // No codec here compresses beyond 4096:1 in practice; a declared size beyond that is a corrupt header,
                 // and must not size an allocation.
-                if (pixels * spp > CodecBound(frame.Count))
+                if (pixels * spp > FrameInput.CodecBound(frame.Count, limits))
                     throw fail($"it declares {w}x{h} pixels, far more than {frame.Count} compressed bytes can hold.");
-                ImageLimits.Check(path, w, h);
-                long maxSamples;
-                DecodedFrame decoded;
-                var ts = file.TransferSyntax;
-                switch (ts)
-                {
-                    case TransferSyntaxes.Rle:
-                    {
-                        int bytes = d.BitsAllocated / 8;
-                        // PackBits expands at most 64-fold (2 bytes -> 128).
-                        if (pixels * spp * bytes > 64L * frame.Count + 64) throw fail("the RLE frame is far too short for the declared image size.");
-                        var raw = new byte[pixels * spp * bytes];
-                        RleDecoder.Decode(frame, (int)pixels, spp, bytes, raw, fail);
-                        values = new int[pixels * spp];
-                        for (long i = 0; i < pixels; i++)
-                            for (int s = 0; s < spp; s++)
-                            {
-                                long at = (s * pixels + i) * bytes;
-                                uint v = 0;
-                                for (int b = bytes - 1; b >= 0; b--) v = (v << 8) | raw[at + b];
-                                values[i * spp + s] = (int)v;
-                            }
-                        break;
-                    }
-                    case TransferSyntaxes.JpegBaseline:
-                    case TransferSyntaxes.JpegExtended:
-                    case TransferSyntaxes.JpegLossless:
-                    case TransferSyntaxes.JpegLosslessSv1:
-                    {
-                        var header = JpegDecoder.ReadHeader(frame.Array!, frame.Offset, frame.Count, fail);
-                        // Lossless Huffman coding spends at least one bit per sample; DCT at least two bits per 8x8 block.
-                        maxSamples = header.Sof == 0xC3 ? 8L * frame.Count + 64 : 256L * frame.Count + 4096;
-                        decoded = JpegDecoder.Decode(frame.Array!, frame.Offset, frame.Count, Math.Min(maxSamples, ImageLimits.MaxPixels * 4), fail, unsupported);
-                        values = FromCodec(decoded, d, path);
-                        fromCodec = true;
-                        break;
-                    }
-                    case TransferSyntaxes.JpegLsLossless:
-                    case TransferSyntaxes.JpegLsNear:
-                        decoded = CharLs.Decode(frame.Array!, frame.Offset, frame.Count, CodecBound(frame.Count), fail, unsupported);
-                        values = FromCodec(decoded, d, path);
-                        fromCodec = true;
-                        break;
-                    case TransferSyntaxes.Jpeg2000Lossless:
-                    case TransferSyntaxes.Jpeg2000:
-                        decoded = OpenJpeg.Decode(frame.Array!, frame.Offset, frame.Count, CodecBound(frame.Count), fail, unsupported);
-                        values = FromCodec(decoded, d, path);
-                        fromCodec = true;
-                        break;
-                    default:
-                        throw Unsupported(path, $"transfer syntax {ts} is not supported.");
-                }
+                limits.Check(path, w, h);
+                var decoder = FrameDecoders.For(file.TransferSyntax, path);
+                values = decoder.Decode(new FrameInput(path, frame, d, limits), out fromCodec);
             }
             Mask(values, d, shiftHighBit: !fromCodec);
             return new StoredFrame(w, h, spp, values, d.BitsStored, d.Signed);
         }
 
-        /// <summary>JPEG-LS and JPEG 2000 can compress flat images enormously; allow at least 4 M samples and 4096 per byte beyond that.</summary>
-        private static long CodecBound(int bytes) => Math.Min(Math.Max(1L << 22, 4096L * bytes), ImageLimits.MaxPixels * 4);
-
-        private static int[] FromCodec(DecodedFrame f, PixelDescription d, string path)
-        {
-            if (f.Width != d.Columns || f.Height != d.Rows)
-                throw Invalid(path, $"its compressed frame is {f.Width}x{f.Height} but Rows/Columns say {d.Columns}x{d.Rows}.");
-            if (f.Components != d.SamplesPerPixel)
-                throw Invalid(path, $"its compressed frame has {f.Components} components but SamplesPerPixel is {d.SamplesPerPixel}.");
-            return f.Samples;
-        }
-
-        private static int[] ReadNative(DicomFile file, DicomElement pixel, PixelDescription d, Func<string, Exception> fail)
+        private static int[] ReadNative(DicomFile file, DicomElement pixel, PixelDescription d, ImageReadOptions limits, Func<string, Exception> fail)
         {
             int bytes = d.BitsAllocated / 8;
             long pixels = (long)d.Columns * d.Rows;
             long frameBytes = pixels * d.SamplesPerPixel * bytes;
             if (pixel.Length < frameBytes)
                 throw fail($"its pixel data holds {pixel.Length} bytes, fewer than one {d.Columns}x{d.Rows} frame needs ({frameBytes}).");
-            ImageLimits.Check(file.Path, d.Columns, d.Rows);
+            limits.Check(file.Path, d.Columns, d.Rows);
             if (d.Frames > 1 && pixel.Length < frameBytes * d.Frames)
                 d.Frames = (int)(pixel.Length / frameBytes);
             var buf = pixel.Buffer;

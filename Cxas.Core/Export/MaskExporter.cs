@@ -5,13 +5,10 @@ using System.Linq;
 using Cxas.IO;
 using Cxas.Masks;
 using Cxas.Segmentation;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace Cxas.Export
 {
-    /// <summary>Output formats, named as on the reference command line.</summary>
+    /// <summary>Output formats, named as on the reference command line; <see cref="MaskWriters"/> holds each one's name and writer.</summary>
     public enum MaskFormat { Png, Jpg, Npy, Npz, Json, DicomSeg }
 
     /// <summary>What one export wrote.</summary>
@@ -34,7 +31,8 @@ namespace Cxas.Export
     /// <c>&lt;out&gt;/&lt;base&gt;/&lt;class&gt;.png|jpg</c> (every class, empty ones too; png and jpg asked together share the
     /// folder, which is written as a whole), <c>&lt;out&gt;/&lt;base&gt;.npy|npz</c> (bool [C,H,W]; npz key <c>arr_0</c>),
     /// <c>&lt;out&gt;/&lt;base&gt;.seg.dcm</c>, and one COCO file per run, <c>&lt;out&gt;/<see cref="CocoFileName"/></c>.
-    /// Everything is written under a temporary name first and renamed when complete.
+    /// Everything is written under a temporary name first and renamed when complete. What each format writes is its
+    /// <see cref="MaskWriter"/>'s (<see cref="MaskWriters"/>); the exporter groups the formats and dispatches on their layout.
     /// </summary>
     public sealed class MaskExporter : IDisposable
     {
@@ -44,7 +42,8 @@ namespace Cxas.Export
         private readonly bool _ownsPlan;
         private readonly bool _overwrite;
         private readonly IReadOnlyList<string>? _labels;
-        private CocoWriter? _coco;
+        private RunFileWriter? _runWriter;
+        private IRunMaskFile? _coco;
 
         /// <summary>One format into <paramref name="outputDirectory"/>, planned without a journal.</summary>
         public MaskExporter(string outputDirectory, MaskFormat format, bool overwrite, IReadOnlyList<string>? labels = null)
@@ -76,29 +75,13 @@ namespace Cxas.Export
         /// <summary>The writes of one input, each a unit that succeeds or fails as a whole.</summary>
         public IReadOnlyList<MaskFormat[]> Groups { get; }
 
-        public static bool IsFolderFormat(MaskFormat format) => format == MaskFormat.Png || format == MaskFormat.Jpg;
+        public static bool IsFolderFormat(MaskFormat format) => MaskWriters.Of(format).Layout == MaskLayout.FolderPerInput;
 
-        public static string FileExtension(MaskFormat format) => format == MaskFormat.Png ? ".png" : format == MaskFormat.Jpg ? ".jpg" : OutputPlan.Suffix(format);
+        public static string FileExtension(MaskFormat format) => MaskWriters.Of(format).Extension;
 
-        /// <summary>The format names ParseFormat accepts first (what -OutputType offers).</summary>
-        public static IReadOnlyList<string> FormatNames { get; } = new[] { "png", "jpg", "npy", "npz", "json", "dicom-seg" };
+        public static MaskFormat ParseFormat(string text) => MaskWriters.Parse(text).Format;
 
-        public static MaskFormat ParseFormat(string text)
-        {
-            switch ((text ?? "").Trim().ToLowerInvariant().TrimStart('.'))
-            {
-                case "png": return MaskFormat.Png;
-                case "jpg": case "jpeg": return MaskFormat.Jpg;
-                case "npy": return MaskFormat.Npy;
-                case "npz": return MaskFormat.Npz;
-                case "json": case "coco": return MaskFormat.Json;
-                case "dicom-seg": case "dicomseg": case "dcm": case "seg": return MaskFormat.DicomSeg;
-                default:
-                    throw new CxasException(CxasErrorKind.InvalidArgument, $"Output type '{text}' is not one of png, jpg, npy, npz, json, dicom-seg.");
-            }
-        }
-
-        public static string FormatName(MaskFormat format) => format == MaskFormat.DicomSeg ? "dicom-seg" : format.ToString().ToLowerInvariant();
+        public static string FormatName(MaskFormat format) => MaskWriters.Of(format).Name;
 
         public static string GroupName(IEnumerable<MaskFormat> group) => string.Join("+", group.Select(FormatName));
 
@@ -142,14 +125,16 @@ namespace Cxas.Export
         {
             var classes = ClassesFor(result.Masks);
             var records = new List<MaskExportRecord>();
-            if (group[0] == MaskFormat.Json)
+            var writer = MaskWriters.Of(group[0]);
+            if (writer is RunFileWriter run)
             {
                 if (_coco == null)
                 {
                     _plan.PrepareDirectory(_plan.OutputDirectory);
-                    _coco = new CocoWriter(planned.TargetFor(MaskFormat.Json), result.Masks.Labels, _labels == null ? null : classes, _overwrite);
+                    _runWriter = run;
+                    _coco = run.Open(planned.TargetFor(run.Format), result.Masks.Labels, _labels == null ? null : classes, _overwrite);
                 }
-                records.Add(new MaskExportRecord { Path = result.Path, Format = "json", OutputPath = _coco.OutputPath, Classes = _coco.Add(result) });
+                records.Add(new MaskExportRecord { Path = result.Path, Format = run.Name, OutputPath = _coco.OutputPath, Classes = _coco.Add(result) });
                 return records;
             }
 
@@ -159,7 +144,7 @@ namespace Cxas.Export
             // Someone else's file at the planned place is never claimed: it stays theirs, and the write fails or replaces it.
             if (!own) AtomicOutput.EnsureWritable(target, _overwrite);
             _plan.Record(planned);
-            if (IsFolderFormat(group[0]))
+            if (writer is ClassImageWriter)
             {
                 if (own && !_overwrite && Directory.Exists(target))
                 {
@@ -167,7 +152,7 @@ namespace Cxas.Export
                     foreach (var f in group.Where(f => !OutputPlan.IsFinished(planned, f)))
                         foreach (var c in classes)
                             AtomicOutput.WriteFile(Path.Combine(target, result.Masks.Labels[c] + FileExtension(f)), false,
-                                stream => WriteMask(stream, result.Masks, c, f));
+                                stream => ClassWriter(f).WriteClass(stream, result.Masks, c));
                 }
                 else
                 {
@@ -178,7 +163,7 @@ namespace Cxas.Export
                             {
                                 var file = Path.Combine(dir, result.Masks.Labels[c] + FileExtension(f));
                                 using var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-                                WriteMask(stream, result.Masks, c, f);
+                                ClassWriter(f).WriteClass(stream, result.Masks, c);
                             }
                     }, IsMaskFolder);
                 }
@@ -190,42 +175,23 @@ namespace Cxas.Export
                     });
                 return records;
             }
-            var format = group[0];
-            if (format == MaskFormat.DicomSeg)
-            {
-                records.Add(DicomSegFile.Export(result, target, _overwrite, classes));
-                return records;
-            }
-            AtomicOutput.WriteFile(target, _overwrite, stream =>
-            {
-                var subset = new MaskSubset(result.Masks, classes);
-                if (format == MaskFormat.Npy) subset.WriteNpy(stream);
-                else subset.WriteNpz(stream);
-            });
-            records.Add(new MaskExportRecord
-            {
-                Path = result.Path, Format = FormatName(format), OutputPath = target, Classes = classes.Count, Bytes = new FileInfo(target).Length,
-            });
+            records.Add(((InputFileWriter)writer).Write(result, target, _overwrite, classes));
             return records;
         }
 
-        /// <summary>A folder that a mask write may replace: mask images only (png or jpg), no subfolders or links.</summary>
+        private static ClassImageWriter ClassWriter(MaskFormat format) => (ClassImageWriter)MaskWriters.Of(format);
+
+        /// <summary>A folder that a mask write may replace: mask images only (of the folder formats), no subfolders or links.</summary>
         private static bool IsMaskFolder(string directory) =>
             AtomicOutput.HoldsFilesOnly(directory) &&
-            Directory.EnumerateFiles(directory).All(f => f.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase));
-
-        private static void WriteMask(Stream stream, MaskSet masks, int c, MaskFormat format)
-        {
-            if (format == MaskFormat.Png) WritePng(stream, masks, c);
-            else WriteJpeg(stream, masks, c);
-        }
+            Directory.EnumerateFiles(directory).All(f => MaskWriters.All.Any(w => w is ClassImageWriter && f.EndsWith(w.Extension, StringComparison.OrdinalIgnoreCase)));
 
         /// <summary>Finishes run-level outputs (the COCO file). Without it, they are discarded on dispose.</summary>
         public MaskExportRecord? Complete()
         {
             if (_coco == null) return null;
             _coco.Complete();
-            var record = new MaskExportRecord { Format = "json", OutputPath = _coco.OutputPath, Bytes = new FileInfo(_coco.OutputPath).Length };
+            var record = new MaskExportRecord { Format = _runWriter!.Name, OutputPath = _coco.OutputPath, Bytes = new FileInfo(_coco.OutputPath).Length };
             _coco = null;
             return record;
         }
@@ -237,45 +203,8 @@ namespace Cxas.Export
             if (_ownsPlan) _plan.Dispose();
         }
 
-        public static void WritePng(Stream stream, MaskSet masks, int c) =>
-            PngBitWriter.WritePacked(stream, masks.Width, masks.Height, (y, row) => masks.GetPackedRowMsb(c, y, row, y - 1));
+        public static void WritePng(Stream stream, MaskSet masks, int c) => ClassWriter(MaskFormat.Png).WriteClass(stream, masks, c);
 
-        public static void WriteJpeg(Stream stream, MaskSet masks, int c)
-        {
-            var pixels = new byte[masks.Width * masks.Height];
-            for (int y = 0; y < masks.Height; y++)
-                masks.GetRow(c, y, new Span<byte>(pixels, y * masks.Width, masks.Width), 255);
-            using var image = Image.LoadPixelData<L8>(pixels, masks.Width, masks.Height);
-            image.Save(stream, new JpegEncoder { Quality = 95 });
-        }
-
-        /// <summary>A chosen subset of classes, written as one bool array.</summary>
-        private sealed class MaskSubset
-        {
-            private readonly MaskSet _masks;
-            private readonly IReadOnlyList<int> _classes;
-            public MaskSubset(MaskSet masks, IReadOnlyList<int> classes) { _masks = masks; _classes = classes; }
-
-            public void WriteNpy(Stream output)
-            {
-                NpyWriter.WriteHeader(output, "|b1", _classes.Count, _masks.Height, _masks.Width);
-                var row = new byte[_masks.Width];
-                foreach (var c in _classes)
-                    for (int y = 0; y < _masks.Height; y++)
-                    {
-                        _masks.GetRow(c, y, row);
-                        output.Write(row, 0, row.Length);
-                    }
-            }
-
-            public void WriteNpz(Stream output)
-            {
-                using var zip = new System.IO.Compression.ZipArchive(output, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true);
-                var entry = zip.CreateEntry("arr_0.npy", System.IO.Compression.CompressionLevel.Fastest);
-                using var stream = entry.Open();
-                using var buffered = new BufferedStream(stream, 1 << 16);
-                WriteNpy(buffered);
-            }
-        }
+        public static void WriteJpeg(Stream stream, MaskSet masks, int c) => ClassWriter(MaskFormat.Jpg).WriteClass(stream, masks, c);
     }
 }

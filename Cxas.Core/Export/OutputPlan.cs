@@ -30,13 +30,8 @@ namespace Cxas.Export
         public string TargetFor(MaskFormat format)
         {
             var full = Path.Combine(Plan.OutputDirectory, RelativeBase.Replace('/', Path.DirectorySeparatorChar));
-            switch (format)
-            {
-                case MaskFormat.Png:
-                case MaskFormat.Jpg: return full;
-                case MaskFormat.Json: return Path.Combine(Plan.OutputDirectory, MaskExporter.CocoFileName);
-                default: return full + OutputPlan.Suffix(format);
-            }
+            var writer = MaskWriters.Of(format);
+            return writer is RunFileWriter run ? Path.Combine(Plan.OutputDirectory, run.FileName) : full + writer.Suffix;
         }
 
         public override string ToString() => RelativeBase;
@@ -65,7 +60,9 @@ namespace Cxas.Export
     {
         public const string JournalFileName = ".cxas-plan.tsv";
 
-        private static readonly MaskFormat[] PerInputFormats = { MaskFormat.Png, MaskFormat.Npy, MaskFormat.Npz, MaskFormat.DicomSeg };
+        /// <summary>What the formats of one input add to its base name ("" for the folder formats' folder).</summary>
+        private static readonly string[] PerInputSuffixes =
+            MaskWriters.All.Where(w => w.Layout != MaskLayout.FilePerRun).Select(w => w.Suffix).Distinct().ToArray();
         private static readonly StringComparer NameComparer = StringComparer.OrdinalIgnoreCase;
 
         private readonly Dictionary<string, string> _baseOf = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -90,11 +87,7 @@ namespace Cxas.Export
 
         public string OutputDirectory { get; }
 
-        /// <summary>File suffix of a per-input file format.</summary>
-        internal static string Suffix(MaskFormat format) =>
-            format == MaskFormat.Npy ? ".npy" : format == MaskFormat.Npz ? ".npz" : format == MaskFormat.DicomSeg ? ".seg.dcm" : "";
-
-        private static IEnumerable<string> OutputNames(string relativeBase) => PerInputFormats.Select(f => relativeBase + Suffix(f));
+        private static IEnumerable<string> OutputNames(string relativeBase) => PerInputSuffixes.Select(suffix => relativeBase + suffix);
 
         private void LoadJournal()
         {
@@ -259,12 +252,12 @@ namespace Cxas.Export
         {
             if (!planned.Recorded) return false;
             var target = planned.TargetFor(format);
-            switch (format)
+            var writer = MaskWriters.Of(format);
+            switch (writer.Layout)
             {
-                case MaskFormat.Png:
-                case MaskFormat.Jpg:
-                    return Directory.Exists(target) && Directory.EnumerateFiles(target, "*" + MaskExporter.FileExtension(format)).Any();
-                case MaskFormat.Json:
+                case MaskLayout.FolderPerInput:
+                    return Directory.Exists(target) && Directory.EnumerateFiles(target, "*" + writer.Extension).Any();
+                case MaskLayout.FilePerRun:
                     return false;
                 default:
                     return File.Exists(target);

@@ -40,7 +40,7 @@ namespace Cxas.Imaging
     /// (depth first), so memory grows with the largest folder, not with the tree.</item>
     /// <item>Hidden entries (names starting with '.', and entries marked hidden on Windows) are skipped: they include
     /// Cxas's own temporaries. Each folder's count of them is reported through the note callback.</item>
-    /// <item>A file is taken when its extension belongs to a registered reader; an extension-less file when it is not
+    /// <item>A file is taken when its extension belongs to a reader of <see cref="Readers"/>; an extension-less file when it is not
     /// empty and its content is recognised (DICOM archives often have no extension). Empty files are never opened, which
     /// also keeps FIFOs and devices (size 0) from blocking the scan.</item>
     /// <item>Links to folders are not followed unless asked (as Get-ChildItem). When they are, every folder is keyed by its
@@ -53,6 +53,8 @@ namespace Cxas.Imaging
         private static readonly MethodInfo? ResolveLinkTarget =
             typeof(FileSystemInfo).GetMethod("ResolveLinkTarget", new[] { typeof(bool) });
 
+        /// <summary>The readers whose extensions and recognisers decide what is an image.</summary>
+        public ImageReaderConfiguration Readers { get; set; } = ImageReaderConfiguration.Default;
         public bool Recurse { get; set; }
         public bool FollowLinks { get; set; }
         /// <summary>Receives notes on what was skipped and why (the cmdlets write them as verbose messages).</summary>
@@ -67,7 +69,7 @@ namespace Cxas.Imaging
         {
             var root = new DirectoryInfo(Path.GetFullPath(folder));
             var visited = new HashSet<string>(OperatingSystemIsWindows ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
-            var known = ImageLoader.KnownExtensions;
+            var known = Readers.KnownExtensions;
             var stack = new Stack<IEnumerator<(FileSystemInfo Entry, string Relative, string Key)>>();
             var rootKey = Canonical(root) ?? root.FullName;
             visited.Add(rootKey);
@@ -133,13 +135,13 @@ namespace Cxas.Imaging
                 yield return (e, prefix + e.Name, key + Path.DirectorySeparatorChar + e.Name);
         }
 
-        private static bool IsImageCandidate(FileInfo file, ISet<string> known)
+        private bool IsImageCandidate(FileInfo file, ISet<string> known)
         {
             if (known.Contains(file.Extension)) return true;
             if (file.Extension.Length != 0) return false;
             try
             {
-                return file.Length > 0 && ImageLoader.Identify(file.FullName) != null;
+                return file.Length > 0 && Readers.Identify(file.FullName) != null;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return false; }
         }

@@ -1,5 +1,5 @@
 using System;
-using Cxas.Dicom.Codecs;
+using Cxas.Jpeg;
 
 namespace Cxas.Imaging
 {
@@ -36,21 +36,23 @@ namespace Cxas.Imaging
         public const int MaxScans = 200;
 
         private readonly string _path;
+        private readonly ImageReadOptions _options;
         private Component[] _components = Array.Empty<Component>();
         private int _width, _height, _hmax, _vmax, _mcusX, _mcusY, _scans;
         private bool _progressive;
         private int _eobRun;
 
-        private JpegChecker(byte[] data, string path)
+        private JpegChecker(byte[] data, string path, ImageReadOptions options)
             : base(data, 0, data.Length, message => new CxasException(CxasErrorKind.InvalidData, $"'{path}' is a damaged JPEG file: {message}", path))
         {
             _path = path;
+            _options = options;
         }
 
         /// <summary>Throws <see cref="CxasException"/> unless <paramref name="data"/> is a whole JPEG file; returns its size.</summary>
-        public static (int Width, int Height) Check(byte[] data, string path)
+        public static (int Width, int Height) Check(byte[] data, string path, ImageReadOptions options)
         {
-            var checker = new JpegChecker(data, path);
+            var checker = new JpegChecker(data, path, options);
             checker.Run();
             return (checker._width, checker._height);
         }
@@ -145,7 +147,7 @@ namespace Cxas.Imaging
             if (_height == 0)
                 throw new CxasException(CxasErrorKind.NotSupported, $"'{_path}' is a JPEG whose height comes after its data (DNL marker), which Cxas does not read.", _path);
             if (n < 1 || n > 4 || end - p != 6 + 3 * n) throw _fail("the frame header lists an invalid number of components.");
-            ImageLimits.Check(_path, _width, _height);
+            _options.Check(_path, _width, _height);
             _progressive = progressive;
             _components = new Component[n];
             _hmax = _vmax = 1;

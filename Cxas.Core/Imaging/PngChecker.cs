@@ -52,7 +52,7 @@ namespace Cxas.Imaging
         private static CxasException Invalid(string path, string what) =>
             new CxasException(CxasErrorKind.InvalidData, $"'{path}' is a damaged PNG file: {what}", path);
 
-        public static PngLayout Check(Stream file, string path)
+        public static PngLayout Check(Stream file, string path, ImageReadOptions options)
         {
             var buffer = new byte[1 << 16];
             long fileLength = file.Length;
@@ -98,7 +98,7 @@ namespace Cxas.Imaging
                 {
                     case "IHDR":
                         if (header) throw Invalid(path, $"a second IHDR chunk comes at offset {pos}.");
-                        ReadHeader(path, head, length, layout);
+                        ReadHeader(path, head, length, layout, options);
                         header = true;
                         layout.Critical.Add((pos, length + 12));
                         break;
@@ -137,7 +137,7 @@ namespace Cxas.Imaging
             return layout;
         }
 
-        private static void ReadHeader(string path, byte[] d, long length, PngLayout layout)
+        private static void ReadHeader(string path, byte[] d, long length, PngLayout layout, ImageReadOptions options)
         {
             if (length != 13) throw Invalid(path, $"the IHDR chunk holds {length} bytes, not 13.");
             long width = ReadUInt32(d, 0), height = ReadUInt32(d, 4);
@@ -153,7 +153,7 @@ namespace Cxas.Imaging
             if (d[10] != 0 || d[11] != 0 || d[12] > 1)
                 throw Invalid(path, $"the IHDR chunk declares compression {d[10]}, filter {d[11]}, interlace {d[12]} (0, 0 and 0-1 are defined).");
             if (width > int.MaxValue || height > int.MaxValue) throw Invalid(path, $"the IHDR chunk declares {width}x{height} pixels.");
-            ImageLimits.Check(path, width, height);
+            options.Check(path, width, height);
             layout.Width = (int)width;
             layout.Height = (int)height;
             layout.BitDepth = depth;

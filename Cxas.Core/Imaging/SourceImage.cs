@@ -30,8 +30,11 @@ namespace Cxas.Imaging
         /// <summary>Notes about decoding choices (e.g. "first frame of 3 used").</summary>
         public List<string> Warnings { get; } = new List<string>();
 
-        /// <summary>What a DICOM Segmentation of this source needs (DICOM sources only), captured at decode time.</summary>
-        internal Cxas.Dicom.Seg.SegSource? Seg { get; set; }
+        /// <summary>
+        /// What a DICOM Segmentation of this source needs (DICOM sources only), captured at decode time: the DICOM reader's
+        /// <c>SegSource</c>, held untyped so that imaging does not depend on the DICOM code that reads and writes it.
+        /// </summary>
+        internal object? Seg { get; set; }
 
         public override string ToString() => Format;
     }

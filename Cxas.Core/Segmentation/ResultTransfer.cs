@@ -95,7 +95,7 @@ namespace Cxas.Segmentation
                 var header = JsonSerializer.Deserialize<Header>(new ReadOnlySpan<byte>(data, Magic.Length + 4, length), Json)
                              ?? throw Bad("its header is empty");
                 if (header.Labels.Count == 0 || header.GridWidth <= 0 || header.GridHeight <= 0 || header.Width <= 0 || header.Height <= 0 ||
-                    (long)header.GridWidth * header.GridHeight > 16L << 20 || (long)header.Width * header.Height > ImageLimits.MaxPixels)
+                    (long)header.GridWidth * header.GridHeight > 16L << 20 || (long)header.Width * header.Height > ImageReadOptions.Default.MaxPixels)
                     throw Bad("its sizes are out of range");
                 var masks = new MaskSet(header.Labels, header.GridWidth, header.GridHeight, header.Width, header.Height);
                 int offset = Magic.Length + 4 + length;

@@ -49,12 +49,12 @@ internal static class Program
     {
         foreach (var file in files)
         {
-            PngJpegReader.CountAllocations = false; // timed as in use: ImageSharp's pool
+            ImageSharpDecoding.CountAllocations = false; // timed as in use: ImageSharp's pool
             ImageLoader.Load(file);
             var watch = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 0; i < 3; i++) ImageLoader.Load(file);
             double ms = watch.Elapsed.TotalMilliseconds / 3;
-            PngJpegReader.CountAllocations = true; // counted: every buffer from the GC
+            ImageSharpDecoding.CountAllocations = true; // counted: every buffer from the GC
             GC.Collect();
             long before = GC.GetTotalAllocatedBytes(true);
             var image = ImageLoader.Load(file);

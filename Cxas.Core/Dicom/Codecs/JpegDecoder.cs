@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Cxas.Jpeg;
 
 namespace Cxas.Dicom.Codecs
 {
@@ -75,6 +76,45 @@ namespace Cxas.Dicom.Codecs
             : base(data, offset, length, fail)
         {
             _unsupported = unsupported;
+        }
+
+        /// <summary>The JPEG transfer syntaxes this decoder handles, for <see cref="FrameDecoders"/>.</summary>
+        public static FrameDecoder FrameDecoder { get; } = new JpegFrameDecoder();
+
+        private sealed class JpegFrameDecoder : CodecFrameDecoder
+        {
+            public JpegFrameDecoder() : base(
+                new TransferSyntax(TransferSyntaxes.JpegBaseline, "JPEG Baseline (Process 1)"),
+                new TransferSyntax(TransferSyntaxes.JpegExtended, "JPEG Extended (Process 2 & 4)"),
+                new TransferSyntax(TransferSyntaxes.JpegLossless, "JPEG Lossless, Non-Hierarchical (Process 14)"),
+                new TransferSyntax(TransferSyntaxes.JpegLosslessSv1, "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14, Selection Value 1)")) { }
+
+            protected override DecodedFrame DecodeFrame(FrameInput input)
+            {
+                var f = input.Bytes;
+                var header = ReadHeader(f.Array!, f.Offset, f.Count, input.Fail);
+                // Lossless Huffman coding spends at least one bit per sample; DCT at least two bits per 8x8 block.
+                long maxSamples = header.Sof == 0xC3 ? 8L * f.Count + 64 : 256L * f.Count + 4096;
+                return JpegDecoder.Decode(f.Array!, f.Offset, f.Count, Math.Min(maxSamples, input.Limits.MaxPixels * 4), input.Fail, input.Unsupported);
+            }
+        }
+
+        /// <summary>
+        /// Counts off one unit (MCU, or block of a one-component scan) of a restart interval of <paramref name="restart"/>
+        /// units (0: none). When the previous interval is used up, reads its RST marker and returns true: the caller resets
+        /// its predictors.
+        /// </summary>
+        private bool StartsRestartInterval(ref int untilRestart, int restart)
+        {
+            if (restart <= 0) return false;
+            bool restarted = untilRestart == 0;
+            if (restarted)
+            {
+                Restart();
+                untilRestart = restart;
+            }
+            untilRestart--;
+            return restarted;
         }
 
         /// <summary>Decodes a JPEG stream. <paramref name="maxSamples"/> bounds the output before anything is allocated.</summary>
@@ -250,16 +290,7 @@ namespace Cxas.Dicom.Codecs
             {
                 for (int x = 0; x < width; x++)
                 {
-                    if (restart > 0)
-                    {
-                        if (untilRestart == 0)
-                        {
-                            Restart();
-                            untilRestart = restart;
-                            startOfInterval = true;
-                        }
-                        untilRestart--;
-                    }
+                    if (StartsRestartInterval(ref untilRestart, restart)) startOfInterval = true;
                     if (startOfInterval) firstLineRow = y;
                     for (int i = 0; i < scan.Length; i++)
                     {
@@ -403,11 +434,7 @@ namespace Cxas.Dicom.Codecs
                 for (int y = 0; y < by; y++)
                     for (int x = 0; x < bx; x++)
                     {
-                        if (restart > 0)
-                        {
-                            if (untilRestart == 0) { Restart(); untilRestart = restart; c.DcPred = 0; }
-                            untilRestart--;
-                        }
+                        if (StartsRestartInterval(ref untilRestart, restart)) c.DcPred = 0;
                         DecodeBlock(c, coef, block, x, y);
                     }
                 return;
@@ -417,16 +444,8 @@ namespace Cxas.Dicom.Codecs
             for (int my = 0; my < mcusY; my++)
                 for (int mx = 0; mx < mcusX; mx++)
                 {
-                    if (restart > 0)
-                    {
-                        if (untilRestart == 0)
-                        {
-                            Restart();
-                            untilRestart = restart;
-                            foreach (var c in scan) c.DcPred = 0;
-                        }
-                        untilRestart--;
-                    }
+                    if (StartsRestartInterval(ref untilRestart, restart))
+                        foreach (var c in scan) c.DcPred = 0;
                     foreach (var c in scan)
                         for (int v = 0; v < c.V; v++)
                             for (int h = 0; h < c.H; h++)

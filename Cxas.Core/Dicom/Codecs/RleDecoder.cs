@@ -9,6 +9,37 @@ namespace Cxas.Dicom.Codecs
     /// </summary>
     internal static class RleDecoder
     {
+        /// <summary>The RLE Lossless transfer syntax, for <see cref="FrameDecoders"/>.</summary>
+        public static FrameDecoder FrameDecoder { get; } = new RleFrameDecoder();
+
+        /// <summary>Byte planes back to native values, which still sit where HighBit puts them.</summary>
+        private sealed class RleFrameDecoder : FrameDecoder
+        {
+            public RleFrameDecoder() : base(new TransferSyntax(TransferSyntaxes.Rle, "RLE Lossless")) { }
+
+            public override int[] Decode(FrameInput input, out bool lowBitsAligned)
+            {
+                var d = input.Description;
+                int spp = d.SamplesPerPixel, bytes = d.BitsAllocated / 8;
+                long pixels = input.Pixels;
+                // PackBits expands at most 64-fold (2 bytes -> 128).
+                if (pixels * spp * bytes > 64L * input.Bytes.Count + 64) throw input.Fail("the RLE frame is far too short for the declared image size.");
+                var raw = new byte[pixels * spp * bytes];
+                RleDecoder.Decode(input.Bytes, (int)pixels, spp, bytes, raw, input.Fail);
+                var values = new int[pixels * spp];
+                for (long i = 0; i < pixels; i++)
+                    for (int s = 0; s < spp; s++)
+                    {
+                        long at = (s * pixels + i) * bytes;
+                        uint v = 0;
+                        for (int b = bytes - 1; b >= 0; b--) v = (v << 8) | raw[at + b];
+                        values[i * spp + s] = (int)v;
+                    }
+                lowBitsAligned = false;
+                return values;
+            }
+        }
+
         /// <summary>Decodes one frame into <paramref name="output"/> (rows*cols*samples*bytesPerSample bytes, planar).</summary>
         public static void Decode(ReadOnlySpan<byte> frame, int pixels, int samples, int bytesPerSample, byte[] output, Func<string, Exception> fail)
         {

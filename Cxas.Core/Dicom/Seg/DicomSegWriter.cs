@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Reflection;
+using System.Linq;
 using System.Text.RegularExpressions;
 using Cxas.IO;
 using Cxas.Masks;
@@ -89,9 +90,10 @@ namespace Cxas.Dicom.Seg
             if (!string.Equals(result.Source.Format, "DICOM", StringComparison.OrdinalIgnoreCase))
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"'{result.Path}' is a {result.Source.Format} image: it has no DICOM identity (patient, study, series, SOP instance) " +
-                    "to derive a DICOM Segmentation from. Choose another output type (png, jpg, npy, npz, json) for it.", result.Path);
-            return result.Source.Seg ?? SegSource.From(DicomParser.ReadFile(result.Path));
+                    "to derive a DICOM Segmentation from; choose another output type for it.", result.Path);
+            return result.Source.Seg as SegSource ?? SegSource.From(DicomParser.ReadFile(result.Path));
         }
+
 
         private static List<int> Present(SegmentationResult result, IReadOnlyList<int> classes)
         {

@@ -34,6 +34,19 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Equal(samples.Select(v => (v >> pointTransform) << pointTransform), decoded.Samples.Take(samples.Length));
         }
 
+        [Fact]
+        public void DctRestartIntervalsResetTheDcPredictor()
+        {
+            // The damaged-input tests' hand-written baseline JPEG, 32x16 grey, a restart every 2 MCUs: each interval codes
+            // a DC difference of +16 then 0, so it is flat 144 (as PIL and ImageSharp decode it) only when every interval
+            // starts again from a predictor of 0.
+            var jpeg = Cxas.Core.Tests.Imaging.DamagedInputTests.RestartJpeg();
+            Func<string, Exception> fail = m => new InvalidOperationException(m);
+            var decoded = JpegDecoder.Decode(jpeg, 0, jpeg.Length, 1 << 20, fail, fail);
+            Assert.Equal((32, 16, 1), (decoded.Width, decoded.Height, decoded.Components));
+            Assert.All(decoded.Samples.Take(32 * 16), v => Assert.Equal(144, v));
+        }
+
         // ---------------------------------------------------------------- test-only encoder
 
         /// <summary>Code lengths per difference category 0..16 (a valid prefix code that leaves the all-ones code unused).</summary>

@@ -150,7 +150,7 @@ Image.fromarray(a[:37, :53]).save(d + '/odd-p.jpg', quality=85, progressive=True
         /// restart markers): DC of 8 x 16 = 128 (category 8, code 111110 of the standard luminance table) then EOB;
         /// the second block of each interval repeats it (category 0, code 00). Four intervals, RST0-RST2 between them.
         /// </summary>
-        private static byte[] RestartJpeg(bool withMarkers = true, int intervals = 4, int scans = 1)
+        internal static byte[] RestartJpeg(bool withMarkers = true, int intervals = 4, int scans = 1)
         {
             var o = new List<byte> { 0xFF, 0xD8 };
             void Segment(byte marker, params byte[] body)

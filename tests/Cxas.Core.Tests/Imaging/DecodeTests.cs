@@ -30,9 +30,11 @@ a = np.array(Image.open(sys.argv[1]).convert('RGB'), dtype=np.uint8)
 sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
 ";
 
-        private byte[] PilRgb(string file) => TestSupport.Python(DumpRgb, file).Split(' ').Select(byte.Parse).ToArray();
+        /// <summary>PIL's <c>convert("RGB")</c> of a file, row-major RGB bytes.</summary>
+        internal static byte[] PilRgb(string file) => TestSupport.Python(DumpRgb, file).Split(' ').Select(byte.Parse).ToArray();
 
-        private static byte[] OurRgb(SourceImage image)
+        /// <summary>Our decode, row-major RGB bytes.</summary>
+        internal static byte[] OurRgb(SourceImage image)
         {
             var rgb = new byte[image.Width * image.Height * 3];
             for (int y = 0; y < image.Height; y++) image.Raster.GetRgb24Row(y, rgb.AsSpan(y * image.Width * 3, image.Width * 3));
@@ -88,11 +90,18 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
             var image = ImageLoader.Load(Path.Combine(Dir, "grey16.png"));
             var raw = TestSupport.Python("import sys, numpy as np; a = np.load(sys.argv[1]); sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))",
                 Path.Combine(Dir, "grey16.npy")).Split(' ').Select(int.Parse).ToArray();
-            var ours = OurRgb(image);
+            AssertScaledFrom16Bits(raw, OurRgb(image));
+        }
+
+        /// <summary>Each grey pixel is its 16-bit value scaled to 8 bits (v*255/65535, rounded), the same on all three channels.</summary>
+        internal static void AssertScaledFrom16Bits(int[] raw, byte[] ours)
+        {
+            Assert.Equal(raw.Length * 3, ours.Length);
             for (int i = 0; i < raw.Length; i++)
             {
                 double expected = raw[i] * 255.0 / 65535.0;
                 Assert.True(Math.Abs(ours[3 * i] - expected) <= 0.5 + 1e-9, $"pixel {i}: {ours[3 * i]} vs {expected:F2}");
+                Assert.Equal(ours[3 * i], ours[3 * i + 1]);
                 Assert.Equal(ours[3 * i], ours[3 * i + 2]);
             }
         }

@@ -227,14 +227,14 @@ for line in sys.stdin:
             var marker = Path.Combine(_o.WorkDir, "in-progress.txt");
             var batchDir = Path.Combine(_o.WorkDir, "batch");
             var clock = Stopwatch.StartNew();
-            PngJpegReader.CountAllocations = true;
+            ImageSharpDecoding.CountAllocations = true;
             try
             {
                 RunBatches(seeds, report, batchDir, marker, failures, clock);
             }
             finally
             {
-                PngJpegReader.CountAllocations = false;
+                ImageSharpDecoding.CountAllocations = false;
             }
             File.Delete(marker);
             report.WallSeconds = clock.Elapsed.TotalSeconds;

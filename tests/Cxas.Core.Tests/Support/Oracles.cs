@@ -19,6 +19,7 @@ namespace Cxas.Core.Tests
             ["dciodvfy"] = "apt-get install dicom3tools",
             ["dcentvfy"] = "apt-get install dicom3tools",
             ["gdcmconv"] = "apt-get install libgdcm-tools",
+            ["libcharls"] = "apt-get install libcharls2",
         };
 
         private static readonly Dictionary<string, bool> Present = new Dictionary<string, bool>();
@@ -33,6 +34,7 @@ namespace Cxas.Core.Tests
                 {
                     case "shared": found = TestSupport.Shared != null && Directory.Exists(Path.Combine(TestSupport.Shared, "dicom")); break;
                     case "pydicom": found = TestSupport.PythonHasPydicom(); break;
+                    case "libcharls": found = Cxas.Dicom.Codecs.CharLs.Available; break;
                     case "dcmjs":
                         found = TestSupport.Tool("node") != null &&
                                 Directory.Exists(Path.Combine(TestSupport.RepoRoot, "tests", "js", "node_modules", "dcmjs"));

@@ -1,6 +1,6 @@
 using System;
 
-namespace Cxas.Dicom.Codecs
+namespace Cxas.Jpeg
 {
     /// <summary>
     /// A Huffman table of a JPEG stream (ITU T.81 C): codes up to 9 bits in one look-up, longer ones through the
@@ -21,7 +21,7 @@ namespace Cxas.Dicom.Codecs
     /// What every reader of Huffman-coded JPEG shares, in stream order: the marker walk over a byte range, the table
     /// segments (DHT, DQT), and the entropy-coded bit reader (64-bit accumulator, stuffed 0xFF00 bytes removed, zero
     /// bits supplied once a marker or the end of the range is reached, restart markers stepped over), with the decoding
-    /// of one sequential block's coefficients. The DICOM decoder (<see cref="JpegDecoder"/>) tolerates data that run
+    /// of one sequential block's coefficients. The DICOM decoder (<c>Cxas.Dicom.Codecs.JpegDecoder</c>) tolerates data that run
     /// out, as other DICOM readers do; a checker can ask <see cref="RanOut"/> whether any supplied zero bit was used.
     /// </summary>
     internal abstract class JpegEntropyReader

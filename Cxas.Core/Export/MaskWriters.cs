@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using Cxas.IO;
+using Cxas.Masks;
+using Cxas.Segmentation;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Cxas.Export
+{
+    /// <summary>Where a format's output of one input goes.</summary>
+    public enum MaskLayout
+    {
+        /// <summary><c>&lt;out&gt;/&lt;name&gt;/&lt;class&gt;.ext</c>: one file per class in the input's folder, shared by every folder format.</summary>
+        FolderPerInput,
+        /// <summary><c>&lt;out&gt;/&lt;name&gt;.ext</c>: one file per input.</summary>
+        FilePerInput,
+        /// <summary>One file for the whole run in the output folder.</summary>
+        FilePerRun,
+    }
+
+    /// <summary>
+    /// One mask output format: its name on the command line (and the names it also answers to), the extension of what it
+    /// writes, a one-line description, its layout, and the code that writes it (in the subclass of its layout).
+    /// </summary>
+    public abstract class MaskWriter
+    {
+        protected MaskWriter(MaskFormat format, string name, string extension, MaskLayout layout, string description, params string[] aliases)
+        {
+            Format = format;
+            Name = name;
+            Extension = extension;
+            Layout = layout;
+            Description = description;
+            Aliases = aliases;
+        }
+
+        public MaskFormat Format { get; }
+        /// <summary>The name the cmdlets and the README use ("dicom-seg").</summary>
+        public string Name { get; }
+        /// <summary>Other names accepted for it ("jpeg" for jpg).</summary>
+        public IReadOnlyList<string> Aliases { get; }
+        /// <summary>The extension of the files it writes, with its dot (".seg.dcm").</summary>
+        public string Extension { get; }
+        public MaskLayout Layout { get; }
+        public string Description { get; }
+
+        /// <summary>What the format adds to an input's planned base name: its extension for a file per input, else nothing.</summary>
+        public string Suffix => Layout == MaskLayout.FilePerInput ? Extension : "";
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>A format that writes one image per class into the input's folder.</summary>
+    public abstract class ClassImageWriter : MaskWriter
+    {
+        protected ClassImageWriter(MaskFormat format, string name, string extension, string description, params string[] aliases)
+            : base(format, name, extension, MaskLayout.FolderPerInput, description, aliases) { }
+
+        public abstract void WriteClass(Stream output, MaskSet masks, int c);
+    }
+
+    /// <summary>A format that writes one file per input, atomically, at the planned place.</summary>
+    public abstract class InputFileWriter : MaskWriter
+    {
+        protected InputFileWriter(MaskFormat format, string name, string extension, string description, params string[] aliases)
+            : base(format, name, extension, MaskLayout.FilePerInput, description, aliases) { }
+
+        public abstract MaskExportRecord Write(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes);
+    }
+
+    /// <summary>A file per input whose content is one stream of the chosen classes' masks.</summary>
+    public abstract class StreamedFileWriter : InputFileWriter
+    {
+        protected StreamedFileWriter(MaskFormat format, string name, string extension, string description, params string[] aliases)
+            : base(format, name, extension, description, aliases) { }
+
+        protected abstract void WriteStream(Stream output, MaskSet masks, IReadOnlyList<int> classes);
+
+        public override MaskExportRecord Write(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes)
+        {
+            AtomicOutput.WriteFile(target, overwrite, stream => WriteStream(stream, result.Masks, classes));
+            return new MaskExportRecord
+            {
+                Path = result.Path, Format = Name, OutputPath = target, Classes = classes.Count, Bytes = new FileInfo(target).Length,
+            };
+        }
+    }
+
+    /// <summary>The file a run-level format gathers every result into; it appears only on <see cref="Complete"/>.</summary>
+    public interface IRunMaskFile : IDisposable
+    {
+        string OutputPath { get; }
+        /// <summary>Adds one result; returns how many classes it recorded.</summary>
+        int Add(SegmentationResult result);
+        void Complete();
+    }
+
+    /// <summary>A format that writes one file for the whole run, named <see cref="FileName"/> in the output folder.</summary>
+    public abstract class RunFileWriter : MaskWriter
+    {
+        protected RunFileWriter(MaskFormat format, string name, string fileName, string description, params string[] aliases)
+            : base(format, name, Path.GetExtension(fileName), MaskLayout.FilePerRun, description, aliases)
+        {
+            FileName = fileName;
+        }
+
+        public string FileName { get; }
+
+        /// <summary>Starts the run's file at <paramref name="target"/> for a model with <paramref name="labels"/>, recording <paramref name="classes"/> (model indices; all when null).</summary>
+        public abstract IRunMaskFile Open(string target, IReadOnlyList<string> labels, IReadOnlyList<int>? classes, bool overwrite);
+    }
+
+    /// <summary>
+    /// The registry of mask output formats: the one place that knows their names, extensions and writers. Parsing, the
+    /// exporter's dispatch, the output plan's names, and the cmdlets' validation (<see cref="Names"/>) all read it.
+    /// </summary>
+    public static class MaskWriters
+    {
+        private static readonly MaskWriter[] Writers =
+        {
+            new PngMaskWriter(), new JpegMaskWriter(), new NpyMaskWriter(), new NpzMaskWriter(), new CocoMaskWriter(), new DicomSegMaskWriter(),
+        };
+
+        /// <summary>Every format, in <see cref="MaskFormat"/> order.</summary>
+        public static IReadOnlyList<MaskWriter> All => Writers;
+
+        /// <summary>The formats' names, as the cmdlets accept them: png, jpg, npy, npz, json, dicom-seg.</summary>
+        public static IReadOnlyList<string> Names { get; } = Writers.Select(w => w.Name).ToArray();
+
+        public static MaskWriter Of(MaskFormat format) =>
+            Writers.FirstOrDefault(w => w.Format == format) ?? throw new ArgumentOutOfRangeException(nameof(format), format, "Not a mask format.");
+
+        /// <summary>The format a name (or alias, or extension: ".npz") stands for, case ignored; null when none.</summary>
+        public static MaskWriter? Find(string? text)
+        {
+            var key = (text ?? "").Trim().TrimStart('.');
+            return Writers.FirstOrDefault(w => string.Equals(w.Name, key, StringComparison.OrdinalIgnoreCase)
+                                               || w.Aliases.Any(a => string.Equals(a, key, StringComparison.OrdinalIgnoreCase)));
+        }
+
+        /// <summary>As <see cref="Find"/>, throwing InvalidArgument with the accepted names when none matches.</summary>
+        public static MaskWriter Parse(string? text) =>
+            Find(text) ?? throw new CxasException(CxasErrorKind.InvalidArgument, $"Output type '{text}' is not one of {string.Join(", ", Names)}.");
+    }
+
+    /// <summary>png: one 1-bit greyscale PNG per class.</summary>
+    public sealed class PngMaskWriter : ClassImageWriter
+    {
+        public PngMaskWriter() : base(MaskFormat.Png, "png", ".png", "one 1-bit greyscale PNG per class in the input's folder") { }
+
+        public override void WriteClass(Stream output, MaskSet masks, int c) =>
+            PngBitWriter.WritePacked(output, masks.Width, masks.Height, (y, row) => masks.GetPackedRowMsb(c, y, row, y - 1));
+    }
+
+    /// <summary>jpg: one 8-bit JPEG (0 or 255, quality 95) per class.</summary>
+    public sealed class JpegMaskWriter : ClassImageWriter
+    {
+        public JpegMaskWriter() : base(MaskFormat.Jpg, "jpg", ".jpg", "one 8-bit JPEG (0 or 255, lossy) per class in the input's folder", "jpeg") { }
+
+        public override void WriteClass(Stream output, MaskSet masks, int c)
+        {
+            var pixels = new byte[masks.Width * masks.Height];
+            for (int y = 0; y < masks.Height; y++)
+                masks.GetRow(c, y, new Span<byte>(pixels, y * masks.Width, masks.Width), 255);
+            using var image = Image.LoadPixelData<L8>(pixels, masks.Width, masks.Height);
+            image.Save(output, new JpegEncoder { Quality = 95 });
+        }
+    }
+
+    /// <summary>npy: a bool array [C, H, W] of the chosen classes.</summary>
+    public sealed class NpyMaskWriter : StreamedFileWriter
+    {
+        public NpyMaskWriter() : base(MaskFormat.Npy, "npy", ".npy", "a bool array [C, H, W] per input") { }
+
+        protected override void WriteStream(Stream output, MaskSet masks, IReadOnlyList<int> classes) => Write(output, masks, classes);
+
+        internal static void Write(Stream output, MaskSet masks, IReadOnlyList<int> classes)
+        {
+            NpyWriter.WriteHeader(output, "|b1", classes.Count, masks.Height, masks.Width);
+            var row = new byte[masks.Width];
+            foreach (var c in classes)
+                for (int y = 0; y < masks.Height; y++)
+                {
+                    masks.GetRow(c, y, row);
+                    output.Write(row, 0, row.Length);
+                }
+        }
+    }
+
+    /// <summary>npz: the npy array deflated under the key arr_0, as <c>np.savez_compressed</c> writes it.</summary>
+    public sealed class NpzMaskWriter : StreamedFileWriter
+    {
+        public NpzMaskWriter() : base(MaskFormat.Npz, "npz", ".npz", "the npy array, deflated, under the key arr_0") { }
+
+        protected override void WriteStream(Stream output, MaskSet masks, IReadOnlyList<int> classes)
+        {
+            using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+            var entry = zip.CreateEntry("arr_0.npy", CompressionLevel.Fastest);
+            using var stream = entry.Open();
+            using var buffered = new BufferedStream(stream, 1 << 16);
+            NpyMaskWriter.Write(buffered, masks, classes);
+        }
+    }
+
+    /// <summary>json: one COCO file (RLE annotations) for the whole run.</summary>
+    public sealed class CocoMaskWriter : RunFileWriter
+    {
+        public CocoMaskWriter() : base(MaskFormat.Json, "json", MaskExporter.CocoFileName, "one COCO file with RLE annotations for the whole run", "coco") { }
+
+        public override IRunMaskFile Open(string target, IReadOnlyList<string> labels, IReadOnlyList<int>? classes, bool overwrite) =>
+            new CocoWriter(target, labels, classes, overwrite);
+    }
+
+    /// <summary>dicom-seg: one multi-segment DICOM Segmentation per DICOM source.</summary>
+    public sealed class DicomSegMaskWriter : InputFileWriter
+    {
+        public DicomSegMaskWriter()
+            : base(MaskFormat.DicomSeg, "dicom-seg", ".seg.dcm", "one DICOM Segmentation per DICOM input", "dicomseg", "dcm", "seg") { }
+
+        public override MaskExportRecord Write(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes) =>
+            DicomSegFile.Export(result, target, overwrite, classes);
+    }
+}
