@@ -1,53 +1,52 @@
 using Cxas.Models;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <summary>Catalog helpers shared by the model cmdlets (and by -Model on the others).</summary>
+public static class CxasModelCatalog
 {
-    /// <summary>Catalog helpers shared by the model cmdlets (and by -Model on the others).</summary>
-    public static class CxasModelCatalog
+    /// <summary>The module's own models folder: models/ beside the module manifest (or this assembly).</summary>
+    public static string ModuleModelsDirectory(PSCmdlet cmdlet)
     {
-        /// <summary>The module's own models folder: models/ beside the module manifest (or this assembly).</summary>
-        public static string ModuleModelsDirectory(PSCmdlet cmdlet)
-        {
-            var moduleBase = cmdlet.MyInvocation?.MyCommand?.Module?.ModuleBase;
-            if (string.IsNullOrEmpty(moduleBase))
-                moduleBase = Path.GetDirectoryName(typeof(CxasModelCatalog).Assembly.Location);
-            return Path.Combine(moduleBase ?? ".", "models");
-        }
+        var moduleBase = cmdlet.MyInvocation?.MyCommand?.Module?.ModuleBase;
+        if (string.IsNullOrEmpty(moduleBase))
+            moduleBase = Path.GetDirectoryName(typeof(CxasModelCatalog).Assembly.Location);
+        return Path.Combine(moduleBase ?? ".", "models");
+    }
 
-        public static ModelCatalog ForCmdlet(PSCmdlet cmdlet) => ModelCatalog.FromEnvironment(ModuleModelsDirectory(cmdlet));
+    public static ModelCatalog ForCmdlet(PSCmdlet cmdlet) => ModelCatalog.FromEnvironment(ModuleModelsDirectory(cmdlet));
 
-        /// <summary>Relative paths are taken relative to PowerShell's current location, not the process's.</summary>
-        public static string ResolvePathArgument(PSCmdlet cmdlet, string nameOrPath)
-        {
-            if (nameOrPath.IndexOfAny(new[] { '/', '\\' }) < 0 && !nameOrPath.StartsWith(".", StringComparison.Ordinal)
-                && !nameOrPath.StartsWith("~", StringComparison.Ordinal))
-                return nameOrPath;
-            return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(nameOrPath);
-        }
+    /// <summary>Relative paths are taken relative to PowerShell's current location, not the process's.</summary>
+    public static string ResolvePathArgument(PSCmdlet cmdlet, string nameOrPath)
+    {
+        if (nameOrPath.IndexOfAny(new[] { '/', '\\' }) < 0 && !nameOrPath.StartsWith(".", StringComparison.Ordinal)
+            && !nameOrPath.StartsWith("~", StringComparison.Ordinal))
+            return nameOrPath;
+        return cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(nameOrPath);
+    }
 
-        /// <summary>One model folder as Get-CxasModel shows it, its scope taken from the catalog of this session.</summary>
-        public static PSObject Describe(PSCmdlet cmdlet, string directory, string root)
-        {
-            var entry = ModelCatalog.Describe(directory, root);
-            entry.Scope = ForCmdlet(cmdlet).ScopeOf(root);
-            return ToPSObject(entry);
-        }
+    /// <summary>One model folder as Get-CxasModel shows it, its scope taken from the catalog of this session.</summary>
+    public static PSObject Describe(PSCmdlet cmdlet, string directory, string root)
+    {
+        var entry = ModelCatalog.Describe(directory, root);
+        entry.Scope = ForCmdlet(cmdlet).ScopeOf(root);
+        return ToPSObject(entry);
+    }
 
-        /// <summary>
-        /// An entry with flat columns for display and CSV (Cxas.Format.ps1xml has its table): Name, Default, Scope,
-        /// Labels, SizeMB, Sha256, Source, Licence, Directory; the manifest stays reachable as a property.
-        /// </summary>
-        public static PSObject ToPSObject(ModelCatalogEntry entry)
-        {
-            var ps = new PSObject(entry);
-            ps.TypeNames.Insert(0, "Cxas.ModelCatalogEntry");
-            ps.Properties.Add(new PSAliasProperty("Default", nameof(ModelCatalogEntry.IsDefault)));
-            ps.Properties.Add(new PSAliasProperty("Labels", nameof(ModelCatalogEntry.LabelCount)));
-            var display = new PSPropertySet("DefaultDisplayPropertySet",
-                new[] { nameof(ModelCatalogEntry.Name), "Default", nameof(ModelCatalogEntry.Scope), "Labels", nameof(ModelCatalogEntry.SizeMB),
-                        nameof(ModelCatalogEntry.Sha256), nameof(ModelCatalogEntry.Source), nameof(ModelCatalogEntry.Licence), nameof(ModelCatalogEntry.Directory) });
-            ps.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { display }));
-            return ps;
-        }
+    /// <summary>
+    /// An entry with flat columns for display and CSV (Cxas.Format.ps1xml has its table): Name, Default, Scope,
+    /// Labels, SizeMB, Sha256, Source, Licence, Directory; the manifest stays reachable as a property.
+    /// </summary>
+    public static PSObject ToPSObject(ModelCatalogEntry entry)
+    {
+        var ps = new PSObject(entry);
+        ps.TypeNames.Insert(0, "Cxas.ModelCatalogEntry");
+        ps.Properties.Add(new PSAliasProperty("Default", nameof(ModelCatalogEntry.IsDefault)));
+        ps.Properties.Add(new PSAliasProperty("Labels", nameof(ModelCatalogEntry.LabelCount)));
+        var display = new PSPropertySet("DefaultDisplayPropertySet",
+            new[] { nameof(ModelCatalogEntry.Name), "Default", nameof(ModelCatalogEntry.Scope), "Labels", nameof(ModelCatalogEntry.SizeMB),
+                    nameof(ModelCatalogEntry.Sha256), nameof(ModelCatalogEntry.Source), nameof(ModelCatalogEntry.Licence), nameof(ModelCatalogEntry.Directory) });
+        ps.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { display }));
+        return ps;
     }
 }

@@ -2,79 +2,78 @@ using System.Net;
 using System.Security;
 using Cxas.DicomWeb;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <summary>
+/// The connection parameters of the DICOMweb cmdlets (Find-CxasDicomInstance, Export-CxasMask -DicomWebUri), declared
+/// once: each of those cmdlets returns an instance from <c>IDynamicParameters.GetDynamicParameters</c>, so PowerShell
+/// binds, completes and documents them like the cmdlet's own. <see cref="Open"/> turns them into a <see cref="DicomWebClient"/>.
+/// </summary>
+public sealed class DicomWebParameters
 {
+    /// <summary>User name and password for the DICOMweb server (HTTP Basic); refused over plain http unless -AllowUnencryptedAuthentication.</summary>
+    [Parameter] [Credential] public PSCredential? Credential { get; set; }
+
+    /// <summary>A bearer token for the DICOMweb server, as a SecureString; never shown in output or errors.</summary>
+    [Parameter] public SecureString? Token { get; set; }
+
+    /// <summary>Accept any TLS certificate from the server (for test servers only; certificates are verified by default).</summary>
+    [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
+
+    /// <summary>Allow -Credential or -Token over plain http (as Invoke-RestMethod does).</summary>
+    [Parameter] public SwitchParameter AllowUnencryptedAuthentication { get; set; }
+
+    /// <summary>Retries of a request after 429, 502, 503, 504, a dropped connection or a timeout (exponential backoff, honouring Retry-After; default 3).</summary>
+    [Parameter]
+    [ValidateRange(0, 10)]
+    public int MaximumRetryCount { get; set; } = 3;
+
+    /// <summary>Seconds a request may take before it is abandoned (and retried; default 120).</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 120;
+
     /// <summary>
-    /// The connection parameters of the DICOMweb cmdlets (Find-CxasDicomInstance, Export-CxasMask -DicomWebUri), declared
-    /// once: each of those cmdlets returns an instance from <c>IDynamicParameters.GetDynamicParameters</c>, so PowerShell
-    /// binds, completes and documents them like the cmdlet's own. <see cref="Open"/> turns them into a <see cref="DicomWebClient"/>.
+    /// A client for <paramref name="uri"/> with Basic (-Credential) or Bearer (-Token) authorisation; retries and
+    /// requests are logged to the verbose stream (never the credentials). Problems are terminating errors.
     /// </summary>
-    public sealed class DicomWebParameters
+    internal DicomWebClient Open(PSCmdlet cmdlet, string uri)
     {
-        /// <summary>User name and password for the DICOMweb server (HTTP Basic); refused over plain http unless -AllowUnencryptedAuthentication.</summary>
-        [Parameter] [Credential] public PSCredential? Credential { get; set; }
-
-        /// <summary>A bearer token for the DICOMweb server, as a SecureString; never shown in output or errors.</summary>
-        [Parameter] public SecureString? Token { get; set; }
-
-        /// <summary>Accept any TLS certificate from the server (for test servers only; certificates are verified by default).</summary>
-        [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
-
-        /// <summary>Allow -Credential or -Token over plain http (as Invoke-RestMethod does).</summary>
-        [Parameter] public SwitchParameter AllowUnencryptedAuthentication { get; set; }
-
-        /// <summary>Retries of a request after 429, 502, 503, 504, a dropped connection or a timeout (exponential backoff, honouring Retry-After; default 3).</summary>
-        [Parameter]
-        [ValidateRange(0, 10)]
-        public int MaximumRetryCount { get; set; } = 3;
-
-        /// <summary>Seconds a request may take before it is abandoned (and retried; default 120).</summary>
-        [Parameter]
-        [ValidateRange(1, 3600)]
-        public int TimeoutSec { get; set; } = 120;
-
-        /// <summary>
-        /// A client for <paramref name="uri"/> with Basic (-Credential) or Bearer (-Token) authorisation; retries and
-        /// requests are logged to the verbose stream (never the credentials). Problems are terminating errors.
-        /// </summary>
-        internal DicomWebClient Open(PSCmdlet cmdlet, string uri)
+        try
         {
-            try
+            if (Credential != null && Token != null)
+                throw new CxasException(CxasErrorKind.InvalidArgument, "Give -Credential or -Token, not both.");
+            if (!Uri.TryCreate(uri, UriKind.Absolute, out var root))
+                throw new CxasException(CxasErrorKind.InvalidArgument, $"'{uri}' is not an absolute http or https URL.");
+            DicomWebCredential? auth = null;
+            if (Credential != null)
+                auth = DicomWebCredential.Basic(Credential.UserName.TrimStart('\\'), Credential.GetNetworkCredential().Password);
+            else if (Token != null)
+                auth = DicomWebCredential.Bearer(new NetworkCredential("", Token).Password);
+            var options = new DicomWebOptions
             {
-                if (Credential != null && Token != null)
-                    throw new CxasException(CxasErrorKind.InvalidArgument, "Give -Credential or -Token, not both.");
-                if (!Uri.TryCreate(uri, UriKind.Absolute, out var root))
-                    throw new CxasException(CxasErrorKind.InvalidArgument, $"'{uri}' is not an absolute http or https URL.");
-                DicomWebCredential? auth = null;
-                if (Credential != null)
-                    auth = DicomWebCredential.Basic(Credential.UserName.TrimStart('\\'), Credential.GetNetworkCredential().Password);
-                else if (Token != null)
-                    auth = DicomWebCredential.Bearer(new NetworkCredential("", Token).Password);
-                var options = new DicomWebOptions
-                {
-                    SkipCertificateCheck = SkipCertificateCheck,
-                    AllowUnencryptedAuthentication = AllowUnencryptedAuthentication,
-                    MaxAttempts = Math.Max(0, MaximumRetryCount) + 1,
-                    Timeout = TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : 120),
-                    // Called from the queue's threads too: the messages are queued and written by the pipeline thread.
-                    Log = message => Messages.Enqueue(message),
-                };
-                if (SkipCertificateCheck) cmdlet.WriteWarning("-SkipCertificateCheck: the server's TLS certificate is not verified.");
-                return new DicomWebClient(root, auth, options);
-            }
-            catch (CxasException ex)
-            {
-                cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(ex, uri));
-                throw; // not reached
-            }
+                SkipCertificateCheck = SkipCertificateCheck,
+                AllowUnencryptedAuthentication = AllowUnencryptedAuthentication,
+                MaxAttempts = Math.Max(0, MaximumRetryCount) + 1,
+                Timeout = TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : 120),
+                // Called from the queue's threads too: the messages are queued and written by the pipeline thread.
+                Log = message => Messages.Enqueue(message),
+            };
+            if (SkipCertificateCheck) cmdlet.WriteWarning("-SkipCertificateCheck: the server's TLS certificate is not verified.");
+            return new DicomWebClient(root, auth, options);
         }
-
-        private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
-
-        /// <summary>Writes the clients' queued messages (retries, fallbacks) as verbose output; call it on the pipeline thread.</summary>
-        internal static void Flush(Cmdlet cmdlet)
+        catch (CxasException ex)
         {
-            while (Messages.TryDequeue(out var message)) cmdlet.WriteVerbose(message);
+            cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(ex, uri));
+            throw; // not reached
         }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+    /// <summary>Writes the clients' queued messages (retries, fallbacks) as verbose output; call it on the pipeline thread.</summary>
+    internal static void Flush(Cmdlet cmdlet)
+    {
+        while (Messages.TryDequeue(out var message)) cmdlet.WriteVerbose(message);
     }
 }

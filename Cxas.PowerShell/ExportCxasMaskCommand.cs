@@ -2,138 +2,114 @@ using System.Security;
 using Cxas.DicomWeb;
 using Cxas.Export;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <include file="Help/Text/Export-CxasMask.xml" path="doc/cmdlet/*" />
+[Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet), OutputType(typeof(MaskExportRecord))]
+public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, IDisposable
 {
-    /// <summary>
-    /// <para type="synopsis">Writes the masks of segmentation results to files in the reference's layouts, or stores their
-    /// DICOM-SEG on a DICOMweb server (STOW-RS).</para>
-    /// <para type="description">Writes png or jpg (one folder per image, one file per class), npy or npz (one bool array
-    /// [classes, height, width] per image), dicom-seg (one DICOM Segmentation per DICOM source) or json (one COCO file
-    /// for the run). Output names are planned before anything is written (see about_Cxas): inputs never share an output,
-    /// outputs an earlier export already wrote are skipped, and every file appears only when complete. With -DicomWebUri
-    /// each DICOM-SEG is stored on the server instead (or as well): its UIDs derive from the source instance and the
-    /// model, so a rerun stores no duplicate. Emits one record per file, folder or stored SEG.</para>
-    /// </summary>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples | Export-CxasMask -OutputPath ./masks -Format npz
-    /// </code>
-    /// <para>Segments the sample radiographs and writes one compressed mask array per image.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples | Export-CxasMask ./masks -Format png -Label heart, lung
-    /// </code>
-    /// <para>Writes only the heart and lung masks, one 1-bit PNG each, into a folder per image.</para>
-    /// </example>
+    /// <summary>The output folder; optional when storing to a DICOMweb server (-DicomWebUri), where it adds a local copy.</summary>
+    [Parameter(Position = 0)]
+    [Alias("o")]
+    public string? OutputPath { get; set; }
 
-    [Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet)]
-    [OutputType(typeof(MaskExportRecord))]
-    public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, IDisposable
+    /// <summary>Mask formats: png (default), jpg, npy, npz, json (COCO), dicom-seg; several at once are fine.</summary>
+    [Parameter]
+    [Alias("ot", "OutputType")]
+    [ValidateMaskFormat]
+    [ArgumentCompleter(typeof(MaskFormatCompleter))]
+    public string[] Format { get; set; } = { "png" };
+
+    /// <summary>Classes to write (default: all), in the order given.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(LabelCompleter))]
+    public string[]? Label { get; set; }
+
+    /// <summary>A DICOMweb root to store each result's DICOM-SEG in (STOW-RS), next to its source study.</summary>
+    [Parameter] public string? DicomWebUri { get; set; }
+
+    private readonly DicomWebParameters _connection = new DicomWebParameters();
+
+    /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>).</summary>
+    public object GetDynamicParameters() => _connection;
+
+    private MaskOutputSet? _outputs;
+    private DicomSegStore? _store;
+    private int _stored, _existing;
+
+    protected override void BeginProcessing() => Setup(() =>
     {
-        /// <summary>The output folder; optional when storing to a DICOMweb server (-DicomWebUri), where it adds a local copy.</summary>
-        [Parameter(Position = 0)]
-        [Alias("o")]
-        public string? OutputPath { get; set; }
-
-        /// <summary>Mask formats: png (default), jpg, npy, npz, json (COCO), dicom-seg; several at once are fine.</summary>
-        [Parameter]
-        [Alias("ot", "OutputType")]
-        [ValidateMaskFormat]
-        [ArgumentCompleter(typeof(MaskFormatCompleter))]
-        public string[] Format { get; set; } = { "png" };
-
-        /// <summary>Classes to write (default: all), in the order given.</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(LabelCompleter))]
-        public string[]? Label { get; set; }
-
-        /// <summary>A DICOMweb root to store each result's DICOM-SEG in (STOW-RS), next to its source study.</summary>
-        [Parameter] public string? DicomWebUri { get; set; }
-
-        private readonly DicomWebParameters _connection = new DicomWebParameters();
-
-        /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>).</summary>
-        public object GetDynamicParameters() => _connection;
-
-        private MaskOutputSet? _outputs;
-        private DicomSegStore? _store;
-        private int _stored, _existing;
-
-        protected override void BeginProcessing() => Setup(() =>
+        bool formatGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Format));
+        if (DicomWebUri != null)
         {
-            bool formatGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Format));
-            if (DicomWebUri != null)
-            {
-                if (!formatGiven) Format = new[] { "dicom-seg" };
-                if (!Format.Any(f => MaskExporter.ParseFormat(f) == MaskFormat.DicomSeg))
-                    throw new CxasException(CxasErrorKind.InvalidArgument, "-DicomWebUri stores DICOM Segmentations: add dicom-seg to -Format.");
-                _store = new DicomSegStore(_connection.Open(this, DicomWebUri), Force && !NoClobber);
-            }
-            else if (string.IsNullOrEmpty(OutputPath))
-            {
-                throw new CxasException(CxasErrorKind.InvalidArgument, "Give -OutputPath (a folder), -DicomWebUri (a DICOMweb server), or both.");
-            }
-            if (!string.IsNullOrEmpty(OutputPath))
-                _outputs = new MaskOutputSet(this, GetUnresolvedProviderPathFromPSPath(OutputPath), Format, Force, NoClobber, Label);
-            else if (Format.Any(f => MaskExporter.ParseFormat(f) != MaskFormat.DicomSeg))
-                throw new CxasException(CxasErrorKind.InvalidArgument, "Formats other than dicom-seg are written to files: add -OutputPath.");
-        }, OutputPath ?? DicomWebUri);
-
-        protected override string ProgressActivity => _store != null ? "Export-CxasMask (storing DICOM-SEG)" : "Export-CxasMask";
-
-        protected override void ProcessResult(SegmentationResult result)
-        {
-            if (_outputs != null)
-                foreach (var record in _outputs.Write(result)) WriteObject(record);
-            if (_store != null) Store(result);
+            if (!formatGiven) Format = new[] { "dicom-seg" };
+            if (!Format.Any(f => MaskExporter.ParseFormat(f) == MaskFormat.DicomSeg))
+                throw new CxasException(CxasErrorKind.InvalidArgument, "-DicomWebUri stores DICOM Segmentations: add dicom-seg to -Format.");
+            _store = new DicomSegStore(_connection.Open(this, DicomWebUri), Force && !NoClobber);
         }
-
-        private void Store(SegmentationResult result)
+        else if (string.IsNullOrEmpty(OutputPath))
         {
-            var target = _store!.Client.Root.ToString();
-            if (!ShouldProcess(target, $"Store the DICOM-SEG of {result.Path}")) return;
-            try
-            {
-                var record = _store.Store(result, MaskExporter.ClassesFor(result.Masks, Label));
-                DicomWebParameters.Flush(this);
-                foreach (var warning in _store.Warnings) WriteWarning($"The server stored the DICOM-SEG of '{result.Path}' with a warning: {warning}.");
-                if (record.Status == "Exists")
-                {
-                    _existing++;
-                    WriteVerbose($"'{record.OutputPath}' is already on the server (use -Force to store it again).");
-                }
-                else
-                {
-                    _stored++;
-                    WriteVerbose($"Stored '{record.OutputPath}'.");
-                }
-                WriteObject(record);
-            }
-            catch (CxasException ex) when (ex.Kind == CxasErrorKind.Unauthorized)
-            {
-                DicomWebParameters.Flush(this);
-                ThrowTerminatingError(ToErrorRecord(ex, result.Path));
-            }
-            catch (CxasException ex)
-            {
-                DicomWebParameters.Flush(this);
-                // The message names the request; the record's target is the source instance.
-                WriteError(ToErrorRecord(new CxasException(ex.Kind, $"Storing the DICOM-SEG of '{result.Path}' failed: {ex.Message}", result.Path, ex), result.Path));
-            }
+            throw new CxasException(CxasErrorKind.InvalidArgument, "Give -OutputPath (a folder), -DicomWebUri (a DICOMweb server), or both.");
         }
+        if (!string.IsNullOrEmpty(OutputPath))
+            _outputs = new MaskOutputSet(this, GetUnresolvedProviderPathFromPSPath(OutputPath), Format, Force, NoClobber, Label);
+        else if (Format.Any(f => MaskExporter.ParseFormat(f) != MaskFormat.DicomSeg))
+            throw new CxasException(CxasErrorKind.InvalidArgument, "Formats other than dicom-seg are written to files: add -OutputPath.");
+    }, OutputPath ?? DicomWebUri);
 
-        protected override void Finish()
-        {
-            if (_outputs != null)
-                foreach (var record in _outputs.Complete()) WriteObject(record);
-            if (_store != null) WriteVerbose($"Stored {_stored} DICOM-SEG object(s); {_existing} were already on the server.");
-        }
+    protected override string ProgressActivity => _store != null ? "Export-CxasMask (storing DICOM-SEG)" : "Export-CxasMask";
 
-        public void Dispose()
+    protected override void ProcessResult(SegmentationResult result)
+    {
+        if (_outputs != null)
+            foreach (var record in _outputs.Write(result)) WriteObject(record);
+        if (_store != null) Store(result);
+    }
+
+    private void Store(SegmentationResult result)
+    {
+        var target = _store!.Client.Root.ToString();
+        if (!ShouldProcess(target, $"Store the DICOM-SEG of {result.Path}")) return;
+        try
         {
-            _outputs?.Dispose();
-            _store?.Client.Dispose();
+            var record = _store.Store(result, MaskExporter.ClassesFor(result.Masks, Label));
+            DicomWebParameters.Flush(this);
+            foreach (var warning in _store.Warnings) WriteWarning($"The server stored the DICOM-SEG of '{result.Path}' with a warning: {warning}.");
+            if (record.Status == "Exists")
+            {
+                _existing++;
+                WriteVerbose($"'{record.OutputPath}' is already on the server (use -Force to store it again).");
+            }
+            else
+            {
+                _stored++;
+                WriteVerbose($"Stored '{record.OutputPath}'.");
+            }
+            WriteObject(record);
         }
+        catch (CxasException ex) when (ex.Kind == CxasErrorKind.Unauthorized)
+        {
+            DicomWebParameters.Flush(this);
+            ThrowTerminatingError(ToErrorRecord(ex, result.Path));
+        }
+        catch (CxasException ex)
+        {
+            DicomWebParameters.Flush(this);
+            // The message names the request; the record's target is the source instance.
+            WriteError(ToErrorRecord(new CxasException(ex.Kind, $"Storing the DICOM-SEG of '{result.Path}' failed: {ex.Message}", result.Path, ex), result.Path));
+        }
+    }
+
+    protected override void Finish()
+    {
+        if (_outputs != null)
+            foreach (var record in _outputs.Complete()) WriteObject(record);
+        if (_store != null) WriteVerbose($"Stored {_stored} DICOM-SEG object(s); {_existing} were already on the server.");
+    }
+
+    public void Dispose()
+    {
+        _outputs?.Dispose();
+        _store?.Client.Dispose();
     }
 }

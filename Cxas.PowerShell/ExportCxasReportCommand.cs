@@ -3,150 +3,110 @@ using Cxas.IO;
 using Cxas.Rendering;
 using Cxas.Reporting;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <include file="Help/Text/Export-CxasReport.xml" path="doc/cmdlet/*" />
+[Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet), OutputType(typeof(FileInfo))]
+public sealed class ExportCxasReportCommand : DrawingCmdlet
 {
-    /// <summary>
-    /// <para type="synopsis">Writes one self-contained HTML report for a batch of segmented images.</para>
-    /// <para type="description">The report has a sortable table of the images and their features and, per image, the
-    /// radiograph with one switchable layer per chosen class and one for the feature construction. Everything is
-    /// embedded (data: URIs, inline script and style): the file opens from disk in any browser, without a server.</para>
-    /// </summary>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples | Export-CxasReport -OutputPath ./report.html
-    /// </code>
-    /// <para>Writes one HTML file with a sortable CTR/SCD table and a switchable overlay per image.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples |
-    ///     Export-CxasReport ./report.html -Title 'Night batch' -PassThru -Force |
-    ///     Get-CxasFeature CTR | Export-Csv ./ctr.csv
-    /// </code>
-    /// <para>One pass over the images gives the report and, through -PassThru, a CSV of CTRs.</para>
-    /// </example>
-    [Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet)]
-    [OutputType(typeof(FileInfo))]
-    public sealed class ExportCxasReportCommand : ResultCmdlet
+    public ExportCxasReportCommand() : base(new[] { "lung", "heart", "right hemidiaphragm", "spine" }, 0.4) { }
+
+    /// <summary>The HTML file to write.</summary>
+    [Parameter(Mandatory = true, Position = 0)]
+    [Alias("o")]
+    public string OutputPath { get; set; } = "";
+
+    /// <summary>Features for the table (default CTR and SCD); shape features are measured on -FeatureLabel.</summary>
+    [Parameter]
+    [ValidateFeature]
+    [ArgumentCompleter(typeof(FeatureCompleter))]
+    public string[] Feature { get; set; } = { "CTR", "SCD" };
+
+    /// <summary>Classes for the shape features (default: -Label).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(LabelCompleter))]
+    public string[]? FeatureLabel { get; set; }
+
+    /// <summary>Longest side of the pictures in pixels (default 1024).</summary>
+    [Parameter]
+    [ValidateRange(64, 8192)]
+    public int MaxSize { get; set; } = 1024;
+
+    /// <summary>The report's title (default "Cxas report").</summary>
+    [Parameter]
+    public string Title { get; set; } = "Cxas report";
+
+    private string _target = "";
+    private ReportOptions _options = new ReportOptions();
+    private readonly List<ReportItem> _items = new List<ReportItem>();
+    private bool _keepExisting;
+
+    protected override void BeginProcessing()
     {
-        /// <summary>The HTML file to write.</summary>
-        [Parameter(Mandatory = true, Position = 0)]
-        [Alias("o")]
-        public string OutputPath { get; set; } = "";
-
-        /// <summary>Classes with a layer each (default: lung, heart, right hemidiaphragm, spine, those the model has).</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(LabelCompleter))]
-        public string[] Label { get; set; } = { "lung", "heart", "right hemidiaphragm", "spine" };
-
-        /// <summary>Features for the table (default CTR and SCD); shape features are measured on -FeatureLabel.</summary>
-        [Parameter]
-        [ValidateFeature]
-        [ArgumentCompleter(typeof(FeatureCompleter))]
-        public string[] Feature { get; set; } = { "CTR", "SCD" };
-
-        /// <summary>Classes for the shape features (default: -Label).</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(LabelCompleter))]
-        public string[]? FeatureLabel { get; set; }
-
-        /// <summary>Which CTR to report: Standard (default), Reference, or both.</summary>
-        [Parameter]
-        public CtrMethod[] CtrMethod { get; set; } = { Features.CtrMethod.Standard };
-
-        /// <summary>Longest side of the pictures in pixels (default 1024).</summary>
-        [Parameter]
-        [ValidateRange(64, 8192)]
-        public int MaxSize { get; set; } = 1024;
-
-        /// <summary>Initial opacity of the class layers, 0 to 1 (default 0.4; the report has a slider).</summary>
-        [Parameter]
-        [ValidateRange(0.0, 1.0)]
-        public double Opacity { get; set; } = 0.4;
-
-        /// <summary>Colours by class, e.g. @{ heart = '#ff0000' }.</summary>
-        [Parameter]
-        public System.Collections.Hashtable? Color { get; set; }
-
-        /// <summary>The report's title (default "Cxas report").</summary>
-        [Parameter]
-        public string Title { get; set; } = "Cxas report";
-
-        /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
-        [Parameter] public SwitchParameter PassThru { get; set; }
-
-        private string _target = "";
-        private ReportOptions _options = new ReportOptions();
-        private readonly List<ReportItem> _items = new List<ReportItem>();
-        private bool _keepExisting;
-
-        protected override void BeginProcessing()
+        Setup(() =>
         {
-            Setup(() =>
+            _target = GetUnresolvedProviderPathFromPSPath(OutputPath);
+            if (Directory.Exists(_target))
+                throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a folder; give the HTML file's path.", _target);
+            _options = new ReportOptions
             {
-                _target = GetUnresolvedProviderPathFromPSPath(OutputPath);
-                if (Directory.Exists(_target))
-                    throw new CxasException(CxasErrorKind.InvalidArgument, $"-OutputPath '{OutputPath}' is a folder; give the HTML file's path.", _target);
-                _options = new ReportOptions
-                {
-                    Labels = Label.ToList(),
-                    LabelsAreDefaults = !MyInvocation.BoundParameters.ContainsKey(nameof(Label)) && FeatureLabel == null,
-                    Features = ArgumentRules.Features(Feature),
-                    CtrMethods = CtrMethod.Distinct().ToList(),
-                    ShapeLabels = (FeatureLabel ?? Label).ToList(),
-                    MaxSize = MaxSize,
-                    FillOpacity = Opacity,
-                    Colors = ParseColors(Color),
-                };
-            }, OutputPath);
-            // An existing report is an error for this file, like every other output (not a stop of the pipeline):
-            // results still pass through with -PassThru.
-            if (!Force && File.Exists(_target))
-            {
-                _keepExisting = true;
-                if (NoClobber) WriteWarning($"Kept '{_target}': it already exists (-NoClobber).");
-                else WriteFileError(new CxasException(CxasErrorKind.AlreadyExists,
-                    $"'{_target}' already exists (use -Force to overwrite it, or -NoClobber to keep it without an error).", _target), _target);
-            }
+                Labels = Label.ToList(),
+                LabelsAreDefaults = !MyInvocation.BoundParameters.ContainsKey(nameof(Label)) && FeatureLabel == null,
+                Features = ArgumentRules.Features(Feature),
+                CtrMethods = CtrMethod.Distinct().ToList(),
+                ShapeLabels = (FeatureLabel ?? Label).ToList(),
+                MaxSize = MaxSize,
+                FillOpacity = Opacity,
+                Colors = ParsedColors(),
+            };
+        }, OutputPath);
+        // An existing report is an error for this file, like every other output (not a stop of the pipeline):
+        // results still pass through with -PassThru.
+        if (!Force && File.Exists(_target))
+        {
+            _keepExisting = true;
+            if (NoClobber) WriteWarning($"Kept '{_target}': it already exists (-NoClobber).");
+            else WriteFileError(new CxasException(CxasErrorKind.AlreadyExists,
+                $"'{_target}' already exists (use -Force to overwrite it, or -NoClobber to keep it without an error).", _target), _target);
         }
+    }
 
-        protected override void ProcessResult(SegmentationResult result)
+    protected override void ProcessResult(SegmentationResult result)
+    {
+        if (!_keepExisting)
         {
-            if (!_keepExisting)
-            {
-                try
-                {
-                    var picture = ResultOverlay.LoadPicture(result, out var problem);
-                    if (problem != null) WriteWarning(problem);
-                    _items.Add(ReportItems.Create(result, picture, _options));
-                }
-                catch (CxasException ex)
-                {
-                    WriteFileError(ex, result.Path);
-                }
-            }
-            if (PassThru) WriteObject(result);
-        }
-
-        protected override void Finish()
-        {
-            if (_keepExisting) return;
-            if (_items.Count == 0)
-            {
-                WriteWarning("No images to report; nothing written.");
-                return;
-            }
-            if (!ShouldProcess(_target, $"Write report of {_items.Count} image(s)")) return;
             try
             {
-                AtomicOutput.WriteFile(_target, Force, stream => HtmlReport.Write(stream, _items, Title));
-                WriteVerbose($"Wrote '{_target}' ({_items.Count} images).");
-                if (!PassThru) WriteObject(new FileInfo(_target));
+                var picture = ResultOverlay.LoadPicture(result, out var problem);
+                if (problem != null) WriteWarning(problem);
+                _items.Add(ReportItems.Create(result, picture, _options));
             }
-            catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
+            catch (CxasException ex)
             {
-                WriteFileError(ex, _target);
+                WriteFileError(ex, result.Path);
             }
+        }
+        if (PassThru) WriteObject(result);
+    }
+
+    protected override void Finish()
+    {
+        if (_keepExisting) return;
+        if (_items.Count == 0)
+        {
+            WriteWarning("No images to report; nothing written.");
+            return;
+        }
+        if (!ShouldProcess(_target, $"Write report of {_items.Count} image(s)")) return;
+        try
+        {
+            AtomicOutput.WriteFile(_target, Force, stream => HtmlReport.Write(stream, _items, Title));
+            WriteVerbose($"Wrote '{_target}' ({_items.Count} images).");
+            if (!PassThru) WriteObject(new FileInfo(_target));
+        }
+        catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
+        {
+            WriteFileError(ex, _target);
         }
     }
 }

@@ -1,205 +1,178 @@
 using System.Collections;
 using Cxas.Features;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <include file="Help/Text/Get-CxasFeature.xml" path="doc/cmdlet/*" />
+[Cmdlet(VerbsCommon.Get, "CxasFeature", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true), OutputType(typeof(FeatureValue))]
+public sealed class GetCxasFeatureCommand : FileInputCmdlet
 {
-    /// <summary>
-    /// <para type="synopsis">Measures features of segmented chest X-rays: CTR, SCD and shape features of chosen classes.</para>
-    /// <para type="description">Takes SegmentationResult objects from Invoke-CxasSegmentation, or image files (then it
-    /// segments them itself; -OutputPath and -OutputType also store the masks). Emits one flat FeatureValue per image,
-    /// feature, method and label, ready for Export-Csv. Values are computed at the image's own resolution, in mm where
-    /// the source states a pixel spacing and in pixels otherwise (the Unit column says which). A structure that is
-    /// missing gives a Status and an empty Value.</para>
-    /// </summary>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples | Get-CxasFeature -Feature CTR, SCD | Format-Table
-    /// </code>
-    /// <para>Measures the cardio-thoracic ratio and the spine-centre distance of each image (SCD needs a model with vertebrae: it reports why it is missing otherwise).</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// Get-CxasFeature CTR ./samples/00000001_000.png
-    /// </code>
-    /// <para>Segments one file itself and measures its CTR: the feature first, then the path.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples | Get-CxasFeature -Feature Area, Centroid -Label heart, lung | Export-Csv ./shape.csv
-    /// </code>
-    /// <para>Writes the area and centroid of the heart and lungs, one flat row per image, feature and class.</para>
-    /// </example>
-    [Cmdlet(VerbsCommon.Get, "CxasFeature", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true)]
-    [OutputType(typeof(FeatureValue))]
-    public sealed class GetCxasFeatureCommand : FileInputCmdlet
+    /// <summary>Segmentation results (from Invoke-CxasSegmentation).</summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = ResultSet)]
+    public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
+
+    /// <summary>Image files or folders to segment first (wildcards allowed). Positional values that are not feature names
+    /// count as paths too, so Get-CxasFeature x.png and Get-CxasFeature CTR x.png both measure x.png.</summary>
+    [Parameter(Position = 1, ValueFromPipeline = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>CTR, SCD, Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity (or 'Cardio-Thoracic Ratio',
+    /// 'Spine-Center Distance'); default CTR. Without results from the pipeline, a value here that is not a feature
+    /// name is taken as an image path.</summary>
+    [Parameter(Position = 0)]
+    [Alias("f")]
+    [ArgumentCompleter(typeof(FeatureCompleter))]
+    public string[] Feature { get; set; } = { "CTR" };
+
+    /// <summary>Classes for the shape features (Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity).</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(LabelCompleter))]
+    public string[]? Label { get; set; }
+
+    /// <summary>Which CTR: Standard (default), Reference (the reference implementation's variant), or both.</summary>
+    [Parameter]
+    public CtrMethod[] CtrMethod { get; set; } = { Features.CtrMethod.Standard };
+
+    protected override string[] PathArgument => Path;
+
+    private readonly List<FeatureKind> _kinds = new List<FeatureKind>();
+    private List<CtrMethod> _methods = new List<CtrMethod>();
+    private ProgressTracker? _progress;
+    // Paths given in the first position (Get-CxasFeature x.png), when no results come from the pipeline.
+    private List<string>? _positionalPaths;
+
+    protected override void BeginProcessing()
     {
-        /// <summary>Segmentation results (from Invoke-CxasSegmentation).</summary>
-        [Parameter(ValueFromPipeline = true, ParameterSetName = ResultSet)]
-        public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
-
-        /// <summary>Image files or folders to segment first (wildcards allowed). Positional values that are not feature names
-        /// count as paths too, so Get-CxasFeature x.png and Get-CxasFeature CTR x.png both measure x.png.</summary>
-        [Parameter(Position = 1, ValueFromPipeline = true, ParameterSetName = PathSet)]
-        [SupportsWildcards]
-        public string[] Path { get; set; } = Array.Empty<string>();
-
-        /// <summary>CTR, SCD, Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity (or 'Cardio-Thoracic Ratio',
-        /// 'Spine-Center Distance'); default CTR. Without results from the pipeline, a value here that is not a feature
-        /// name is taken as an image path.</summary>
-        [Parameter(Position = 0)]
-        [Alias("f")]
-        [ArgumentCompleter(typeof(FeatureCompleter))]
-        public string[] Feature { get; set; } = { "CTR" };
-
-        /// <summary>Classes for the shape features (Area, Perimeter, Centroid, BoundingBox, Compactness, Convexity).</summary>
-        [Parameter]
-        [ArgumentCompleter(typeof(LabelCompleter))]
-        public string[]? Label { get; set; }
-
-        /// <summary>Which CTR: Standard (default), Reference (the reference implementation's variant), or both.</summary>
-        [Parameter]
-        public CtrMethod[] CtrMethod { get; set; } = { Features.CtrMethod.Standard };
-
-        protected override string[] PathArgument => Path;
-
-        private readonly List<FeatureKind> _kinds = new List<FeatureKind>();
-        private List<CtrMethod> _methods = new List<CtrMethod>();
-        private ProgressTracker? _progress;
-        // Paths given in the first position (Get-CxasFeature x.png), when no results come from the pipeline.
-        private List<string>? _positionalPaths;
-
-        protected override void BeginProcessing()
+        try
         {
-            try
-            {
-                SortPositionalValues();
-                _methods = CtrMethod.Distinct().ToList();
-                if (_kinds.Any(FeatureNames.IsShapeFeature) && (Label == null || Label.Length == 0))
-                    throw new CxasException(CxasErrorKind.InvalidArgument,
-                        "Shape features (" + string.Join(", ", _kinds.Where(FeatureNames.IsShapeFeature)) + ") need -Label: the classes to measure.");
-            }
-            catch (CxasException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, string.Join(", ", Feature)));
-            }
-        }
-
-        /// <summary>
-        /// Features and paths from the two positions: a feature name in -Path's position that is no file is a feature
-        /// (Get-CxasFeature x.png SCD); a value in -Feature's that is no feature is a path, unless results are piped in.
-        /// </summary>
-        private void SortPositionalValues()
-        {
-            var features = Feature.AsEnumerable();
-            if (ParameterSetName == PathSet && MyInvocation.BoundParameters.ContainsKey(nameof(Path)))
-            {
-                var named = Path.Where(p => FeatureNames.TryParse(p, out _) && !Exists(p)).ToList();
-                if (named.Count > 0)
-                {
-                    features = MyInvocation.BoundParameters.ContainsKey(nameof(Feature)) ? Feature.Concat(named) : named;
-                    Path = Path.Except(named).ToArray();
-                }
-            }
-            var others = new List<string>();
-            foreach (var f in features)
-            {
-                if (!FeatureNames.TryParse(f, out var kind)) { others.Add(f); continue; }
-                if (!_kinds.Contains(kind)) _kinds.Add(kind);
-            }
-            if (_kinds.Count == 0) _kinds.Add(FeatureKind.CTR);
-            if (others.Count > 0)
-            {
-                // Piped results leave no doubt that these were meant as features.
-                if (ParameterSetName != PathSet && (ParameterSetName != ResultSet || MyInvocation.ExpectingInput))
-                    FeatureNames.Parse(others[0]);
-                // A value that is neither a feature nor anything on disk is reported as such (a typo of a feature name
-                // would otherwise read as a missing file); the others go on.
-                _positionalPaths = new List<string>();
-                foreach (var o in others)
-                {
-                    if (WildcardPattern.ContainsWildcardCharacters(o) || Exists(o)) { _positionalPaths.Add(o); continue; }
-                    WriteFileError(new CxasException(CxasErrorKind.InvalidArgument,
-                        $"'{o}' is neither a feature ({string.Join(", ", Enum.GetNames(typeof(FeatureKind)))}) nor an existing file or folder.", o), o);
-                }
-            }
-            else if (ParameterSetName != LiteralSet && !MyInvocation.ExpectingInput && Path.Length == 0)
-            {
+            SortPositionalValues();
+            _methods = CtrMethod.Distinct().ToList();
+            if (_kinds.Any(FeatureNames.IsShapeFeature) && (Label == null || Label.Length == 0))
                 throw new CxasException(CxasErrorKind.InvalidArgument,
-                    "Get-CxasFeature needs something to measure: pipe results from Invoke-CxasSegmentation, or give image files or folders " +
-                    "(Get-CxasFeature CTR ./image.png, or -Path / -LiteralPath).");
+                    "Shape features (" + string.Join(", ", _kinds.Where(FeatureNames.IsShapeFeature)) + ") need -Label: the classes to measure.");
+        }
+        catch (CxasException ex)
+        {
+            ThrowTerminatingError(ToErrorRecord(ex, string.Join(", ", Feature)));
+        }
+    }
+
+    /// <summary>
+    /// Features and paths from the two positions: a feature name in -Path's position that is no file is a feature
+    /// (Get-CxasFeature x.png SCD); a value in -Feature's that is no feature is a path, unless results are piped in.
+    /// </summary>
+    private void SortPositionalValues()
+    {
+        var features = Feature.AsEnumerable();
+        if (ParameterSetName == PathSet && MyInvocation.BoundParameters.ContainsKey(nameof(Path)))
+        {
+            var named = Path.Where(p => FeatureNames.TryParse(p, out _) && !Exists(p)).ToList();
+            if (named.Count > 0)
+            {
+                features = MyInvocation.BoundParameters.ContainsKey(nameof(Feature)) ? Feature.Concat(named) : named;
+                Path = Path.Except(named).ToArray();
             }
         }
-
-        private bool Exists(string path)
+        var others = new List<string>();
+        foreach (var f in features)
         {
-            try { return InvokeProvider.Item.Exists(path, force: true, literalPath: true); }
-            catch (Exception) { return false; }
+            if (!FeatureNames.TryParse(f, out var kind)) { others.Add(f); continue; }
+            if (!_kinds.Contains(kind)) _kinds.Add(kind);
         }
-
-        // The parameter set is known for certain only once pipeline input is bound (piped files or strings choose a
-        // file set after BeginProcessing), so the mode is chosen here, at each record.
-        protected override void ProcessRecord()
+        if (_kinds.Count == 0) _kinds.Add(FeatureKind.CTR);
+        if (others.Count > 0)
         {
-            if (ParameterSetName == ResultSet && _positionalPaths == null)
+            // Piped results leave no doubt that these were meant as features.
+            if (ParameterSetName != PathSet && (ParameterSetName != ResultSet || MyInvocation.ExpectingInput))
+                FeatureNames.Parse(others[0]);
+            // A value that is neither a feature nor anything on disk is reported as such (a typo of a feature name
+            // would otherwise read as a missing file); the others go on.
+            _positionalPaths = new List<string>();
+            foreach (var o in others)
             {
-                if (_progress == null)
-                {
-                    // Results name their model already: what would segment files has nothing to do here.
-                    var fileOnly = FileOnlyParameters.Where(MyInvocation.BoundParameters.ContainsKey).ToList();
-                    if (fileOnly.Count > 0)
-                        WriteWarning($"-{string.Join(", -", fileOnly)} apply to image files and are ignored for results, which are segmented already " +
-                                     "(Invoke-CxasSegmentation takes results to segment them again).");
-                    _progress = new ProgressTracker(this, "Get-CxasFeature");
-                }
-                foreach (var result in InputObject)
-                {
-                    if (result == null) continue;
-                    _progress.Step(result.Path);
-                    Measure(result, null);
-                }
-                return;
+                if (WildcardPattern.ContainsWildcardCharacters(o) || Exists(o)) { _positionalPaths.Add(o); continue; }
+                WriteFileError(new CxasException(CxasErrorKind.InvalidArgument,
+                    $"'{o}' is neither a feature ({string.Join(", ", Enum.GetNames(typeof(FeatureKind)))}) nor an existing file or folder.", o), o);
             }
-            var extra = _positionalPaths;
-            _positionalPaths = null; // taken once, with the first record (no pipeline input in this case)
-            Segment(RecordFiles(extra));
         }
-
-        protected override void EndProcessing()
+        else if (ParameterSetName != LiteralSet && !MyInvocation.ExpectingInput && Path.Length == 0)
         {
-            FinishSegmentation();
-            _progress?.Complete();
+            throw new CxasException(CxasErrorKind.InvalidArgument,
+                "Get-CxasFeature needs something to measure: pipe results from Invoke-CxasSegmentation, or give image files or folders " +
+                "(Get-CxasFeature CTR ./image.png, or -Path / -LiteralPath).");
         }
+    }
 
-        protected override void OnSegmented(SegmentationResult result, PSObject? fromNode) =>
-            Measure(result, fromNode?.Properties["PSComputerName"]?.Value as string);
+    private bool Exists(string path)
+    {
+        try { return InvokeProvider.Item.Exists(path, force: true, literalPath: true); }
+        catch (Exception) { return false; }
+    }
 
-        private void Measure(SegmentationResult result, string? computer)
+    // The parameter set is known for certain only once pipeline input is bound (piped files or strings choose a
+    // file set after BeginProcessing), so the mode is chosen here, at each record.
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == ResultSet && _positionalPaths == null)
         {
-            List<FeatureValue> values;
-            try
+            if (_progress == null)
             {
-                var extractor = new FeatureExtractor(result);
-                values = new List<FeatureValue>();
-                foreach (var kind in _kinds)
-                    values.AddRange(extractor.Compute(kind, Label, _methods));
+                // Results name their model already: what would segment files has nothing to do here.
+                var fileOnly = FileOnlyParameters.Where(MyInvocation.BoundParameters.ContainsKey).ToList();
+                if (fileOnly.Count > 0)
+                    WriteWarning($"-{string.Join(", -", fileOnly)} apply to image files and are ignored for results, which are segmented already " +
+                                 "(Invoke-CxasSegmentation takes results to segment them again).");
+                _progress = new ProgressTracker(this, "Get-CxasFeature");
             }
-            catch (CxasException ex)
+            foreach (var result in InputObject)
             {
-                WriteFileError(ex, result.Path);
-                return;
+                if (result == null) continue;
+                _progress.Step(result.Path);
+                Measure(result, null);
             }
-            foreach (var v in values)
+            return;
+        }
+        var extra = _positionalPaths;
+        _positionalPaths = null; // taken once, with the first record (no pipeline input in this case)
+        Segment(RecordFiles(extra));
+    }
+
+    protected override void EndProcessing()
+    {
+        FinishSegmentation();
+        _progress?.Complete();
+    }
+
+    protected override void OnSegmented(SegmentationResult result, PSObject? fromNode) =>
+        Measure(result, fromNode?.Properties["PSComputerName"]?.Value as string);
+
+    private void Measure(SegmentationResult result, string? computer)
+    {
+        List<FeatureValue> values;
+        try
+        {
+            var extractor = new FeatureExtractor(result);
+            values = new List<FeatureValue>();
+            foreach (var kind in _kinds)
+                values.AddRange(extractor.Compute(kind, Label, _methods));
+        }
+        catch (CxasException ex)
+        {
+            WriteFileError(ex, result.Path);
+            return;
+        }
+        foreach (var v in values)
+        {
+            if (v.Status != FeatureStatus.Ok)
+                WriteVerbose($"{result.FileName}: {v.Feature}{(v.Label != null ? " " + v.Label : "")}: {v.Status}. {v.Message}");
+            if (computer == null) WriteObject(v);
+            else
             {
-                if (v.Status != FeatureStatus.Ok)
-                    WriteVerbose($"{result.FileName}: {v.Feature}{(v.Label != null ? " " + v.Label : "")}: {v.Status}. {v.Message}");
-                if (computer == null) WriteObject(v);
-                else
-                {
-                    // Rows from a node name it, as Invoke-Command's output does; the row stays flat for Export-Csv.
-                    var row = PSObject.AsPSObject(v);
-                    row.Properties.Add(new PSNoteProperty("PSComputerName", computer));
-                    WriteObject(row);
-                }
+                // Rows from a node name it, as Invoke-Command's output does; the row stays flat for Export-Csv.
+                var row = PSObject.AsPSObject(v);
+                row.Properties.Add(new PSNoteProperty("PSComputerName", computer));
+                WriteObject(row);
             }
         }
     }

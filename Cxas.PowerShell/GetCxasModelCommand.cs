@@ -1,74 +1,54 @@
 using Cxas.Models;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <include file="Help/Text/Get-CxasModel.xml" path="doc/cmdlet/*" />
+[Cmdlet(VerbsCommon.Get, "CxasModel"), OutputType(typeof(ModelCatalogEntry))]
+public sealed class GetCxasModelCommand : CxasCmdlet
 {
-    /// <summary>
-    /// <para type="synopsis">Lists the segmentation models Cxas can use.</para>
-    /// <para type="description">Searches the module's models folder, then the folders in $env:CXAS_MODEL_PATH (or,
-    /// when it is unset, ~/.cxas/models; %LOCALAPPDATA%\Cxas\models on Windows), then the machine-wide folder
-    /// (%ProgramData%\Cxas\models, /usr/local/share/cxas/models). Shows each model's scope, whether it is the default,
-    /// its label count, size, source, the SHA-256 of the checkpoint it came from, and its licence.</para>
-    /// </summary>
-    /// <example>
-    /// <code>
-    /// Get-CxasModel
-    /// </code>
-    /// <para>Lists every model found, the default first, with scope, label count, size and licence.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// Get-CxasModel cxas-* | Format-List *
-    /// </code>
-    /// <para>Shows everything known about the models whose names start with cxas-.</para>
-    /// </example>
-    [Cmdlet(VerbsCommon.Get, "CxasModel")]
-    [OutputType(typeof(ModelCatalogEntry))]
-    public sealed class GetCxasModelCommand : CxasCmdlet
+    /// <summary>Model names (wildcards allowed) or model folder paths.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ModelCompleter))]
+    public string[]? Name { get; set; }
+
+    private ModelCatalog? _catalog;
+    private IReadOnlyList<ModelCatalogEntry>? _entries;
+
+    protected override void BeginProcessing()
     {
-        /// <summary>Model names (wildcards allowed) or model folder paths.</summary>
-        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [SupportsWildcards]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(ModelCompleter))]
-        public string[]? Name { get; set; }
+        _catalog = CxasModelCatalog.ForCmdlet(this);
+        WriteVerbose("Model roots: " + string.Join(", ", _catalog.Roots));
+    }
 
-        private ModelCatalog? _catalog;
-        private IReadOnlyList<ModelCatalogEntry>? _entries;
-
-        protected override void BeginProcessing()
+    protected override void ProcessRecord()
+    {
+        var catalog = _catalog!;
+        _entries ??= catalog.List();
+        if (Name == null || Name.Length == 0)
         {
-            _catalog = CxasModelCatalog.ForCmdlet(this);
-            WriteVerbose("Model roots: " + string.Join(", ", _catalog.Roots));
+            foreach (var entry in _entries) WriteObject(CxasModelCatalog.ToPSObject(entry));
+            return;
         }
-
-        protected override void ProcessRecord()
+        foreach (var name in Name)
         {
-            var catalog = _catalog!;
-            _entries ??= catalog.List();
-            if (Name == null || Name.Length == 0)
+            if (WildcardPattern.ContainsWildcardCharacters(name))
             {
-                foreach (var entry in _entries) WriteObject(CxasModelCatalog.ToPSObject(entry));
-                return;
+                var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                foreach (var entry in _entries.Where(e => pattern.IsMatch(e.Name) || pattern.IsMatch(Path.GetFileName(e.Directory))))
+                    WriteObject(CxasModelCatalog.ToPSObject(entry));
+                continue;
             }
-            foreach (var name in Name)
+            try
             {
-                if (WildcardPattern.ContainsWildcardCharacters(name))
-                {
-                    var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
-                    foreach (var entry in _entries.Where(e => pattern.IsMatch(e.Name) || pattern.IsMatch(Path.GetFileName(e.Directory))))
-                        WriteObject(CxasModelCatalog.ToPSObject(entry));
-                    continue;
-                }
-                try
-                {
-                    var dir = catalog.ResolveDirectory(CxasModelCatalog.ResolvePathArgument(this, name));
-                    var entry = _entries.FirstOrDefault(e => string.Equals(e.Directory, dir, StringComparison.Ordinal));
-                    WriteObject(entry != null ? CxasModelCatalog.ToPSObject(entry) : CxasModelCatalog.Describe(this, dir, Path.GetDirectoryName(dir) ?? dir));
-                }
-                catch (CxasException ex)
-                {
-                    WriteError(ToErrorRecord(ex, ex.FilePath ?? name));
-                }
+                var dir = catalog.ResolveDirectory(CxasModelCatalog.ResolvePathArgument(this, name));
+                var entry = _entries.FirstOrDefault(e => string.Equals(e.Directory, dir, StringComparison.Ordinal));
+                WriteObject(entry != null ? CxasModelCatalog.ToPSObject(entry) : CxasModelCatalog.Describe(this, dir, Path.GetDirectoryName(dir) ?? dir));
+            }
+            catch (CxasException ex)
+            {
+                WriteError(ToErrorRecord(ex, ex.FilePath ?? name));
             }
         }
     }

@@ -1,88 +1,66 @@
 using Cxas.Import;
 using Cxas.Models;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <include file="Help/Text/Import-CxasModel.xml" path="doc/cmdlet/*" />
+[Cmdlet(VerbsData.Import, "CxasModel", SupportsShouldProcess = true), OutputType(typeof(ModelCatalogEntry))]
+public sealed class ImportCxasModelCommand : CxasCmdlet
 {
-    /// <summary>
-    /// <para type="synopsis">Imports a reference-layout PyTorch checkpoint (.pth) as a Cxas model folder.</para>
-    /// <para type="description">Reads the checkpoint without Python (a restricted reader that executes nothing), folds
-    /// BatchNorm into the convolutions, writes model.onnx and model.json into a new folder named after the model, and
-    /// checks that ONNX Runtime loads it. The folder is written under a temporary name and renamed when complete.
-    /// </para>
-    /// </summary>
-    /// <example>
-    /// <code>
-    /// # Not run by the tests: needs the reference checkpoint.
-    /// Import-CxasModel -Path ./UNet_ResNet50_default.pth
-    /// </code>
-    /// <para>Imports the reference's 159-class checkpoint into the per-user models folder.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// # Not run by the tests: needs a checkpoint of your own.
-    /// Import-CxasModel -Path ./my_unet.pth -Name my-unet -Destination ./models -Force
-    /// </code>
-    /// <para>Imports a checkpoint of the same architecture under its own name into a folder of your choice, replacing an earlier import.</para>
-    /// </example>
-    [Cmdlet(VerbsData.Import, "CxasModel", SupportsShouldProcess = true)]
-    [OutputType(typeof(ModelCatalogEntry))]
-    public sealed class ImportCxasModelCommand : CxasCmdlet
+    private volatile bool _stopping;
+
+    /// <summary>The checkpoint file (torch.save zip format), e.g. UNet_ResNet50_default.pth.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "LiteralPath")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    /// <summary>Model (and folder) name; default UNet_ResNet50_default for the reference, else the file name.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <summary>Folder to create the model folder in; default the first $env:CXAS_MODEL_PATH folder, else ~/.cxas/models.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Destination { get; set; }
+
+    /// <summary>Replace an existing model folder of the same name.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void StopProcessing() => _stopping = true;
+
+    protected override void ProcessRecord()
     {
-        private volatile bool _stopping;
-
-        /// <summary>The checkpoint file (torch.save zip format), e.g. UNet_ResNet50_default.pth.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
-        [Alias("FullName", "LiteralPath")]
-        [ValidateNotNullOrEmpty]
-        public string Path { get; set; } = "";
-
-        /// <summary>Model (and folder) name; default UNet_ResNet50_default for the reference, else the file name.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
-        /// <summary>Folder to create the model folder in; default the first $env:CXAS_MODEL_PATH folder, else ~/.cxas/models.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Destination { get; set; }
-
-        /// <summary>Replace an existing model folder of the same name.</summary>
-        [Parameter]
-        public SwitchParameter Force { get; set; }
-
-        protected override void StopProcessing() => _stopping = true;
-
-        protected override void ProcessRecord()
+        string source = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        try
         {
-            string source = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-            try
-            {
-                var root = Destination != null
-                    ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination)
-                    : ModelCatalog.DefaultImportRoot;
+            var root = Destination != null
+                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination)
+                : ModelCatalog.DefaultImportRoot;
 
-                // The folder is named after the model, which the checkpoint decides unless -Name is given; either way
-                // the only folder this run may create or replace is <root>/<valid name>.
-                string name = Name ?? ModelImporter.DefaultName(source);
-                var target = ModelNames.ModelDirectory(root, name, source);
-                if (!ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'")) return;
+            // The folder is named after the model, which the checkpoint decides unless -Name is given; either way
+            // the only folder this run may create or replace is <root>/<valid name>.
+            string name = Name ?? ModelImporter.DefaultName(source);
+            var target = ModelNames.ModelDirectory(root, name, source);
+            if (!ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'")) return;
 
-                var options = new ImportOptions { Name = name };
-                var progress = new ProgressTracker(this, "Import-CxasModel");
-                var result = ModelImporter.Import(source, target, Force.IsPresent, options, p =>
-                {
-                    if (_stopping) throw new PipelineStoppedException();
-                    progress.Stage(p.Stage, p.Detail, p.Percent);
-                });
-                progress.Complete();
-                WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
-                             $"source SHA-256 {result.SourceSha256}.");
-                WriteObject(CxasModelCatalog.Describe(this, result.Directory, root));
-            }
-            catch (CxasException ex)
+            var options = new ImportOptions { Name = name };
+            var progress = new ProgressTracker(this, "Import-CxasModel");
+            var result = ModelImporter.Import(source, target, Force.IsPresent, options, p =>
             {
-                WriteError(ToErrorRecord(ex, ex.FilePath ?? source));
-            }
+                if (_stopping) throw new PipelineStoppedException();
+                progress.Stage(p.Stage, p.Detail, p.Percent);
+            });
+            progress.Complete();
+            WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
+                         $"source SHA-256 {result.SourceSha256}.");
+            WriteObject(CxasModelCatalog.Describe(this, result.Directory, root));
+        }
+        catch (CxasException ex)
+        {
+            WriteError(ToErrorRecord(ex, ex.FilePath ?? source));
         }
     }
 }

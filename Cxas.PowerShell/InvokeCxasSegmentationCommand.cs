@@ -1,110 +1,75 @@
 using Cxas.DicomWeb;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <include file="Help/Text/Invoke-CxasSegmentation.xml" path="doc/cmdlet/*" />
+// Results are the default set so that a deserialized result (from a remote session) is converted to one before
+// PowerShell would turn it into a path string; paths, files and instances still bind by their own types.
+[Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true), OutputType(typeof(SegmentationResult))]
+public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
 {
-    /// <summary>
-    /// <para type="synopsis">Segments the anatomy in chest X-ray images.</para>
-    /// <para type="description">Reads PNG, JPEG and DICOM files, or DICOMweb instances from Find-CxasDicomInstance (retrieved
-    /// over WADO-RS while the previous one is segmented), runs the model and emits one SegmentationResult per image. With
-    /// -OutputPath the masks are also written as they are produced.</para>
-    /// </summary>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples/00000001_000.png
-    /// </code>
-    /// <para>Segments one image with the default model; the result shows as a compact table.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// Invoke-CxasSegmentation ./samples -Recurse -OutputPath ./masks -OutputType png, npz
-    /// </code>
-    /// <para>Segments a folder tree and writes each image's masks as they are produced; a rerun skips the images already written.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// Get-ChildItem ./samples -Filter *.png | Invoke-CxasSegmentation |
-    ///     Where-Object { $_.PixelCounts['heart'] -gt 0 } |
-    ///     Select-Object FileName, PresentCount, InferenceMs
-    /// </code>
-    /// <para>Pipes files in and keeps the images where a heart was found.</para>
-    /// </example>
-    /// <example>
-    /// <code>
-    /// # Not run by the tests: needs remoting sessions to servers that share the folders.
-    /// $nodes = New-PSSession -ComputerName rad1, rad2, rad3
-    /// Invoke-CxasSegmentation \\archive\xrays -Recurse -Session $nodes -OutputPath \\archive\masks
-    /// </code>
-    /// <para>Spreads a folder tree over three servers; outputs land where a local run would put them, and a node that fails has its unfinished images redone on the others.</para>
-    /// </example>
-    // Results are the default set so that a deserialized result (from a remote session) is converted to one before
-    // PowerShell would turn it into a path string; paths, files and instances still bind by their own types.
-    [Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true)]
-    [OutputType(typeof(SegmentationResult))]
-    public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
+    private const string InstanceSet = "Instance";
+
+    /// <summary>Image files or folders; wildcards allowed; from the pipeline by value (strings).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
+    [Alias("i", "Input")]
+    [SupportsWildcards]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>DICOMweb instances from Find-CxasDicomInstance: each is retrieved (WADO-RS) while the one before is segmented.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InstanceSet)]
+    public DicomInstance[] InputObject { get; set; } = Array.Empty<DicomInstance>();
+
+    /// <summary>Earlier results (also from a job or a remote session): their images are segmented again, e.g. with another -Model.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
+    public SegmentationResult[] Result { get; set; } = Array.Empty<SegmentationResult>();
+
+    protected override string[] PathArgument => Path;
+
+    protected override void BeginProcessing() => StartSegmentation();
+
+    protected override void ProcessRecord()
     {
-        private const string InstanceSet = "Instance";
-
-        /// <summary>Image files or folders; wildcards allowed; from the pipeline by value (strings).</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
-        [Alias("i", "Input")]
-        [SupportsWildcards]
-        public string[] Path { get; set; } = Array.Empty<string>();
-
-        /// <summary>DICOMweb instances from Find-CxasDicomInstance: each is retrieved (WADO-RS) while the one before is segmented.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = InstanceSet)]
-        public DicomInstance[] InputObject { get; set; } = Array.Empty<DicomInstance>();
-
-        /// <summary>Earlier results (also from a job or a remote session): their images are segmented again, e.g. with another -Model.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
-        public SegmentationResult[] Result { get; set; } = Array.Empty<SegmentationResult>();
-
-        protected override string[] PathArgument => Path;
-
-        protected override void BeginProcessing() => StartSegmentation();
-
-        protected override void ProcessRecord()
+        switch (ParameterSetName)
         {
-            switch (ParameterSetName)
-            {
-                case InstanceSet: Segment(Instances()); break;
-                case ResultSet: Segment(EarlierImages()); break;
-                default: Segment(RecordFiles()); break;
-            }
+            case InstanceSet: Segment(Instances()); break;
+            case ResultSet: Segment(EarlierImages()); break;
+            default: Segment(RecordFiles()); break;
         }
+    }
 
-        protected override void EndProcessing() => FinishSegmentation();
+    protected override void EndProcessing() => FinishSegmentation();
 
-        protected override void OnSegmented(SegmentationResult result, PSObject? fromNode) => WriteObject(fromNode ?? (object)result);
+    protected override void OnSegmented(SegmentationResult result, PSObject? fromNode) => WriteObject(fromNode ?? (object)result);
 
-        private IEnumerable<Imaging.InputFile> Instances()
+    private IEnumerable<Imaging.InputFile> Instances()
+    {
+        foreach (var instance in InputObject)
         {
-            foreach (var instance in InputObject)
+            if (instance == null) continue;
+            Imaging.InputFile input;
+            try { input = instance.ToInput(); }
+            catch (CxasException ex)
             {
-                if (instance == null) continue;
-                Imaging.InputFile input;
-                try { input = instance.ToInput(); }
-                catch (CxasException ex)
-                {
-                    WriteFileError(ex, instance.Uri);
-                    continue;
-                }
-                yield return input;
+                WriteFileError(ex, instance.Uri);
+                continue;
             }
+            yield return input;
         }
+    }
 
-        private IEnumerable<Imaging.InputFile> EarlierImages()
+    private IEnumerable<Imaging.InputFile> EarlierImages()
+    {
+        foreach (var earlier in Result)
         {
-            foreach (var earlier in Result)
+            if (earlier == null) continue;
+            if (!System.IO.File.Exists(earlier.Path))
             {
-                if (earlier == null) continue;
-                if (!System.IO.File.Exists(earlier.Path))
-                {
-                    WriteFileError(new CxasException(CxasErrorKind.NotFound,
-                        $"Cannot segment '{earlier.Path}' again: it is not a file here (a PACS instance is found again with Find-CxasDicomInstance).", earlier.Path), earlier.Path);
-                    continue;
-                }
-                yield return new Imaging.InputFile(earlier.Path, earlier.Source.RelativePath);
+                WriteFileError(new CxasException(CxasErrorKind.NotFound,
+                    $"Cannot segment '{earlier.Path}' again: it is not a file here (a PACS instance is found again with Find-CxasDicomInstance).", earlier.Path), earlier.Path);
+                continue;
             }
+            yield return new Imaging.InputFile(earlier.Path, earlier.Source.RelativePath);
         }
     }
 }

@@ -1,85 +1,84 @@
 using System.Diagnostics;
 using System.Threading;
 
-namespace Cxas.PowerShell
+namespace Cxas.PowerShell;
+
+/// <summary>
+/// Write-Progress for one activity of one cmdlet, throttled to four updates a second. Two shapes:
+/// <list type="bullet">
+/// <item>items (<see cref="Step"/>): a count, the current file and, when the total is known, a percentage and an ETA;</item>
+/// <item>stages (<see cref="Stage"/>): a stage name, a detail and a percentage, for one long operation (import, download).</item>
+/// </list>
+/// Every tracker gets an activity id of its own from one counter, so nested or concurrent activities never share one.
+/// </summary>
+internal sealed class ProgressTracker
 {
-    /// <summary>
-    /// Write-Progress for one activity of one cmdlet, throttled to four updates a second. Two shapes:
-    /// <list type="bullet">
-    /// <item>items (<see cref="Step"/>): a count, the current file and, when the total is known, a percentage and an ETA;</item>
-    /// <item>stages (<see cref="Stage"/>): a stage name, a detail and a percentage, for one long operation (import, download).</item>
-    /// </list>
-    /// Every tracker gets an activity id of its own from one counter, so nested or concurrent activities never share one.
-    /// </summary>
-    internal sealed class ProgressTracker
+    private static int _lastActivityId;
+
+    private readonly Cmdlet _cmdlet;
+    private readonly string _activity;
+    private readonly int _activityId = Interlocked.Increment(ref _lastActivityId);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private long _lastShownMs = -1000;
+    private string _lastStage = "";
+    private bool _shown;
+
+    public ProgressTracker(Cmdlet cmdlet, string activity)
     {
-        private static int _lastActivityId;
+        _cmdlet = cmdlet;
+        _activity = activity;
+    }
 
-        private readonly Cmdlet _cmdlet;
-        private readonly string _activity;
-        private readonly int _activityId = Interlocked.Increment(ref _lastActivityId);
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private long _lastShownMs = -1000;
-        private string _lastStage = "";
-        private bool _shown;
+    public int Done { get; private set; }
+    /// <summary>Total when known (0 = unknown: files arrive through the pipeline).</summary>
+    public int Total { get; set; }
 
-        public ProgressTracker(Cmdlet cmdlet, string activity)
+    public void Step(string currentFile)
+    {
+        Done++;
+        if (!Due(force: false)) return;
+        var record = new ProgressRecord(_activityId, _activity,
+            Total > 0 ? $"{Done} of {Total}: {Path.GetFileName(currentFile)}" : $"{Done} done: {Path.GetFileName(currentFile)}");
+        if (Total > 0 && Done <= Total)
         {
-            _cmdlet = cmdlet;
-            _activity = activity;
+            record.PercentComplete = (int)(100L * Done / Total);
+            double perItem = _clock.ElapsedMilliseconds / 1000.0 / Math.Max(1, Done);
+            record.SecondsRemaining = (int)Math.Round(perItem * (Total - Done));
         }
+        Show(record);
+    }
 
-        public int Done { get; private set; }
-        /// <summary>Total when known (0 = unknown: files arrive through the pipeline).</summary>
-        public int Total { get; set; }
-
-        public void Step(string currentFile)
+    /// <summary>One stage of a long operation; a new stage is always shown, progress within one is throttled.</summary>
+    public void Stage(string stage, string? detail, int percent, int secondsRemaining = -1)
+    {
+        if (!Due(force: stage != _lastStage)) return;
+        _lastStage = stage;
+        Show(new ProgressRecord(_activityId, _activity, stage)
         {
-            Done++;
-            if (!Due(force: false)) return;
-            var record = new ProgressRecord(_activityId, _activity,
-                Total > 0 ? $"{Done} of {Total}: {Path.GetFileName(currentFile)}" : $"{Done} done: {Path.GetFileName(currentFile)}");
-            if (Total > 0 && Done <= Total)
-            {
-                record.PercentComplete = (int)(100L * Done / Total);
-                double perItem = _clock.ElapsedMilliseconds / 1000.0 / Math.Max(1, Done);
-                record.SecondsRemaining = (int)Math.Round(perItem * (Total - Done));
-            }
-            Show(record);
-        }
+            CurrentOperation = detail,
+            PercentComplete = Math.Max(-1, Math.Min(100, percent)),
+            SecondsRemaining = secondsRemaining,
+        });
+    }
 
-        /// <summary>One stage of a long operation; a new stage is always shown, progress within one is throttled.</summary>
-        public void Stage(string stage, string? detail, int percent, int secondsRemaining = -1)
-        {
-            if (!Due(force: stage != _lastStage)) return;
-            _lastStage = stage;
-            Show(new ProgressRecord(_activityId, _activity, stage)
-            {
-                CurrentOperation = detail,
-                PercentComplete = Math.Max(-1, Math.Min(100, percent)),
-                SecondsRemaining = secondsRemaining,
-            });
-        }
+    public void Complete()
+    {
+        if (!_shown) return;
+        _cmdlet.WriteProgress(new ProgressRecord(_activityId, _activity, "Done") { RecordType = ProgressRecordType.Completed });
+        _shown = false;
+    }
 
-        public void Complete()
-        {
-            if (!_shown) return;
-            _cmdlet.WriteProgress(new ProgressRecord(_activityId, _activity, "Done") { RecordType = ProgressRecordType.Completed });
-            _shown = false;
-        }
+    private bool Due(bool force)
+    {
+        long now = _clock.ElapsedMilliseconds;
+        if (!force && now - _lastShownMs < 250) return false;
+        _lastShownMs = now;
+        return true;
+    }
 
-        private bool Due(bool force)
-        {
-            long now = _clock.ElapsedMilliseconds;
-            if (!force && now - _lastShownMs < 250) return false;
-            _lastShownMs = now;
-            return true;
-        }
-
-        private void Show(ProgressRecord record)
-        {
-            _cmdlet.WriteProgress(record);
-            _shown = true;
-        }
+    private void Show(ProgressRecord record)
+    {
+        _cmdlet.WriteProgress(record);
+        _shown = true;
     }
 }
