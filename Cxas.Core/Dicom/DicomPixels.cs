@@ -1,29 +1,9 @@
-using System;
-using System.Collections.Generic;
 using Cxas.Imaging;
 
 namespace Cxas.Dicom
 {
     /// <summary>Stored pixel values of one frame: samples interleaved, BitsStored-masked and sign-extended.</summary>
-    internal sealed class StoredFrame
-    {
-        public StoredFrame(int width, int height, int samples, int[] values, int bitsStored, bool signed)
-        {
-            Width = width;
-            Height = height;
-            Samples = samples;
-            Values = values;
-            BitsStored = bitsStored;
-            Signed = signed;
-        }
-
-        public int Width { get; }
-        public int Height { get; }
-        public int Samples { get; }
-        public int[] Values { get; }
-        public int BitsStored { get; }
-        public bool Signed { get; }
-    }
+    internal sealed record StoredFrame(int Width, int Height, int Samples, int[] Values, int BitsStored, bool Signed);
 
     /// <summary>The Image Pixel module's attributes, checked for consistency.</summary>
     internal sealed class PixelDescription

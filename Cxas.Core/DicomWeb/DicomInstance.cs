@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using Cxas.Imaging;
 
 namespace Cxas.DicomWeb

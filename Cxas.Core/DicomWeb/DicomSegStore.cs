@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using System.Threading;
 using Cxas.Dicom.Seg;
 using Cxas.Export;

@@ -1,5 +1,3 @@
-using System.Collections.Generic;
-using System.IO;
 using Cxas.Dicom.Seg;
 using Cxas.Segmentation;
 

@@ -1,8 +1,4 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using System.IO.Compression;
-using System.Linq;
 using Cxas.IO;
 using Cxas.Masks;
 using Cxas.Segmentation;

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using Cxas.Masks;
 
 namespace Cxas.Features

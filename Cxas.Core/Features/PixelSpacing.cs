@@ -1,4 +1,3 @@
-using System;
 using Cxas.Imaging;
 
 namespace Cxas.Features

@@ -1,4 +1,3 @@
-using System;
 
 namespace Cxas.Imaging
 {

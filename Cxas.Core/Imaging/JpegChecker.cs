@@ -1,4 +1,3 @@
-using System;
 using Cxas.Jpeg;
 
 namespace Cxas.Imaging

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using SixLabors.ImageSharp.Formats.Jpeg;
 
 namespace Cxas.Imaging

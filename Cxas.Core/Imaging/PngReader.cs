@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
 using Cxas.IO;
 using SixLabors.ImageSharp.Formats.Png;
 

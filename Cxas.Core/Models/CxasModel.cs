@@ -1,8 +1,4 @@
-using System;
 using System.Collections.Concurrent;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Cxas.Models

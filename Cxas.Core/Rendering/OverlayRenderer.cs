@@ -1,5 +1,3 @@
-using System;
-using System.Collections.Generic;
 using System.Globalization;
 using Cxas.Features;
 using Cxas.Imaging;

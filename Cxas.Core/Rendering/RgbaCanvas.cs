@@ -1,5 +1,3 @@
-using System;
-using System.IO;
 using Cxas.Imaging;
 using Cxas.Masks;
 using SixLabors.ImageSharp;

@@ -1,6 +1,3 @@
-using System;
-using System.Collections.Generic;
-using System.Linq;
 using Cxas.Features;
 using Cxas.Imaging;
 using Cxas.Rendering;

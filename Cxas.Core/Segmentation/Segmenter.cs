@@ -1,4 +1,3 @@
-using System;
 using System.Diagnostics;
 using Cxas.Imaging;
 using Cxas.Masks;

@@ -1,27 +1,9 @@
-using System;
-using System.Collections.Generic;
 using Cxas.Jpeg;
 
 namespace Cxas.Dicom.Codecs
 {
     /// <summary>A decoded JPEG frame: samples interleaved by component, at full resolution.</summary>
-    internal sealed class DecodedFrame
-    {
-        public DecodedFrame(int width, int height, int components, int precision, int[] samples)
-        {
-            Width = width;
-            Height = height;
-            Components = components;
-            Precision = precision;
-            Samples = samples;
-        }
-
-        public int Width { get; }
-        public int Height { get; }
-        public int Components { get; }
-        public int Precision { get; }
-        public int[] Samples { get; }
-    }
+    internal sealed record DecodedFrame(int Width, int Height, int Components, int Precision, int[] Samples);
 
     /// <summary>
     /// Huffman-coded JPEG as DICOM uses it (ITU T.81): sequential DCT with 8- or 12-bit samples (processes 1, 2, 4:

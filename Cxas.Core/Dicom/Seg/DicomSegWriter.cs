@@ -1,9 +1,5 @@
-using System;
-using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Reflection;
-using System.Linq;
 using System.Text.RegularExpressions;
 using Cxas.IO;
 using Cxas.Masks;
