@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Cxas.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Cxas.Precision
+{
+    // Calibration: the float model with the tensors to measure exposed as extra graph outputs, run over prepared
+    // input tensors ([1,3,H,W], the pipeline's own preprocessing); each tensor's range is the min and max over every
+    // value of every calibration image. Tensors are fetched in groups whose total size stays under a memory budget
+    // (the sizes are learnt from the first image, fetched in small groups), so a large network is measured in a few
+    // passes instead of holding all its activations at once.
+
+    /// <summary>Measures activation ranges of a float model; see the note at the top of the file.</summary>
+    public sealed class ActivationCalibrator : IDisposable
+    {
+        private const int FirstImageGroup = 8;
+        private readonly InferenceSession _session;
+        private readonly string _inputName;
+        private readonly string[] _tensors;
+        private readonly Dictionary<string, (float Min, float Max)> _ranges = new Dictionary<string, (float, float)>(StringComparer.Ordinal);
+        private readonly Dictionary<string, long> _bytes = new Dictionary<string, long>(StringComparer.Ordinal);
+
+        /// <param name="model">The float model; it is left as it was.</param>
+        /// <param name="tensors">Tensors whose ranges to measure.</param>
+        /// <param name="budgetBytes">Most bytes of exposed tensors fetched in one pass.</param>
+        public ActivationCalibrator(OnnxModel model, IEnumerable<string> tensors, long budgetBytes = 256L << 20)
+        {
+            _tensors = tensors.Distinct().ToArray();
+            BudgetBytes = budgetBytes;
+            int before = model.Outputs.Count;
+            var existing = new HashSet<string>(model.Outputs.Select(o => o.Name), StringComparer.Ordinal);
+            model.Outputs.AddRange(_tensors.Where(t => !existing.Contains(t)).Select(t => OnnxValue.Tensor(t, OnnxType.Float)));
+            byte[] bytes;
+            try { bytes = model.ToBytes(); }
+            finally { model.Outputs.RemoveRange(before, model.Outputs.Count - before); }
+            using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+            options.IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount);
+            try
+            {
+                _session = new InferenceSession(bytes, options);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                throw new CxasException(CxasErrorKind.InvalidModel, $"ONNX Runtime cannot load '{model.Source}' for calibration: {ex.Message.Trim()}", model.Source, ex);
+            }
+            _inputName = model.Inputs[0].Name;
+        }
+
+        public long BudgetBytes { get; }
+        public int Images { get; private set; }
+        public int Passes { get; private set; }
+
+        public IReadOnlyDictionary<string, (float Min, float Max)> Ranges => _ranges;
+
+        /// <summary>Adds one prepared input tensor [1,3,height,width] to the ranges.</summary>
+        public void Add(float[] input, int height, int width)
+        {
+            using var value = OrtValue.CreateTensorValueFromMemory(input, new long[] { 1, 3, height, width });
+            foreach (var group in Groups())
+            {
+                using var runOptions = new RunOptions();
+                using var results = _session.Run(runOptions, new[] { _inputName }, new[] { value }, group);
+                Passes++;
+                for (int i = 0; i < group.Length; i++)
+                {
+                    var span = results[i].GetTensorDataAsSpan<float>();
+                    _bytes[group[i]] = span.Length * 4L;
+                    float min = float.PositiveInfinity, max = float.NegativeInfinity;
+                    foreach (var v in span)
+                    {
+                        if (v < min) min = v;
+                        if (v > max) max = v;
+                    }
+                    if (float.IsNaN(min) || float.IsNaN(max) || float.IsInfinity(min) || float.IsInfinity(max))
+                        throw new CxasException(CxasErrorKind.InvalidModel, $"Tensor '{group[i]}' has non-finite values on a calibration image.");
+                    _ranges[group[i]] = _ranges.TryGetValue(group[i], out var r) ? (Math.Min(r.Min, min), Math.Max(r.Max, max)) : (min, max);
+                }
+            }
+            Images++;
+        }
+
+        private IEnumerable<string[]> Groups()
+        {
+            if (_bytes.Count < _tensors.Length)
+            {
+                for (int i = 0; i < _tensors.Length; i += FirstImageGroup)
+                    yield return _tensors.Skip(i).Take(FirstImageGroup).ToArray();
+                yield break;
+            }
+            var group = new List<string>();
+            long size = 0;
+            foreach (var t in _tensors)
+            {
+                if (group.Count > 0 && size + _bytes[t] > BudgetBytes)
+                {
+                    yield return group.ToArray();
+                    group.Clear();
+                    size = 0;
+                }
+                group.Add(t);
+                size += _bytes[t];
+            }
+            if (group.Count > 0) yield return group.ToArray();
+        }
+
+        public void Dispose() => _session.Dispose();
+    }
+}
