@@ -35,6 +35,8 @@ namespace Cxas.Precision
         public IReadOnlyList<ClassAgreement> Classes { get; set; } = Array.Empty<ClassAgreement>();
         /// <summary>Why agreement was not measured (null when it was).</summary>
         public string? NotChecked { get; set; }
+        /// <summary>Where the variant ran for the check ("CPU" or "CUDA").</summary>
+        public string Device { get; set; } = "CPU";
         public double PixelAgreement => Classes.Count == 0 ? 1 : (double)Classes.Sum(c => c.Agreeing) / Math.Max(1, Classes.Sum(c => c.Pixels));
         public ClassAgreement? Worst => Classes.OrderBy(c => c.PixelAgreement).FirstOrDefault();
         public bool Passed => NotChecked == null && Classes.All(c => c.PixelAgreement >= MinPixelAgreement);
@@ -46,8 +48,8 @@ namespace Cxas.Precision
             var inv = CultureInfo.InvariantCulture;
             var worst = Worst;
             var lowDice = Classes.OrderBy(c => c.Dice).FirstOrDefault();
-            return string.Format(inv, "{0} vs fp32 over {1} images: pixel agreement {2:P3} (bound {3:P1}), lowest class {4} {5:P3}, lowest Dice {6} {7:F4}",
-                Precision, Images, PixelAgreement, MinPixelAgreement, worst?.Label, worst?.PixelAgreement, lowDice?.Label, lowDice?.Dice);
+            return string.Format(inv, "{0} ({8}) vs fp32 over {1} images: pixel agreement {2:P3} (bound {3:P1}), lowest class {4} {5:P3}, lowest Dice {6} {7:F4}",
+                Precision, Images, PixelAgreement, MinPixelAgreement, worst?.Label, worst?.PixelAgreement, lowDice?.Label, lowDice?.Dice, Device);
         }
 
         /// <summary>Every class's figures, one per line.</summary>

@@ -174,6 +174,7 @@ namespace Cxas.Precision
             PrecisionOptions options, IReadOnlyList<string> images, Action<ImportProgress>? progress)
         {
             SessionOptions? variantOptions = null;
+            string? cudaWhy = null;
             try
             {
                 if (precision == ModelPrecision.Fp16)
@@ -182,15 +183,21 @@ namespace Cxas.Precision
                     variantOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
                     if (device.Kind == DeviceKind.Cuda)
                     {
-                        var why = ModelSession.SetUpCuda(variantOptions, device.Index);
-                        if (why != null) return NotChecked(why);
+                        cudaWhy = ModelSession.SetUpCuda(variantOptions, device.Index);
+                        // Without a usable CUDA device, the CPU provider is tried (when no device was asked for).
+                        if (cudaWhy != null && options.CheckDevice != null) return NotChecked(cudaWhy);
+                        if (cudaWhy != null)
+                        {
+                            variantOptions.Dispose();
+                            variantOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+                        }
                     }
                 }
                 MaskAgreement agreement;
                 try { agreement = new MaskAgreement(fp32Onnx, variantOnnx, manifest, variantOptions); }
                 catch (CxasException ex) when (precision == ModelPrecision.Fp16)
                 {
-                    return NotChecked("ONNX Runtime could not run the float16 model here: " + ex.Message);
+                    return NotChecked((cudaWhy != null ? cudaWhy + " " : "") + "ONNX Runtime's CPU provider could not run the float16 model: " + ex.Message);
                 }
                 using (agreement)
                 {
@@ -199,7 +206,9 @@ namespace Cxas.Precision
                         progress?.Invoke(new ImportProgress("Checking agreement with float32", i * 100 / images.Count, Path.GetFileName(images[i])));
                         agreement.Add(ImageLoader.Load(images[i]));
                     }
-                    return agreement.Report(Name(precision), options.MinPixelAgreement);
+                    var report = agreement.Report(Name(precision), options.MinPixelAgreement);
+                    if (precision == ModelPrecision.Fp16) report.Device = cudaWhy == null && options.CheckDevice?.Kind != DeviceKind.Cpu && ModelSession.CudaAvailable() ? "CUDA" : "CPU";
+                    return report;
                 }
             }
             finally

@@ -75,6 +75,7 @@ namespace Cxas.Bench.Precision
             Console.WriteLine($"{rows.Count} images, validation split {val.Count} (using {valRows.Count}), calibration {calib.Count} from the training part");
 
             StudyDefault(modelDir, work, data, calib, valRows);
+            StudyFp16(modelDir, work, valRows.Take(24).Select(r => ImagePath(data, r)).ToList());
             if (checkpoint != null) Study159(checkpoint, work, calib, valRows.Select(r => ImagePath(data, r)).Take(24).ToList(), size159);
             Console.WriteLine($"load average at end {LoadAverage()}");
             return 0;
@@ -157,6 +158,23 @@ namespace Cxas.Bench.Precision
                 "largest |Dice change| {0:F4} (bound 0.005): {1}; overall pixel agreement {2:P3}, lowest class {3:P3} (bound 99.5 %): {4}",
                 worstChange, worstChange <= 0.005 ? "met" : "MISSED", report.PixelAgreement, report.Worst!.PixelAgreement, report.Passed ? "met" : "MISSED"));
             Speed(modelDir, target, manifest, valRows.Take(8).Select(r => ImagePath(data, r)).ToList());
+        }
+
+        /// <summary>Float16 conversion; its agreement is measured where ONNX Runtime runs it (CUDA, or the CPU provider if it can).</summary>
+        private static void StudyFp16(string modelDir, string work, List<string> check)
+        {
+            Console.WriteLine();
+            var target = Path.Combine(work, Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')) + "-fp16");
+            try
+            {
+                var r = PrecisionConverter.Convert(modelDir, target, ModelPrecision.Fp16, new PrecisionOptions { CheckImages = check }, overwrite: true);
+                Console.WriteLine($"fp16 conversion: {r.OnnxBytes / 1e6:F1} MB; {r.Agreement.Summary()}");
+                if (r.Agreement.NotChecked == null) Console.WriteLine(r.Agreement.Table());
+            }
+            catch (PrecisionRefusedException ex)
+            {
+                Console.WriteLine("fp16 REFUSED: " + ex.Report.Summary());
+            }
         }
 
         private static void Study159(string checkpoint, string work, List<string> calib, List<string> check, int size)
