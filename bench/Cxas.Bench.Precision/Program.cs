@@ -39,6 +39,7 @@ namespace Cxas.Bench.Precision
 
         private static int Main(string[] args)
         {
+            if (args.Length > 0 && args[0] == "import") return ImportOnly(args);
             string data = "../shared/data/cxr-seg", modelDir = "models/cxas-anatomy-r18";
             string? checkpoint = null, work = null;
             int calibration = 32, limit = int.MaxValue, size159 = 512;
@@ -78,6 +79,25 @@ namespace Cxas.Bench.Precision
             StudyFp16(modelDir, work, valRows.Take(24).Select(r => ImagePath(data, r)).ToList());
             if (checkpoint != null) Study159(checkpoint, work, calib, valRows.Select(r => ImagePath(data, r)).Take(24).ToList(), size159);
             Console.WriteLine($"load average at end {LoadAverage()}");
+            return 0;
+        }
+
+        /// <summary>
+        /// import &lt;checkpoint.pth | model folder&gt; &lt;out folder&gt; &lt;fp32|int8|fp16&gt; [calibration folder] [min pixel agreement]:
+        /// one model for bench/side_by_side.py (a checkpoint is imported, a model folder converted); prints the agreement.
+        /// </summary>
+        private static int ImportOnly(string[] args)
+        {
+            var precision = PrecisionConverter.Parse(args[3]);
+            var calibration = args.Length > 4 ? Directory.GetFiles(args[4], "*.png").OrderBy(f => f, StringComparer.Ordinal).ToList() : new List<string>();
+            var options = new PrecisionOptions { CalibrationImages = calibration };
+            if (args.Length > 5) options.MinPixelAgreement = double.Parse(args[5], CultureInfo.InvariantCulture);
+            PrecisionResult? result;
+            if (Directory.Exists(args[1]))
+                result = PrecisionConverter.Convert(args[1], args[2], precision, options, overwrite: true, name: Path.GetFileName(args[2].TrimEnd('/')));
+            else
+                result = ModelImporter.Import(args[1], args[2], true, new ImportOptions { Name = Path.GetFileName(args[2].TrimEnd('/')), Precision = precision, PrecisionOptions = options }).Precision;
+            Console.WriteLine(result == null ? "fp32 model written" : result.Agreement.Summary());
             return 0;
         }
 

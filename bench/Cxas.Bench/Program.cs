@@ -8,7 +8,7 @@ using Cxas.Models;
 using Cxas.Segmentation;
 
 string? input = null, modelDir = null, outDir = null;
-bool write = true;
+bool write = true, warmUp = true;
 int count = 40, size = 2048;
 for (int i = 0; i < args.Length; i++)
 {
@@ -17,6 +17,7 @@ for (int i = 0; i < args.Length; i++)
         case "--model": modelDir = args[++i]; break;
         case "--out": outDir = args[++i]; break;
         case "--no-write": write = false; break;
+        case "--no-warmup": warmUp = false; break; // whole-process timing (bench/side_by_side.py): no extra image
         case "--count": count = int.Parse(args[++i]); break;
         case "--size": size = int.Parse(args[++i]); break;
         default: input = args[i]; break;
@@ -46,7 +47,7 @@ var segmenter = new Segmenter(model, DeviceSpec.Cpu);
 Console.WriteLine($"Model {model.Name} ({model.Labels.Count} classes, input {model.Manifest.Input.Width}x{model.Manifest.Input.Height}) on {segmenter.Device}; {files.Count} files; {Environment.ProcessorCount} logical CPUs");
 
 // Warm-up outside the measurement (session initialisation, JIT).
-segmenter.Segment(files[0]);
+if (warmUp) segmenter.Segment(files[0]);
 
 double decodeMs = 0, inferMs = 0, writeMs = 0;
 long peak = 0;
