@@ -25,8 +25,13 @@ namespace Cxas.Precision
         /// <param name="model">The float model; it is left as it was.</param>
         /// <param name="tensors">Tensors whose ranges to measure.</param>
         /// <param name="budgetBytes">Most bytes of exposed tensors fetched in one pass.</param>
-        public ActivationCalibrator(OnnxModel model, IEnumerable<string> tensors, long budgetBytes = 256L << 20)
+        /// <param name="percentile">
+        /// 100: each image's range is its min and max. Below 100: the image's range is the (100 - p) and p percentiles
+        /// of an evenly strided sample of at most 65536 of its values, so a few outlying pixels do not stretch the scale.
+        /// </param>
+        public ActivationCalibrator(OnnxModel model, IEnumerable<string> tensors, long budgetBytes = 256L << 20, double percentile = 100)
         {
+            Percentile = percentile;
             _tensors = tensors.Distinct().ToArray();
             BudgetBytes = budgetBytes;
             int before = model.Outputs.Count;
@@ -49,6 +54,9 @@ namespace Cxas.Precision
         }
 
         public long BudgetBytes { get; }
+        public double Percentile { get; }
+        private const int SampleSize = 65536;
+        private float[]? _sample;
         public int Images { get; private set; }
         public int Passes { get; private set; }
 
@@ -72,6 +80,18 @@ namespace Cxas.Precision
                     {
                         if (v < min) min = v;
                         if (v > max) max = v;
+                    }
+                    if (Percentile < 100 && span.Length > 1 && !float.IsNaN(min) && !float.IsNaN(max))
+                    {
+                        int stride = Math.Max(1, span.Length / SampleSize);
+                        int n = (span.Length + stride - 1) / stride;
+                        _sample ??= new float[SampleSize + 1];
+                        if (_sample.Length < n) _sample = new float[n];
+                        for (int k = 0; k < n; k++) _sample[k] = span[k * stride];
+                        Array.Sort(_sample, 0, n);
+                        double q = Percentile / 100.0;
+                        min = _sample[(int)Math.Floor((1 - q) * (n - 1))];
+                        max = _sample[(int)Math.Ceiling(q * (n - 1))];
                     }
                     if (float.IsNaN(min) || float.IsNaN(max) || float.IsInfinity(min) || float.IsInfinity(max))
                         throw new CxasException(CxasErrorKind.InvalidModel, $"Tensor '{group[i]}' has non-finite values on a calibration image.");

@@ -59,6 +59,15 @@ namespace Cxas.Precision
         }
     }
 
+    /// <summary>Parts of the network an int8 rewrite leaves float, beyond the head.</summary>
+    public sealed class Int8Options
+    {
+        /// <summary>Convolutions (in graph order) at the start that stay float, with their input.</summary>
+        public int FloatFirstConvolutions { get; set; }
+        /// <summary>Convolutions before the head (in graph order) that stay float.</summary>
+        public int FloatLastConvolutions { get; set; }
+    }
+
     public static class Int8Quantizer
     {
         private static readonly HashSet<string> FloatOps = new HashSet<string>(StringComparer.Ordinal)
@@ -79,8 +88,9 @@ namespace Cxas.Precision
             _ => Array.Empty<int>(),
         };
 
-        public static QuantizationPlan Plan(OnnxModel model)
+        public static QuantizationPlan Plan(OnnxModel model, Int8Options? options = null)
         {
+            options ??= new Int8Options();
             if (model.Opset < 13)
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"'{model.Source}' uses opset {model.Opset}; int8 conversion needs opset 13 or later (per-channel QuantizeLinear).", model.Source);
@@ -115,6 +125,9 @@ namespace Cxas.Precision
                 }
             }
 
+            var convs = model.Nodes.Where(n => n.OpType == "Conv" && !head.Contains(n)).ToList();
+            foreach (var n in convs.Take(options.FloatFirstConvolutions)) head.Add(n);
+            foreach (var n in convs.Skip(Math.Max(0, convs.Count - options.FloatLastConvolutions))) head.Add(n);
             bool IsActivation(string t) => t.Length > 0 && floats.Contains(t) && !initializers.Contains(t) && !excluded.Contains(t);
             var quantized = model.Nodes.Where(n => !head.Contains(n) && n.Domain.Length == 0 && ActivationInputs(n).Any()
                                                    && ActivationInputs(n).All(i => IsActivation(n.Input(i)))).ToList();

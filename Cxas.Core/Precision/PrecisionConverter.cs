@@ -31,6 +31,10 @@ namespace Cxas.Precision
         public IReadOnlyList<string>? CheckImages { get; set; }
         /// <summary>Least fraction of grid pixels, per class, on which the variant's masks equal the float model's.</summary>
         public double MinPixelAgreement { get; set; } = 0.995;
+        /// <summary>Calibration percentile per image (100: min and max); see <see cref="ActivationCalibrator"/>.</summary>
+        public double CalibrationPercentile { get; set; } = 100;
+        /// <summary>Which parts of the network stay float; see <see cref="Int8Options"/>.</summary>
+        public Int8Options Int8 { get; set; } = new Int8Options();
         /// <summary>Device for the fp16 agreement check: CUDA device 0 when null and one is there, else the CPU if it runs float16.</summary>
         public DeviceSpec? CheckDevice { get; set; }
     }
@@ -135,8 +139,8 @@ namespace Cxas.Precision
             int w = manifest.Input.Width, h = manifest.Input.Height;
             if (precision == ModelPrecision.Int8)
             {
-                var plan = Int8Quantizer.Plan(model);
-                using (var calibrator = new ActivationCalibrator(model, plan.Calibrated))
+                var plan = Int8Quantizer.Plan(model, options.Int8);
+                using (var calibrator = new ActivationCalibrator(model, plan.Calibrated, percentile: options.CalibrationPercentile))
                 {
                     var input = new float[3 * w * h];
                     for (int i = 0; i < options.CalibrationImages.Count; i++)

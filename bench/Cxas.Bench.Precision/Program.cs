@@ -43,6 +43,7 @@ namespace Cxas.Bench.Precision
             string data = "../shared/data/cxr-seg", modelDir = "models/cxas-anatomy-r18";
             string? checkpoint = null, work = null;
             int calibration = 32, limit = int.MaxValue, size159 = 512;
+            bool experiment = false;
             for (int i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -54,6 +55,7 @@ namespace Cxas.Bench.Precision
                     case "--work": work = Next(); break;
                     case "--calibration": calibration = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--limit": limit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--experiment": experiment = true; break;
                     case "--size159": size159 = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     default:
                         Console.Error.WriteLine("usage: [--data dir] [--model dir] [--checkpoint pth] [--calibration 32] [--limit N] [--work dir]");
@@ -75,6 +77,11 @@ namespace Cxas.Bench.Precision
             var valRows = rows.Where(r => val.Contains(Key(r))).Take(limit).ToList();
             Console.WriteLine($"{rows.Count} images, validation split {val.Count} (using {valRows.Count}), calibration {calib.Count} from the training part");
 
+            if (experiment)
+            {
+                Experiments(modelDir, work, calib, valRows.Where((r, i) => i % 3 == 0).Select(r => ImagePath(data, r)).ToList());
+                return 0;
+            }
             StudyDefault(modelDir, work, data, calib, valRows);
             StudyFp16(modelDir, work, valRows.Take(24).Select(r => ImagePath(data, r)).ToList());
             if (checkpoint != null) Study159(checkpoint, work, calib, valRows.Select(r => ImagePath(data, r)).Take(24).ToList(), size159);
@@ -99,6 +106,30 @@ namespace Cxas.Bench.Precision
                 result = ModelImporter.Import(args[1], args[2], true, new ImportOptions { Name = Path.GetFileName(args[2].TrimEnd('/')), Precision = precision, PrecisionOptions = options }).Precision;
             Console.WriteLine(result == null ? "fp32 model written" : result.Agreement.Summary());
             return 0;
+        }
+
+        /// <summary>Calibration and float-layer choices side by side on a third of the validation split.</summary>
+        private static void Experiments(string modelDir, string work, List<string> calib, List<string> check)
+        {
+            var variants = new (string Name, double Percentile, int First, int Last)[]
+            {
+                ("minmax", 100, 0, 0), ("p99.99", 99.99, 0, 0), ("p99.9", 99.9, 0, 0), ("minmax first1", 100, 1, 0),
+                ("minmax last2", 100, 0, 2), ("p99.99 first1 last2", 99.99, 1, 2),
+            };
+            foreach (var v in variants)
+            {
+                var target = Path.Combine(work, "experiment");
+                var watch = Stopwatch.StartNew();
+                var options = new PrecisionOptions
+                {
+                    CalibrationImages = calib, CheckImages = check, MinPixelAgreement = 0, CalibrationPercentile = v.Percentile,
+                    Int8 = new Int8Options { FloatFirstConvolutions = v.First, FloatLastConvolutions = v.Last },
+                };
+                var r = PrecisionConverter.Convert(modelDir, target, ModelPrecision.Int8, options, overwrite: true);
+                var a = r.Agreement;
+                Console.WriteLine($"{v.Name,-22} {watch.Elapsed.TotalSeconds,5:F0} s  overall {a.PixelAgreement:P3}  " +
+                                  string.Join("  ", a.Classes.Select(c => $"{c.Label.Split(' ')[0]} {c.PixelAgreement:P2}")) + $"  (load {LoadAverage()})");
+            }
         }
 
         private static void StudyDefault(string modelDir, string work, string data, List<string> calib, List<Dictionary<string, string>> valRows)
