@@ -62,6 +62,12 @@ namespace Cxas.Precision
 
         public IReadOnlyDictionary<string, (float Min, float Max)> Ranges => _ranges;
 
+        private readonly Dictionary<string, double[]> _channelSums = new Dictionary<string, double[]>(StringComparer.Ordinal);
+
+        /// <summary>Mean of each channel (axis 1) of every measured tensor, averaged over the images.</summary>
+        public IReadOnlyDictionary<string, float[]> ChannelMeans =>
+            _channelSums.ToDictionary(p => p.Key, p => p.Value.Select(v => (float)(v / Math.Max(1, Images))).ToArray(), StringComparer.Ordinal);
+
         /// <summary>Adds one prepared input tensor [1,3,height,width] to the ranges.</summary>
         public void Add(float[] input, int height, int width)
         {
@@ -75,6 +81,18 @@ namespace Cxas.Precision
                 {
                     var span = results[i].GetTensorDataAsSpan<float>();
                     _bytes[group[i]] = span.Length * 4L;
+                    var shape = results[i].GetTensorTypeAndShape().Shape;
+                    if (shape.Length >= 2 && shape[0] == 1 && shape[1] > 0)
+                    {
+                        int channels = (int)shape[1], per = span.Length / channels;
+                        if (!_channelSums.TryGetValue(group[i], out var sums)) _channelSums[group[i]] = sums = new double[channels];
+                        for (int c = 0; c < channels && sums.Length == channels; c++)
+                        {
+                            double total = 0;
+                            foreach (var v in span.Slice(c * per, per)) total += v;
+                            sums[c] += total / per;
+                        }
+                    }
                     float min = float.PositiveInfinity, max = float.NegativeInfinity;
                     foreach (var v in span)
                     {

@@ -34,8 +34,9 @@ namespace Cxas.Precision
         public IReadOnlyList<string> Activations { get; }
         /// <summary>Tensor -> the tensor whose parameters it takes (MaxPool and Resize outputs).</summary>
         public IReadOnlyDictionary<string, string> SharedWith { get; }
-        /// <summary>Tensors whose ranges calibration must measure.</summary>
-        public IEnumerable<string> Calibrated => Activations.Where(a => !SharedWith.ContainsKey(a));
+        /// <summary>Tensors whose ranges calibration must measure (and the quantized convolutions' inputs, for their channel means).</summary>
+        public IEnumerable<string> Calibrated => Activations.Where(a => !SharedWith.ContainsKey(a))
+            .Concat(WeightConvs.Select(n => n.Input(0)).Where(t => !Activations.Contains(t) || SharedWith.ContainsKey(t))).Distinct();
         internal List<OnnxNode> WeightConvs { get; }
         /// <summary>Nodes left in float (the head convolution).</summary>
         internal HashSet<OnnxNode> Head { get; }
@@ -66,6 +67,11 @@ namespace Cxas.Precision
         public int FloatFirstConvolutions { get; set; }
         /// <summary>Convolutions before the head (in graph order) that stay float.</summary>
         public int FloatLastConvolutions { get; set; }
+        /// <summary>
+        /// Bias correction: each quantized convolution's bias absorbs the mean shift its rounded weights cause,
+        /// -sum over inputs and taps of (dequantized w - w) * mean of the input channel (from calibration).
+        /// </summary>
+        public bool BiasCorrection { get; set; } = true;
     }
 
     public static class Int8Quantizer
@@ -177,7 +183,8 @@ namespace Cxas.Precision
         /// Rewrites <paramref name="model"/> in place: Q/DQ pairs on the planned activations with the given ranges,
         /// int8 per-channel weights and int32 biases behind DequantizeLinear nodes.
         /// </summary>
-        public static void Apply(OnnxModel model, QuantizationPlan plan, IReadOnlyDictionary<string, (float Min, float Max)> ranges)
+        public static void Apply(OnnxModel model, QuantizationPlan plan, IReadOnlyDictionary<string, (float Min, float Max)> ranges,
+            IReadOnlyDictionary<string, float[]>? channelMeans = null)
         {
             var parameters = new Dictionary<string, ActivationQuantization>(StringComparer.Ordinal);
             foreach (var t in plan.Activations)
@@ -225,6 +232,8 @@ namespace Cxas.Precision
                 if (bias != null && bias.DataType == OnnxType.Float && parameters.TryGetValue(conv.Input(0), out var input))
                 {
                     var b = bias.ToFloats();
+                    if (channelMeans != null && channelMeans.TryGetValue(conv.Input(0), out var means) && (conv.IntAttribute("group") ?? 1) == 1)
+                        CorrectBias(b, w.ToFloats(), values, scales, means);
                     var bq = new int[b.Length];
                     var bs = new float[b.Length];
                     for (int c = 0; c < b.Length; c++)
@@ -256,6 +265,29 @@ namespace Cxas.Precision
             model.Nodes.Clear();
             model.Nodes.AddRange(nodes);
             RemoveUnused(model);
+        }
+
+        /// <summary>b[o] -= sum over input channels i and taps k of (q[o,i,k] * scale[o] - w[o,i,k]) * mean[i].</summary>
+        internal static void CorrectBias(float[] bias, float[] weights, sbyte[] quantized, float[] scales, float[] inputMeans)
+        {
+            int outputs = bias.Length, inputs = inputMeans.Length;
+            int per = weights.Length / outputs, taps = per / inputs;
+            if (per != inputs * taps) return; // not a plain convolution over these channels
+            for (int o = 0; o < outputs; o++)
+            {
+                double shift = 0;
+                for (int i = 0; i < inputs; i++)
+                {
+                    double error = 0;
+                    for (int k = 0; k < taps; k++)
+                    {
+                        int at = o * per + i * taps + k;
+                        error += quantized[at] * (double)scales[o] - weights[at];
+                    }
+                    shift += error * inputMeans[i];
+                }
+                bias[o] -= (float)shift;
+            }
         }
 
         /// <summary>Drops initializers no node reads any more (the float weights the int8 ones replaced).</summary>

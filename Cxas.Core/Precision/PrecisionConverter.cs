@@ -150,7 +150,7 @@ namespace Cxas.Precision
                         ImageLoader.Load(path).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, input);
                         calibrator.Add(input, h, w);
                     }
-                    Int8Quantizer.Apply(model, plan, calibrator.Ranges);
+                    Int8Quantizer.Apply(model, plan, calibrator.Ranges, options.Int8.BiasCorrection ? calibrator.ChannelMeans : null);
                 }
                 result.CalibrationImages = options.CalibrationImages.Count;
                 result.QuantizedTensors = plan.Activations.Count;

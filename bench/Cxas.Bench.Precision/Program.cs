@@ -111,10 +111,10 @@ namespace Cxas.Bench.Precision
         /// <summary>Calibration and float-layer choices side by side on a third of the validation split.</summary>
         private static void Experiments(string modelDir, string work, List<string> calib, List<string> check)
         {
-            var variants = new (string Name, double Percentile, int First, int Last)[]
+            var variants = new (string Name, double Percentile, int First, int Last, bool Bias)[]
             {
-                ("minmax", 100, 0, 0), ("p99.99", 99.99, 0, 0), ("p99.9", 99.9, 0, 0), ("minmax first1", 100, 1, 0),
-                ("minmax last2", 100, 0, 2), ("p99.99 first1 last2", 99.99, 1, 2),
+                ("p99.99 bias-corrected", 99.99, 0, 0, true), ("minmax bias-corrected", 100, 0, 0, true),
+                ("p99.99 bc last2", 99.99, 0, 2, true), ("p99.999 bc", 99.999, 0, 0, true),
             };
             foreach (var v in variants)
             {
@@ -123,7 +123,7 @@ namespace Cxas.Bench.Precision
                 var options = new PrecisionOptions
                 {
                     CalibrationImages = calib, CheckImages = check, MinPixelAgreement = 0, CalibrationPercentile = v.Percentile,
-                    Int8 = new Int8Options { FloatFirstConvolutions = v.First, FloatLastConvolutions = v.Last },
+                    Int8 = new Int8Options { FloatFirstConvolutions = v.First, FloatLastConvolutions = v.Last, BiasCorrection = v.Bias },
                 };
                 var r = PrecisionConverter.Convert(modelDir, target, ModelPrecision.Int8, options, overwrite: true);
                 var a = r.Agreement;
