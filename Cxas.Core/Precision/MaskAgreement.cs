@@ -11,7 +11,9 @@ namespace Cxas.Precision
     // nearest-resized and normalised to the model grid, both models run, each logit thresholded at the manifest's
     // cut; per class the counts of grid pixels where the two masks agree, where both are set, and where each is set.
     // From those: pixel agreement (agreeing / all) and Dice between the two masks (2|A and B| / (|A| + |B|), 1 when
-    // both are empty). The bound a variant must meet: pixel agreement of every class at least MinPixelAgreement.
+    // both are empty). The bound a variant must meet: pixel agreement over all classes and pixels at least
+    // MinPixelAgreement (the "pixel agreement at least 99.5 %"); the lowest class is reported beside it. The other
+    // bound, per-class Dice change against expert masks, needs ground truth and is measured by bench/Cxas.Bench.Precision.
 
     /// <summary>Figures of one class.</summary>
     public sealed class ClassAgreement
@@ -39,7 +41,7 @@ namespace Cxas.Precision
         public string Device { get; set; } = "CPU";
         public double PixelAgreement => Classes.Count == 0 ? 1 : (double)Classes.Sum(c => c.Agreeing) / Math.Max(1, Classes.Sum(c => c.Pixels));
         public ClassAgreement? Worst => Classes.OrderBy(c => c.PixelAgreement).FirstOrDefault();
-        public bool Passed => NotChecked == null && Classes.All(c => c.PixelAgreement >= MinPixelAgreement);
+        public bool Passed => NotChecked == null && PixelAgreement >= MinPixelAgreement;
 
         /// <summary>One line: overall agreement, the worst class, the lowest Dice.</summary>
         public string Summary()

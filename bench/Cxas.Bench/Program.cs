@@ -52,6 +52,15 @@ if (warmUp) segmenter.Segment(files[0]);
 double decodeMs = 0, inferMs = 0, writeMs = 0;
 long peak = 0;
 using var exporter = new MaskExporter(outDir, MaskFormat.Png, overwrite: true);
+// Export on its own thread (bounded queue) while the next images decode and infer.
+double exportMs = 0;
+using var worker = new ExportWorker(r =>
+{
+    var sw = Stopwatch.StartNew();
+    var records = exporter.Export(r);
+    lock (exporter) exportMs += sw.Elapsed.TotalMilliseconds;
+    return records;
+});
 var queue = new SegmentationQueue(segmenter);
 var wall = Stopwatch.StartNew();
 int done = 0, failed = 0;
@@ -62,9 +71,9 @@ void Take(SegmentationOutcome o)
     inferMs += o.Result.InferenceMs;
     if (write)
     {
-        var sw = Stopwatch.StartNew();
-        exporter.Export(o.Result);
-        writeMs += sw.Elapsed.TotalMilliseconds;
+        worker.Add(o.Result);
+        // Outcomes are taken as they finish, so nothing keeps written results alive.
+        foreach (var e in worker.TakeCompleted()) if (e.Error != null) { failed++; Console.WriteLine($"  export error: {e.Error.Message}"); }
     }
     done++;
     peak = Math.Max(peak, Process.GetCurrentProcess().WorkingSet64);
@@ -72,11 +81,13 @@ void Take(SegmentationOutcome o)
 foreach (var f in files) foreach (var o in queue.Submit(f)) Take(o);
 SegmentationOutcome? last;
 while ((last = queue.TakeNext()) != null) Take(last);
+foreach (var e in worker.Complete()) if (e.Error != null) { failed++; Console.WriteLine($"  export error: {e.Error.Message}"); }
+writeMs = exportMs;
 wall.Stop();
 peak = Math.Max(peak, Process.GetCurrentProcess().PeakWorkingSet64);
 
 Console.WriteLine($"images: {done} ok, {failed} failed in {wall.Elapsed.TotalSeconds:F2} s -> {done / wall.Elapsed.TotalSeconds:F2} images/s");
 Console.WriteLine($"per image: decode {decodeMs / Math.Max(1, done):F1} ms (overlapped), resize+inference+threshold {inferMs / Math.Max(1, done):F1} ms, " +
-                  (write ? $"PNG masks ({model.Labels.Count} files) {writeMs / Math.Max(1, done):F1} ms" : "no writing"));
+                  (write ? $"PNG masks ({model.Labels.Count} files, own thread) {writeMs / Math.Max(1, done):F1} ms" : "no writing"));
 Console.WriteLine($"peak working set: {peak / (1024.0 * 1024.0):F0} MiB");
 if (write) Directory.Delete(outDir, true);
