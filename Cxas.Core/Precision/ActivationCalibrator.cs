@@ -29,9 +29,12 @@ namespace Cxas.Precision
         /// 100: each image's range is its min and max. Below 100: the image's range is the (100 - p) and p percentiles
         /// of an evenly strided sample of at most 65536 of its values, so a few outlying pixels do not stretch the scale.
         /// </param>
-        public ActivationCalibrator(OnnxModel model, IEnumerable<string> tensors, long budgetBytes = 256L << 20, double percentile = 100)
+        /// <param name="averageImages">Ranges are the mean of the images' ranges instead of their union.</param>
+        public ActivationCalibrator(OnnxModel model, IEnumerable<string> tensors, long budgetBytes = 256L << 20, double percentile = 100,
+            bool averageImages = false)
         {
             Percentile = percentile;
+            AverageImages = averageImages;
             _tensors = tensors.Distinct().ToArray();
             BudgetBytes = budgetBytes;
             int before = model.Outputs.Count;
@@ -55,12 +58,20 @@ namespace Cxas.Precision
 
         public long BudgetBytes { get; }
         public double Percentile { get; }
+        public bool AverageImages { get; }
+        private readonly Dictionary<string, (double Min, double Max, int Count)> _rangeSums = new Dictionary<string, (double, double, int)>(StringComparer.Ordinal);
         private const int SampleSize = 65536;
         private float[]? _sample;
         public int Images { get; private set; }
         public int Passes { get; private set; }
 
-        public IReadOnlyDictionary<string, (float Min, float Max)> Ranges => _ranges;
+        public IReadOnlyDictionary<string, (float Min, float Max)> Ranges => !AverageImages ? _ranges
+            : _rangeSums.ToDictionary(p => p.Key, p => ((float)(p.Value.Min / p.Value.Count), (float)(p.Value.Max / p.Value.Count)), StringComparer.Ordinal);
+
+        private readonly Dictionary<string, long[]> _shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+
+        /// <summary>Shape of every measured tensor on the last image.</summary>
+        public IReadOnlyDictionary<string, long[]> Shapes => _shapes;
 
         private readonly Dictionary<string, double[]> _channelSums = new Dictionary<string, double[]>(StringComparer.Ordinal);
 
@@ -82,6 +93,7 @@ namespace Cxas.Precision
                     var span = results[i].GetTensorDataAsSpan<float>();
                     _bytes[group[i]] = span.Length * 4L;
                     var shape = results[i].GetTensorTypeAndShape().Shape;
+                    _shapes[group[i]] = shape;
                     if (shape.Length >= 2 && shape[0] == 1 && shape[1] > 0)
                     {
                         int channels = (int)shape[1], per = span.Length / channels;
@@ -114,6 +126,7 @@ namespace Cxas.Precision
                     if (float.IsNaN(min) || float.IsNaN(max) || float.IsInfinity(min) || float.IsInfinity(max))
                         throw new CxasException(CxasErrorKind.InvalidModel, $"Tensor '{group[i]}' has non-finite values on a calibration image.");
                     _ranges[group[i]] = _ranges.TryGetValue(group[i], out var r) ? (Math.Min(r.Min, min), Math.Max(r.Max, max)) : (min, max);
+                    _rangeSums[group[i]] = _rangeSums.TryGetValue(group[i], out var sum) ? (sum.Min + min, sum.Max + max, sum.Count + 1) : (min, max, 1);
                 }
             }
             Images++;

@@ -74,6 +74,14 @@ namespace Cxas.Precision
         /// it changed no figure of the default model's agreement (README, Precision).
         /// </summary>
         public bool BiasCorrection { get; set; }
+        /// <summary>
+        /// Convolutions whose output has fewer than this many pixels per channel (height x width) stay float: the deep,
+        /// low-resolution layers, which carry the context large structures depend on and cost little arithmetic.
+        /// PrecisionConverter measures the sizes on the first calibration image.
+        /// </summary>
+        public int FloatBelowPixels { get; set; }
+        /// <summary>Convolutions (by output tensor name) that stay float.</summary>
+        public ISet<string> FloatConvolutionOutputs { get; set; } = new HashSet<string>(StringComparer.Ordinal);
     }
 
     public static class Int8Quantizer
@@ -134,6 +142,7 @@ namespace Cxas.Precision
             }
 
             var convs = model.Nodes.Where(n => n.OpType == "Conv" && !head.Contains(n)).ToList();
+            foreach (var n in convs.Where(n => options.FloatConvolutionOutputs.Contains(n.Outputs[0]))) head.Add(n);
             foreach (var n in convs.Take(options.FloatFirstConvolutions)) head.Add(n);
             foreach (var n in convs.Skip(Math.Max(0, convs.Count - options.FloatLastConvolutions))) head.Add(n);
             bool IsActivation(string t) => t.Length > 0 && floats.Contains(t) && !initializers.Contains(t) && !excluded.Contains(t);

@@ -36,6 +36,8 @@ namespace Cxas.Precision
         /// on the default model's validation split (README, Precision).
         /// </summary>
         public double CalibrationPercentile { get; set; } = 99.99;
+        /// <summary>Ranges are the mean of the calibration images' ranges instead of their union.</summary>
+        public bool CalibrationAverage { get; set; }
         /// <summary>Which parts of the network stay float; see <see cref="Int8Options"/>.</summary>
         public Int8Options Int8 { get; set; } = new Int8Options();
         /// <summary>Device for the fp16 agreement check: CUDA device 0 when null and one is there, else the CPU if it runs float16.</summary>
@@ -143,10 +145,21 @@ namespace Cxas.Precision
             int w = manifest.Input.Width, h = manifest.Input.Height;
             if (precision == ModelPrecision.Int8)
             {
-                var plan = Int8Quantizer.Plan(model, options.Int8);
-                using (var calibrator = new ActivationCalibrator(model, plan.Calibrated, percentile: options.CalibrationPercentile))
+                var input = new float[3 * w * h];
+                if (options.Int8.FloatBelowPixels > 0)
                 {
-                    var input = new float[3 * w * h];
+                    // Output sizes of the convolutions, from the first calibration image.
+                    var convOutputs = model.Nodes.Where(n => n.OpType == "Conv").Select(n => n.Outputs[0]).ToList();
+                    using var probe = new ActivationCalibrator(model, convOutputs, percentile: 100);
+                    ImageLoader.Load(options.CalibrationImages[0]).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, input);
+                    probe.Add(input, h, w);
+                    foreach (var t in convOutputs)
+                        if (probe.Shapes.TryGetValue(t, out var shape) && shape.Length == 4 && shape[2] * shape[3] < options.Int8.FloatBelowPixels)
+                            options.Int8.FloatConvolutionOutputs.Add(t);
+                }
+                var plan = Int8Quantizer.Plan(model, options.Int8);
+                using (var calibrator = new ActivationCalibrator(model, plan.Calibrated, percentile: options.CalibrationPercentile, averageImages: options.CalibrationAverage))
+                {
                     for (int i = 0; i < options.CalibrationImages.Count; i++)
                     {
                         var path = options.CalibrationImages[i];

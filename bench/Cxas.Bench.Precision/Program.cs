@@ -111,10 +111,12 @@ namespace Cxas.Bench.Precision
         /// <summary>Calibration and float-layer choices side by side on a third of the validation split.</summary>
         private static void Experiments(string modelDir, string work, List<string> calib, List<string> check)
         {
-            var variants = new (string Name, double Percentile, int First, int Last, bool Bias)[]
+            var variants = new (string Name, double Percentile, int First, int Last, bool Bias, int Below)[]
             {
-                ("p99.99 bias-corrected", 99.99, 0, 0, true), ("minmax bias-corrected", 100, 0, 0, true),
-                ("p99.99 bc last2", 99.99, 0, 2, true), ("p99.999 bc", 99.999, 0, 0, true),
+                ("minmax", 100, 0, 0, false, 0), ("p99.99", 99.99, 0, 0, false, 0), ("p99.9", 99.9, 0, 0, false, 0),
+                ("p99.999", 99.999, 0, 0, false, 0), ("p99.99 bias-corrected", 99.99, 0, 0, true, 0),
+                ("p99.99 float <400 px", 99.99, 0, 0, false, 400), ("p99.99 float <1600 px", 99.99, 0, 0, false, 1600),
+                ("p99.99 mean", 99.99, 0, 0, false, 0), ("minmax mean", 100, 0, 0, false, 0),
             };
             foreach (var v in variants)
             {
@@ -122,12 +124,12 @@ namespace Cxas.Bench.Precision
                 var watch = Stopwatch.StartNew();
                 var options = new PrecisionOptions
                 {
-                    CalibrationImages = calib, CheckImages = check, MinPixelAgreement = 0, CalibrationPercentile = v.Percentile,
-                    Int8 = new Int8Options { FloatFirstConvolutions = v.First, FloatLastConvolutions = v.Last, BiasCorrection = v.Bias },
+                    CalibrationImages = calib, CheckImages = check, MinPixelAgreement = 0, CalibrationPercentile = v.Percentile, CalibrationAverage = v.Name.EndsWith("mean"),
+                    Int8 = new Int8Options { FloatFirstConvolutions = v.First, FloatLastConvolutions = v.Last, BiasCorrection = v.Bias, FloatBelowPixels = v.Below },
                 };
                 var r = PrecisionConverter.Convert(modelDir, target, ModelPrecision.Int8, options, overwrite: true);
                 var a = r.Agreement;
-                Console.WriteLine($"{v.Name,-22} {watch.Elapsed.TotalSeconds,5:F0} s  overall {a.PixelAgreement:P3}  " +
+                Console.WriteLine($"{v.Name,-22} {watch.Elapsed.TotalSeconds,5:F0} s  {r.QuantizedConvolutions} int8 convs  overall {a.PixelAgreement:P3}  " +
                                   string.Join("  ", a.Classes.Select(c => $"{c.Label.Split(' ')[0]} {c.PixelAgreement:P2}")) + $"  (load {LoadAverage()})");
             }
         }
@@ -243,7 +245,7 @@ namespace Cxas.Bench.Precision
                 var r = ModelImporter.Import(checkpoint, int8, true, new ImportOptions
                 {
                     Name = "random159-int8", InputWidth = size, InputHeight = size, Precision = ModelPrecision.Int8,
-                    PrecisionOptions = new PrecisionOptions { CalibrationImages = calib.Take(16).ToList(), CheckImages = check },
+                    PrecisionOptions = new PrecisionOptions { CalibrationImages = calib.Take(8).ToList(), CheckImages = check.Take(12).ToList() },
                 });
                 Console.WriteLine($"int8 import {watch.Elapsed.TotalSeconds:F1} s, {r.OnnxBytes / 1e6:F1} MB: accepted");
                 Console.WriteLine(r.Precision!.Agreement.Summary());

@@ -143,6 +143,17 @@ namespace Cxas.Core.Tests.Precision
             Assert.Equal("logits", head.Outputs[0]);
         }
 
+        [Fact]
+        public void BiasCorrectionRemovesTheMeanShiftOfRoundedWeights()
+        {
+            // One output channel, two input channels, two taps: w = [0.104, -0.2, 0.3, 0.05], scale 0.1 -> q = [1, -2, 3, 0].
+            // Rounding errors q*s - w: [-0.004, 0, 0, -0.05]; input means [2, 10]:
+            // shift = (-0.004 + 0) * 2 + (0 - 0.05) * 10 = -0.508, so the bias 1 becomes 1.508.
+            var bias = new[] { 1f };
+            Int8Quantizer.CorrectBias(bias, new[] { 0.104f, -0.2f, 0.3f, 0.05f }, new sbyte[] { 1, -2, 3, 0 }, new[] { 0.1f }, new[] { 2f, 10f });
+            Assert.Equal(1.508f, bias[0], 5);
+        }
+
         private static float Scalar(OnnxModel model, string name) => model.Initializer(name)!.ToFloats().Single();
 
         [Fact]
