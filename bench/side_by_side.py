@@ -182,10 +182,10 @@ def main():
             if kind == "reference":
                 cmd = [sys.executable, os.path.abspath(__file__), "--reference-run", "--checkpoint", checkpoint, "--input", images, "--out", out]
             else:
-                cmd = ["dotnet", bench, images, "--model", models[kind.split("-")[1]], "--out", out, "--no-warmup"]
+                cmd = ["dotnet", bench, images, "--model", models[kind.split("-")[1]], "--out", out, "--no-warmup", "--keep"]
             load = load_average()
             wall, peak, _ = timed(cmd, os.path.join(args.work, kind + ".log"))
-            files = len(os.listdir(out))
+            files = sum(len(f) for _, _, f in os.walk(out))
             shutil.rmtree(out, ignore_errors=True)
             walls[kind].append(wall)
             peaks[kind].append(peak)

@@ -8,7 +8,7 @@ using Cxas.Models;
 using Cxas.Segmentation;
 
 string? input = null, modelDir = null, outDir = null;
-bool write = true, warmUp = true;
+bool write = true, warmUp = true, keep = false;
 int count = 40, size = 2048;
 for (int i = 0; i < args.Length; i++)
 {
@@ -18,6 +18,7 @@ for (int i = 0; i < args.Length; i++)
         case "--out": outDir = args[++i]; break;
         case "--no-write": write = false; break;
         case "--no-warmup": warmUp = false; break; // whole-process timing (bench/side_by_side.py): no extra image
+        case "--keep": keep = true; break;          // leave the masks in --out
         case "--count": count = int.Parse(args[++i]); break;
         case "--size": size = int.Parse(args[++i]); break;
         default: input = args[i]; break;
@@ -90,4 +91,4 @@ Console.WriteLine($"images: {done} ok, {failed} failed in {wall.Elapsed.TotalSec
 Console.WriteLine($"per image: decode {decodeMs / Math.Max(1, done):F1} ms (overlapped), resize+inference+threshold {inferMs / Math.Max(1, done):F1} ms, " +
                   (write ? $"PNG masks ({model.Labels.Count} files, own thread) {writeMs / Math.Max(1, done):F1} ms" : "no writing"));
 Console.WriteLine($"peak working set: {peak / (1024.0 * 1024.0):F0} MiB");
-if (write) Directory.Delete(outDir, true);
+if (write && !keep) Directory.Delete(outDir, true);
