@@ -146,7 +146,14 @@ namespace Cxas.Precision
             if (precision == ModelPrecision.Int8)
             {
                 var input = new float[3 * w * h];
-                if (options.Int8.FloatBelowPixels > 0)
+                // A copy: the sizes measured here are this model's, not the caller's options'.
+                var int8 = new Int8Options
+                {
+                    FloatFirstConvolutions = options.Int8.FloatFirstConvolutions, FloatLastConvolutions = options.Int8.FloatLastConvolutions,
+                    BiasCorrection = options.Int8.BiasCorrection, FloatBelowPixels = options.Int8.FloatBelowPixels,
+                    FloatConvolutionOutputs = new HashSet<string>(options.Int8.FloatConvolutionOutputs, StringComparer.Ordinal),
+                };
+                if (int8.FloatBelowPixels > 0)
                 {
                     // Output sizes of the convolutions, from the first calibration image.
                     var convOutputs = model.Nodes.Where(n => n.OpType == "Conv").Select(n => n.Outputs[0]).ToList();
@@ -154,10 +161,10 @@ namespace Cxas.Precision
                     ImageLoader.Load(options.CalibrationImages[0]).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, input);
                     probe.Add(input, h, w);
                     foreach (var t in convOutputs)
-                        if (probe.Shapes.TryGetValue(t, out var shape) && shape.Length == 4 && shape[2] * shape[3] < options.Int8.FloatBelowPixels)
-                            options.Int8.FloatConvolutionOutputs.Add(t);
+                        if (probe.Shapes.TryGetValue(t, out var shape) && shape.Length == 4 && shape[2] * shape[3] < int8.FloatBelowPixels)
+                            int8.FloatConvolutionOutputs.Add(t);
                 }
-                var plan = Int8Quantizer.Plan(model, options.Int8);
+                var plan = Int8Quantizer.Plan(model, int8);
                 using (var calibrator = new ActivationCalibrator(model, plan.Calibrated, percentile: options.CalibrationPercentile, averageImages: options.CalibrationAverage))
                 {
                     for (int i = 0; i < options.CalibrationImages.Count; i++)
@@ -167,7 +174,7 @@ namespace Cxas.Precision
                         ImageLoader.Load(path).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, input);
                         calibrator.Add(input, h, w);
                     }
-                    Int8Quantizer.Apply(model, plan, calibrator.Ranges, options.Int8.BiasCorrection ? calibrator.ChannelMeans : null);
+                    Int8Quantizer.Apply(model, plan, calibrator.Ranges, int8.BiasCorrection ? calibrator.ChannelMeans : null);
                 }
                 result.CalibrationImages = options.CalibrationImages.Count;
                 result.CalibrationPercentile = options.CalibrationPercentile;
