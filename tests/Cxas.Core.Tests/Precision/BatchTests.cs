@@ -10,6 +10,7 @@ using Xunit;
 namespace Cxas.Core.Tests.Precision
 {
     /// <summary>Batched segmentation (-BatchSize) against the one-image path, which the parity tests tie to PyTorch.</summary>
+    [Collection(PrecisionCollection.Name)]
     public class BatchTests
     {
         private static string RepoRoot => Path.GetFullPath(Path.Combine(ImportTestSupport.FixtureDirectory, "..", "..", ".."));

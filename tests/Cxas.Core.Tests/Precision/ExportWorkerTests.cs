@@ -11,6 +11,7 @@ using Xunit;
 namespace Cxas.Core.Tests.Precision
 {
     /// <summary>Export on its own thread against export in line: the same files byte for byte, in order, never more than its capacity held.</summary>
+    [Collection(PrecisionCollection.Name)]
     public class ExportWorkerTests
     {
         private static string RepoRoot => Path.GetFullPath(Path.Combine(ImportTestSupport.FixtureDirectory, "..", "..", ".."));

@@ -19,6 +19,7 @@ namespace Cxas.Core.Tests.Precision
     /// of a tiny convolution against hand-computed scales and integers, int8 and fp16 outputs against the float model's,
     /// ONNX Runtime's fusion into integer kernels, and the refusal of a variant that misses its agreement bound.
     /// </summary>
+    [Collection(PrecisionCollection.Name)]
     public class PrecisionTests
     {
         private readonly ITestOutputHelper _output;
