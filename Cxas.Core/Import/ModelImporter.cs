@@ -23,6 +23,10 @@ namespace Cxas.Import
         public bool TestOnly { get; set; }
         /// <summary>Entries added to (or replacing) the manifest's provenance, e.g. the URL an installer downloaded from.</summary>
         public IDictionary<string, string>? Provenance { get; set; }
+        /// <summary>Precision of the written model; Int8 needs calibration images (<see cref="Cxas.Precision.PrecisionOptions.CalibrationImages"/>).</summary>
+        public Precision.ModelPrecision Precision { get; set; } = Cxas.Precision.ModelPrecision.Fp32;
+        /// <summary>Calibration and agreement-check choices for Int8 and Fp16.</summary>
+        public Precision.PrecisionOptions PrecisionOptions { get; set; } = new Precision.PrecisionOptions();
     }
 
     /// <summary>A stage of an import, for progress reports.</summary>
@@ -47,6 +51,8 @@ namespace Cxas.Import
         public long Parameters { get; set; }
         public long OnnxBytes { get; set; }
         public TimeSpan Elapsed { get; set; }
+        /// <summary>The precision conversion and its agreement figures (null for float32).</summary>
+        public Precision.PrecisionResult? Precision { get; set; }
         public override string ToString() => Directory;
     }
 
@@ -92,10 +98,20 @@ namespace Cxas.Import
                 {
                     progress?.Invoke(new ImportProgress("Writing model.onnx", -1, $"{result.Parameters * 4 / (1 << 20)} MB"));
                     var onnx = Path.Combine(temp, CxasModel.OnnxFileName);
-                    graph.Save(onnx);
+                    bool reduced = options.Precision != Precision.ModelPrecision.Fp32;
+                    // A reduced-precision model is made from the float one, written first under another name and removed.
+                    var floatOnnx = reduced ? Path.Combine(temp, "model.fp32.onnx") : onnx;
+                    graph.Save(floatOnnx);
                     // Let the folded weights (the size of the model) go before ONNX Runtime loads its own copy.
                     graph = null!;
                     GC.Collect();
+                    if (reduced)
+                    {
+                        var converted = Precision.PrecisionConverter.ConvertFile(floatOnnx, manifest, onnx, options.Precision, options.PrecisionOptions, progress);
+                        File.Delete(floatOnnx);
+                        Precision.PrecisionConverter.Record(manifest, converted);
+                        result.Precision = converted;
+                    }
                     manifest.Save(Path.Combine(temp, CxasModel.ManifestFileName));
                     if (options.Verify)
                     {

@@ -111,6 +111,10 @@ namespace Cxas.Masks
         /// Full-resolution row y of class c packed most-significant-bit first ((Width+7)/8 bytes, as PNG stores
         /// 1-bit rows). Returns false, leaving the buffer untouched, when row y comes from the same grid row as
         /// <paramref name="previousY"/> (the buffer then already holds it).
+        /// <para>
+        /// The row is built from runs, not pixels: each run of set grid bits gx0..gx1 covers the image columns
+        /// [first column of gx0, first column of gx1 + 1) (the nearest map is monotonic), set a byte at a time.
+        /// </para>
         /// </summary>
         public bool GetPackedRowMsb(int c, int y, byte[] destination, int previousY = -1)
         {
@@ -119,12 +123,74 @@ namespace Cxas.Masks
             var bits = _planes[c];
             int w = gy * GridWordsPerRow;
             Array.Clear(destination, 0, (Width + 7) >> 3);
+            var first = FirstColumns();
+            int gx = 0;
+            while (gx < GridWidth)
+            {
+                gx = NextBit(bits, w, gx, set: true);
+                if (gx >= GridWidth) break;
+                int end = Math.Min(GridWidth, NextBit(bits, w, gx, set: false));
+                SetRange(destination, first[gx], first[end]);
+                gx = end;
+            }
+            return true;
+        }
+
+        /// <summary>The per-pixel form of <see cref="GetPackedRowMsb"/>, kept as its test oracle.</summary>
+        internal void GetPackedRowMsbPerPixel(int c, int y, byte[] destination)
+        {
+            var bits = _planes[c];
+            int w = _rowMap[y] * GridWordsPerRow;
+            Array.Clear(destination, 0, (Width + 7) >> 3);
             for (int x = 0; x < Width; x++)
             {
                 int gx = _colMap[x];
                 if ((bits[w + (gx >> 6)] & (1UL << (gx & 63))) != 0) destination[x >> 3] |= (byte)(0x80 >> (x & 7));
             }
-            return true;
+        }
+
+        private int[]? _firstColumn;
+
+        /// <summary>For each grid column g (and g = GridWidth), the first image column whose grid column is g or more.</summary>
+        private int[] FirstColumns()
+        {
+            if (_firstColumn != null) return _firstColumn;
+            var first = new int[GridWidth + 1];
+            int x = 0;
+            for (int g = 0; g <= GridWidth; g++)
+            {
+                while (x < Width && _colMap[x] < g) x++;
+                first[g] = x;
+            }
+            return _firstColumn = first;
+        }
+
+        /// <summary>The first grid column at or after <paramref name="from"/> whose bit is <paramref name="set"/> (GridWidth or more when none).</summary>
+        private int NextBit(ulong[] bits, int rowStart, int from, bool set)
+        {
+            int k = from >> 6;
+            ulong word = bits[rowStart + k];
+            if (!set) word = ~word;
+            word &= ~0UL << (from & 63);
+            while (word == 0)
+            {
+                if (++k >= GridWordsPerRow) return GridWidth;
+                word = set ? bits[rowStart + k] : ~bits[rowStart + k];
+            }
+            return (k << 6) + BitOps.TrailingZeros(word);
+        }
+
+        /// <summary>Sets bits [from, to) of an MSB-first packed row.</summary>
+        private static void SetRange(byte[] row, int from, int to)
+        {
+            if (from >= to) return;
+            int a = from >> 3, b = (to - 1) >> 3;
+            byte head = (byte)(0xFF >> (from & 7));
+            byte tail = (byte)(0xFF << (7 - ((to - 1) & 7)));
+            if (a == b) { row[a] |= (byte)(head & tail); return; }
+            row[a] |= head;
+            for (int i = a + 1; i < b; i++) row[i] = 0xFF;
+            row[b] |= tail;
         }
 
         /// <summary>Full-resolution pixel counts of every class (computed once from the grid and the weights).</summary>

@@ -40,6 +40,8 @@ namespace Cxas.Models
         [JsonPropertyName("labels")] public string[] Labels { get; set; } = Array.Empty<string>();
         [JsonPropertyName("licence")] public string? Licence { get; set; }
         [JsonPropertyName("provenance")] public Dictionary<string, string>? Provenance { get; set; }
+        /// <summary>Numeric precision of model.onnx: "fp32" (also when absent), "int8" or "fp16".</summary>
+        [JsonPropertyName("precision")] public string? Precision { get; set; }
         /// <summary>True for models that exist to test the module, not to segment anatomy.</summary>
         [JsonPropertyName("testOnly")] public bool TestOnly { get; set; }
 
@@ -98,6 +100,8 @@ namespace Cxas.Models
                 Fail($"input resize '{Input.Resize}' is not supported (only 'nearest').");
             if (Output == null || !string.Equals(Output.Activation, "sigmoid", StringComparison.OrdinalIgnoreCase))
                 Fail("only 'sigmoid' outputs are supported.");
+            if (Precision != null && Precision != "fp32" && Precision != "int8" && Precision != "fp16")
+                Fail($"precision '{Precision}' is not fp32, int8 or fp16.");
             if (!(Threshold > 0 && Threshold < 1)) Fail($"threshold {Threshold} must lie strictly between 0 and 1.");
         }
     }

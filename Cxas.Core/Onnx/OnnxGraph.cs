@@ -188,7 +188,7 @@ namespace Cxas.Onnx
             foreach (var a in n.Attributes) w.Message(5, aw => WriteAttribute(aw, a));
         }
 
-        private static void WriteAttribute(ProtoWriter w, OnnxAttribute a)
+        internal static void WriteAttribute(ProtoWriter w, OnnxAttribute a)
         {
             w.String(1, a.Name);
             switch (a.Value)

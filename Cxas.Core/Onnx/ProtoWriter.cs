@@ -16,6 +16,9 @@ namespace Cxas.Onnx
         /// <summary>Appends another writer's bytes as they are (fields of the same message).</summary>
         public void Append(ProtoWriter other) => other._buffer.WriteTo(_buffer);
 
+        /// <summary>Appends a field encoded elsewhere (tag included), as it is.</summary>
+        public void Raw(byte[] encodedField) => _buffer.Write(encodedField, 0, encodedField.Length);
+
         /// <summary>The tag and length of a length-delimited field whose bytes the caller writes afterwards.</summary>
         public void BytesHeader(int field, long length)
         {

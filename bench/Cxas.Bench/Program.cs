@@ -8,7 +8,7 @@ using Cxas.Models;
 using Cxas.Segmentation;
 
 string? input = null, modelDir = null, outDir = null;
-bool write = true;
+bool write = true, warmUp = true, keep = false;
 int count = 40, size = 2048;
 for (int i = 0; i < args.Length; i++)
 {
@@ -17,6 +17,8 @@ for (int i = 0; i < args.Length; i++)
         case "--model": modelDir = args[++i]; break;
         case "--out": outDir = args[++i]; break;
         case "--no-write": write = false; break;
+        case "--no-warmup": warmUp = false; break; // whole-process timing (bench/side_by_side.py): no extra image
+        case "--keep": keep = true; break;          // leave the masks in --out
         case "--count": count = int.Parse(args[++i]); break;
         case "--size": size = int.Parse(args[++i]); break;
         default: input = args[i]; break;
@@ -46,11 +48,20 @@ var segmenter = new Segmenter(model, DeviceSpec.Cpu);
 Console.WriteLine($"Model {model.Name} ({model.Labels.Count} classes, input {model.Manifest.Input.Width}x{model.Manifest.Input.Height}) on {segmenter.Device}; {files.Count} files; {Environment.ProcessorCount} logical CPUs");
 
 // Warm-up outside the measurement (session initialisation, JIT).
-segmenter.Segment(files[0]);
+if (warmUp) segmenter.Segment(files[0]);
 
 double decodeMs = 0, inferMs = 0, writeMs = 0;
 long peak = 0;
 using var exporter = new MaskExporter(outDir, MaskFormat.Png, overwrite: true);
+// Export on its own thread (bounded queue) while the next images decode and infer.
+double exportMs = 0;
+using var worker = new ExportWorker(r =>
+{
+    var sw = Stopwatch.StartNew();
+    var records = exporter.Export(r);
+    lock (exporter) exportMs += sw.Elapsed.TotalMilliseconds;
+    return records;
+});
 var queue = new SegmentationQueue(segmenter);
 var wall = Stopwatch.StartNew();
 int done = 0, failed = 0;
@@ -61,9 +72,9 @@ void Take(SegmentationOutcome o)
     inferMs += o.Result.InferenceMs;
     if (write)
     {
-        var sw = Stopwatch.StartNew();
-        exporter.Export(o.Result);
-        writeMs += sw.Elapsed.TotalMilliseconds;
+        worker.Add(o.Result);
+        // Outcomes are taken as they finish, so nothing keeps written results alive.
+        foreach (var e in worker.TakeCompleted()) if (e.Error != null) { failed++; Console.WriteLine($"  export error: {e.Error.Message}"); }
     }
     done++;
     peak = Math.Max(peak, Process.GetCurrentProcess().WorkingSet64);
@@ -71,11 +82,13 @@ void Take(SegmentationOutcome o)
 foreach (var f in files) foreach (var o in queue.Submit(f)) Take(o);
 SegmentationOutcome? last;
 while ((last = queue.TakeNext()) != null) Take(last);
+foreach (var e in worker.Complete()) if (e.Error != null) { failed++; Console.WriteLine($"  export error: {e.Error.Message}"); }
+writeMs = exportMs;
 wall.Stop();
 peak = Math.Max(peak, Process.GetCurrentProcess().PeakWorkingSet64);
 
 Console.WriteLine($"images: {done} ok, {failed} failed in {wall.Elapsed.TotalSeconds:F2} s -> {done / wall.Elapsed.TotalSeconds:F2} images/s");
 Console.WriteLine($"per image: decode {decodeMs / Math.Max(1, done):F1} ms (overlapped), resize+inference+threshold {inferMs / Math.Max(1, done):F1} ms, " +
-                  (write ? $"PNG masks ({model.Labels.Count} files) {writeMs / Math.Max(1, done):F1} ms" : "no writing"));
+                  (write ? $"PNG masks ({model.Labels.Count} files, own thread) {writeMs / Math.Max(1, done):F1} ms" : "no writing"));
 Console.WriteLine($"peak working set: {peak / (1024.0 * 1024.0):F0} MiB");
-if (write) Directory.Delete(outDir, true);
+if (write && !keep) Directory.Delete(outDir, true);

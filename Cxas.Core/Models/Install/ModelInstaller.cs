@@ -232,7 +232,7 @@ namespace Cxas.Models.Install
         private static ImportOptions CopyImportOptions(ImportOptions? o) => o == null ? new ImportOptions() : new ImportOptions
         {
             Version = o.Version, Labels = o.Labels, Licence = o.Licence, InputWidth = o.InputWidth, InputHeight = o.InputHeight,
-            Verify = o.Verify, TestOnly = o.TestOnly, Provenance = o.Provenance,
+            Verify = o.Verify, TestOnly = o.TestOnly, Provenance = o.Provenance, Precision = o.Precision, PrecisionOptions = o.PrecisionOptions,
         };
 
         /// <summary>
