@@ -5,7 +5,7 @@ namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Import-CxasModel.xml" path="doc/cmdlet/*" />
 [Cmdlet(VerbsData.Import, "CxasModel", SupportsShouldProcess = true), OutputType(typeof(ModelCatalogEntry))]
-public sealed class ImportCxasModelCommand : CxasCmdlet
+public sealed class ImportCxasModelCommand : ModelWriteCmdlet
 {
     private volatile bool _stopping;
 
@@ -25,10 +25,6 @@ public sealed class ImportCxasModelCommand : CxasCmdlet
     [ValidateNotNullOrEmpty]
     public string? Destination { get; set; }
 
-    /// <summary>Replace an existing model folder of the same name.</summary>
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
     protected override void StopProcessing() => _stopping = true;
 
     protected override void ProcessRecord()
@@ -46,7 +42,8 @@ public sealed class ImportCxasModelCommand : CxasCmdlet
             var target = ModelNames.ModelDirectory(root, name, source);
             if (!ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'")) return;
 
-            var options = new ImportOptions { Name = name };
+            var options = PrecisionImportOptions();
+            options.Name = name;
             var progress = new ProgressTracker(this, "Import-CxasModel");
             var result = ModelImporter.Import(source, target, Force.IsPresent, options, p =>
             {
@@ -56,6 +53,7 @@ public sealed class ImportCxasModelCommand : CxasCmdlet
             progress.Complete();
             WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
                          $"source SHA-256 {result.SourceSha256}.");
+            ReportPrecision(result.Precision);
             WriteObject(CxasModelCatalog.Describe(this, result.Directory, root));
         }
         catch (CxasException ex)

@@ -8,7 +8,7 @@ namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Install-CxasModel.xml" path="doc/cmdlet/*" />
 [Cmdlet(VerbsLifecycle.Install, "CxasModel", SupportsShouldProcess = true, DefaultParameterSetName = "Download"), OutputType(typeof(ModelCatalogEntry))]
-public sealed class InstallCxasModelCommand : CxasCmdlet
+public sealed class InstallCxasModelCommand : ModelWriteCmdlet
 {
     private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
 
@@ -56,10 +56,6 @@ public sealed class InstallCxasModelCommand : CxasCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 60;
 
-    /// <summary>Replace an installed model of the same name.</summary>
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
     protected override void StopProcessing() => _cancel.Cancel();
 
     protected override void ProcessRecord()
@@ -83,6 +79,7 @@ public sealed class InstallCxasModelCommand : CxasCmdlet
         string from;
         try
         {
+            request.Import = PrecisionImportOptions();
             target = ModelInstaller.TargetDirectory(request);
             if (request.Path != null) from = request.Path;
             else
@@ -129,6 +126,7 @@ public sealed class InstallCxasModelCommand : CxasCmdlet
             foreach (var failure in result.Failures) WriteWarning("Source skipped: " + failure);
             WriteVerbose($"Installed '{result.Name}' from {result.Source} ({result.Bytes:N0} bytes, SHA-256 {result.Sha256}" +
                          (result.Resumes > 0 ? $", resumed {result.Resumes} time(s)" : "") + $") into {result.Directory}.");
+            ReportPrecision(result.Import?.Precision);
             WriteObject(CxasModelCatalog.Describe(this, result.Directory, result.Root));
         }
         catch (OperationCanceledException) when (_cancel.IsCancellationRequested)
