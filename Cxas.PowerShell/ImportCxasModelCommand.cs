@@ -36,20 +36,19 @@ public sealed class ImportCxasModelCommand : ModelWriteCmdlet
                 ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination)
                 : ModelCatalog.DefaultImportRoot;
 
-            // The folder is named after the model, which the checkpoint decides unless -Name is given; either way
-            // the only folder this run may create or replace is <root>/<valid name>.
-            string name = Name ?? ModelImporter.DefaultName(source);
-            var target = ModelNames.ModelDirectory(root, name, source);
-            if (!ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'")) return;
-
+            // Core names the folder (the checkpoint decides unless -Name is given) and opens the checkpoint once; the
+            // only folder this run may create or replace is <root>/<valid name>.
             var options = PrecisionImportOptions();
-            options.Name = name;
+            options.Name = Name;
             var progress = new ProgressTracker(this, "Import-CxasModel");
-            var result = ModelImporter.Import(source, target, Force.IsPresent, options, p =>
-            {
-                if (_stopping) throw new PipelineStoppedException();
-                progress.Stage(p.Stage, p.Detail, p.Percent);
-            });
+            var result = ModelImporter.ImportInto(source, root, Force.IsPresent, options,
+                (target, name) => ShouldProcess(target, $"Import checkpoint '{source}' as model '{name}'"),
+                p =>
+                {
+                    if (_stopping) throw new PipelineStoppedException();
+                    progress.Stage(p.Stage, p.Detail, p.Percent);
+                });
+            if (result == null) return;
             progress.Complete();
             WriteVerbose($"Imported {result.Parameters:N0} parameters ({result.OnnxBytes / 1e6:F1} MB ONNX) in {result.Elapsed.TotalSeconds:F1} s; " +
                          $"source SHA-256 {result.SourceSha256}.");

@@ -22,30 +22,6 @@ namespace Cxas.Imaging
 
         /// <summary>An 8-bit RGB row for display (overlays, reports).</summary>
         public abstract void GetRgb24Row(int y, Span<byte> destination);
-
-        /// <summary>
-        /// Fills <paramref name="chw"/> ([3, dstH, dstW]) with the nearest-resized, normalised image:
-        /// (value - mean[c]) / std[c].
-        /// </summary>
-        public void SampleNearest(int dstWidth, int dstHeight, float[] mean, float[] std, float[] chw)
-        {
-            if (chw.Length < 3 * dstWidth * dstHeight) throw new ArgumentException("Destination too small.", nameof(chw));
-            var rows = NearestIndex.Map(Height, dstHeight);
-            var cols = NearestIndex.Map(Width, dstWidth);
-            int plane = dstWidth * dstHeight;
-            for (int c = 0; c < 3; c++)
-            {
-                float m = mean[c];
-                float s = std[c];
-                for (int y = 0; y < dstHeight; y++)
-                {
-                    int sy = rows[y];
-                    int o = c * plane + y * dstWidth;
-                    for (int x = 0; x < dstWidth; x++)
-                        chw[o + x] = (GetValue(cols[x], sy, c) - m) / s;
-                }
-            }
-        }
     }
 
     /// <summary>8-bit RGB pixels, stored interleaved.</summary>

@@ -72,55 +72,86 @@ namespace Cxas.Import
             options ??= new ImportOptions();
             var watch = Stopwatch.StartNew();
             var source = Path.GetFullPath(checkpointPath);
-            // The folder's own name must be a model name: 'd/..' or 'd/.' would make the replacement below delete a
-            // folder the caller never meant (issue 10).
+            var target = CheckTarget(source, modelDirectory, overwrite, options);
+            using var checkpoint = TorchCheckpoint.Open(source);
+            return ImportOpened(checkpoint, UNetResNetSpec.Infer(checkpoint), source, target, overwrite, options, progress, watch);
+        }
+
+        /// <summary>
+        /// Imports <paramref name="checkpointPath"/> as a new model folder in <paramref name="root"/>, named
+        /// <see cref="ImportOptions.Name"/> or, without one, by the naming rule (<see cref="DefaultName(string, UNetResNetSpec)"/>).
+        /// The checkpoint is opened once. <paramref name="confirm"/> (target folder, name) may decline: then nothing is
+        /// written and the result is null. The only folder this may create or replace is <c>root/name</c>.
+        /// </summary>
+        public static ImportResult? ImportInto(string checkpointPath, string root, bool overwrite, ImportOptions? options = null,
+            Func<string, string, bool>? confirm = null, Action<ImportProgress>? progress = null)
+        {
+            options ??= new ImportOptions();
+            var watch = Stopwatch.StartNew();
+            var source = Path.GetFullPath(checkpointPath);
+            using var checkpoint = TorchCheckpoint.Open(source);
+            var spec = UNetResNetSpec.Infer(checkpoint);
+            options.Name ??= DefaultName(source, spec);
+            var target = ModelNames.ModelDirectory(root, options.Name, source);
+            if (confirm != null && !confirm(target, options.Name)) return null;
+            CheckTarget(source, target, overwrite, options);
+            return ImportOpened(checkpoint, spec, source, target, overwrite, options, progress, watch);
+        }
+
+        /// <summary>
+        /// The folder's own name must be a model name ('d/..' or 'd/.' would make the replacement delete a folder the
+        /// caller never meant, issue 10), and an existing folder needs <paramref name="overwrite"/>.
+        /// </summary>
+        private static string CheckTarget(string source, string modelDirectory, bool overwrite, ImportOptions options)
+        {
             ModelNames.Validate(Path.GetFileName(modelDirectory.TrimEnd('/', '\\')), source);
             var target = Path.GetFullPath(modelDirectory);
             if (options.Name != null) ModelNames.Validate(options.Name, source);
             AtomicOutput.EnsureWritable(target, overwrite);
+            return target;
+        }
 
+        private static ImportResult ImportOpened(TorchCheckpoint checkpoint, UNetResNetSpec spec, string source, string target, bool overwrite,
+            ImportOptions options, Action<ImportProgress>? progress, Stopwatch watch)
+        {
             var result = new ImportResult { Source = source, Directory = target };
-            using (var checkpoint = TorchCheckpoint.Open(source))
+            progress?.Invoke(new ImportProgress("Hashing checkpoint", 0, Path.GetFileName(source)));
+            result.SourceSha256 = Sha256(source, p => progress?.Invoke(new ImportProgress("Hashing checkpoint", p, Path.GetFileName(source))));
+
+            var graph = UNetResNetOnnxBuilder.Build(checkpoint, spec, options.InputHeight, options.InputWidth,
+                (done, total) => progress?.Invoke(new ImportProgress("Reading and folding weights", done * 100 / total, $"{done}/{total} tensors")));
+            var manifest = CreateManifest(checkpoint, spec, options, result.SourceSha256);
+            result.Name = manifest.Name;
+            result.Architecture = manifest.Architecture ?? "";
+            result.Classes = spec.Classes;
+            result.Parameters = graph.InitializerValueCount;
+
+            AtomicOutput.WriteDirectory(target, overwrite, temp =>
             {
-                progress?.Invoke(new ImportProgress("Hashing checkpoint", 0, Path.GetFileName(source)));
-                result.SourceSha256 = Sha256(source, p => progress?.Invoke(new ImportProgress("Hashing checkpoint", p, Path.GetFileName(source))));
-
-                var spec = UNetResNetSpec.Infer(checkpoint);
-                var graph = UNetResNetOnnxBuilder.Build(checkpoint, spec, options.InputHeight, options.InputWidth,
-                    (done, total) => progress?.Invoke(new ImportProgress("Reading and folding weights", done * 100 / total, $"{done}/{total} tensors")));
-                var manifest = CreateManifest(checkpoint, spec, options, result.SourceSha256);
-                result.Name = manifest.Name;
-                result.Architecture = manifest.Architecture ?? "";
-                result.Classes = spec.Classes;
-                result.Parameters = graph.InitializerValueCount;
-
-                AtomicOutput.WriteDirectory(target, overwrite, temp =>
+                progress?.Invoke(new ImportProgress("Writing model.onnx", -1, $"{result.Parameters * 4 / (1 << 20)} MB"));
+                var onnx = Path.Combine(temp, CxasModel.OnnxFileName);
+                bool reduced = options.Precision != Precision.ModelPrecision.Fp32;
+                // A reduced-precision model is made from the float one, written first under another name and removed.
+                var floatOnnx = reduced ? Path.Combine(temp, "model.fp32.onnx") : onnx;
+                graph.Save(floatOnnx);
+                // Let the folded weights (the size of the model) go before ONNX Runtime loads its own copy.
+                graph = null!;
+                GC.Collect();
+                if (reduced)
                 {
-                    progress?.Invoke(new ImportProgress("Writing model.onnx", -1, $"{result.Parameters * 4 / (1 << 20)} MB"));
-                    var onnx = Path.Combine(temp, CxasModel.OnnxFileName);
-                    bool reduced = options.Precision != Precision.ModelPrecision.Fp32;
-                    // A reduced-precision model is made from the float one, written first under another name and removed.
-                    var floatOnnx = reduced ? Path.Combine(temp, "model.fp32.onnx") : onnx;
-                    graph.Save(floatOnnx);
-                    // Let the folded weights (the size of the model) go before ONNX Runtime loads its own copy.
-                    graph = null!;
-                    GC.Collect();
-                    if (reduced)
-                    {
-                        var converted = Precision.PrecisionConverter.ConvertFile(floatOnnx, manifest, onnx, options.Precision, options.PrecisionOptions, progress);
-                        File.Delete(floatOnnx);
-                        Precision.PrecisionConverter.Record(manifest, converted);
-                        result.Precision = converted;
-                    }
-                    manifest.Save(Path.Combine(temp, CxasModel.ManifestFileName));
-                    if (options.Verify)
-                    {
-                        progress?.Invoke(new ImportProgress("Checking the model loads", -1, "ONNX Runtime"));
-                        VerifyLoads(onnx, spec, options);
-                    }
-                    result.OnnxBytes = new FileInfo(onnx).Length;
-                });
-            }
+                    var converted = Precision.PrecisionConverter.ConvertFile(floatOnnx, manifest, onnx, options.Precision, options.PrecisionOptions, progress);
+                    File.Delete(floatOnnx);
+                    Precision.PrecisionConverter.Record(manifest, converted);
+                    result.Precision = converted;
+                }
+                manifest.Save(Path.Combine(temp, CxasModel.ManifestFileName));
+                if (options.Verify)
+                {
+                    progress?.Invoke(new ImportProgress("Checking the model loads", -1, "ONNX Runtime"));
+                    VerifyLoads(onnx, spec, options);
+                }
+                result.OnnxBytes = new FileInfo(onnx).Length;
+            });
             result.Elapsed = watch.Elapsed;
             return result;
         }

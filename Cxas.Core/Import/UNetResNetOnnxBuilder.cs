@@ -18,7 +18,7 @@ namespace Cxas.Import
         /// Builds the graph. Input [batch,3,H,W] with H and W fixed when given, symbolic otherwise; output
         /// [batch,classes,H,W]. <paramref name="progress"/> receives (tensors done, tensors total).
         /// </summary>
-        public static OnnxGraph Build(TorchCheckpoint checkpoint, UNetResNetSpec spec, int? inputHeight = null, int? inputWidth = null,
+        public static OnnxModelBuilder Build(TorchCheckpoint checkpoint, UNetResNetSpec spec, int? inputHeight = null, int? inputWidth = null,
             Action<int, int>? progress = null)
         {
             var expected = spec.ExpectedTensors().ToList();
@@ -59,7 +59,7 @@ namespace Cxas.Import
         private sealed class Builder
         {
             private readonly TorchCheckpoint _ckpt;
-            private readonly OnnxGraph _g = new OnnxGraph { Name = "cxas_unet_resnet" };
+            private readonly OnnxModelBuilder _g = new OnnxModelBuilder { Name = "cxas_unet_resnet" };
             private readonly int _total;
             private readonly Action<int, int>? _progress;
             private int _done;
@@ -79,7 +79,7 @@ namespace Cxas.Import
                 return values;
             }
 
-            public OnnxGraph Build(UNetResNetSpec spec, int? height, int? width)
+            public OnnxModelBuilder Build(UNetResNetSpec spec, int? height, int? width)
             {
                 _g.AddInput(InputName, "batch", 3, (object?)height ?? "height", (object?)width ?? "width");
                 _g.AddOutput(OutputName, "batch", spec.Classes, (object?)height ?? "height", (object?)width ?? "width");

@@ -50,7 +50,7 @@ namespace Cxas.Models
                 weights[k * 3 + c] = std[c];
                 bias[k] = mean[c] - Threshold(k);
             }
-            var graph = new OnnxGraph { Name = name };
+            var graph = new OnnxModelBuilder { Name = name };
             graph.AddInput("input", "batch", 3, inputSize, inputSize);
             graph.AddInitializer("weight", weights, n, 3, 1, 1);
             graph.AddInitializer("bias", bias, n);

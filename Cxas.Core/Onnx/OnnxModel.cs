@@ -87,7 +87,7 @@ namespace Cxas.Onnx
         public static OnnxNodeAttribute Create(OnnxAttribute attribute)
         {
             var w = new ProtoWriter();
-            OnnxGraph.WriteAttribute(w, attribute);
+            OnnxModelBuilder.WriteAttribute(w, attribute);
             long? i = attribute.Value is long l ? l : (long?)null;
             return new OnnxNodeAttribute(attribute.Name, w.ToArray(), i, attribute.Value as long[] ?? Array.Empty<long>());
         }

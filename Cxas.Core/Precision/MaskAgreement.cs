@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using Cxas.Models;
 using Microsoft.ML.OnnxRuntime;
+using Cxas.Inference;
 
 namespace Cxas.Precision
 {
@@ -109,7 +110,7 @@ namespace Cxas.Precision
         public void Add(Imaging.SourceImage image, Action<int, bool[], bool[]>? masks)
         {
             int w = _manifest.Input.Width, h = _manifest.Input.Height, plane = w * h;
-            image.Raster.SampleNearest(w, h, _manifest.Input.Mean, _manifest.Input.Std, _input);
+            ModelInput.Fill(image.Raster, w, h, _manifest.Input.Mean, _manifest.Input.Std, _input);
             var a = Logits(_reference, _input, h, w);
             var b = Logits(_variant, _input, h, w);
             float cut = _manifest.LogitThreshold;

@@ -9,6 +9,7 @@ using Cxas.IO;
 using Cxas.Models;
 using Cxas.Onnx;
 using Microsoft.ML.OnnxRuntime;
+using Cxas.Inference;
 
 namespace Cxas.Precision
 {
@@ -158,7 +159,7 @@ namespace Cxas.Precision
                     // Output sizes of the convolutions, from the first calibration image.
                     var convOutputs = model.Nodes.Where(n => n.OpType == "Conv").Select(n => n.Outputs[0]).ToList();
                     using var probe = new ActivationCalibrator(model, convOutputs, percentile: 100);
-                    ImageLoader.Load(options.CalibrationImages[0]).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, input);
+                    ModelInput.Fill(ImageLoader.Load(options.CalibrationImages[0]).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, input);
                     probe.Add(input, h, w);
                     foreach (var t in convOutputs)
                         if (probe.Shapes.TryGetValue(t, out var shape) && shape.Length == 4 && shape[2] * shape[3] < int8.FloatBelowPixels)
@@ -171,7 +172,7 @@ namespace Cxas.Precision
                     {
                         var path = options.CalibrationImages[i];
                         progress?.Invoke(new ImportProgress("Calibrating int8 ranges", i * 100 / options.CalibrationImages.Count, Path.GetFileName(path)));
-                        ImageLoader.Load(path).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, input);
+                        ModelInput.Fill(ImageLoader.Load(path).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, input);
                         calibrator.Add(input, h, w);
                     }
                     Int8Quantizer.Apply(model, plan, calibrator.Ranges, int8.BiasCorrection ? calibrator.ChannelMeans : null);

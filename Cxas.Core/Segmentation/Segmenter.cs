@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Cxas.Imaging;
 using Cxas.Masks;
 using Cxas.Models;
+using Cxas.Inference;
 
 namespace Cxas.Segmentation
 {
@@ -30,7 +31,7 @@ namespace Cxas.Segmentation
         {
             var manifest = _session.Model.Manifest;
             var watch = Stopwatch.StartNew();
-            image.Raster.SampleNearest(_session.InputWidth, _session.InputHeight, manifest.Input.Mean, manifest.Input.Std, _input);
+            ModelInput.Fill(image.Raster, _session.InputWidth, _session.InputHeight, manifest.Input.Mean, manifest.Input.Std, _input);
             var masks = new MaskSet(manifest.Labels, _session.InputWidth, _session.InputHeight, image.Width, image.Height);
             float cut = manifest.LogitThreshold;
             _session.Run(_input, logits => masks.SetFromLogits(logits, cut));
@@ -57,7 +58,7 @@ namespace Cxas.Segmentation
             var masks = new MaskSet[images.Count];
             for (int i = 0; i < images.Count; i++)
             {
-                images[i].Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, one);
+                ModelInput.Fill(images[i].Raster, w, h, manifest.Input.Mean, manifest.Input.Std, one);
                 Array.Copy(one, 0, _batchInput, i * size, size);
                 masks[i] = new MaskSet(manifest.Labels, w, h, images[i].Width, images[i].Height);
             }

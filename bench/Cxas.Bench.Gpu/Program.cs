@@ -9,6 +9,7 @@ using Cxas.Models;
 using Cxas.Onnx;
 using Cxas.Precision;
 using Microsoft.ML.OnnxRuntime;
+using Cxas.Inference;
 
 namespace Cxas.Bench.Gpu
 {
@@ -71,7 +72,7 @@ namespace Cxas.Bench.Gpu
             var inputs = images.Select(p =>
             {
                 var x = new float[size];
-                ImageLoader.Load(p).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, x);
+                ModelInput.Fill(ImageLoader.Load(p).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, x);
                 return x;
             }).ToList();
 

@@ -13,6 +13,7 @@ using Cxas.Segmentation;
 using Microsoft.ML.OnnxRuntime;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using Cxas.Inference;
 
 namespace Cxas.Bench.Import
 {
@@ -100,7 +101,7 @@ namespace Cxas.Bench.Import
                 t[0] = Lap(w);
 
                 // Stage split, measured on their own: preprocess, inference, threshold.
-                source.Raster.SampleNearest(session.InputWidth, session.InputHeight, manifest.Input.Mean, manifest.Input.Std, input);
+                ModelInput.Fill(source.Raster, session.InputWidth, session.InputHeight, manifest.Input.Mean, manifest.Input.Std, input);
                 t[1] = Lap(w);
                 var masks = new MaskSet(manifest.Labels, session.InputWidth, session.InputHeight, source.Width, source.Height);
                 double threshold = 0;

@@ -11,6 +11,7 @@ using Cxas.Import;
 using Cxas.Models;
 using Cxas.Precision;
 using Microsoft.ML.OnnxRuntime;
+using Cxas.Inference;
 
 namespace Cxas.Bench.Precision
 {
@@ -268,7 +269,7 @@ namespace Cxas.Bench.Precision
             var inputs = images.Select(p =>
             {
                 var x = new float[3 * w * h];
-                ImageLoader.Load(p).Raster.SampleNearest(w, h, manifest.Input.Mean, manifest.Input.Std, x);
+                ModelInput.Fill(ImageLoader.Load(p).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, x);
                 return x;
             }).ToList();
             foreach (var dir in new[] { fp32Dir, int8Dir })

@@ -1,4 +1,5 @@
 using Cxas.Onnx;
+using Cxas.Inference;
 
 namespace Cxas.Core.Tests.Models
 {

@@ -58,9 +58,9 @@ namespace Cxas.Core.Tests.Precision
         }
 
         /// <summary>input [1,2,4,4] -> Conv 3x3 (3 channels, bias) -> Relu -> head Conv 1x1 (2 channels) -> logits.</summary>
-        private static OnnxGraph TinyNetwork(float[] weights, float[] bias)
+        private static OnnxModelBuilder TinyNetwork(float[] weights, float[] bias)
         {
-            var g = new OnnxGraph();
+            var g = new OnnxModelBuilder();
             g.AddInput("input", 1, 2, 4, 4);
             g.AddOutput("logits", 1, 2, 4, 4);
             g.AddInitializer("w", weights, 3, 2, 3, 3);

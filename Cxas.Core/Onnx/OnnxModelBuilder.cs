@@ -15,10 +15,11 @@ namespace Cxas.Onnx
     }
 
     /// <summary>
-    /// Builds an ONNX model (opset 17, float32 tensors) in memory and serialises it as a ModelProto.
+    /// Builds a new ONNX model (opset 17, float32 tensors) node by node in memory and writes it as a ModelProto; the
+    /// counterpart of <see cref="OnnxModel"/>, which reads an existing one.
     /// Used by the checkpoint importer and by tests that need models with outputs known in closed form.
     /// </summary>
-    public sealed class OnnxGraph
+    public sealed class OnnxModelBuilder
     {
         private const int FloatType = 1;
         private const int Int64Type = 7;
@@ -102,7 +103,7 @@ namespace Cxas.Onnx
             var head = new ProtoWriter();
             head.Int(1, 8); // ir_version
             head.String(2, ProducerName);
-            head.String(3, typeof(OnnxGraph).Assembly.GetName().Version?.ToString() ?? "0");
+            head.String(3, typeof(OnnxModelBuilder).Assembly.GetName().Version?.ToString() ?? "0");
 
             var graphHead = new ProtoWriter();
             foreach (var n in _nodes) graphHead.Message(1, node => WriteNode(node, n));

@@ -1,0 +1,219 @@
+using System.Collections.Concurrent;
+using Cxas.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Cxas.Inference
+{
+    /// <summary>Receives one image's logits [C,H,W]; the span is only valid during the call.</summary>
+    public delegate void LogitsConsumer(ReadOnlySpan<float> logits);
+
+    /// <summary>Receives the logits [C,H,W] of image <paramref name="index"/> of a batch; the span is only valid during the call.</summary>
+    public delegate void BatchLogitsConsumer(int index, ReadOnlySpan<float> logits);
+
+    /// <summary>One ONNX Runtime session for one model on one device.</summary>
+    public sealed class ModelSession : IDisposable
+    {
+        private readonly InferenceSession _session;
+        private readonly object _runLock = new object();
+
+        public CxasModel Model { get; }
+        /// <summary>The device actually used (never Auto).</summary>
+        public DeviceSpec Device { get; }
+        public string InputName { get; }
+        public string OutputName { get; }
+        public int InputWidth => Model.Manifest.Input.Width;
+        public int InputHeight => Model.Manifest.Input.Height;
+        public int Classes => Model.Manifest.Labels.Length;
+
+        private ModelSession(CxasModel model, DeviceSpec device, InferenceSession session)
+        {
+            Model = model;
+            Device = device;
+            _session = session;
+            var manifest = model.Manifest;
+            var path = model.OnnxPath;
+
+            if (session.InputMetadata.Count != 1)
+                throw Invalid($"it has {session.InputMetadata.Count} inputs; one image input is expected.");
+            var input = session.InputMetadata.First();
+            InputName = input.Key;
+            if (manifest.Input.Name != null && manifest.Input.Name != InputName)
+                throw Invalid($"its input is named '{InputName}' but model.json names '{manifest.Input.Name}'.");
+            var inDims = input.Value.Dimensions;
+            if (input.Value.ElementType != typeof(float) || inDims.Length != 4
+                || !DimFits(inDims[1], 3) || !DimFits(inDims[2], manifest.Input.Height) || !DimFits(inDims[3], manifest.Input.Width))
+                throw Invalid($"its input has shape [{string.Join(",", inDims)}] ({input.Value.ElementType.Name}); " +
+                              $"model.json needs float [N,3,{manifest.Input.Height},{manifest.Input.Width}].");
+
+            var output = manifest.Output.Name != null
+                ? session.OutputMetadata.FirstOrDefault(o => o.Key == manifest.Output.Name)
+                : session.OutputMetadata.First();
+            if (output.Key == null)
+                throw Invalid($"it has no output named '{manifest.Output.Name}'.");
+            OutputName = output.Key;
+            var outDims = output.Value.Dimensions;
+            if (outDims.Length != 4)
+                throw Invalid($"its output has shape [{string.Join(",", outDims)}]; [N,C,H,W] is expected.");
+            if (!DimFits(outDims[1], manifest.Labels.Length))
+                throw Invalid($"it has {outDims[1]} output channels but model.json lists {manifest.Labels.Length} labels.");
+            if (!DimFits(outDims[2], manifest.Input.Height) || !DimFits(outDims[3], manifest.Input.Width))
+                throw Invalid($"its output is {outDims[2]}x{outDims[3]} but the input is {manifest.Input.Height}x{manifest.Input.Width}.");
+
+            CxasException Invalid(string why) => new CxasException(CxasErrorKind.InvalidModel, $"Model '{path}' does not fit its manifest: {why}", path);
+        }
+
+        private static bool DimFits(int dim, int expected) => dim <= 0 || dim == expected;
+
+        /// <summary>Why Auto did not pick CUDA (null when it did, or when CPU was asked for).</summary>
+        public string? FallbackReason { get; private set; }
+
+        private static readonly Lazy<OrtEnv> Env = new Lazy<OrtEnv>(() =>
+        {
+            var env = OrtEnv.Instance();
+            // Cxas reports failures itself, as exceptions naming the cause; ONNX Runtime's own console log stays quiet.
+            env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+            return env;
+        });
+
+        /// <summary>
+        /// Readies CUDA device <c>index</c> on the options and returns null, or returns why it cannot be used. The default,
+        /// <see cref="SetUpCuda"/>, asks the real runtime; tests inject others so both outcomes are exercised on every machine.
+        /// </summary>
+        internal delegate string? CudaSetup(SessionOptions options, int index);
+
+        internal static ModelSession Create(CxasModel model, DeviceSpec device) => Create(model, device, SetUpCuda);
+
+        internal static ModelSession Create(CxasModel model, DeviceSpec device, CudaSetup cuda)
+        {
+            _ = Env.Value;
+            if (device.Kind == DeviceKind.Auto)
+            {
+                string reason;
+                try { return Create(model, new DeviceSpec(DeviceKind.Cuda, 0), cuda); }
+                catch (CxasException ex) when (ex.Kind == CxasErrorKind.Device) { reason = ex.Message; }
+                var cpu = Create(model, DeviceSpec.Cpu, cuda);
+                cpu.FallbackReason = reason;
+                return cpu;
+            }
+
+            var options = new SessionOptions
+            {
+                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            };
+            // Threads sleep between records instead of spinning: a folder run interleaves decode and inference.
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            options.IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount);
+            if (device.Kind == DeviceKind.Cuda)
+            {
+                var why = cuda(options, device.Index);
+                if (why != null)
+                {
+                    options.Dispose();
+                    throw new CxasException(CxasErrorKind.Device, why);
+                }
+            }
+
+            InferenceSession session;
+            try
+            {
+                session = new InferenceSession(model.OnnxPath, options);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                throw new CxasException(device.Kind == DeviceKind.Cuda ? CxasErrorKind.Device : CxasErrorKind.InvalidModel,
+                    $"ONNX Runtime cannot load '{model.OnnxPath}' on {device}: {ex.Message.Trim()}", model.OnnxPath, ex);
+            }
+            finally
+            {
+                options.Dispose();
+            }
+            try
+            {
+                return new ModelSession(model, device, session);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>The real CUDA set-up: the build must have the provider, its library must be installed, and ONNX Runtime must accept the device.</summary>
+        internal static string? SetUpCuda(SessionOptions options, int index)
+        {
+            if (!CudaAvailable())
+                return $"CUDA device {index} was requested, but this ONNX Runtime build has no CUDA execution provider " +
+                       $"(available: {string.Join(", ", Env.Value.GetAvailableProviders())}).";
+            if (NativeRuntime.Directory != null && !NativeRuntime.HasCudaProvider)
+                return $"CUDA device {index} was requested, but the CUDA provider is not installed: it comes in the companion " +
+                       $"module {NativeRuntime.CudaModuleName} (Install-PSResource {NativeRuntime.CudaModuleName}, the same version as Cxas).";
+            try
+            {
+                options.AppendExecutionProvider_CUDA(index);
+                return null;
+            }
+            catch (Exception ex)
+            {
+                return $"CUDA device {index} cannot be used: {ex.Message.Trim()} " +
+                       "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 libraries on the library path).";
+            }
+        }
+
+        /// <summary>Whether ONNX Runtime offers a CUDA provider here (the driver may still be missing).</summary>
+        public static bool CudaAvailable()
+        {
+            try { return Env.Value.GetAvailableProviders().Contains("CUDAExecutionProvider"); }
+            catch { return false; }
+        }
+
+        /// <summary>Runs one image [1,3,H,W]; <paramref name="consume"/> sees the logits [C,H,W] before they are freed.</summary>
+        public void Run(float[] input, LogitsConsumer consume)
+        {
+            lock (_runLock)
+            {
+                var shape = new long[] { 1, 3, InputHeight, InputWidth };
+                using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
+                using var runOptions = new RunOptions();
+                using var results = _session.Run(runOptions, new[] { InputName }, new[] { value }, new[] { OutputName });
+                var output = results[0];
+                var outShape = output.GetTensorTypeAndShape().Shape;
+                long expected = (long)Classes * InputHeight * InputWidth;
+                var span = output.GetTensorDataAsSpan<float>();
+                if (span.Length != expected)
+                    throw new CxasException(CxasErrorKind.InvalidModel,
+                        $"Model '{Model.OnnxPath}' produced shape [{string.Join(",", outShape)}]; expected [1,{Classes},{InputHeight},{InputWidth}].", Model.OnnxPath);
+                consume(span);
+            }
+        }
+
+        /// <summary>
+        /// Runs <paramref name="count"/> images at once ([count,3,H,W] in <paramref name="input"/>, which may be longer);
+        /// <paramref name="consume"/> sees each image's logits in order. Batches help on GPUs; on CPU one image at a time
+        /// is as fast and keeps memory low.
+        /// </summary>
+        public void RunBatch(float[] input, int count, BatchLogitsConsumer consume)
+        {
+            long plane = (long)InputHeight * InputWidth;
+            if (count < 1 || input.Length < count * 3 * plane)
+                throw new ArgumentException($"A batch of {count} needs {count * 3 * plane} input values; {input.Length} were given.", nameof(input));
+            lock (_runLock)
+            {
+                var shape = new long[] { count, 3, InputHeight, InputWidth };
+                using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(input, 0, (int)(count * 3 * plane)), shape);
+                using var runOptions = new RunOptions();
+                using var results = _session.Run(runOptions, new[] { InputName }, new[] { value }, new[] { OutputName });
+                var output = results[0];
+                long perImage = Classes * plane;
+                var span = output.GetTensorDataAsSpan<float>();
+                if (span.Length != count * perImage)
+                    throw new CxasException(CxasErrorKind.InvalidModel,
+                        $"Model '{Model.OnnxPath}' produced shape [{string.Join(",", output.GetTensorTypeAndShape().Shape)}] for a batch of {count}; " +
+                        $"expected [{count},{Classes},{InputHeight},{InputWidth}].", Model.OnnxPath);
+                for (int i = 0; i < count; i++) consume(i, span.Slice((int)(i * perImage), (int)perImage));
+            }
+        }
+
+        public void Dispose() => _session.Dispose();
+    }
+}
