@@ -1,9 +1,5 @@
-using System;
-using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO;
-using System.Linq;
 using Cxas.Export;
 using Cxas.Import;
 using Cxas.Imaging;

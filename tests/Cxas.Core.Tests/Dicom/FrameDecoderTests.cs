@@ -1,11 +1,6 @@
-using System;
-using System.IO;
-using System.Linq;
 using System.Text;
 using Cxas.Dicom;
 using Cxas.Dicom.Codecs;
-using Cxas.Imaging;
-using Xunit;
 
 namespace Cxas.Core.Tests.Dicom
 {

@@ -1,9 +1,5 @@
-using System;
-using System.IO;
-using System.Linq;
 using System.Text.RegularExpressions;
 using Cxas.Export;
-using Xunit;
 
 namespace Cxas.Core.Tests.Export
 {

@@ -1,10 +1,3 @@
-using System;
-using System.IO;
-using System.Linq;
-using Cxas.Imaging;
-using Cxas.Models;
-using Cxas.Segmentation;
-using Xunit;
 
 namespace Cxas.Core.Tests.Imaging
 {

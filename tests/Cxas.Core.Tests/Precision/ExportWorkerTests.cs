@@ -1,11 +1,5 @@
-using System;
-using System.IO;
-using System.Linq;
 using System.Threading;
 using Cxas.Export;
-using Cxas.Models;
-using Cxas.Segmentation;
-using Xunit;
 
 namespace Cxas.Core.Tests.Precision
 {

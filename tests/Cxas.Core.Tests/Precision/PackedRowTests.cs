@@ -1,6 +1,3 @@
-using System;
-using Cxas.Masks;
-using Xunit;
 
 namespace Cxas.Core.Tests.Precision
 {

@@ -1,4 +1,3 @@
-using Xunit;
 
 namespace Cxas.Core.Tests.Precision
 {

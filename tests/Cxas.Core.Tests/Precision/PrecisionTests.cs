@@ -1,13 +1,7 @@
-using System;
-using System.Collections.Generic;
-using System.IO;
-using System.Linq;
 using Cxas.Import;
-using Cxas.Models;
 using Cxas.Onnx;
 using Cxas.Precision;
 using Microsoft.ML.OnnxRuntime;
-using Xunit;
 using Xunit.Abstractions;
 
 namespace Cxas.Core.Tests.Precision
