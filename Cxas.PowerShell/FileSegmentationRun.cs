@@ -89,11 +89,8 @@ internal sealed class FileSegmentationRun : IDisposable
         _progress.Complete();
         // One information record sums the run up ($r = ... -InformationVariable info; or 6>&1).
         double seconds = _clock.Elapsed.TotalSeconds;
-        var summary = new RunSummary
-        {
-            Activity = _activity, Files = _results + _skipped + _cmdlet.FileErrors, Results = _results, Errors = _cmdlet.FileErrors,
-            Skipped = _skipped, Seconds = Math.Round(seconds, 2), ImagesPerSecond = seconds > 0 ? Math.Round(_results / seconds, 2) : 0,
-        };
+        var summary = new RunSummary(_activity, _results + _skipped + _cmdlet.FileErrors, _results, _cmdlet.FileErrors, _skipped,
+            Math.Round(seconds, 2), seconds > 0 ? Math.Round(_results / seconds, 2) : 0);
         _cmdlet.WriteInformation(summary, new[] { "Cxas", "Summary" });
     }
 
@@ -126,16 +123,15 @@ internal sealed class FileSegmentationRun : IDisposable
 }
 
 /// <summary>What one segmentation run did: the message data of its closing information record.</summary>
-public sealed class RunSummary
+/// <param name="Activity">The cmdlet that ran.</param>
+/// <param name="Files">Inputs seen: results, skipped and failed.</param>
+/// <param name="Results">Images segmented.</param>
+/// <param name="Errors">Inputs that failed (each with its error record).</param>
+/// <param name="Skipped">Inputs whose outputs were all there already.</param>
+/// <param name="Seconds">Wall time of the run.</param>
+/// <param name="ImagesPerSecond">Results per second of wall time.</param>
+public sealed record RunSummary(string Activity, int Files, int Results, int Errors, int Skipped, double Seconds, double ImagesPerSecond)
 {
-    public string Activity { get; set; } = "";
-    public int Files { get; set; }
-    public int Results { get; set; }
-    public int Errors { get; set; }
-    public int Skipped { get; set; }
-    public double Seconds { get; set; }
-    public double ImagesPerSecond { get; set; }
-
     public override string ToString() =>
         $"{Activity}: {Files} file(s), {Results} result(s), {Errors} error(s), {Skipped} skipped, {Seconds:0.0} s ({ImagesPerSecond:0.00} images/s).";
 }
