@@ -4,8 +4,31 @@ using Cxas.Segmentation;
 
 namespace Cxas.Export
 {
-    /// <summary>Output formats, named as on the reference command line; <see cref="MaskWriters"/> holds each one's name and writer.</summary>
-    public enum MaskFormat { Png, Jpg, Npy, Npz, Json, DicomSeg }
+    /// <summary>
+    /// A mask output format, known by its name (as on the reference command line). Each <see cref="MaskWriter"/> has
+    /// one; the built-in formats have a field here for callers that name them in code. Two formats are equal when their
+    /// names are.
+    /// </summary>
+    public sealed class MaskFormat : IEquatable<MaskFormat>
+    {
+        public static readonly MaskFormat Png = new MaskFormat("png");
+        public static readonly MaskFormat Jpg = new MaskFormat("jpg");
+        public static readonly MaskFormat Npy = new MaskFormat("npy");
+        public static readonly MaskFormat Npz = new MaskFormat("npz");
+        public static readonly MaskFormat Json = new MaskFormat("json");
+        public static readonly MaskFormat DicomSeg = new MaskFormat("dicom-seg");
+
+        internal MaskFormat(string name) => Name = name;
+
+        public string Name { get; }
+
+        public bool Equals(MaskFormat? other) => other is not null && string.Equals(Name, other.Name, StringComparison.OrdinalIgnoreCase);
+        public override bool Equals(object? obj) => Equals(obj as MaskFormat);
+        public override int GetHashCode() => StringComparer.OrdinalIgnoreCase.GetHashCode(Name);
+        public static bool operator ==(MaskFormat? a, MaskFormat? b) => a is null ? b is null : a.Equals(b);
+        public static bool operator !=(MaskFormat? a, MaskFormat? b) => !(a == b);
+        public override string ToString() => Name;
+    }
 
     /// <summary>What one export wrote.</summary>
     public sealed class MaskExportRecord

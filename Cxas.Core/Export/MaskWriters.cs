@@ -21,13 +21,15 @@ namespace Cxas.Export
 
     /// <summary>
     /// One mask output format: its name on the command line (and the names it also answers to), the extension of what it
-    /// writes, a one-line description, its layout, and the code that writes it (in the subclass of its layout).
+    /// writes, a one-line description, its layout, and the code that writes it (in the subclass of its layout). A new
+    /// format is one subclass of its layout's base, registered once with <see cref="MaskWriters.Register"/>; its
+    /// <see cref="MaskFormat"/> comes from its name.
     /// </summary>
     public abstract class MaskWriter
     {
-        protected MaskWriter(MaskFormat format, string name, string extension, MaskLayout layout, string description, params string[] aliases)
+        protected MaskWriter(string name, string extension, MaskLayout layout, string description, params string[] aliases)
         {
-            Format = format;
+            Format = new MaskFormat(name);
             Name = name;
             Extension = extension;
             Layout = layout;
@@ -54,8 +56,8 @@ namespace Cxas.Export
     /// <summary>A format that writes one image per class into the input's folder.</summary>
     public abstract class ClassImageWriter : MaskWriter
     {
-        protected ClassImageWriter(MaskFormat format, string name, string extension, string description, params string[] aliases)
-            : base(format, name, extension, MaskLayout.FolderPerInput, description, aliases) { }
+        protected ClassImageWriter(string name, string extension, string description, params string[] aliases)
+            : base(name, extension, MaskLayout.FolderPerInput, description, aliases) { }
 
         public abstract void WriteClass(Stream output, MaskSet masks, int c);
     }
@@ -63,8 +65,8 @@ namespace Cxas.Export
     /// <summary>A format that writes one file per input, atomically, at the planned place.</summary>
     public abstract class InputFileWriter : MaskWriter
     {
-        protected InputFileWriter(MaskFormat format, string name, string extension, string description, params string[] aliases)
-            : base(format, name, extension, MaskLayout.FilePerInput, description, aliases) { }
+        protected InputFileWriter(string name, string extension, string description, params string[] aliases)
+            : base(name, extension, MaskLayout.FilePerInput, description, aliases) { }
 
         public abstract MaskExportRecord Write(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes);
     }
@@ -72,8 +74,8 @@ namespace Cxas.Export
     /// <summary>A file per input whose content is one stream of the chosen classes' masks.</summary>
     public abstract class StreamedFileWriter : InputFileWriter
     {
-        protected StreamedFileWriter(MaskFormat format, string name, string extension, string description, params string[] aliases)
-            : base(format, name, extension, description, aliases) { }
+        protected StreamedFileWriter(string name, string extension, string description, params string[] aliases)
+            : base(name, extension, description, aliases) { }
 
         protected abstract void WriteStream(Stream output, MaskSet masks, IReadOnlyList<int> classes);
 
@@ -99,8 +101,8 @@ namespace Cxas.Export
     /// <summary>A format that writes one file for the whole run, named <see cref="FileName"/> in the output folder.</summary>
     public abstract class RunFileWriter : MaskWriter
     {
-        protected RunFileWriter(MaskFormat format, string name, string fileName, string description, params string[] aliases)
-            : base(format, name, Path.GetExtension(fileName), MaskLayout.FilePerRun, description, aliases)
+        protected RunFileWriter(string name, string fileName, string description, params string[] aliases)
+            : base(name, Path.GetExtension(fileName), MaskLayout.FilePerRun, description, aliases)
         {
             FileName = fileName;
         }
@@ -117,25 +119,40 @@ namespace Cxas.Export
     /// </summary>
     public static class MaskWriters
     {
-        private static readonly MaskWriter[] Writers =
+        private static readonly List<MaskWriter> Writers = new List<MaskWriter>
         {
             new PngMaskWriter(), new JpegMaskWriter(), new NpyMaskWriter(), new NpzMaskWriter(), new CocoMaskWriter(), new DicomSegMaskWriter(),
         };
 
-        /// <summary>Every format, in <see cref="MaskFormat"/> order.</summary>
-        public static IReadOnlyList<MaskWriter> All => Writers;
+        /// <summary>Every format, built-in ones first, then the registered ones in their order.</summary>
+        public static IReadOnlyList<MaskWriter> All
+        {
+            get { lock (Writers) return Writers.ToArray(); }
+        }
 
-        /// <summary>The formats' names, as the cmdlets accept them: png, jpg, npy, npz, json, dicom-seg.</summary>
-        public static IReadOnlyList<string> Names { get; } = Writers.Select(w => w.Name).ToArray();
+        /// <summary>The formats' names, as the cmdlets accept them: png, jpg, npy, npz, json, dicom-seg, then registered ones.</summary>
+        public static IReadOnlyList<string> Names => All.Select(w => w.Name).ToArray();
+
+        /// <summary>Adds a format; its name and aliases must be new.</summary>
+        public static void Register(MaskWriter writer)
+        {
+            lock (Writers)
+            {
+                foreach (var name in new[] { writer.Name }.Concat(writer.Aliases))
+                    if (Find(name) != null)
+                        throw new CxasException(CxasErrorKind.InvalidArgument, $"A mask format named '{name}' is already registered.");
+                Writers.Add(writer);
+            }
+        }
 
         public static MaskWriter Of(MaskFormat format) =>
-            Writers.FirstOrDefault(w => w.Format == format) ?? throw new ArgumentOutOfRangeException(nameof(format), format, "Not a mask format.");
+            All.FirstOrDefault(w => w.Format == format) ?? throw new ArgumentOutOfRangeException(nameof(format), format, "Not a mask format.");
 
         /// <summary>The format a name (or alias, or extension: ".npz") stands for, case ignored; null when none.</summary>
         public static MaskWriter? Find(string? text)
         {
             var key = (text ?? "").Trim().TrimStart('.');
-            return Writers.FirstOrDefault(w => string.Equals(w.Name, key, StringComparison.OrdinalIgnoreCase)
+            return All.FirstOrDefault(w => string.Equals(w.Name, key, StringComparison.OrdinalIgnoreCase)
                                                || w.Aliases.Any(a => string.Equals(a, key, StringComparison.OrdinalIgnoreCase)));
         }
 
@@ -147,7 +164,7 @@ namespace Cxas.Export
     /// <summary>png: one 1-bit greyscale PNG per class.</summary>
     public sealed class PngMaskWriter : ClassImageWriter
     {
-        public PngMaskWriter() : base(MaskFormat.Png, "png", ".png", "one 1-bit greyscale PNG per class in the input's folder") { }
+        public PngMaskWriter() : base("png", ".png", "one 1-bit greyscale PNG per class in the input's folder") { }
 
         public override void WriteClass(Stream output, MaskSet masks, int c) =>
             PngBitWriter.WritePacked(output, masks.Width, masks.Height, (y, row) => masks.GetPackedRowMsb(c, y, row, y - 1));
@@ -156,7 +173,7 @@ namespace Cxas.Export
     /// <summary>jpg: one 8-bit JPEG (0 or 255, quality 95) per class.</summary>
     public sealed class JpegMaskWriter : ClassImageWriter
     {
-        public JpegMaskWriter() : base(MaskFormat.Jpg, "jpg", ".jpg", "one 8-bit JPEG (0 or 255, lossy) per class in the input's folder", "jpeg") { }
+        public JpegMaskWriter() : base("jpg", ".jpg", "one 8-bit JPEG (0 or 255, lossy) per class in the input's folder", "jpeg") { }
 
         public override void WriteClass(Stream output, MaskSet masks, int c)
         {
@@ -171,7 +188,7 @@ namespace Cxas.Export
     /// <summary>npy: a bool array [C, H, W] of the chosen classes.</summary>
     public sealed class NpyMaskWriter : StreamedFileWriter
     {
-        public NpyMaskWriter() : base(MaskFormat.Npy, "npy", ".npy", "a bool array [C, H, W] per input") { }
+        public NpyMaskWriter() : base("npy", ".npy", "a bool array [C, H, W] per input") { }
 
         protected override void WriteStream(Stream output, MaskSet masks, IReadOnlyList<int> classes) => Write(output, masks, classes);
 
@@ -191,7 +208,7 @@ namespace Cxas.Export
     /// <summary>npz: the npy array deflated under the key arr_0, as <c>np.savez_compressed</c> writes it.</summary>
     public sealed class NpzMaskWriter : StreamedFileWriter
     {
-        public NpzMaskWriter() : base(MaskFormat.Npz, "npz", ".npz", "the npy array, deflated, under the key arr_0") { }
+        public NpzMaskWriter() : base("npz", ".npz", "the npy array, deflated, under the key arr_0") { }
 
         protected override void WriteStream(Stream output, MaskSet masks, IReadOnlyList<int> classes)
         {
@@ -206,7 +223,7 @@ namespace Cxas.Export
     /// <summary>json: one COCO file (RLE annotations) for the whole run.</summary>
     public sealed class CocoMaskWriter : RunFileWriter
     {
-        public CocoMaskWriter() : base(MaskFormat.Json, "json", MaskExporter.CocoFileName, "one COCO file with RLE annotations for the whole run", "coco") { }
+        public CocoMaskWriter() : base("json", MaskExporter.CocoFileName, "one COCO file with RLE annotations for the whole run", "coco") { }
 
         public override IRunMaskFile Open(string target, IReadOnlyList<string> labels, IReadOnlyList<int>? classes, bool overwrite) =>
             new CocoWriter(target, labels, classes, overwrite);
@@ -216,7 +233,7 @@ namespace Cxas.Export
     public sealed class DicomSegMaskWriter : InputFileWriter
     {
         public DicomSegMaskWriter()
-            : base(MaskFormat.DicomSeg, "dicom-seg", ".seg.dcm", "one DICOM Segmentation per DICOM input", "dicomseg", "dcm", "seg") { }
+            : base("dicom-seg", ".seg.dcm", "one DICOM Segmentation per DICOM input", "dicomseg", "dcm", "seg") { }
 
         public override MaskExportRecord Write(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes) =>
             DicomSegFile.Export(result, target, overwrite, classes);

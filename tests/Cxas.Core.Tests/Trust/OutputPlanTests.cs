@@ -34,7 +34,7 @@ namespace Cxas.Core.Tests.Trust
             using var plan = new OutputPlan(Out, useJournal: false);
             var planned = plan.Plan(Path.Combine(Dir, "in", fileName), null);
             Assert.Equal(expected, planned.RelativeBase);
-            foreach (MaskFormat f in Enum.GetValues(typeof(MaskFormat)))
+            foreach (var f in MaskWriters.All.Select(w => w.Format))
                 Assert.True(Inside(Out, planned.TargetFor(f)), $"{f}: {planned.TargetFor(f)}");
         }
 
