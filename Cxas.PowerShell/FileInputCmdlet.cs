@@ -61,6 +61,11 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     /// <summary>With -OutputPath: skip outputs that exist (with a warning) instead of reporting an error.</summary>
     [Parameter] public SwitchParameter NoClobber { get; set; }
 
+    /// <summary>Images per model run (default 1). Larger batches help on GPUs; on a CPU one image at a time is as fast and holds less memory. At most this many decoded images are held at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int BatchSize { get; set; } = 1;
+
     /// <summary>Sessions to spread the work over (New-PSSession, WinRM or SSH): each node runs the Cxas installed there; paths must be valid on the nodes (a shared folder).</summary>
     [Parameter(ParameterSetName = PathSet)]
     [Parameter(ParameterSetName = LiteralSet)]
@@ -80,7 +85,7 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
 
     /// <summary>The parameters that only make sense for image files (for cmdlets that also take results).</summary>
     internal static readonly string[] FileOnlyParameters =
-        { nameof(Recurse), nameof(FollowSymlink), nameof(Model), nameof(Device), nameof(OutputPath), nameof(OutputType), nameof(Force), nameof(NoClobber) };
+        { nameof(Recurse), nameof(FollowSymlink), nameof(Model), nameof(Device), nameof(OutputPath), nameof(OutputType), nameof(Force), nameof(NoClobber), nameof(BatchSize) };
 
     private FileSegmentationRun? _run;
     private RemoteSegmentationRun? _remote;
@@ -93,9 +98,12 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     {
         if (_run != null || _remote != null) return;
         if (UsesSessions)
+        {
+            if (BatchSize > 1) WriteWarning("-BatchSize applies to segmentation here; the -Session nodes segment one image at a time.");
             _remote = new RemoteSegmentationRun(this, Session!, ThrottleLimit, Model, Device, OutputPath, OutputType, Force, NoClobber);
+        }
         else
-            _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, MyInvocation.MyCommand.Name);
+            _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, MyInvocation.MyCommand.Name, BatchSize);
     }
 
     /// <summary>The files this pipeline record names (-Path or -LiteralPath, and any <paramref name="extraPaths"/>), expanded lazily.</summary>

@@ -21,7 +21,7 @@ internal sealed class FileSegmentationRun : IDisposable
 
     /// <summary>Starts a run; model, device and output problems are terminating errors.</summary>
     public FileSegmentationRun(CxasCmdlet cmdlet, string? model, string device, string? outputPath, string[] outputTypes,
-        bool force, bool noClobber, string activity)
+        bool force, bool noClobber, string activity, int batchSize = 1)
     {
         _cmdlet = cmdlet;
         CxasModel resolved;
@@ -43,7 +43,7 @@ internal sealed class FileSegmentationRun : IDisposable
         cmdlet.WriteVerbose($"Model '{resolved.Name}' ({resolved.Directory}) on {_segmenter.Device}; ONNX Runtime from {NativeRuntime.Source} ({NativeRuntime.Directory}).");
         if (NativeRuntime.Note != null) cmdlet.WriteWarning(NativeRuntime.Note);
         if (_segmenter.DeviceNote != null) cmdlet.WriteVerbose($"CUDA not used: {_segmenter.DeviceNote}");
-        _queue = new SegmentationQueue(_segmenter);
+        _queue = new SegmentationQueue(_segmenter, depth: 2, batchSize: batchSize);
         _progress = new ProgressTracker(cmdlet, activity);
         _activity = activity;
     }

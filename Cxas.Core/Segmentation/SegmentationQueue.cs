@@ -27,6 +27,11 @@ namespace Cxas.Segmentation
     /// inference at a time is what the cores can do). Tasks never refer to one another, so a finished task holds only
     /// its own outcome, and once taken nothing keeps it or its decoded image alive.
     /// </para>
+    /// <para>
+    /// With a batch size above 1 (GPUs, where one run over several images is faster than several runs), tasks only
+    /// decode; once a batch's worth of files is decoded, one <see cref="Segmenter.SegmentBatch"/> runs over the images that
+    /// decoded, and the files that failed keep their place with their error. At most one batch of decoded images is held.
+    /// </para>
     /// </summary>
     public sealed class SegmentationQueue
     {
@@ -34,14 +39,28 @@ namespace Cxas.Segmentation
         private readonly Queue<Task<SegmentationOutcome>> _inFlight = new Queue<Task<SegmentationOutcome>>();
         private readonly object _inferenceGate = new object();
 
-        public SegmentationQueue(Segmenter segmenter, int depth = 2)
+        public SegmentationQueue(Segmenter segmenter, int depth = 2, int batchSize = 1)
         {
             _segmenter = segmenter;
             Depth = Math.Max(1, depth);
+            BatchSize = Math.Max(1, batchSize);
         }
 
         public int Depth { get; }
-        public int Pending => _inFlight.Count;
+        /// <summary>Images per model run (1: one at a time, overlapped with decoding).</summary>
+        public int BatchSize { get; }
+        public int Pending => _inFlight.Count + _decoding.Count + _ready.Count;
+
+        private sealed class Decoded
+        {
+            public InputFile Input = null!;
+            public SourceImage? Image;
+            public TimeSpan DecodeTime;
+            public Exception? Error;
+        }
+
+        private readonly Queue<Task<Decoded>> _decoding = new Queue<Task<Decoded>>();
+        private readonly Queue<SegmentationOutcome> _ready = new Queue<SegmentationOutcome>();
 
         /// <summary>Queues a file; returns the outcomes that must be taken to keep within <see cref="Depth"/>.</summary>
         public IEnumerable<SegmentationOutcome> Submit(string path) => Submit(new InputFile(path));
@@ -49,10 +68,63 @@ namespace Cxas.Segmentation
         /// <summary>Queues a file found by a scan (its relative path is kept on the result).</summary>
         public IEnumerable<SegmentationOutcome> Submit(InputFile input)
         {
+            if (BatchSize > 1) return SubmitToBatch(input);
             var done = new List<SegmentationOutcome>();
             while (_inFlight.Count >= Depth) done.Add(_inFlight.Dequeue().GetAwaiter().GetResult());
             _inFlight.Enqueue(Task.Run(() => Process(input)));
             return done;
+        }
+
+        private IEnumerable<SegmentationOutcome> SubmitToBatch(InputFile input)
+        {
+            _decoding.Enqueue(Task.Run(() => Decode(input)));
+            if (_decoding.Count >= BatchSize) RunBatch();
+            var done = _ready.ToList();
+            _ready.Clear();
+            return done;
+        }
+
+        private static Decoded Decode(InputFile input)
+        {
+            var decoded = new Decoded { Input = input };
+            try
+            {
+                var watch = Stopwatch.StartNew();
+                decoded.Image = input.Load != null ? input.Load() : ImageLoader.Load(input.Path);
+                decoded.DecodeTime = watch.Elapsed;
+                decoded.Image.Info.RelativePath = input.RelativePath;
+            }
+            catch (Exception ex)
+            {
+                decoded.Error = ex;
+            }
+            return decoded;
+        }
+
+        /// <summary>Segments the decoded files waiting (up to one batch) in one model run; outcomes go to the ready queue in order.</summary>
+        private void RunBatch()
+        {
+            var batch = new List<Decoded>();
+            while (batch.Count < BatchSize && _decoding.Count > 0) batch.Add(_decoding.Dequeue().GetAwaiter().GetResult());
+            var images = batch.Where(d => d.Image != null).ToList();
+            SegmentationResult[] results;
+            Exception? failure = null;
+            try
+            {
+                results = _segmenter.SegmentBatch(images.Select(d => d.Image!).ToList(), images.Select(d => d.DecodeTime).ToList());
+            }
+            catch (Exception ex)
+            {
+                results = Array.Empty<SegmentationResult>();
+                failure = ex;
+            }
+            int next = 0;
+            foreach (var d in batch)
+            {
+                if (d.Image == null) _ready.Enqueue(new SegmentationOutcome(d.Input.Path, null, d.Error));
+                else if (failure != null) _ready.Enqueue(new SegmentationOutcome(d.Input.Path, null, failure));
+                else _ready.Enqueue(new SegmentationOutcome(d.Input.Path, results[next++], null));
+            }
         }
 
         private SegmentationOutcome Process(InputFile input)
@@ -76,11 +148,17 @@ namespace Cxas.Segmentation
         public IEnumerable<SegmentationOutcome> TakeCompleted()
         {
             var done = new List<SegmentationOutcome>();
+            while (_ready.Count > 0) done.Add(_ready.Dequeue());
             while (_inFlight.Count > 0 && _inFlight.Peek().IsCompleted) done.Add(_inFlight.Dequeue().Result);
             return done;
         }
 
         /// <summary>Waits for the oldest outcome; null when nothing is in flight.</summary>
-        public SegmentationOutcome? TakeNext() => _inFlight.Count == 0 ? null : _inFlight.Dequeue().GetAwaiter().GetResult();
+        public SegmentationOutcome? TakeNext()
+        {
+            if (_ready.Count == 0 && _decoding.Count > 0) RunBatch();
+            if (_ready.Count > 0) return _ready.Dequeue();
+            return _inFlight.Count == 0 ? null : _inFlight.Dequeue().GetAwaiter().GetResult();
+        }
     }
 }

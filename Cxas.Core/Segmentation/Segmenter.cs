@@ -70,6 +70,7 @@ namespace Cxas.Segmentation
             for (int i = 0; i < images.Count; i++)
                 results[i] = new SegmentationResult(images[i].Info, images[i].Width, images[i].Height, manifest.Name, _session.Model.Directory,
                     _session.Device.ToString(), masks[i], decodeTimes[i], share) { ModelVersion = manifest.Version ?? "" };
+            for (int i = 0; i < images.Count; i++) results[i].HoldImageWeakly(images[i]);
             return results;
         }
 

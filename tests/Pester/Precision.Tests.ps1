@@ -57,3 +57,25 @@ Describe 'Import-CxasModel -Precision' {
         }
     }
 }
+
+Describe 'Invoke-CxasSegmentation -BatchSize' {
+    It 'gives, in order, the results of one image at a time, and an error in its place for a damaged file' {
+        $in = Join-Path $Work 'batch'
+        New-Item -ItemType Directory $in | Out-Null
+        Copy-Item (Join-Path $Samples '*.png') $in
+        $first = (Get-ChildItem $in -Filter *.png | Sort-Object Name | Select-Object -First 1).FullName
+        [IO.File]::WriteAllBytes((Join-Path $in 'b-damaged.png'), [IO.File]::ReadAllBytes($first)[0..299])
+        $one = @(Invoke-CxasSegmentation $in -Device cpu -ErrorAction SilentlyContinue)
+        $errors = $null
+        $batched = @(Invoke-CxasSegmentation $in -Device cpu -BatchSize 2 -ErrorVariable errors -ErrorAction SilentlyContinue)
+        @($errors).Count | Should -Be 1
+        $errors[0].TargetObject | Should -BeLike '*b-damaged.png'
+        $batched.FileName | Should -Be $one.FileName
+        for ($i = 0; $i -lt $one.Count; $i++) {
+            foreach ($label in $one[$i].PixelCounts.Keys) {
+                # Batched convolutions may sum in another order: a logit within rounding of the cut may flip.
+                [math]::Abs($one[$i].PixelCounts[$label] - $batched[$i].PixelCounts[$label]) | Should -BeLessOrEqual 64
+            }
+        }
+    }
+}

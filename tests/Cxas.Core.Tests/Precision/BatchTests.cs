@@ -44,5 +44,58 @@ namespace Cxas.Core.Tests.Precision
             var session = model.GetSession(DeviceSpec.Cpu);
             Assert.Throws<ArgumentException>(() => session.RunBatch(new float[3 * 320 * 320], 2, (i, l) => { }));
         }
+
+        [Fact]
+        public void BatchedQueueKeepsOrderPlacesErrorsAndMatchesTheUnbatchedQueue()
+        {
+            var model = CxasModel.Load(Path.Combine(RepoRoot, "models", "cxas-anatomy-r18"));
+            var segmenter = new Segmenter(model, DeviceSpec.Cpu);
+            var dir = TestSupport.NewTempDir();
+            try
+            {
+                var samples = Directory.GetFiles(Path.Combine(RepoRoot, "samples"), "*.png").OrderBy(p => p).ToArray();
+                var bad = Path.Combine(dir, "bad.png");
+                File.WriteAllBytes(bad, File.ReadAllBytes(samples[0]).Take(300).ToArray());
+                // Batches of 2: [s0, s1], [bad, s0], [s1] (the last one partial, run when the queue is drained).
+                var inputs = new[] { samples[0], samples[1], bad, samples[0], samples[1] };
+                List<SegmentationOutcome> Run(int batchSize)
+                {
+                    var queue = new SegmentationQueue(segmenter, depth: 2, batchSize: batchSize);
+                    var outcomes = new List<SegmentationOutcome>();
+                    foreach (var f in inputs)
+                    {
+                        outcomes.AddRange(queue.Submit(f));
+                        outcomes.AddRange(queue.TakeCompleted());
+                    }
+                    SegmentationOutcome? o;
+                    while ((o = queue.TakeNext()) != null) outcomes.Add(o);
+                    return outcomes;
+                }
+                var batched = Run(2);
+                var single = Run(1);
+                Assert.Equal(inputs, batched.Select(o => o.Path));
+                Assert.Equal(inputs, single.Select(o => o.Path));
+                for (int i = 0; i < inputs.Length; i++)
+                {
+                    Assert.Equal(single[i].Result == null, batched[i].Result == null);
+                    if (single[i].Result == null)
+                    {
+                        Assert.IsType<CxasException>(batched[i].Error);
+                        Assert.Equal(single[i].Error!.Message, batched[i].Error!.Message);
+                        continue;
+                    }
+                    foreach (var label in model.Labels)
+                    {
+                        // As above: a logit within rounding of the cut may flip under batched convolution.
+                        long a = single[i].Result!.Masks.GetMask(label).Count(), b = batched[i].Result!.Masks.GetMask(label).Count();
+                        Assert.True(Math.Abs(a - b) <= 64, $"{inputs[i]} {label}: {a} against {b}");
+                    }
+                }
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        }
     }
 }
