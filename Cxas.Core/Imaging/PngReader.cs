@@ -9,7 +9,9 @@ namespace Cxas.Imaging
     /// <list type="number">
     /// <item><see cref="PngChecker"/> proves the file whole, streaming with fixed buffers: chunks, CRCs, the whole zlib
     /// stream; it applies the read's <see cref="ImageReadOptions"/> to IHDR before anything the size of the image is allocated.</item>
-    /// <item>ImageSharp decodes the pixels from the critical chunks only (never a compressed ancillary one), metadata ignored.</item>
+    /// <item>8-bit grey, grey + alpha, RGB and RGBA files that are not interlaced (radiographs, nearly always) are decoded
+    /// in one pass by <see cref="PngPixels"/>; ImageSharp decodes the others from the critical chunks only (never a
+    /// compressed ancillary one), metadata ignored.</item>
     /// </list>
     /// Memory per image stays within <see cref="ImageLimits.DecodeMemoryBound"/>: ImageSharp's Rgb24 image and our copy
     /// take 3 + 3 bytes a pixel.
@@ -27,6 +29,7 @@ namespace Cxas.Imaging
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             var layout = PngChecker.Check(stream, path, options);
+            if (PngPixels.Handles(layout)) return PngPixels.Decode(stream, layout, path);
             return ImageSharpDecoding.Decode(new SegmentStream(stream, layout.Critical), new PngDecoder { IgnoreMetadata = true }, path, Format);
         }
     }

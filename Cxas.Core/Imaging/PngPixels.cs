@@ -1,0 +1,125 @@
+using System.IO.Compression;
+using Cxas.IO;
+
+namespace Cxas.Imaging
+{
+    /// <summary>
+    /// The pixels of the PNGs radiographs almost always are (8 bits a sample, grey, grey + alpha, RGB or RGBA, not
+    /// interlaced), decoded here in one pass after <see cref="PngChecker"/> has proved the file whole; every other kind
+    /// goes through ImageSharp. For each row: inflate its filter byte and samples from the IDAT zlib stream, undo the
+    /// filter (None, Sub, Up, Average, Paeth, against the row above), and write 8-bit RGB as PIL's <c>convert("RGB")</c>
+    /// does: grey on all three channels, alpha dropped without compositing. Memory: the RGB image and two rows.
+    /// </summary>
+    internal static class PngPixels
+    {
+        public static bool Handles(PngLayout layout) =>
+            !layout.Interlaced && layout.BitDepth == 8 && (layout.ColorType == 0 || layout.ColorType == 2 || layout.ColorType == 4 || layout.ColorType == 6);
+
+        public static SourceImage Decode(Stream file, PngLayout layout, string path)
+        {
+            int channels = layout.ColorType == 0 ? 1 : layout.ColorType == 4 ? 2 : layout.ColorType == 2 ? 3 : 4;
+            int width = layout.Width, height = layout.Height, stride = checked(width * channels);
+            var rgb = new byte[checked(width * height * 3)];
+            var previous = new byte[stride];
+            var row = new byte[stride];
+            var filter = new byte[1];
+            using var data = new SegmentStream(file, layout.ImageData);
+            var header = new byte[2];
+            ReadFully(data, header, 2, path);
+            try
+            {
+                // Inflated in 64 KiB blocks: one call into zlib per row would cost more than the rows themselves.
+                using var z = new BufferedStream(new DeflateStream(data, CompressionMode.Decompress, leaveOpen: true), 1 << 16);
+                for (int y = 0; y < height; y++)
+                {
+                    ReadFully(z, filter, 1, path);
+                    ReadFully(z, row, stride, path);
+                    Unfilter(filter[0], row, previous, channels, path);
+                    ToRgb(row, channels, width, rgb, y * width * 3);
+                    var swap = previous; previous = row; row = swap;
+                }
+            }
+            catch (InvalidDataException ex)
+            {
+                throw Damaged(path, $"its image data is not a valid zlib stream ({ex.Message}).");
+            }
+            return new SourceImage(new Rgb24Raster(width, height, rgb), new SourceInfo { Path = path, Format = "PNG" });
+        }
+
+        private static CxasException Damaged(string path, string what) =>
+            new CxasException(CxasErrorKind.InvalidData, $"'{path}' is a damaged PNG file: {what}", path);
+
+        private static void ReadFully(Stream s, byte[] buffer, int count, string path)
+        {
+            int read = 0;
+            while (read < count)
+            {
+                int n = s.Read(buffer, read, count - read);
+                if (n <= 0) throw Damaged(path, "its image data ends before the last row.");
+                read += n;
+            }
+        }
+
+        /// <summary>Undoes a row's filter in place; <paramref name="bpp"/> is the bytes per pixel (the "left" distance).</summary>
+        private static unsafe void Unfilter(byte type, byte[] row, byte[] up, int bpp, string path)
+        {
+            int n = row.Length;
+            if (type > 4) throw Damaged(path, $"a row has filter type {type} (0-4 exist).");
+            if (type == 0 || n == 0) return;
+            fixed (byte* r = row, u = up)
+            {
+                switch (type)
+                {
+                    case 1:
+                        for (int i = bpp; i < n; i++) r[i] = (byte)(r[i] + r[i - bpp]);
+                        break;
+                    case 2:
+                        for (int i = 0; i < n; i++) r[i] = (byte)(r[i] + u[i]);
+                        break;
+                    case 3:
+                        for (int i = 0; i < bpp; i++) r[i] = (byte)(r[i] + (u[i] >> 1));
+                        for (int i = bpp; i < n; i++) r[i] = (byte)(r[i] + ((r[i - bpp] + u[i]) >> 1));
+                        break;
+                    default:
+                        for (int i = 0; i < bpp; i++) r[i] = (byte)(r[i] + u[i]); // Paeth with left = up-left = 0 picks up
+                        for (int i = bpp; i < n; i++)
+                        {
+                            // Paeth: of left (a), up (b) and up-left (c), the nearest to a + b - c; ties go to a, then b.
+                            // |p - a| = |b - c|, |p - b| = |a - c|, |p - c| = |a + b - 2c|.
+                            // Without branches (noisy rows make them unpredictable): masks of all ones select.
+                            int a = r[i - bpp], b = u[i], c = u[i - bpp];
+                            int pa = b - c, pb = a - c, pc = pa + pb;
+                            pa = (pa ^ (pa >> 31)) - (pa >> 31);
+                            pb = (pb ^ (pb >> 31)) - (pb >> 31);
+                            pc = (pc ^ (pc >> 31)) - (pc >> 31);
+                            int takeB = (pb - pa) >> 31;                     // b is strictly nearer than a
+                            int best = (a & ~takeB) | (b & takeB), bestDistance = (pa & ~takeB) | (pb & takeB);
+                            int takeC = (pc - bestDistance) >> 31;           // c is strictly nearer than both
+                            r[i] = (byte)(r[i] + ((best & ~takeC) | (c & takeC)));
+                        }
+                        break;
+                }
+            }
+        }
+
+        private static unsafe void ToRgb(byte[] row, int channels, int width, byte[] rgb, int offset)
+        {
+            if (channels == 3)
+            {
+                Buffer.BlockCopy(row, 0, rgb, offset, width * 3);
+                return;
+            }
+            fixed (byte* src = row, dst0 = &rgb[offset])
+            {
+                byte* dst = dst0;
+                for (int x = 0; x < width; x++, dst += 3)
+                {
+                    // Grey (+ alpha): the grey value on R, G and B; RGBA: R, G, B. Alpha is dropped.
+                    byte* s = src + x * channels;
+                    if (channels <= 2) dst[0] = dst[1] = dst[2] = s[0];
+                    else { dst[0] = s[0]; dst[1] = s[1]; dst[2] = s[2]; }
+                }
+            }
+        }
+    }
+}
