@@ -28,7 +28,9 @@ namespace Cxas.Imaging
     ///    own limits): a decompression bomb is <c>Cxas.LimitExceeded</c> after at most 1 MiB of output;
     /// 4. the IDAT zlib stream: its header, then inflated (and dropped) to exactly the bytes the IHDR implies (for each
     ///    row of each non-empty Adam7 pass, a filter byte of 0-4 and the row's bytes; at most 1 MiB more, ignored as
-    ///    libpng and PIL ignore it), and its Adler-32 equal to the stream's last four bytes.
+    ///    libpng and PIL ignore it), and its Adler-32 equal to the stream's last four bytes. A caller that wants the
+    ///    pixels of a non-interlaced file gets each row (filter byte first) from this same pass (<c>rowsFor</c>), so the
+    ///    stream is inflated once; they are only its to keep when the whole check succeeds.
     /// Any failure is <c>Cxas.InvalidData</c> naming the file, the chunk and its offset, or what is missing.
     /// </summary>
     internal static class PngChecker
@@ -49,7 +51,12 @@ namespace Cxas.Imaging
         private static CxasException Invalid(string path, string what) =>
             new CxasException(CxasErrorKind.InvalidData, $"'{path}' is a damaged PNG file: {what}", path);
 
-        public static PngLayout Check(Stream file, string path, ImageReadOptions options)
+        /// <param name="file">The PNG file, positioned anywhere (it is read from its start).</param>
+        /// <param name="path">The file's path, for the errors.</param>
+        /// <param name="options">The limits IHDR must keep.</param>
+        /// <param name="rowsFor">Given the header, a consumer of the rows (each filter byte and samples, in one reused
+        /// buffer), or null for none; asked only for non-interlaced files.</param>
+        public static PngLayout Check(Stream file, string path, ImageReadOptions options, Func<PngLayout, Action<byte[]>?>? rowsFor = null)
         {
             var buffer = new byte[1 << 16];
             long fileLength = file.Length;
@@ -130,7 +137,7 @@ namespace Cxas.Imaging
             }
             if (layout.ImageData.Count == 0) throw Invalid(path, "it holds no IDAT chunk (no image data).");
             if (layout.ColorType == 3 && !palette) throw Invalid(path, "a palette image has no PLTE chunk.");
-            CheckImageData(file, path, layout, buffer);
+            CheckImageData(file, path, layout, buffer, layout.Interlaced ? null : rowsFor?.Invoke(layout));
             return layout;
         }
 
@@ -222,7 +229,7 @@ namespace Cxas.Imaging
         }
 
         /// <summary>Step 4: the IDAT zlib stream inflated and counted row by row, nothing kept.</summary>
-        private static void CheckImageData(Stream file, string path, PngLayout layout, byte[] buffer)
+        private static void CheckImageData(Stream file, string path, PngLayout layout, byte[] buffer, Action<byte[]>? rowSink)
         {
             long total = 0;
             foreach (var (_, length) in layout.ImageData) total += length;
@@ -248,6 +255,9 @@ namespace Cxas.Imaging
             foreach (var (count, bytes) in rows) { expected += count * bytes; rowsTotal += count; }
 
             long produced = 0, rowsDone = 0, untilFilter = 0, rowsLeftInPass = 0;
+            // The row handed to the sink (non-interlaced: one pass, one row length).
+            var row = rowSink == null ? null : new byte[rows[0].Bytes];
+            int rowFill = 0;
             int passIndex = -1;
             uint adler = Checksums.AdlerStart;
             using (var deflated = new SegmentStream(file, SegmentStream.Slice(layout.ImageData, 2, total - 6)))
@@ -271,6 +281,12 @@ namespace Cxas.Imaging
                         if (untilFilter > 0)
                         {
                             int skip = (int)Math.Min(untilFilter, n - i);
+                            if (row != null)
+                            {
+                                Buffer.BlockCopy(buffer, i, row, rowFill, skip);
+                                rowFill += skip;
+                                if (rowFill == row.Length) rowSink!(row);
+                            }
                             i += skip;
                             untilFilter -= skip;
                             continue;
@@ -286,6 +302,12 @@ namespace Cxas.Imaging
                         if (buffer[i] > 4)
                             throw Invalid(path, $"row {rowsDone} of the image data has filter type {buffer[i]} (0-4 are defined).");
                         untilFilter = rows[passIndex].Bytes - 1;
+                        if (row != null)
+                        {
+                            row[0] = buffer[i];
+                            rowFill = 1;
+                            if (row.Length == 1) rowSink!(row);
+                        }
                         rowsLeftInPass--;
                         rowsDone++;
                         i++;

@@ -1,64 +1,56 @@
-using System.IO.Compression;
-using Cxas.IO;
-
 namespace Cxas.Imaging
 {
     /// <summary>
     /// The pixels of the PNGs radiographs almost always are (8 bits a sample, grey, grey + alpha, RGB or RGBA, not
-    /// interlaced), decoded here in one pass after <see cref="PngChecker"/> has proved the file whole; every other kind
-    /// goes through ImageSharp. For each row: inflate its filter byte and samples from the IDAT zlib stream, undo the
-    /// filter (None, Sub, Up, Average, Paeth, against the row above), and write 8-bit RGB as PIL's <c>convert("RGB")</c>
-    /// does: grey on all three channels, alpha dropped without compositing. Memory: the RGB image and two rows.
+    /// interlaced), decoded here from the rows <see cref="PngChecker"/> inflates while it proves the file whole (one
+    /// inflate for both); every other kind goes through ImageSharp. For each row: undo its filter (None, Sub, Up, Average,
+    /// Paeth, against the row above) and write 8-bit RGB as PIL's <c>convert("RGB")</c> does: grey on all three channels,
+    /// alpha dropped without compositing. Memory: the RGB image and two rows. The image is the caller's only once the
+    /// check has succeeded.
     /// </summary>
-    internal static class PngPixels
+    internal sealed class PngPixels
     {
+        private readonly string _path;
+        private readonly int _width, _height, _channels;
+        private readonly byte[] _rgb;
+        private byte[] _previous, _current;
+        private int _y;
+
         public static bool Handles(PngLayout layout) =>
             !layout.Interlaced && layout.BitDepth == 8 && (layout.ColorType == 0 || layout.ColorType == 2 || layout.ColorType == 4 || layout.ColorType == 6);
 
-        public static SourceImage Decode(Stream file, PngLayout layout, string path)
+        public PngPixels(PngLayout layout, string path)
         {
-            int channels = layout.ColorType == 0 ? 1 : layout.ColorType == 4 ? 2 : layout.ColorType == 2 ? 3 : 4;
-            int width = layout.Width, height = layout.Height, stride = checked(width * channels);
-            var rgb = new byte[checked(width * height * 3)];
-            var previous = new byte[stride];
-            var row = new byte[stride];
-            var filter = new byte[1];
-            using var data = new SegmentStream(file, layout.ImageData);
-            var header = new byte[2];
-            ReadFully(data, header, 2, path);
-            try
-            {
-                // Inflated in 64 KiB blocks: one call into zlib per row would cost more than the rows themselves.
-                using var z = new BufferedStream(new DeflateStream(data, CompressionMode.Decompress, leaveOpen: true), 1 << 16);
-                for (int y = 0; y < height; y++)
-                {
-                    ReadFully(z, filter, 1, path);
-                    ReadFully(z, row, stride, path);
-                    Unfilter(filter[0], row, previous, channels, path);
-                    ToRgb(row, channels, width, rgb, y * width * 3);
-                    var swap = previous; previous = row; row = swap;
-                }
-            }
-            catch (InvalidDataException ex)
-            {
-                throw Damaged(path, $"its image data is not a valid zlib stream ({ex.Message}).");
-            }
-            return new SourceImage(new Rgb24Raster(width, height, rgb), new SourceInfo { Path = path, Format = "PNG" });
+            _path = path;
+            _width = layout.Width;
+            _height = layout.Height;
+            _channels = layout.ColorType == 0 ? 1 : layout.ColorType == 4 ? 2 : layout.ColorType == 2 ? 3 : 4;
+            int stride = checked(_width * _channels);
+            _rgb = new byte[checked(_width * _height * 3)];
+            _previous = new byte[stride];
+            _current = new byte[stride];
+        }
+
+        /// <summary>One row as inflated: its filter byte, then its samples (the checker has checked the filter byte).</summary>
+        public void Add(byte[] filtered)
+        {
+            if (_y >= _height) return;
+            Buffer.BlockCopy(filtered, 1, _current, 0, _current.Length);
+            Unfilter(filtered[0], _current, _previous, _channels, _path);
+            ToRgb(_current, _channels, _width, _rgb, _y * _width * 3);
+            var swap = _previous; _previous = _current; _current = swap;
+            _y++;
+        }
+
+        /// <summary>The decoded image, once every row has come.</summary>
+        public SourceImage ToImage()
+        {
+            if (_y != _height) throw Damaged(_path, $"its image data hold {_y} of {_height} rows.");
+            return new SourceImage(new Rgb24Raster(_width, _height, _rgb), new SourceInfo { Path = _path, Format = "PNG" });
         }
 
         private static CxasException Damaged(string path, string what) =>
             new CxasException(CxasErrorKind.InvalidData, $"'{path}' is a damaged PNG file: {what}", path);
-
-        private static void ReadFully(Stream s, byte[] buffer, int count, string path)
-        {
-            int read = 0;
-            while (read < count)
-            {
-                int n = s.Read(buffer, read, count - read);
-                if (n <= 0) throw Damaged(path, "its image data ends before the last row.");
-                read += n;
-            }
-        }
 
         /// <summary>Undoes a row's filter in place; <paramref name="bpp"/> is the bytes per pixel (the "left" distance).</summary>
         private static unsafe void Unfilter(byte type, byte[] row, byte[] up, int bpp, string path)

@@ -10,7 +10,7 @@ namespace Cxas.Imaging
     /// <item><see cref="PngChecker"/> proves the file whole, streaming with fixed buffers: chunks, CRCs, the whole zlib
     /// stream; it applies the read's <see cref="ImageReadOptions"/> to IHDR before anything the size of the image is allocated.</item>
     /// <item>8-bit grey, grey + alpha, RGB and RGBA files that are not interlaced (radiographs, nearly always) are decoded
-    /// in one pass by <see cref="PngPixels"/>; ImageSharp decodes the others from the critical chunks only (never a
+    /// by <see cref="PngPixels"/> from the rows the check inflates; ImageSharp decodes the others from the critical chunks only (never a
     /// compressed ancillary one), metadata ignored.</item>
     /// </list>
     /// Memory per image stays within <see cref="ImageLimits.DecodeMemoryBound"/>: ImageSharp's Rgb24 image and our copy
@@ -28,8 +28,10 @@ namespace Cxas.Imaging
         public SourceImage Read(string path, ImageReadOptions options)
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            var layout = PngChecker.Check(stream, path, options);
-            if (PngPixels.Handles(layout)) return PngPixels.Decode(stream, layout, path);
+            PngPixels? pixels = null;
+            var layout = PngChecker.Check(stream, path, options,
+                header => PngPixels.Handles(header) ? (pixels = new PngPixels(header, path)).Add : (Action<byte[]>?)null);
+            if (pixels != null) return pixels.ToImage();
             return ImageSharpDecoding.Decode(new SegmentStream(stream, layout.Critical), new PngDecoder { IgnoreMetadata = true }, path, Format);
         }
     }
