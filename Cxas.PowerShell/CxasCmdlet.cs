@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Cxas.Imaging;
 using Cxas.Features;
 using Cxas.Models;
-using Cxas.Rendering;
 
 namespace Cxas.PowerShell;
 
@@ -157,15 +156,5 @@ public abstract class CxasCmdlet : PSCmdlet
             return $"Cannot find '{p}': the pattern matches no file.";
         }
         return $"Cannot find '{p}': it does not exist.";
-    }
-
-    /// <summary>-Color of the drawing cmdlets: class name to colour (e.g. @{ heart = '#ff0000' }).</summary>
-    internal static Dictionary<string, Rgba> ParseColors(System.Collections.Hashtable? colors)
-    {
-        var map = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
-        if (colors != null)
-            foreach (System.Collections.DictionaryEntry e in colors)
-                map[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
-        return map;
     }
 }

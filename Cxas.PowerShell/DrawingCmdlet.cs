@@ -36,6 +36,13 @@ public abstract class DrawingCmdlet : ResultCmdlet
     /// <summary>Emit the input results (for further cmdlets in the pipeline) instead of the files written.</summary>
     [Parameter] public SwitchParameter PassThru { get; set; }
 
-    /// <summary>-Color, parsed (call from the setup).</summary>
-    protected Dictionary<string, Rgba> ParsedColors() => ParseColors(Color);
+    /// <summary>-Color, parsed (call from the setup): class name to colour (e.g. @{ heart = '#ff0000' }).</summary>
+    protected Dictionary<string, Rgba> ParsedColors()
+    {
+        var map = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
+        if (Color != null)
+            foreach (System.Collections.DictionaryEntry e in Color)
+                map[e.Key.ToString()!] = Rgba.Parse(e.Value?.ToString() ?? "");
+        return map;
+    }
 }
