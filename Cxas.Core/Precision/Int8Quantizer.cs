@@ -13,6 +13,9 @@ namespace Cxas.Precision
     //          zero point 0, so ONNX Runtime drops the Relu and fuses Conv/Add with it);
     //        - the head: the last Conv before the graph output (through Resize/Sigmoid/Identity) stays float, so the
     //          logits the threshold is applied to keep full precision;
+    //        - the first Conv (Int8Options.FloatFirstConvolutions) and the Relu after it stay float, so the image is
+    //          not rounded to 256 levels of one range shared by its normalised channels; the Relu's output is the first
+    //          quantized tensor;
     //        - graph outputs.
     //      MaxPool and Resize outputs share their input's parameters (they only pick or average input values), which
     //      lets ONNX Runtime run them on the uint8 values directly.
@@ -64,8 +67,13 @@ namespace Cxas.Precision
     /// <summary>Parts of the network an int8 rewrite leaves float, beyond the head.</summary>
     public sealed class Int8Options
     {
-        /// <summary>Convolutions (in graph order) at the start that stay float, with their input.</summary>
-        public int FloatFirstConvolutions { get; set; }
+        /// <summary>
+        /// Convolutions (in graph order) at the start that stay float, with their input and the Relu after them.
+        /// Default 1: the first convolution reads the normalised image itself, and keeping it float (about 6% of the
+        /// default model's arithmetic) raised the default model's pixel agreement from 99.69% to 99.83% and its
+        /// weakest class from 98.8% to 99.3% (README, Precision). 0 quantizes the model input too.
+        /// </summary>
+        public int FloatFirstConvolutions { get; set; } = 1;
         /// <summary>Convolutions before the head (in graph order) that stay float.</summary>
         public int FloatLastConvolutions { get; set; }
         /// <summary>
@@ -146,7 +154,10 @@ namespace Cxas.Precision
             foreach (var n in convs.Take(options.FloatFirstConvolutions)) head.Add(n);
             foreach (var n in convs.Skip(Math.Max(0, convs.Count - options.FloatLastConvolutions))) head.Add(n);
             bool IsActivation(string t) => t.Length > 0 && floats.Contains(t) && !initializers.Contains(t) && !excluded.Contains(t);
-            var quantized = model.Nodes.Where(n => !head.Contains(n) && n.Domain.Length == 0 && ActivationInputs(n).Any()
+            // A Relu right after a float convolution stays float as well: quantizing its input would spend half the
+            // uint8 range on negative values the Relu discards; its output is quantized for its consumers instead.
+            bool FloatRelu(OnnxNode n) => n.OpType == "Relu" && producer.TryGetValue(n.Input(0), out var p) && head.Contains(p);
+            var quantized = model.Nodes.Where(n => !head.Contains(n) && !FloatRelu(n) && n.Domain.Length == 0 && ActivationInputs(n).Any()
                                                    && ActivationInputs(n).All(i => IsActivation(n.Input(i)))).ToList();
             var chosen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var n in quantized)

@@ -41,6 +41,7 @@ namespace Cxas.Bench.Precision
             string? checkpoint = null, work = null;
             int calibration = 32, limit = int.MaxValue, size159 = 512;
             bool experiment = false;
+            ISet<string>? only = null;
             for (int i = 0; i < args.Length; i++)
             {
                 string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -53,6 +54,7 @@ namespace Cxas.Bench.Precision
                     case "--calibration": calibration = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--limit": limit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--experiment": experiment = true; break;
+                    case "--only": only = new HashSet<string>(Next().Split(','), StringComparer.Ordinal); break;
                     case "--size159": size159 = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     default:
                         Console.Error.WriteLine("usage: [--data dir] [--model dir] [--checkpoint pth] [--calibration 32] [--limit N] [--work dir]");
@@ -76,7 +78,7 @@ namespace Cxas.Bench.Precision
 
             if (experiment)
             {
-                Experiments(modelDir, work, calib, valRows.Where((r, i) => i % 3 == 0).Select(r => ImagePath(data, r)).ToList());
+                Experiments(modelDir, work, calib, valRows.Where((r, i) => i % 3 == 0).Select(r => ImagePath(data, r)).ToList(), only);
                 return 0;
             }
             StudyDefault(modelDir, work, data, calib, valRows);
@@ -106,7 +108,7 @@ namespace Cxas.Bench.Precision
         }
 
         /// <summary>Calibration and float-layer choices side by side on a third of the validation split.</summary>
-        private static void Experiments(string modelDir, string work, List<string> calib, List<string> check)
+        private static void Experiments(string modelDir, string work, List<string> calib, List<string> check, ISet<string>? only)
         {
             var variants = new (string Name, double Percentile, int First, int Last, bool Bias, int Below)[]
             {
@@ -114,8 +116,10 @@ namespace Cxas.Bench.Precision
                 ("p99.999", 99.999, 0, 0, false, 0), ("p99.99 bias-corrected", 99.99, 0, 0, true, 0),
                 ("p99.99 float <400 px", 99.99, 0, 0, false, 400), ("p99.99 float <1600 px", 99.99, 0, 0, false, 1600),
                 ("p99.99 mean", 99.99, 0, 0, false, 0), ("minmax mean", 100, 0, 0, false, 0),
+                ("p99.99 first float", 99.99, 1, 0, false, 0), ("p99.99 last 2 float", 99.99, 0, 2, false, 0),
+                ("p99.99 last 4 float", 99.99, 0, 4, false, 0), ("p99.99 first + last 2 float", 99.99, 1, 2, false, 0),
             };
-            foreach (var v in variants)
+            foreach (var v in variants.Where(v => only == null || only.Contains(v.Name)))
             {
                 var target = Path.Combine(work, "experiment");
                 var watch = Stopwatch.StartNew();

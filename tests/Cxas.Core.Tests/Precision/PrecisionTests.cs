@@ -87,7 +87,7 @@ namespace Cxas.Core.Tests.Precision
         public void TinyConvolutionGetsHandCheckedQdqNodesAndScales()
         {
             var model = OnnxModel.Parse(TinyNetwork(TinyWeights(), new float[] { 0.3f, -0.02f, 1f }).ToBytes(), "tiny");
-            var plan = Int8Quantizer.Plan(model);
+            var plan = Int8Quantizer.Plan(model, new Int8Options { FloatFirstConvolutions = 0 });
             // The input and the Relu output are quantized; the convolution's own output feeds only the Relu (fused);
             // the head convolution and the logits stay float.
             Assert.Equal(new[] { "input", "relu_1" }, plan.Activations);
@@ -137,6 +137,33 @@ namespace Cxas.Core.Tests.Precision
         }
 
         [Fact]
+        public void ByDefaultTheFirstConvolutionAndItsReluStayFloat()
+        {
+            // input -> Conv -> Relu -> Conv -> Relu -> head Conv: the image and the first block stay float; the first
+            // quantized tensor is the first Relu's output (never its input, which would spend half the range on values
+            // the Relu discards); the second block is quantized and fused as before.
+            var g = new OnnxModelBuilder();
+            g.AddInput("input", 1, 2, 4, 4);
+            g.AddOutput("logits", 1, 2, 4, 4);
+            g.AddInitializer("w", TinyWeights(), 3, 2, 3, 3);
+            g.AddInitializer("w2", Enumerable.Range(0, 81).Select(i => 0.01f * (i % 7) - 0.03f).ToArray(), 3, 3, 3, 3);
+            g.AddInitializer("head_w", new float[] { 0.5f, -0.25f, 1f, -1f, 0.75f, 0.1f }, 2, 3, 1, 1);
+            var conv1 = g.AddNode("Conv", new[] { "input", "w" }, OnnxAttribute.Of("pads", 1L, 1L, 1L, 1L));
+            var relu1 = g.AddNode("Relu", new[] { conv1 });
+            var conv2 = g.AddNode("Conv", new[] { relu1, "w2" }, OnnxAttribute.Of("pads", 1L, 1L, 1L, 1L));
+            var relu2 = g.AddNode("Relu", new[] { conv2 });
+            g.AddNode("Conv", new[] { relu2, "head_w" }, new[] { "logits" });
+            var model = OnnxModel.Parse(g.ToBytes(), "two blocks");
+
+            var plan = Int8Quantizer.Plan(model);
+            Assert.Equal(new[] { relu1, relu2 }, plan.Activations);
+            Assert.Equal(new[] { conv2 }, plan.WeightConvs.Select(n => n.Outputs[0]));
+            var all = Int8Quantizer.Plan(model, new Int8Options { FloatFirstConvolutions = 0 });
+            Assert.Equal(new[] { "input", relu1, relu2 }, all.Activations);
+            Assert.Equal(new[] { conv1, conv2 }, all.WeightConvs.Select(n => n.Outputs[0]));
+        }
+
+        [Fact]
         public void BiasCorrectionRemovesTheMeanShiftOfRoundedWeights()
         {
             // One output channel, two input channels, two taps: w = [0.104, -0.2, 0.3, 0.05], scale 0.1 -> q = [1, -2, 3, 0].
@@ -157,7 +184,7 @@ namespace Cxas.Core.Tests.Precision
             var weights = TinyWeights();
             var floatModel = TinyNetwork(weights, new float[] { 0.3f, -0.02f, 1f }).ToBytes();
             var model = OnnxModel.Parse(floatModel, "tiny");
-            var plan = Int8Quantizer.Plan(model);
+            var plan = Int8Quantizer.Plan(model, new Int8Options { FloatFirstConvolutions = 0 });
             Int8Quantizer.Apply(model, plan, new Dictionary<string, (float, float)> { ["input"] = (-1.0f, 1.55f), ["relu_1"] = (0f, 5.1f) });
             var input = Enumerable.Range(0, 32).Select(i => 0.01f * ((i * 37) % 155 - 100)).ToArray(); // multiples of the 0.01 input step
             var int8 = Run(model.ToBytes(), input, new long[] { 1, 2, 4, 4 });
@@ -248,7 +275,7 @@ namespace Cxas.Core.Tests.Precision
                 var ops = OnnxModel.Load(optimized).Nodes.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
                 _output.WriteLine(string.Join(", ", ops.Select(o => $"{o.Key} {o.Value}")));
                 Assert.True(ops.TryGetValue("QLinearConv", out var qconv) && qconv >= 27, "QLinearConv nodes: " + qconv);
-                Assert.Equal(1, ops.TryGetValue("Conv", out var fconv) ? fconv : 0); // the head only
+                Assert.Equal(2, ops.TryGetValue("Conv", out var fconv) ? fconv : 0); // the first convolution and the head
             }
             finally
             {
