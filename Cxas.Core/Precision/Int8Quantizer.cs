@@ -42,7 +42,7 @@ namespace Cxas.Precision
         public IEnumerable<string> Calibrated => Activations.Where(a => !SharedWith.ContainsKey(a))
             .Concat(WeightConvs.Select(n => n.Input(0)).Where(t => !Activations.Contains(t) || SharedWith.ContainsKey(t))).Distinct();
         internal List<OnnxNode> WeightConvs { get; }
-        /// <summary>Nodes left in float (the head convolution).</summary>
+        /// <summary>Convolutions left float: the head and those <see cref="Int8Options"/> keeps float (by default the first).</summary>
         internal HashSet<OnnxNode> Head { get; }
     }
 

@@ -53,6 +53,8 @@ namespace Cxas.Precision
         public double CalibrationPercentile { get; set; }
         public int QuantizedTensors { get; set; }
         public int QuantizedConvolutions { get; set; }
+        /// <summary>Convolutions left float (by default the first, which reads the image, and the head).</summary>
+        public int FloatConvolutions { get; set; }
         public long OnnxBytes { get; set; }
     }
 
@@ -113,8 +115,8 @@ namespace Cxas.Precision
             var a = result.Agreement;
             if (result.Precision == ModelPrecision.Int8)
                 manifest.Provenance["precision.int8"] = string.Format(inv,
-                    "static QDQ: uint8 activations ({3} percentile ranges over {0} calibration images), int8 per-channel symmetric weights, int32 biases; {1} tensors and {2} convolutions quantized, head convolution float",
-                    result.CalibrationImages, result.QuantizedTensors, result.QuantizedConvolutions, result.CalibrationPercentile);
+                    "static QDQ: uint8 activations ({3} percentile ranges over {0} calibration images), int8 per-channel symmetric weights, int32 biases; {1} tensors and {2} convolutions quantized, {4} convolutions float (by default the first, which reads the image, and the head)",
+                    result.CalibrationImages, result.QuantizedTensors, result.QuantizedConvolutions, result.CalibrationPercentile, result.FloatConvolutions);
             else
                 manifest.Provenance["precision.fp16"] = "float16 weights and activations, float32 input and output (Cast nodes); for CUDA";
             manifest.Provenance["precision.agreement"] = a.NotChecked != null ? "not checked: " + a.NotChecked
@@ -181,6 +183,7 @@ namespace Cxas.Precision
                 result.CalibrationPercentile = options.CalibrationPercentile;
                 result.QuantizedTensors = plan.Activations.Count;
                 result.QuantizedConvolutions = plan.WeightConvs.Count;
+                result.FloatConvolutions = plan.Head.Count;
             }
             else
             {

@@ -267,6 +267,8 @@ namespace Cxas.Core.Tests.Precision
                 var manifest = ModelManifest.Load(Path.Combine(target, "model.json"));
                 Assert.Equal("int8", manifest.Precision);
                 Assert.Contains("precision.agreement", manifest.Provenance!.Keys);
+                Assert.Equal(2, result.FloatConvolutions);
+                Assert.Contains("2 convolutions float", manifest.Provenance["precision.int8"]);
 
                 // What ONNX Runtime makes of it: integer convolutions, not float ones behind dequantization.
                 var optimized = Path.Combine(dir, "optimized.onnx");
