@@ -10,7 +10,11 @@ namespace Cxas.Inference
     public static class ModelInput
     {
         /// <summary>Fills <paramref name="chw"/> ([3, dstHeight, dstWidth]) from <paramref name="image"/>.</summary>
-        public static void Fill(ImageRaster image, int dstWidth, int dstHeight, float[] mean, float[] std, float[] chw)
+        public static void Fill(ImageRaster image, int dstWidth, int dstHeight, float[] mean, float[] std, float[] chw) =>
+            Fill(image, dstWidth, dstHeight, mean, std, chw.AsSpan());
+
+        /// <summary>Fills <paramref name="chw"/> ([3, dstHeight, dstWidth]; one image's slice of a batch tensor, say).</summary>
+        public static void Fill(ImageRaster image, int dstWidth, int dstHeight, float[] mean, float[] std, Span<float> chw)
         {
             if (chw.Length < 3 * dstWidth * dstHeight) throw new ArgumentException("Destination too small.", nameof(chw));
             var rows = NearestIndex.Map(image.Height, dstHeight);

@@ -54,12 +54,10 @@ namespace Cxas.Segmentation
             int w = _session.InputWidth, h = _session.InputHeight, size = 3 * w * h;
             var watch = Stopwatch.StartNew();
             if (_batchInput == null || _batchInput.Length < images.Count * size) _batchInput = new float[images.Count * size];
-            var one = new float[size];
             var masks = new MaskSet[images.Count];
             for (int i = 0; i < images.Count; i++)
             {
-                ModelInput.Fill(images[i].Raster, w, h, manifest.Input.Mean, manifest.Input.Std, one);
-                Array.Copy(one, 0, _batchInput, i * size, size);
+                ModelInput.Fill(images[i].Raster, w, h, manifest.Input.Mean, manifest.Input.Std, _batchInput.AsSpan(i * size, size));
                 masks[i] = new MaskSet(manifest.Labels, w, h, images[i].Width, images[i].Height);
             }
             float cut = manifest.LogitThreshold;
