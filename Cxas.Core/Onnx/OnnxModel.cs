@@ -341,15 +341,7 @@ namespace Cxas.Onnx
             long graphLength = graphHead.Length + graphTail.Length;
             foreach (var t in Initializers)
             {
-                var body = new ProtoWriter();
-                body.PackedInts(1, t.Dims);
-                body.Int(2, t.DataType);
-                body.String(8, t.Name);
-                body.BytesHeader(9, t.Raw.Length);
-                var header = new ProtoWriter();
-                header.BytesHeader(5, body.Length + t.Raw.Length);
-                header.Append(body);
-                var bytes = header.ToArray();
+                var bytes = ProtoWriter.InitializerHeader(t.Dims, t.DataType, t.Name, t.Raw.Length);
                 headers.Add(bytes);
                 graphLength += bytes.Length + t.Raw.Length;
             }

@@ -112,21 +112,12 @@ namespace Cxas.Onnx
             foreach (var i in _inputs) graphTail.Message(11, v => WriteValueInfo(v, i.Name, i.Dims));
             foreach (var o in _outputs) graphTail.Message(12, v => WriteValueInfo(v, o.Name, o.Dims));
 
-            // Each initializer: field 5 { dims, data_type, name, raw_data header } followed by its raw bytes.
+            // Each initializer: its header (ProtoWriter.InitializerHeader), then its raw bytes.
             var headers = new List<byte[]>(_initializers.Count);
             long graphLength = graphHead.Length + graphTail.Length;
             foreach (var init in _initializers)
             {
-                var t = new ProtoWriter();
-                t.PackedInts(1, init.Dims);
-                t.Int(2, init.Type);
-                t.String(8, init.Name);
-                t.BytesHeader(9, init.ByteLength);
-                long messageLength = t.Length + init.ByteLength;
-                var header = new ProtoWriter();
-                header.BytesHeader(5, messageLength);
-                header.Append(t);
-                var bytes = header.ToArray();
+                var bytes = ProtoWriter.InitializerHeader(init.Dims, init.Type, init.Name, init.ByteLength);
                 headers.Add(bytes);
                 graphLength += bytes.Length + init.ByteLength;
             }

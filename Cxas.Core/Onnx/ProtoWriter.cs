@@ -79,5 +79,23 @@ namespace Cxas.Onnx
             foreach (var v in values) nested.WriteVarint(unchecked((ulong)v));
             Message(field, nested);
         }
+
+        /// <summary>
+        /// Everything of a graph initializer (GraphProto field 5, a TensorProto with dims, data_type, name and raw_data)
+        /// up to its raw bytes, which the caller streams right after; both ONNX writers use it, so a model of hundreds
+        /// of MB is written without a second copy of its weights.
+        /// </summary>
+        public static byte[] InitializerHeader(long[] dims, int dataType, string name, long rawLength)
+        {
+            var body = new ProtoWriter();
+            body.PackedInts(1, dims);
+            body.Int(2, dataType);
+            body.String(8, name);
+            body.BytesHeader(9, rawLength);
+            var header = new ProtoWriter();
+            header.BytesHeader(5, body.Length + rawLength);
+            header.Append(body);
+            return header.ToArray();
+        }
     }
 }
