@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CUDA check and throughput on a machine with an NVIDIA GPU, in one unattended command with a time limit:
 #   bench/gpu_check.sh [--model models/<159-class model>] [--images dir] [--seconds 5]
-# Needs the .NET SDK (or a prebuilt bench/Cxas.Bench.Gpu/bin/Release), an NVIDIA driver, CUDA 12 and cuDNN 9.
+# Needs the .NET SDK (or a prebuilt bench/Cxas.Bench.Gpu/bin/Release), an NVIDIA driver, CUDA 13 and cuDNN 9
+# (ONNX Runtime 1.31.0's CUDA provider links libcudart.so.13 and libcublas.so.13).
 # LIMIT (seconds, default 540) bounds the whole run. Always checks the default model; add --model for others.
 set -u
 cd "$(dirname "$0")/.."

@@ -156,7 +156,7 @@ namespace Cxas.Inference
             catch (Exception ex)
             {
                 return $"CUDA device {index} cannot be used: {ex.Message.Trim()} " +
-                       "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 libraries on the library path).";
+                       $"(needs {NativeRuntime.CudaRequirement}).";
             }
         }
 

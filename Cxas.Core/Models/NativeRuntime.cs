@@ -19,6 +19,15 @@ namespace Cxas.Models
     {
         public const string CudaModuleName = "Cxas.Cuda";
 
+        /// <summary>
+        /// The CUDA major version ONNX Runtime 1.31.0's CUDA provider is linked against (libcudart.so.13 and
+        /// libcublas.so.13 on Linux, cudart64_13.dll on Windows; a test reads the Linux library's dynamic section).
+        /// </summary>
+        public const int CudaMajor = 13;
+
+        /// <summary>What a machine needs for -Device Cuda, as messages say it.</summary>
+        public static readonly string CudaRequirement = $"an NVIDIA driver, CUDA {CudaMajor} and cuDNN 9 libraries on the library path";
+
         /// <summary>The folder the native runtime is loaded from.</summary>
         public static string? Directory { get; private set; }
         /// <summary>"Cxas" (the module's own CPU runtime) or "Cxas.Cuda" (the companion's).</summary>

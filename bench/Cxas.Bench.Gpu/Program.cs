@@ -148,7 +148,7 @@ namespace Cxas.Bench.Gpu
         {
             if (!ModelSession.CudaAvailable()) return "this ONNX Runtime build has no CUDA execution provider";
             try { options.AppendExecutionProvider_CUDA(0); return null; }
-            catch (Exception ex) { return ex.Message.Trim() + " (needs an NVIDIA driver, CUDA 12 and cuDNN 9)"; }
+            catch (Exception ex) { return ex.Message.Trim() + $" (needs {Cxas.Models.NativeRuntime.CudaRequirement})"; }
         }
 
         private static string GpuName()
