@@ -299,7 +299,7 @@ namespace Cxas.Core.Tests.Dicom
             var js = TestSupport.RepoRoot == null ? null : Path.Combine(TestSupport.RepoRoot, "tests", "js");
             Oracles.Require("dcmjs");
             var bin = Path.Combine(Dir, "frames.bin");
-            var r = TestSupport.Run(node, new[] { Path.Combine(js, "check-seg.js"), seg, bin }, js);
+            var r = TestSupport.Run(node!, new[] { Path.Combine(js!, "check-seg.js"), seg, bin }, js);
             Assert.True(r.Exit == 0, "dcmjs failed: " + r.Err);
             var bits = File.ReadAllBytes(bin).Select(b => (int)b).ToArray();
             CompareFrames(bits, result.Masks, expected, "dcmjs");

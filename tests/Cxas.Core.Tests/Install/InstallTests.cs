@@ -67,7 +67,7 @@ namespace Cxas.Core.Tests.Install
         {
             Assert.False(Directory.Exists(Path.Combine(_root, name)));
             if (Directory.Exists(_root))
-                Assert.Empty(Directory.GetFileSystemEntries(_root).Where(e => Path.GetFileName(e).StartsWith(".", StringComparison.Ordinal)));
+                Assert.DoesNotContain(Directory.GetFileSystemEntries(_root), e => Path.GetFileName(e).StartsWith(".", StringComparison.Ordinal));
         }
 
         /// <summary>Segments the fixture image with an installed model and compares every mask pixel with PyTorch's.</summary>
@@ -192,7 +192,7 @@ namespace Cxas.Core.Tests.Install
             var failure = Assert.Single(result.Failures);
             Assert.Contains("404", failure);
             Assert.Contains(ModelSources.TorchXRayVision, failure);
-            Assert.True(server.Log[0].Path.StartsWith("/github/", StringComparison.Ordinal));
+            Assert.StartsWith("/github/", server.Log[0].Path, StringComparison.Ordinal);
         }
 
         [Theory]
@@ -329,7 +329,7 @@ namespace Cxas.Core.Tests.Install
             var second = ModelInstaller.Install(request);
             Assert.Equal(first.Directory, second.Directory);
             Assert.Equal(2, server.Log.Count);
-            Assert.Empty(Directory.GetFileSystemEntries(_root).Where(e => Path.GetFileName(e).StartsWith(".", StringComparison.Ordinal)));
+            Assert.DoesNotContain(Directory.GetFileSystemEntries(_root), e => Path.GetFileName(e).StartsWith(".", StringComparison.Ordinal));
         }
 
         [Fact]

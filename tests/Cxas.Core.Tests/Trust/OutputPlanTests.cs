@@ -12,7 +12,7 @@ namespace Cxas.Core.Tests.Trust
     /// </summary>
     public class OutputPlanTests : TempFolderTests
     {
-        private string Out => Path.Combine(Dir, "out");
+        private string OutDir => Path.Combine(Dir, "out");
 
         private static bool Inside(string root, string path)
         {
@@ -31,11 +31,11 @@ namespace Cxas.Core.Tests.Trust
         [InlineData("IM0001", "IM0001")]
         public void HostileStemsGetSafeNamesInsideTheOutputFolder(string fileName, string expected)
         {
-            using var plan = new OutputPlan(Out, useJournal: false);
+            using var plan = new OutputPlan(OutDir, useJournal: false);
             var planned = plan.Plan(Path.Combine(Dir, "in", fileName), null);
             Assert.Equal(expected, planned.RelativeBase);
             foreach (var f in MaskWriters.All.Select(w => w.Format))
-                Assert.True(Inside(Out, planned.TargetFor(f)), $"{f}: {planned.TargetFor(f)}");
+                Assert.True(Inside(OutDir, planned.TargetFor(f)), $"{f}: {planned.TargetFor(f)}");
         }
 
         [Fact]
@@ -56,7 +56,7 @@ namespace Cxas.Core.Tests.Trust
         [Fact]
         public void CollidingInputsGetDistinctNamesAndScannedFoldersAreMirrored()
         {
-            using var plan = new OutputPlan(Out, useJournal: false);
+            using var plan = new OutputPlan(OutDir, useJournal: false);
             var a = plan.Plan(Path.Combine(Dir, "in/a/IM0001"), "a/IM0001");
             var b = plan.Plan(Path.Combine(Dir, "in/b/IM0001"), "b/IM0001");
             Assert.Equal("a/IM0001", a.RelativeBase);
@@ -92,15 +92,15 @@ namespace Cxas.Core.Tests.Trust
         {
             var first = Path.Combine(Dir, "site1/IM0001");
             var second = Path.Combine(Dir, "site2/IM0001");
-            using (var plan = new OutputPlan(Out, useJournal: true))
+            using (var plan = new OutputPlan(OutDir, useJournal: true))
             {
                 var p = plan.Plan(first, null);
                 plan.Record(p);
                 Assert.True(p.Recorded);
             }
-            File.AppendAllText(Path.Combine(Out, OutputPlan.JournalFileName),
+            File.AppendAllText(Path.Combine(OutDir, OutputPlan.JournalFileName),
                 "../escape\t" + Path.Combine(Dir, "evil1") + "\n" + "a/../../b\t" + Path.Combine(Dir, "evil2") + "\n" + "torn\t" + second);
-            using (var plan = new OutputPlan(Out, useJournal: true))
+            using (var plan = new OutputPlan(OutDir, useJournal: true))
             {
                 var again = plan.Plan(first, null);
                 Assert.Equal("IM0001", again.RelativeBase);
@@ -112,32 +112,32 @@ namespace Cxas.Core.Tests.Trust
                 // Hostile lines are ignored: those inputs are planned afresh, inside the output folder.
                 var evil = plan.Plan(Path.Combine(Dir, "evil1"), null);
                 Assert.Equal("evil1", evil.RelativeBase);
-                Assert.True(Inside(Out, plan.Plan(Path.Combine(Dir, "evil2"), null).TargetFor(MaskFormat.Png)));
+                Assert.True(Inside(OutDir, plan.Plan(Path.Combine(Dir, "evil2"), null).TargetFor(MaskFormat.Png)));
             }
         }
 
         [Fact]
         public void OnlyAbandonedCxasTemporariesAreRemoved()
         {
-            Directory.CreateDirectory(Out);
+            Directory.CreateDirectory(OutDir);
             // A process that has ended: its temporaries are abandoned.
             using var ended = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
             ended.WaitForExit();
-            var ours = Path.GetFileName(AtomicOutput.TempNameFor(Path.Combine(Out, "x")));
+            var ours = Path.GetFileName(AtomicOutput.TempNameFor(Path.Combine(OutDir, "x")));
             var parts = ours.Split('-');   // .cxas, host, pid, random.tmp
-            var deadFile = Path.Combine(Out, $".cxas-{parts[1]}-{ended.Id}-0000beef.tmp");
-            var deadFolder = Path.Combine(Out, $".cxas-{parts[1]}-{ended.Id}-0000cafe.tmp");
-            var live = Path.Combine(Out, $".cxas-{parts[1]}-{Environment.ProcessId}-0000f00d.tmp");
-            var otherHost = Path.Combine(Out, $".cxas-00000000-{ended.Id}-0000d00d.tmp");
-            var oldOtherHost = Path.Combine(Out, $".cxas-00000000-1-0000aaaa.tmp");
-            var lookalike = Path.Combine(Out, ".cxas-notes.tmp");
-            var user = Path.Combine(Out, "user.tmp");
+            var deadFile = Path.Combine(OutDir, $".cxas-{parts[1]}-{ended.Id}-0000beef.tmp");
+            var deadFolder = Path.Combine(OutDir, $".cxas-{parts[1]}-{ended.Id}-0000cafe.tmp");
+            var live = Path.Combine(OutDir, $".cxas-{parts[1]}-{Environment.ProcessId}-0000f00d.tmp");
+            var otherHost = Path.Combine(OutDir, $".cxas-00000000-{ended.Id}-0000d00d.tmp");
+            var oldOtherHost = Path.Combine(OutDir, $".cxas-00000000-1-0000aaaa.tmp");
+            var lookalike = Path.Combine(OutDir, ".cxas-notes.tmp");
+            var user = Path.Combine(OutDir, "user.tmp");
             foreach (var f in new[] { deadFile, live, otherHost, oldOtherHost, lookalike, user }) File.WriteAllText(f, "x");
             Directory.CreateDirectory(deadFolder);
             File.WriteAllText(Path.Combine(deadFolder, "heart.png"), "x");
             File.SetLastWriteTimeUtc(oldOtherHost, DateTime.UtcNow - TimeSpan.FromDays(2));
 
-            Assert.Equal(3, AtomicOutput.RemoveStaleTemporaries(Out));
+            Assert.Equal(3, AtomicOutput.RemoveStaleTemporaries(OutDir));
             Assert.False(File.Exists(deadFile));
             Assert.False(Directory.Exists(deadFolder));
             Assert.False(File.Exists(oldOtherHost));
