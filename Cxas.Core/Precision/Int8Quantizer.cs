@@ -29,9 +29,9 @@ namespace Cxas.Precision
     /// <summary>Which tensors an int8 rewrite quantizes; see the pipeline note at the top of the file.</summary>
     public sealed class QuantizationPlan
     {
-        internal QuantizationPlan(List<string> activations, Dictionary<string, string> sharedWith, List<OnnxNode> weightConvs, HashSet<OnnxNode> head)
+        internal QuantizationPlan(List<string> activations, Dictionary<string, string> sharedWith, List<OnnxNode> weightConvs, HashSet<OnnxNode> floatConvolutions)
         {
-            Activations = activations; SharedWith = sharedWith; WeightConvs = weightConvs; Head = head;
+            Activations = activations; SharedWith = sharedWith; WeightConvs = weightConvs; FloatConvolutions = floatConvolutions;
         }
 
         /// <summary>Activation tensors that get a Q/DQ pair, in graph order.</summary>
@@ -43,7 +43,7 @@ namespace Cxas.Precision
             .Concat(WeightConvs.Select(n => n.Input(0)).Where(t => !Activations.Contains(t) || SharedWith.ContainsKey(t))).Distinct();
         internal List<OnnxNode> WeightConvs { get; }
         /// <summary>Convolutions left float: the head and those <see cref="Int8Options"/> keeps float (by default the first).</summary>
-        internal HashSet<OnnxNode> Head { get; }
+        internal HashSet<OnnxNode> FloatConvolutions { get; }
     }
 
     /// <summary>Parameters of one uint8 activation: real = scale * (q - zeroPoint).</summary>
@@ -134,30 +134,31 @@ namespace Cxas.Precision
                 if (FloatOps.Contains(n.OpType) && floats.Contains(n.Input(0))) floats.Add(n.Outputs[0]);
             }
 
-            // The head: back from each output through resize-like ops to the convolution that makes the logits.
+            // The head: back from each output through resize-like ops to the convolution that makes the logits. It is
+            // the first of the convolutions that stay float; the options add the others.
             var excluded = new HashSet<string>(model.Outputs.Select(o => o.Name), StringComparer.Ordinal);
-            var head = new HashSet<OnnxNode>();
+            var floatConvs = new HashSet<OnnxNode>();
             foreach (var output in model.Outputs)
             {
                 var t = output.Name;
                 while (producer.TryGetValue(t, out var p))
                 {
                     excluded.Add(t);
-                    if (p.OpType == "Conv") { head.Add(p); break; }
+                    if (p.OpType == "Conv") { floatConvs.Add(p); break; }
                     if (!HeadChainOps.Contains(p.OpType)) break;
                     t = p.Input(0);
                 }
             }
 
-            var convs = model.Nodes.Where(n => n.OpType == "Conv" && !head.Contains(n)).ToList();
-            foreach (var n in convs.Where(n => options.FloatConvolutionOutputs.Contains(n.Outputs[0]))) head.Add(n);
-            foreach (var n in convs.Take(options.FloatFirstConvolutions)) head.Add(n);
-            foreach (var n in convs.Skip(Math.Max(0, convs.Count - options.FloatLastConvolutions))) head.Add(n);
+            var convs = model.Nodes.Where(n => n.OpType == "Conv" && !floatConvs.Contains(n)).ToList();
+            foreach (var n in convs.Where(n => options.FloatConvolutionOutputs.Contains(n.Outputs[0]))) floatConvs.Add(n);
+            foreach (var n in convs.Take(options.FloatFirstConvolutions)) floatConvs.Add(n);
+            foreach (var n in convs.Skip(Math.Max(0, convs.Count - options.FloatLastConvolutions))) floatConvs.Add(n);
             bool IsActivation(string t) => t.Length > 0 && floats.Contains(t) && !initializers.Contains(t) && !excluded.Contains(t);
             // A Relu right after a float convolution stays float as well: quantizing its input would spend half the
             // uint8 range on negative values the Relu discards; its output is quantized for its consumers instead.
-            bool FloatRelu(OnnxNode n) => n.OpType == "Relu" && producer.TryGetValue(n.Input(0), out var p) && head.Contains(p);
-            var quantized = model.Nodes.Where(n => !head.Contains(n) && !FloatRelu(n) && n.Domain.Length == 0 && ActivationInputs(n).Any()
+            bool FloatRelu(OnnxNode n) => n.OpType == "Relu" && producer.TryGetValue(n.Input(0), out var p) && floatConvs.Contains(p);
+            var quantized = model.Nodes.Where(n => !floatConvs.Contains(n) && !FloatRelu(n) && n.Domain.Length == 0 && ActivationInputs(n).Any()
                                                    && ActivationInputs(n).All(i => IsActivation(n.Input(i)))).ToList();
             var chosen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var n in quantized)
@@ -180,7 +181,7 @@ namespace Cxas.Precision
             var weightConvs = quantized.Where(n => n.OpType == "Conv" && initializers.Contains(n.Input(1))
                                                    && model.Initializer(n.Input(1))!.DataType == OnnxType.Float
                                                    && model.Initializer(n.Input(1))!.Dims.Length >= 3).ToList();
-            return new QuantizationPlan(ordered, shared, weightConvs, head);
+            return new QuantizationPlan(ordered, shared, weightConvs, floatConvs);
         }
 
         /// <summary>Per-output-channel symmetric int8 weights: scales max|w_c|/127 (1 for an all-zero channel).</summary>

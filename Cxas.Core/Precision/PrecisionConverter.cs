@@ -183,7 +183,7 @@ namespace Cxas.Precision
                 result.CalibrationPercentile = options.CalibrationPercentile;
                 result.QuantizedTensors = plan.Activations.Count;
                 result.QuantizedConvolutions = plan.WeightConvs.Count;
-                result.FloatConvolutions = plan.Head.Count;
+                result.FloatConvolutions = plan.FloatConvolutions.Count;
             }
             else
             {
