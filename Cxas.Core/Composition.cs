@@ -6,8 +6,13 @@ namespace Cxas
 {
     /// <summary>
     /// The composition root: the one place that names every built-in image format, run by the runtime when Cxas.Core is
-    /// first used. It fills <see cref="ImageReaderConfiguration.Default"/> in recognition order (PNG, JPEG, TIFF, DICOM);
+    /// first used. It fills <see cref="ImageReaderConfiguration.Default"/> in recognition order (DICOM, PNG, JPEG, TIFF);
     /// the imaging code never names a format it does not implement itself.
+    /// <para>DICOM comes first because its signature, <c>DICM</c> at offset 128, follows a 128-byte preamble whose content
+    /// is free (PS3.10 7.1): it may hold a TIFF header so that one file serves DICOM and TIFF readers both, and asked
+    /// first, TIFF would claim such a file. Asking DICOM first cannot take another format's file: its other test, a group
+    /// 0002 or 0008 element at byte 0 (a file without preamble), never matches the first bytes of PNG (89 50), JPEG
+    /// (FF D8) or TIFF (49 49, 4D 4D).</para>
     /// </summary>
     internal static class Composition
     {
@@ -15,10 +20,10 @@ namespace Cxas
         internal static void RegisterBuiltInFormats()
         {
             var readers = ImageReaderConfiguration.Default;
+            readers.Register(new DicomImageReader());
             readers.Register(new PngReader());
             readers.Register(new JpegReader());
             readers.Register(new TiffReader());
-            readers.Register(new DicomImageReader());
         }
     }
 }

@@ -8,8 +8,9 @@ namespace Cxas.Dicom
     /// <para>Pixel pipeline, in order:</para>
     /// <list type="number">
     /// <item>Stored values: frame 0 decoded, masked to BitsStored (the bits ending at HighBit), sign-extended when PixelRepresentation is 1.</item>
-    /// <item>Colour: RGB is reduced to grey with Rec. 601 luma (0.299 R + 0.587 G + 0.114 B); YBR_FULL/YBR_FULL_422 (and JPEG
-    /// YCbCr) keep their Y sample. Palette colour is not supported.</item>
+    /// <item>Colour: RGB is reduced to grey with Rec. 601 luma (0.299 R + 0.587 G + 0.114 B); YBR_FULL, YBR_FULL_422 and
+    /// YBR_PARTIAL_422 (native or JPEG YCbCr) keep their Y sample. YBR_RCT and YBR_ICT name the component transform of a
+    /// JPEG 2000 codestream, which the decoder has already undone: those frames are RGB. Palette colour is not supported.</item>
     /// <item>Modality LUT: the Modality LUT Sequence when present, else Rescale Slope/Intercept (1 and 0 when absent).</item>
     /// <item>VOI: the first VOI LUT Sequence item when present (as pydicom prefers); else the first Window Center/Width pair with
     /// VOI LUT Function LINEAR (default), LINEAR_EXACT or SIGMOID; else none. A window of width below 1 is ignored, with a warning.</item>
@@ -85,6 +86,7 @@ namespace Cxas.Dicom
             var d = DicomPixels.Describe(file);
             if (d.Frames > 1) info.Warnings.Add($"Multi-frame image: frame 1 of {d.Frames} was used; the other frames were ignored.");
             var stored = DicomPixels.DecodeFirstFrame(file, d, options);
+            info.Warnings.AddRange(stored.Warnings);
             var grey = ToGrey(stored, d, ds, info.Warnings, file.Path);
             return new SourceImage(new GrayRaster(stored.Width, stored.Height, grey), info);
         }
@@ -111,11 +113,12 @@ namespace Cxas.Dicom
             var output = new float[pixels];
             if (stored.Samples == 3)
             {
-                bool ybr = d.Photometric.StartsWith("YBR", StringComparison.Ordinal);
+                bool rgb = d.Photometric == "RGB" || d.Photometric == "YBR_RCT" || d.Photometric == "YBR_ICT";
+                bool ybr = !rgb && d.Photometric.StartsWith("YBR", StringComparison.Ordinal);
                 var v = stored.Values;
                 for (long i = 0; i < pixels; i++)
                     output[i] = ybr ? v[3 * i] : (float)(0.299 * v[3 * i] + 0.587 * v[3 * i + 1] + 0.114 * v[3 * i + 2]);
-                if (d.Photometric != "RGB" && !ybr) warnings.Add($"Photometric interpretation {d.Photometric} with 3 samples was read as RGB.");
+                if (!rgb && !ybr) warnings.Add($"Photometric interpretation {d.Photometric} with 3 samples was read as RGB.");
                 ScaleMinMax(output, invert: false);
                 return output;
             }

@@ -3,7 +3,11 @@ using Cxas.Imaging;
 namespace Cxas.Dicom
 {
     /// <summary>Stored pixel values of one frame: samples interleaved, BitsStored-masked and sign-extended.</summary>
-    internal sealed record StoredFrame(int Width, int Height, int Samples, int[] Values, int BitsStored, bool Signed);
+    internal sealed record StoredFrame(int Width, int Height, int Samples, int[] Values, int BitsStored, bool Signed)
+    {
+        /// <summary>What decoding had to assume (e.g. a codestream's size taken from Rows and Columns).</summary>
+        public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+    }
 
     /// <summary>The Image Pixel module's attributes, checked for consistency.</summary>
     internal sealed class PixelDescription
@@ -65,6 +69,7 @@ namespace Cxas.Dicom
             Func<string, Exception> fail = m => Invalid(path, m);
             int[] values;
             bool fromCodec = false;
+            IReadOnlyList<string> warnings = Array.Empty<string>();
             if (pixel.Fragments == null)
             {
                 if (TransferSyntaxes.IsEncapsulated(file.TransferSyntax) && file.TransferSyntax != TransferSyntaxes.DeflatedExplicitLittle)
@@ -80,19 +85,33 @@ namespace Cxas.Dicom
                     throw fail($"it declares {w}x{h} pixels, far more than {frame.Count} compressed bytes can hold.");
                 limits.Check(path, w, h);
                 var decoder = FrameDecoders.For(file.TransferSyntax, path);
-                values = decoder.Decode(new FrameInput(path, frame, d, limits), out fromCodec);
+                var input = new FrameInput(path, frame, d, limits);
+                values = decoder.Decode(input, out fromCodec);
+                warnings = input.Warnings;
             }
             Mask(values, d, shiftHighBit: !fromCodec);
-            return new StoredFrame(w, h, spp, values, d.BitsStored, d.Signed);
+            return new StoredFrame(w, h, spp, values, d.BitsStored, d.Signed) { Warnings = warnings };
         }
 
+        /// <summary>
+        /// Native (uncompressed) frame 0 as stored values, samples interleaved. The layouts PS3.3 C.7.6.3.1 allows without
+        /// compression: one sample per pixel (MONOCHROME1/2, PALETTE COLOR); three interleaved or planar (RGB, YBR_FULL);
+        /// and YBR_FULL_422 (and the retired YBR_PARTIAL_422), whose chroma is halved horizontally: each pair of pixels is
+        /// stored as Y1 Y2 Cb Cr, two samples per pixel. Those pairs are expanded here to Y Cb Cr per pixel, each pair's
+        /// chroma given to both its pixels, as pydicom does.
+        /// </summary>
         private static int[] ReadNative(DicomFile file, DicomElement pixel, PixelDescription d, ImageReadOptions limits, Func<string, Exception> fail)
         {
             int bytes = d.BitsAllocated / 8;
             long pixels = (long)d.Columns * d.Rows;
-            long frameBytes = pixels * d.SamplesPerPixel * bytes;
+            int spp = d.SamplesPerPixel;
+            bool pairs = IsHorizontally422(d);
+            if (pairs && (pixels % 2 != 0 || d.PlanarConfiguration != 0))
+                throw fail($"{d.Photometric} needs an even number of pixels stored pixel-interleaved (it has {d.Columns}x{d.Rows}, planar configuration {d.PlanarConfiguration}).");
+            long stored = pairs ? pixels * 2 : pixels * spp;
+            long frameBytes = stored * bytes;
             if (pixel.Length < frameBytes)
-                throw fail($"its pixel data holds {pixel.Length} bytes, fewer than one {d.Columns}x{d.Rows} frame needs ({frameBytes}).");
+                throw fail($"its pixel data holds {pixel.Length} bytes, fewer than one {d.Columns}x{d.Rows} {d.Photometric} frame needs ({frameBytes}).");
             limits.Check(file.Path, d.Columns, d.Rows);
             if (d.Frames > 1 && pixel.Length < frameBytes * d.Frames)
                 d.Frames = (int)(pixel.Length / frameBytes);
@@ -101,12 +120,9 @@ namespace Cxas.Dicom
             bool big = pixel.BigEndian;
             // In big endian files, 8-bit data in an OW element is byte-swapped within each 16-bit word.
             bool swap8 = big && bytes == 1 && pixel.Vr == "OW";
-            int spp = d.SamplesPerPixel;
             var values = new int[pixels * spp];
-            for (long i = 0; i < pixels * spp; i++)
+            for (long i = 0; i < stored; i++)
             {
-                // sample s of pixel p sits at p*spp+s (interleaved) or s*pixels+p (planar)
-                long target = d.PlanarConfiguration == 1 && spp > 1 ? (i % pixels) * spp + i / pixels : i;
                 long at = o + i * bytes;
                 int v;
                 switch (bytes)
@@ -118,10 +134,26 @@ namespace Cxas.Dicom
                                 : buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24);
                         break;
                 }
-                values[target] = v;
+                if (pairs)
+                {
+                    // sample k of pair q: Y of pixel 2q, Y of pixel 2q+1, then Cb and Cr of both
+                    long q = i / 4 * 2;
+                    switch (i % 4)
+                    {
+                        case 0: values[q * 3] = v; break;
+                        case 1: values[q * 3 + 3] = v; break;
+                        default: values[q * 3 + i % 4 - 1] = v; values[q * 3 + i % 4 + 2] = v; break;
+                    }
+                }
+                // sample s of pixel p sits at p*spp+s (interleaved) or s*pixels+p (planar)
+                else values[d.PlanarConfiguration == 1 && spp > 1 ? (i % pixels) * spp + i / pixels : i] = v;
             }
             return values;
         }
+
+        /// <summary>Whether native pixel data of this description holds horizontally subsampled chroma (two samples per pixel).</summary>
+        internal static bool IsHorizontally422(PixelDescription d) =>
+            d.SamplesPerPixel == 3 && (d.Photometric == "YBR_FULL_422" || d.Photometric == "YBR_PARTIAL_422");
 
         /// <summary>Keeps the BitsStored bits ending at HighBit (native data) or the low BitsStored bits (decoded), sign-extending when signed.</summary>
         private static void Mask(int[] values, PixelDescription d, bool shiftHighBit)

@@ -33,6 +33,8 @@ namespace Cxas.Dicom
         public PixelDescription Description { get; }
         public ImageReadOptions Limits { get; }
         public long Pixels => (long)Description.Columns * Description.Rows;
+        /// <summary>What the decoder had to assume to decode the frame; they end up in <see cref="SourceInfo.Warnings"/>.</summary>
+        public List<string> Warnings { get; } = new List<string>();
 
         /// <summary>The bound of <see cref="CodecBound(int, ImageReadOptions)"/> for this frame.</summary>
         public long MaxCodecSamples => CodecBound(Bytes.Count, Limits);

@@ -56,9 +56,7 @@ namespace Cxas.Dicom.Codecs
 
         public static bool Available => Library.Value != null;
 
-        public static FrameDecoder FrameDecoder { get; } = new NativeFrameDecoder(Decode, () => Available, InstallHint,
-            new TransferSyntax(TransferSyntaxes.Jpeg2000Lossless, "JPEG 2000 Image Compression (Lossless Only)"),
-            new TransferSyntax(TransferSyntaxes.Jpeg2000, "JPEG 2000 Image Compression"));
+        public static FrameDecoder FrameDecoder { get; } = new Jpeg2000Frames();
 
         private static UIntPtr OnRead(IntPtr buffer, UIntPtr count, IntPtr user)
         {

@@ -152,7 +152,8 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
             var ex = Assert.Throws<CxasException>(() => tiffOnly.Load(Path.Combine(_dir, "same.png")));
             Assert.Equal(CxasErrorKind.NotSupported, ex.Kind);
             // The default configuration holds every built-in format and reads as far as its largest header (DICOM's 132).
-            Assert.Equal(new[] { "PNG", "JPEG", "TIFF", "DICOM" }, ImageReaderConfiguration.Default.Readers.Select(r => r.Format));
+            // DICOM first: its preamble may hold a TIFF header (a dual-personality file), DICM at 128 decides.
+            Assert.Equal(new[] { "DICOM", "PNG", "JPEG", "TIFF" }, ImageReaderConfiguration.Default.Readers.Select(r => r.Format));
             Assert.Equal(132, ImageReaderConfiguration.Default.HeaderSize);
         }
 

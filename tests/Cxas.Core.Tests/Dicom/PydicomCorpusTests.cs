@@ -1,0 +1,148 @@
+using System.Threading.Tasks;
+using Cxas.Dicom;
+
+namespace Cxas.Core.Tests.Dicom
+{
+    /// <summary>
+    /// pydicom's own test files (installed by python3-pydicom, read where it put them) as a corpus no one here wrote:
+    /// pydicom_corpus.py records what pydicom makes of each file, and every outcome must have its Cxas counterpart.
+    /// <list type="bullet">
+    /// <item>pydicom decodes the pixels: Cxas decodes them alike (stored values of frame 0, and the grey image its
+    /// documented pipeline makes, against the same pipeline built from pydicom's LUT functions), or refuses the file as
+    /// NotSupported for one of the reasons the README lists (<see cref="NotSupportedKinds"/>).</item>
+    /// <item>pydicom finds no pixels or fails: Cxas fails too, with a <see cref="CxasException"/> naming the file.</item>
+    /// </list>
+    /// </summary>
+    public sealed class PydicomCorpusTests : IDisposable
+    {
+        /// <summary>What Cxas refuses on purpose (README, "Not supported"): a fragment of the NotSupported message and why.</summary>
+        internal static readonly (string Message, string Why)[] NotSupportedKinds =
+        {
+            ("1 bits allocated per sample are not supported", "bit-packed binary images (segmentations), not radiographs"),
+            ("unsigned 32-bit stored values are not supported", "RT dose grids and 32-bit RGB: no radiograph stores them"),
+        };
+
+        /// <summary>
+        /// Files whose pixel_array is not pydicom's decoding, and the file that stands in as their oracle. The codestream of
+        /// JPEG2000-embedded-sequence-delimiter.dcm is JPEG2000.dcm's with four SIZ bytes overwritten (pydicom's README:
+        /// "almost certainly not a valid JPEG anymore"): GDCM reports "opj_setup_decoder failure" yet returns its
+        /// uninitialised output buffer, which differs from run to run, and Pillow refuses the 3.8e12-pixel size.
+        /// </summary>
+        private static readonly Dictionary<string, string> StandIns = new Dictionary<string, string>
+        {
+            ["JPEG2000-embedded-sequence-delimiter.dcm"] = "JPEG2000.dcm",
+        };
+
+        /// <summary>Transfer syntaxes whose decoders may differ by one (rounding of the inverse DCT or wavelet).</summary>
+        private static readonly HashSet<string> Lossy = new HashSet<string>
+        {
+            "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81", "1.2.840.10008.1.2.4.91",
+        };
+
+        private readonly ITestOutputHelper _out;
+        private readonly string _dir = TestSupport.NewTempDir("cxas-pydcorpus");
+
+        public PydicomCorpusTests(ITestOutputHelper output) => _out = output;
+
+        public void Dispose() => Directory.Delete(_dir, true);
+
+        /// <summary>Where python3-pydicom keeps its test files, as the installed pydicom itself says.</summary>
+        private static string Corpus() =>
+            TestSupport.Python("import os, pydicom.data; print(os.path.join(os.path.dirname(pydicom.data.__file__), 'test_files'))").Trim();
+
+        [OracleFact("pydicom")]
+        public void EveryFilePydicomDecodesIsDecodedAlikeOrRefusedForADocumentedReason()
+        {
+            Oracles.Require("pydicom");
+            var corpus = Corpus();
+            Assert.True(Directory.Exists(corpus), $"pydicom's test files are not at {corpus}");
+            TestSupport.PythonFile(Path.Combine(TestSupport.RepoRoot, "tests", "Cxas.Core.Tests", "Dicom", "pydicom_corpus.py"), corpus, _dir);
+
+            var failures = new List<string>();
+            var tally = new Dictionary<string, int>();
+            var manifest = File.ReadAllLines(Path.Combine(_dir, "manifest.tsv")).Select(l => l.Split('\t')).ToDictionary(f => f[1]);
+            foreach (var f in manifest.Values.OrderBy(f => f[1], StringComparer.Ordinal))
+            {
+                string name = f[1], outcome = f[2], detail = f[4];
+                var oracle = StandIns.TryGetValue(name, out var standIn) ? manifest[standIn] : f;
+                string index = oracle[0], photometric = oracle[3];
+                var path = Path.Combine(corpus, name);
+                var (image, error) = Load(path);
+                string verdict;
+                if (outcome != "decoded")
+                {
+                    // pydicom finds nothing to decode: Cxas must say why, naming the file.
+                    verdict = error != null && error.Message.Contains(path) ? $"refused alike ({error.Kind})"
+                        : error != null ? $"FAIL: error does not name the file: {error.Message}" : "FAIL: Cxas decodes what pydicom cannot";
+                }
+                else if (error != null)
+                {
+                    var kind = NotSupportedKinds.FirstOrDefault(k => error.Kind == CxasErrorKind.NotSupported && error.Message.Contains(k.Message));
+                    verdict = kind.Message != null ? "not supported: " + kind.Message : $"FAIL: pydicom decodes it, Cxas: {error.Kind}: {error.Message}";
+                }
+                else
+                {
+                    verdict = Compare(path, image!, Path.Combine(_dir, index), photometric, Lossy.Contains(detail)) ?? "decoded alike";
+                }
+                _out.WriteLine($"{name}: pydicom {outcome}{(detail.Length > 0 ? " (" + detail + ")" : "")}{(standIn != null ? ", compared with " + standIn : "")}; Cxas {verdict}");
+                if (verdict.StartsWith("FAIL", StringComparison.Ordinal)) failures.Add($"{name}: {verdict}");
+                var key = verdict.StartsWith("FAIL", StringComparison.Ordinal) ? "FAIL" : verdict.Split(':')[0];
+                tally[key] = tally.TryGetValue(key, out var n) ? n + 1 : 1;
+            }
+            _out.WriteLine(string.Join(", ", tally.OrderBy(t => t.Key).Select(t => $"{t.Key}: {t.Value}")));
+            Assert.Empty(failures);
+            // The corpus is there in full: pydicom 2.3 decodes 86 of its files (68 .dcm plus a DICOMDIR tree of images).
+            Assert.True(tally.TryGetValue("decoded alike", out var alike) && alike >= 60, $"only {alike} files decoded alike");
+        }
+
+        /// <summary>Cxas's reading of a file through the default configuration: the image, or the CxasException it raised.
+        /// Any other exception, or no answer within a minute, is a defect of its own.</summary>
+        private static (SourceImage? Image, CxasException? Error) Load(string path)
+        {
+            var read = Task.Run(() => ImageLoader.Load(path));
+            if (!((IAsyncResult)read).AsyncWaitHandle.WaitOne(TimeSpan.FromMinutes(1))) throw new TimeoutException($"{path}: no answer within a minute");
+            return read.Exception?.InnerException is CxasException ex ? (null, ex) : (read.Result, null);
+        }
+
+        /// <summary>
+        /// Cxas against pydicom: size; stored values of frame 0, the samples Cxas's grey conversion uses (all of RGB, Y of
+        /// YBR: chroma upsampling is left to each decoder by T.81), equal or, from a lossy syntax, within 1; then the grey
+        /// image, to 1e-4 at every pixel whose samples are equal. Where pydicom converted the colour space itself, its
+        /// grey image is the only comparison, within 2 levels of the sample range. Null when alike.
+        /// </summary>
+        private string? Compare(string path, SourceImage image, string oracle, string oraclePhotometric, bool lossy)
+        {
+            if (image.Info.Format != "DICOM") return $"FAIL: read as {image.Info.Format}";
+            var stored = Npy.Read(oracle + ".stored.npy");
+            int rows = (int)stored.Shape[0], cols = (int)stored.Shape[1];
+            if (image.Width != cols || image.Height != rows) return $"FAIL: {image.Width}x{image.Height}, pydicom {cols}x{rows}";
+            var file = DicomParser.ReadFile(path);
+            var d = DicomPixels.Describe(file);
+            var grey = ((GrayRaster)image.Raster).Values;
+            var truth = Npy.Read(oracle + ".grey.npy").Floats();
+            double worstGrey = 0;
+            if (oraclePhotometric != d.Photometric)
+            {
+                for (int i = 0; i < truth.Length; i++) worstGrey = Math.Max(worstGrey, Math.Abs(grey[i] - truth[i]));
+                double levels = 2.0 / ((1 << Math.Min(d.BitsStored, 16)) - 1);
+                return worstGrey <= levels ? null : $"FAIL: grey image differs from pydicom's by up to {worstGrey:G3} (allowed {levels:G3})";
+            }
+            var ours = DicomPixels.DecodeFirstFrame(file, d).Values;
+            var theirs = stored.Ints();
+            if (ours.Length != theirs.Length) return $"FAIL: {ours.Length} samples, pydicom {theirs.Length}";
+            int spp = d.SamplesPerPixel;
+            int used = spp == 3 && d.Photometric.StartsWith("YBR", StringComparison.Ordinal) && d.Photometric != "YBR_RCT" && d.Photometric != "YBR_ICT" ? 1 : spp;
+            long worst = 0;
+            for (int p = 0; p < truth.Length; p++)
+            {
+                long e = 0;
+                for (int s = 0; s < used; s++) e = Math.Max(e, Math.Abs((long)ours[p * spp + s] - theirs[p * spp + s]));
+                worst = Math.Max(worst, e);
+                if (e == 0) worstGrey = Math.Max(worstGrey, Math.Abs(grey[p] - truth[p]));
+            }
+            if (worst > (lossy ? 1 : 0)) return $"FAIL: stored values differ from pydicom's by up to {worst}";
+            return worstGrey <= 1e-4 ? null : $"FAIL: grey image differs from pydicom's pipeline by up to {worstGrey:G3}";
+        }
+
+    }
+}
