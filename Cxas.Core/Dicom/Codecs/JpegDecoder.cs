@@ -9,7 +9,7 @@ namespace Cxas.Dicom.Codecs
     /// Huffman-coded JPEG as DICOM uses it (ITU T.81): sequential DCT with 8- or 12-bit samples (processes 1, 2, 4:
     /// transfer syntaxes .50 and .51) and lossless (process 14, SOF3) with all seven predictors, point transform and
     /// 2-16 bit precision (.57 and .70). Progressive, hierarchical and arithmetic-coded JPEG are refused as not supported.
-    /// DCT output is rounded and clamped to the sample range; chroma planes are replicated to full resolution.
+    /// DCT output is rounded and clamped to the sample range; subsampled planes are brought to full resolution as libjpeg does (<see cref="ChromaUpsampling"/>).
     /// </summary>
     internal sealed class JpegDecoder : JpegEntropyReader
     {
@@ -497,16 +497,10 @@ namespace Cxas.Dicom.Codecs
             for (int ci = 0; ci < n; ci++)
             {
                 var c = _components[ci];
-                for (int y = 0; y < _height; y++)
-                {
-                    int sy = y * c.V / _vmax;
-                    int row = sy * c.PlaneWidth;
-                    int o = y * _width * n + ci;
-                    if (c.H == _hmax)
-                        for (int x = 0; x < _width; x++) samples[o + x * n] = c.Plane[row + x];
-                    else
-                        for (int x = 0; x < _width; x++) samples[o + x * n] = c.Plane[row + x * c.H / _hmax];
-                }
+                if (c.H == _hmax && c.V == _vmax)
+                    for (int y = 0; y < _height; y++)
+                        for (int x = 0, o = y * _width * n + ci; x < _width; x++) samples[o + x * n] = c.Plane[y * c.PlaneWidth + x];
+                else ChromaUpsampling.Fill(c.Plane, c.PlaneWidth, c.H, c.V, _hmax, _vmax, _width, _height, samples, n, ci);
             }
             return new DecodedFrame(_width, _height, n, _precision, samples);
         }
