@@ -136,7 +136,7 @@ namespace Cxas.Dicom
                 }
                 if (pairs)
                 {
-                    // sample k of pair q: Y of pixel 2q, Y of pixel 2q+1, then Cb and Cr of both
+                    // the four samples of the pair starting at pixel q: Y of q, Y of q+1, then Cb and Cr of both
                     long q = i / 4 * 2;
                     switch (i % 4)
                     {
@@ -152,7 +152,7 @@ namespace Cxas.Dicom
         }
 
         /// <summary>Whether native pixel data of this description holds horizontally subsampled chroma (two samples per pixel).</summary>
-        internal static bool IsHorizontally422(PixelDescription d) =>
+        private static bool IsHorizontally422(PixelDescription d) =>
             d.SamplesPerPixel == 3 && (d.Photometric == "YBR_FULL_422" || d.Photometric == "YBR_PARTIAL_422");
 
         /// <summary>Keeps the BitsStored bits ending at HighBit (native data) or the low BitsStored bits (decoded), sign-extending when signed.</summary>
