@@ -103,6 +103,45 @@ namespace Cxas.Core.Tests.Dicom
             Assert.Equal("PA", image.Info.ViewPosition);
         }
 
+        /// <summary>
+        /// Subsampled chroma of a colour JPEG, brought to full resolution as libjpeg does: an RGB image (three seeded
+        /// gradients) compressed by dcmcjpeg to YCbCr, decoded by dcmdjpeg without colour conversion (+cn) and stored
+        /// natively; every sample within 1 of ours (the inverse DCTs round differently). Replicating chroma differs by far
+        /// more wherever chroma changes.
+        /// </summary>
+        [OracleTheory("dcmcjpeg", "dcmdjpeg")]
+        [InlineData("+s2", 37, 29)] // 4:2:2: half width
+        [InlineData("+n1", 37, 29)] // dcmtk's "4:1:1": half width and height, odd sizes
+        [InlineData("+n1", 64, 48)]
+        [InlineData("+s2", 4, 6)]   // two chroma columns: libjpeg replicates
+        public void SubsampledChromaIsUpsampledAsLibjpeg(string sampling, int cols, int rows)
+        {
+            var rgb = new ushort[rows * cols * 3];
+            for (int c = 0; c < 3; c++)
+            {
+                var plane = SyntheticDicom.Image(rows, cols, 8, 7 + c);
+                for (int i = 0; i < plane.Length; i++) rgb[i * 3 + c] = c == 1 ? (ushort)(255 - plane[i]) : plane[i];
+            }
+            var src = Path.Combine(Dir, "rgb.dcm");
+            SyntheticDicom.Write(src, rgb, new SyntheticDicom.Options
+            {
+                Rows = rows, Columns = cols, BitsAllocated = 8, BitsStored = 8, Samples = 3, Photometric = "RGB", SopClass = "1.2.840.10008.5.1.4.1.1.7", Modality = "OT",
+            });
+            var jpeg = Path.Combine(Dir, "ybr.dcm");
+            var r = TestSupport.Run(TestSupport.Tool("dcmcjpeg")!, new[] { "+eb", "+cy", sampling, src, jpeg });
+            Assert.True(r.Exit == 0, r.Err);
+            var decoded = Path.Combine(Dir, "decoded.dcm");
+            r = TestSupport.Run(TestSupport.Tool("dcmdjpeg")!, new[] { "+cn", jpeg, decoded });
+            Assert.True(r.Exit == 0, r.Err);
+
+            var ours = SyntheticDicom.DecodeStored(jpeg);
+            var reference = SyntheticDicom.DecodeStored(decoded);
+            Assert.Equal((3, cols, rows), (ours.Samples, ours.Width, ours.Height));
+            int maxDiff = ours.Values.Zip(reference.Values, (a, b) => Math.Abs(a - b)).Max();
+            Out.WriteLine($"{sampling} {cols}x{rows}: max difference to dcmdjpeg {maxDiff}");
+            Assert.True(maxDiff <= 1, $"differs from dcmdjpeg by {maxDiff}");
+        }
+
         [OracleTheory("dcmcjpeg", "dcmcrle", "dcmcjpls")]
         [InlineData("dcmcjpeg", new[] { "+e1" })]                        // offset table filled
         [InlineData("dcmcjpeg", new[] { "+e1", "+fs", "1", "-ot" })]     // several fragments per frame, empty offset table

@@ -41,6 +41,8 @@ namespace Cxas.Core.Tests.Dicom
         {
             public int Rows = 96, Columns = 128, BitsAllocated = 16, BitsStored = 12;
             public string Photometric = "MONOCHROME2";
+            /// <summary>Samples per pixel: 1, or 3 interleaved (the pixels then hold Rows x Columns x 3 values).</summary>
+            public int Samples = 1;
             public string Modality = "CR";
             public string SopClass = CrStorage;
             public string PatientId = "CXAS-SYN-1";
@@ -120,8 +122,9 @@ namespace Cxas.Core.Tests.Dicom
             w.IS(0x00200011, 1);
             w.IS(0x00200013, 1);
             w.Text(0x00200020, "CS", "L\\F");
-            w.US(0x00280002, 1);
+            w.US(0x00280002, o.Samples);
             w.Text(0x00280004, "CS", o.Photometric);
+            if (o.Samples > 1) w.US(0x00280006, 0);
             if (o.Frames > 1) w.IS(0x00280008, o.Frames);
             w.US(0x00280010, o.Rows);
             w.US(0x00280011, o.Columns);
