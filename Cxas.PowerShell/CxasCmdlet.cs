@@ -27,10 +27,13 @@ public abstract class CxasCmdlet : PSCmdlet
         if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
         if (ex is CxasException cx)
         {
-            // Core's remedy in the cmdlets' words: the error's exception says it, Core's own stays inside it.
+            // The message says what went wrong and stands on its own; Core's remedy, in the cmdlets' words, goes to
+            // ErrorDetails.RecommendedAction, where $Error[0].ErrorDetails, Get-Error and logging tools look for it.
+            var record = new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
             var advice = Advice(cx.Remedy);
-            if (advice != null) cx = new CxasException(cx.Kind, cx.Message.TrimEnd('.') + " (" + advice + ").", cx.FilePath, cx);
-            return new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
+            if (advice != null)
+                record.ErrorDetails = new ErrorDetails(cx.Message) { RecommendedAction = char.ToUpperInvariant(advice[0]) + advice.Substring(1) + "." };
+            return record;
         }
         if (ex is IOException || ex is UnauthorizedAccessException)
             return new ErrorRecord(ex, "Cxas." + CxasErrorKind.WriteFailed, ErrorCategory.WriteError, target);
@@ -67,6 +70,7 @@ public abstract class CxasCmdlet : PSCmdlet
             case CxasErrorKind.NotSupported: return ErrorCategory.NotImplemented;
             case CxasErrorKind.LimitExceeded: return ErrorCategory.LimitsExceeded;
             case CxasErrorKind.NotFound: return ErrorCategory.ObjectNotFound;
+            case CxasErrorKind.InvalidOperation: return ErrorCategory.InvalidOperation;
             case CxasErrorKind.AlreadyExists: return ErrorCategory.ResourceExists;
             case CxasErrorKind.Device: return ErrorCategory.DeviceError;
             case CxasErrorKind.InvalidModel: return ErrorCategory.InvalidData;

@@ -223,7 +223,8 @@ open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack(
         $errs.Count | Should -Be 3
         $byFile = @{}
         foreach ($e in $errs) { $byFile[[IO.Path]::GetFileName($e.TargetObject)] = $e }
-        $byFile['text.png'].CategoryInfo.Category | Should -Be 'NotImplemented'
+        $byFile['text.png'].CategoryInfo.Category | Should -Be 'InvalidData'
+        $byFile['text.png'].FullyQualifiedErrorId | Should -BeLike 'Cxas.InvalidData,*'
         $byFile['cut.jpg'].Exception.Message | Should -BeLike '*truncated*'
         $byFile['huge.png'].CategoryInfo.Category | Should -Be 'LimitsExceeded'
         $byFile['huge.png'].Exception.Message | Should -BeLike '*60000x60000*'

@@ -166,6 +166,7 @@ Describe 'Install-CxasModel' {
         Get-Leftovers $MachineModels | Should -BeNullOrEmpty
         Uninstall-CxasModel cxas-test -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs[0].Exception.Message | Should -BeLike '*ships with the module*'
+        $errs[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
         Test-Path (Join-Path $ModuleDir 'models/cxas-test/model.json') | Should -BeTrue
     }
 
@@ -173,7 +174,10 @@ Describe 'Install-CxasModel' {
         Uninstall-CxasModel UNet_ResNet50_default -Confirm:$false
         $err = $null
         try { Invoke-CxasSegmentation (Join-Path $Files 'chest.png') -Model UNet_ResNet50_default -ErrorAction Stop } catch { $err = $_ }
-        $err.Exception.Message | Should -BeLike '*Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense*'
+        # The remedy is the record's RecommendedAction; the message says only what is wrong.
+        $err.ErrorDetails.RecommendedAction | Should -BeLike 'Install it once with Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense*'
+        $err.Exception.Message | Should -Not -BeLike '*Install-CxasModel*'
+        $err.ErrorDetails.Message | Should -Be $err.Exception.Message
         Test-Path (Join-Path $UserModels 'UNet_ResNet50_default') | Should -BeFalse
     }
 
