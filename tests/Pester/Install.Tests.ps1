@@ -109,7 +109,7 @@ Describe 'Install-CxasModel' {
         Install-CxasModel -AcceptLicense -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.Count | Should -Be 1
         $errs[0].CategoryInfo.Category | Should -Be 'ResourceExists'
-        $errs[0].Exception.Message | Should -BeLike '*-Force*'
+        $errs[0].ErrorDetails.RecommendedAction | Should -Be 'Use -Force to replace it.'
         $entry = Install-CxasModel -Source Reference -AcceptLicense -Force
         $entry.Source | Should -BeLike "$Base/drive/uc?export=download&id=1Y9zubvMzkYHoAqz-NvV6vniH5FKAF2iV"
         Get-Leftovers $UserModels | Should -BeNullOrEmpty
@@ -216,7 +216,7 @@ Describe 'Import-CxasModel names from file names (issue 10)' {
         Import-CxasModel -LiteralPath (Join-Path $odd $_) -Destination $destination -Force -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.Count | Should -Be 1
         $errs[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-        $errs[0].Exception.Message | Should -BeLike '*-Name*'
+        $errs[0].ErrorDetails.RecommendedAction | Should -BeLike '*-Name*'
         Test-Path (Join-Path $parent 'keep.txt') | Should -BeTrue
         Test-Path (Join-Path $destination 'also-keep.txt') | Should -BeTrue
         @(Get-ChildItem $destination -Force).Count | Should -Be 1
