@@ -6,7 +6,7 @@ using Cxas.Rendering;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Export-CxasOverlay.xml" path="doc/cmdlet/*" />
-[Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet), OutputType(typeof(FileInfo))]
+[Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true), OutputType(typeof(FileInfo))]
 public sealed class ExportCxasOverlayCommand : DrawingCmdlet
 {
     public ExportCxasOverlayCommand() : base(new[] { "lung", "heart" }, 0.35) { }

@@ -6,7 +6,7 @@ using Cxas.Reporting;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Export-CxasReport.xml" path="doc/cmdlet/*" />
-[Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet), OutputType(typeof(FileInfo))]
+[Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true), OutputType(typeof(FileInfo))]
 public sealed class ExportCxasReportCommand : DrawingCmdlet
 {
     public ExportCxasReportCommand() : base(new[] { "lung", "heart", "right hemidiaphragm", "spine" }, 0.4) { }

@@ -3,9 +3,10 @@ using Cxas.DicomWeb;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Invoke-CxasSegmentation.xml" path="doc/cmdlet/*" />
-// Results are the default set so that a deserialized result (from a remote session) is converted to one before
-// PowerShell would turn it into a path string; paths, files and instances still bind by their own types.
-[Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true), OutputType(typeof(SegmentationResult))]
+// Path is the default set (a bare Invoke-CxasSegmentation asks for -Path). PowerShell tries the default set first when it
+// converts pipeline input, so -Path refuses what is not a path (see NotAResultAttribute): a deserialized result (from a
+// job or a remote session) then falls through to -Result, which converts it, instead of becoming a path string.
+[Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = PathSet, SupportsShouldProcess = true), OutputType(typeof(SegmentationResult))]
 public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
 {
     private const string InstanceSet = "Instance";
@@ -14,6 +15,7 @@ public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
     [Alias("i", "Input")]
     [SupportsWildcards]
+    [PathNotResult]
     public string[] Path { get; set; } = Array.Empty<string>();
 
     /// <summary>DICOMweb instances from Find-CxasDicomInstance: each is retrieved (WADO-RS) while the one before is segmented.</summary>
