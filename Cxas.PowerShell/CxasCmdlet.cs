@@ -148,6 +148,15 @@ public abstract class CxasCmdlet : PSCmdlet
         }
     }
 
+    /// <summary>
+    /// Emits a file this command wrote as the FileSystem provider does (Get-Item): with PSPath, PSParentPath and the
+    /// provider's Mode and Length columns, so it formats, pipes and removes like any other item.
+    /// </summary>
+    internal void WriteFileItem(string path)
+    {
+        foreach (var item in InvokeProvider.Item.Get(new[] { path }, force: true, literalPath: true)) WriteObject(item);
+    }
+
     /// <summary>Why a path matched nothing; a wildcard pattern that names an existing file literally points to -LiteralPath.</summary>
     private string NotFoundMessage(string p, bool literal)
     {

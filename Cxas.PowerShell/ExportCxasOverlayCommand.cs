@@ -69,7 +69,7 @@ public sealed class ExportCxasOverlayCommand : DrawingCmdlet
                 var canvas = ResultOverlay.Render(result, picture, options, _features, CtrMethod);
                 AtomicOutput.WriteFile(target, Force, canvas.SavePng);
                 WriteVerbose($"Wrote '{target}'.");
-                if (!PassThru) WriteObject(new FileInfo(target));
+                if (!PassThru) WriteFileItem(target);
             }
         }
         catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)

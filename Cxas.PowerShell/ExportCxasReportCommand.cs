@@ -102,7 +102,7 @@ public sealed class ExportCxasReportCommand : DrawingCmdlet
         {
             AtomicOutput.WriteFile(_target, Force, stream => HtmlReport.Write(stream, _items, Title));
             WriteVerbose($"Wrote '{_target}' ({_items.Count} images).");
-            if (!PassThru) WriteObject(new FileInfo(_target));
+            if (!PassThru) WriteFileItem(_target);
         }
         catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
         {

@@ -349,6 +349,26 @@ print(len(d['images']), min(c['id'] for c in d['categories']), len({x['id'] for 
         $text | Should -Not -BeLike '*PixelCounts*'
     }
 
+    It 'names the source image in the Export-CxasMask table' {
+        $records = @($R | Export-CxasMask -OutputPath (Join-Path $Work 'table-masks') -Format npz)
+        $text = $records | Format-Table | Out-String
+        $text | Should -BeLike '*Source*Format*'
+        foreach ($r in $R) { $text | Should -BeLike "*$([IO.Path]::GetFileName($r.Path))*npz*" }
+    }
+
+    It 'emits the files Export-CxasOverlay and Export-CxasReport write as the FileSystem provider does' {
+        $overlays = @($R | Export-CxasOverlay -OutputPath (Join-Path $Work 'provider-overlays'))
+        $report = Export-CxasReport -InputObject $R -OutputPath (Join-Path $Work 'provider-report.html')
+        foreach ($item in @($overlays) + @($report)) {
+            $item.PSPath | Should -BeLike 'Microsoft.PowerShell.Core\FileSystem::*'
+            $item.PSProvider.Name | Should -Be 'FileSystem'
+            $item.Mode | Should -Not -BeNullOrEmpty
+            $item.Length | Should -Be (Get-Item -LiteralPath $item.FullName).Length
+        }
+        # In PowerShell 7's table, Mode and Length are filled in as for Get-ChildItem.
+        ($overlays | Format-Table | Out-String) | Should -Match '-a---|-----'
+    }
+
     It 'completes -Label from the model''s labels' {
         $line = "Export-CxasMask -OutputPath x -Label 'left l"
         $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.ListItemText
@@ -404,6 +424,18 @@ Describe 'Import-CxasModel and Get-CxasModel' {
         $default.Name | Should -Be (Get-Content (Join-Path $ModuleDir 'models/default.txt')).Trim()
         $default.Name | Should -Be 'cxas-anatomy-r18'
         $default.LabelCount | Should -Be 9
+    }
+
+    It 'exports to CSV as flat columns, each fact once, the manifest only through GetManifest()' {
+        $csv = @(Get-CxasModel | ConvertTo-Csv | ConvertFrom-Csv)
+        $columns = $csv[0].PSObject.Properties.Name
+        $columns | Should -Not -Contain 'Manifest'
+        $columns | Should -Not -Contain 'Default'
+        $columns | Should -Not -Contain 'Labels'
+        $columns | Should -Contain 'IsDefault'
+        $columns | Should -Contain 'LabelCount'
+        foreach ($row in $csv) { $row.PSObject.Properties.Value | Should -Not -BeLike 'Cxas.*' }
+        (Get-CxasModel cxas-anatomy-r18).GetManifest().Labels.Count | Should -Be 9
     }
 
     It 'imports a reference-layout checkpoint into a model folder the pipeline runs' {
