@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 using Cxas.Imaging;
 using Cxas.Features;
@@ -155,6 +156,28 @@ public abstract class CxasCmdlet : PSCmdlet
     internal void WriteFileItem(string path)
     {
         foreach (var item in InvokeProvider.Item.Get(new[] { path }, force: true, literalPath: true)) WriteObject(item);
+    }
+
+    /// <summary>
+    /// Whether $PSDefaultParameterValues holds an entry for this cmdlet's <paramref name="parameter"/> (keys are
+    /// "Command:Parameter" with wildcards, e.g. '*-Cxas*:Model'). A site default that does not apply to this call is
+    /// not the user's mistake, so it gets no warning. PowerShell does not say whether a bound value was typed or came
+    /// from the defaults; where an entry exists, the value is taken to come from it.
+    /// </summary>
+    internal bool FromSiteDefaults(string parameter)
+    {
+        if (!(SessionState.PSVariable.GetValue("PSDefaultParameterValues") is IDictionary defaults)) return false;
+        var command = MyInvocation.MyCommand.Name;
+        foreach (var key in defaults.Keys)
+        {
+            var text = key as string;
+            int colon = text?.IndexOf(':') ?? -1;
+            if (colon <= 0) continue;
+            var commandPattern = new WildcardPattern(text!.Substring(0, colon).Trim(), WildcardOptions.IgnoreCase);
+            var parameterPattern = new WildcardPattern(text.Substring(colon + 1).Trim(), WildcardOptions.IgnoreCase);
+            if (commandPattern.IsMatch(command) && parameterPattern.IsMatch(parameter)) return true;
+        }
+        return false;
     }
 
     /// <summary>Why a path matched nothing; a wildcard pattern that names an existing file literally points to -LiteralPath.</summary>

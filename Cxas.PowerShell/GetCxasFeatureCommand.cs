@@ -119,7 +119,7 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
             if (_progress == null)
             {
                 // Results name their model already: what would segment files has nothing to do here.
-                var fileOnly = FileOnlyParameters.Where(MyInvocation.BoundParameters.ContainsKey).ToList();
+                var fileOnly = FileOnlyParameters.Where(p => MyInvocation.BoundParameters.ContainsKey(p) && !FromSiteDefaults(p)).ToList();
                 if (fileOnly.Count > 0)
                     WriteWarning($"-{string.Join(", -", fileOnly)} apply to image files and are ignored for results, which are segmented already " +
                                  "(Invoke-CxasSegmentation takes results to segment them again).");

@@ -96,6 +96,21 @@ Describe 'Get-CxasFeature' {
         ($rows | Where-Object { $_.FileName -eq 'c.png' -and $_.Feature -eq 'CTR' }).Value | Should -Be ''
     }
 
+    It 'takes site defaults for -Model, -Device and -Force quietly, and still warns when they are typed' {
+        $saved = $PSDefaultParameterValues.Clone()
+        try {
+            $PSDefaultParameterValues['*-Cxas*:Model'] = 'cxas-test'
+            $PSDefaultParameterValues['*-Cxas*:Device'] = 'Cpu'
+            $PSDefaultParameterValues['*-Cxas*:Force'] = $true
+            $rows = & { $WarningPreference = 'Stop'; $Results | Get-CxasFeature -Feature CTR }
+            @($rows).Count | Should -Be 3
+        }
+        finally { $PSDefaultParameterValues.Clear(); foreach ($k in $saved.Keys) { $PSDefaultParameterValues[$k] = $saved[$k] } }
+        $warnings = $null
+        $Results | Get-CxasFeature -Feature CTR -Model cxas-test -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
+        ($warnings | Out-String) | Should -BeLike '*-Model apply to image files*'
+    }
+
     It 'refuses shape features without -Label and unknown feature names' {
         { $Results | Get-CxasFeature -Feature Area } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
         { $Results | Get-CxasFeature -Feature Volume } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
