@@ -185,11 +185,10 @@ Describe 'Install-CxasModel' {
         Install-CxasModel -Path (Join-Path $Files159 'reference.pth') -AcceptLicense -Force | Out-Null
         $r = Invoke-CxasSegmentation (Join-Path $Files159 'chest.png') -Model UNet_ResNet50_default -Device Cpu
         $r.ClassCount | Should -Be 159
-        $features = @($r | Get-CxasFeature -Feature SCD, CTR -CtrMethod Reference)
-        $scd = $features | Where-Object Feature -eq 'SCD'
+        $scd = $r | Get-CxasFeature -Feature SCD
         $scd.Status | Should -Be 'OK'
         $scd.VertebraCount | Should -BeGreaterOrEqual 3
-        $ctr = $features | Where-Object Feature -eq 'CTR'
+        $ctr = $r | Get-CxasFeature -Feature CTR -CtrMethod Reference
         $ctr.Method | Should -Be 'Reference'
         $ctr.Status | Should -Not -Be 'Missing'
         # The default model, by contrast, has no vertebrae.
