@@ -78,7 +78,42 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     public int ThrottleLimit { get; set; } = 1024;
 
     /// <summary>The derived cmdlet's -Path.</summary>
+    /// <summary>Run in the background: emits a job at once (Receive-Job gives the live results, as this command would
+    /// emit them: not deserialized copies) and takes the pipeline input along to it.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected abstract string[] PathArgument { get; }
+
+    private JobRequest? _jobRequest;
+
+    /// <summary>
+    /// With -AsJob: call first in BeginProcessing (the parameters are recorded before any pipeline input binds), then in
+    /// ProcessRecord (the record's pipeline input is recorded) and EndProcessing (the job starts and is emitted). True
+    /// means the job took over and the cmdlet does nothing else.
+    /// </summary>
+    private protected bool ForJob(Action<JobRequest>? recordInput = null)
+    {
+        if (!AsJob) return false;
+        _jobRequest ??= new JobRequest(this);
+        if (recordInput != null && MyInvocation.ExpectingInput) recordInput(_jobRequest);
+        return true;
+    }
+
+    /// <summary>Records this record's file input for the job: -Path strings or -LiteralPath values as they were bound.</summary>
+    private protected void RecordFileInput(JobRequest job)
+    {
+        if (ParameterSetName == LiteralSet) foreach (var p in LiteralPath) job.AddLiteralPath(p);
+        else if (ParameterSetName == PathSet) foreach (var p in PathArgument) job.AddPath(p);
+    }
+
+    /// <summary>Starts the recorded job and emits it, registered so that Get-Job, Receive-Job and Remove-Job know it.</summary>
+    protected void StartJob()
+    {
+        var job = _jobRequest!.Start();
+        JobRepository.Add(job);
+        WriteObject(job);
+    }
 
     /// <summary>A result, with the node's wrapper (PSComputerName) when it came from a -Session node.</summary>
     protected abstract void OnSegmented(SegmentationResult result, PSObject? fromNode);

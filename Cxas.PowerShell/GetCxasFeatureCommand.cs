@@ -44,6 +44,8 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
 
     protected override void BeginProcessing()
     {
+        // With -AsJob the job's own invocation checks the arguments and reports in the job's error stream.
+        if (ForJob()) return;
         try
         {
             SortPositionalValues();
@@ -114,6 +116,7 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
     // file set after BeginProcessing), so the mode is chosen here, at each record.
     protected override void ProcessRecord()
     {
+        if (ForJob(job => { if (ParameterSetName == ResultSet) foreach (var r in InputObject) job.AddObject(r); else RecordFileInput(job); })) return;
         if (ParameterSetName == ResultSet && _positionalPaths == null)
         {
             if (_progress == null)
@@ -140,6 +143,11 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
 
     protected override void EndProcessing()
     {
+        if (ForJob())
+        {
+            StartJob();
+            return;
+        }
         FinishSegmentation();
         _progress?.Complete();
     }

@@ -28,10 +28,14 @@ public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
 
     protected override string[] PathArgument => Path;
 
-    protected override void BeginProcessing() => StartSegmentation();
+    protected override void BeginProcessing()
+    {
+        if (!ForJob()) StartSegmentation();
+    }
 
     protected override void ProcessRecord()
     {
+        if (ForJob(RecordInput)) return;
         switch (ParameterSetName)
         {
             case InstanceSet: Segment(Instances()); break;
@@ -40,7 +44,21 @@ public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
         }
     }
 
-    protected override void EndProcessing() => FinishSegmentation();
+    protected override void EndProcessing()
+    {
+        if (ForJob()) StartJob();
+        else FinishSegmentation();
+    }
+
+    private void RecordInput(JobRequest job)
+    {
+        switch (ParameterSetName)
+        {
+            case InstanceSet: foreach (var i in InputObject) job.AddObject(i); break;
+            case ResultSet: foreach (var r in Result) job.AddObject(r); break;
+            default: RecordFileInput(job); break;
+        }
+    }
 
     protected override void OnSegmented(SegmentationResult result, PSObject? fromNode) => WriteObject(fromNode ?? (object)result);
 

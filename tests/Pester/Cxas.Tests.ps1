@@ -677,6 +677,40 @@ print(json.dumps(res))
     }
 }
 
+Describe 'Background jobs (-AsJob)' {
+    BeforeAll {
+        $script:JobDir = Join-Path $Work 'asjob'
+        New-ChestPngs $JobDir 3 140 120
+        Set-Content (Join-Path $JobDir 'broken.png') 'not an image'
+        $script:Sync = @(Invoke-CxasSegmentation $JobDir -Model cxas-test -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+    }
+
+    It 'returns a job at once whose output is the live results, with the errors in its error stream' {
+        $job = Get-ChildItem $JobDir -File | Invoke-CxasSegmentation -Model cxas-test -AsJob -WarningAction SilentlyContinue
+        $job | Should -BeOfType ([System.Management.Automation.Job])
+        (Get-Job -Id $job.Id).Id | Should -Be $job.Id
+        $errs = $null
+        $r = @(Receive-Job $job -Wait -ErrorVariable errs -ErrorAction SilentlyContinue)
+        $job.State | Should -Be 'Completed'
+        Remove-Job $job
+        $r.Count | Should -Be 3
+        foreach ($x in $r) { $x | Should -BeOfType ([Cxas.Segmentation.SegmentationResult]) }
+        $r.Path | Should -Be $Sync.Path
+        for ($i = 0; $i -lt 3; $i++) { $r[$i].GetMask('heart').Count() | Should -Be $Sync[$i].GetMask('heart').Count() }
+        @($errs).Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.InvalidData*'
+    }
+
+    It 'runs Get-CxasFeature in the background from paths relative to the caller''s folder' {
+        Push-Location $JobDir
+        try { $job = Get-CxasFeature CTR -Path 'chest0*.png' -Model cxas-test -AsJob -WarningAction SilentlyContinue }
+        finally { Pop-Location }
+        $rows = @(Receive-Job $job -Wait -AutoRemoveJob)
+        $rows.Count | Should -Be 3
+        ($rows | ConvertTo-Csv) | Should -Be ($Sync | Get-CxasFeature CTR | ConvertTo-Csv)
+    }
+}
+
 Describe 'Streams' {
     It 'gives one verbose line per file and one information record summing the run up' {
         $folder = Join-Path $Work 'streams'
