@@ -47,7 +47,8 @@ public abstract class ResultCmdlet : CxasCmdlet
 
     protected sealed override void ProcessRecord()
     {
-        _progress ??= new ProgressTracker(this, ProgressActivity);
+        // Results given as an argument (-InputObject $results) are all there are: progress can show percent.
+        _progress ??= new ProgressTracker(this, ProgressActivity) { Total = MyInvocation.ExpectingInput ? 0 : InputObject.Length };
         foreach (var result in PipelineResults())
         {
             _progress.Step(result.Path);

@@ -701,6 +701,26 @@ Describe 'Background jobs (-AsJob)' {
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.InvalidData*'
     }
 
+    It 'shows percent complete and time remaining when the inputs are given as arguments (folders are counted ahead)' {
+        $many = Join-Path $Work 'progress-many'
+        New-ChestPngs $many 6 300 260
+        foreach ($target in @($many), @(Get-ChildItem $many -File).FullName) {
+            $job = Invoke-CxasSegmentation $target -Model cxas-test -AsJob -WarningAction SilentlyContinue
+            # The job keeps the progress records it was given (Receive-Job would take them away).
+            $null = Wait-Job $job
+            $shown = @($job.Progress | Where-Object { $_.RecordType -eq 'Processing' })
+            Remove-Job $job
+            $shown.Count | Should -BeGreaterThan 0
+            $shown | Where-Object PercentComplete -eq -1 | Should -BeNullOrEmpty
+            foreach ($p in $shown) {
+                $p.PercentComplete | Should -BeGreaterThan 0
+                $p.PercentComplete | Should -BeLessOrEqual 100
+                $p.SecondsRemaining | Should -BeGreaterOrEqual 0
+                $p.StatusDescription | Should -Match ' of 6: '
+            }
+        }
+    }
+
     It 'runs Get-CxasFeature in the background from paths relative to the caller''s folder' {
         Push-Location $JobDir
         try { $job = Get-CxasFeature CTR -Path 'chest0*.png' -Model cxas-test -AsJob -WarningAction SilentlyContinue }
