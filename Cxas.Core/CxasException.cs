@@ -17,6 +17,8 @@ namespace Cxas
         Network,
         /// <summary>A server refused the credentials (HTTP 401) or the access (403).</summary>
         Unauthorized,
+        /// <summary>The request is well formed but not allowed for this object in its state (e.g. removing a model the module ships).</summary>
+        InvalidOperation,
     }
 
     /// <summary>

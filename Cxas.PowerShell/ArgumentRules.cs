@@ -77,3 +77,36 @@ internal static class ArgumentRules
     /// <summary>The features named, each once, in the order given (already validated, or validated here).</summary>
     internal static List<FeatureKind> Features(IEnumerable<string> names) => names.Select(FeatureNames.Parse).Distinct().ToList();
 }
+
+/// <summary>
+/// Keeps segmentation results off a path parameter. PowerShell converts pipeline input for the default parameter set
+/// first, and any object converts to a string; a result (live, or deserialized from a job or remote session) is handed
+/// on as a value that no string conversion accepts, so PowerShell passes over -Path (as for any input whose type does
+/// not fit) and binds the result to the cmdlet's -Result parameter instead. Throwing here would stop the binding.
+/// </summary>
+public sealed class PathNotResultAttribute : ArgumentTransformationAttribute
+{
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+    {
+        if (IsResult(inputData)) return NotAPath.Value;
+        if (inputData is object[] items && items.Any(IsResult)) return NotAPath.Value;
+        return inputData;
+    }
+
+    private static bool IsResult(object? value)
+    {
+        if (value is SegmentationResult) return true;
+        if (!(value is PSObject pso)) return false;
+        if (pso.BaseObject is SegmentationResult) return true;
+        foreach (var name in pso.TypeNames)
+            if (name.EndsWith("Cxas.Segmentation.SegmentationResult", StringComparison.Ordinal)) return true;
+        return false;
+    }
+
+    /// <summary>A value that refuses to become a string.</summary>
+    private sealed class NotAPath
+    {
+        public static readonly NotAPath Value = new NotAPath();
+        public override string ToString() => throw new InvalidCastException("A segmentation result is not a path.");
+    }
+}

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 using Cxas.Imaging;
 using Cxas.Features;
@@ -27,10 +28,13 @@ public abstract class CxasCmdlet : PSCmdlet
         if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
         if (ex is CxasException cx)
         {
-            // Core's remedy in the cmdlets' words: the error's exception says it, Core's own stays inside it.
+            // The message says what went wrong and stands on its own; Core's remedy, in the cmdlets' words, goes to
+            // ErrorDetails.RecommendedAction, where $Error[0].ErrorDetails, Get-Error and logging tools look for it.
+            var record = new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
             var advice = Advice(cx.Remedy);
-            if (advice != null) cx = new CxasException(cx.Kind, cx.Message.TrimEnd('.') + " (" + advice + ").", cx.FilePath, cx);
-            return new ErrorRecord(cx, cx.ErrorId, Category(cx.Kind), target ?? cx.FilePath);
+            if (advice != null)
+                record.ErrorDetails = new ErrorDetails(cx.Message) { RecommendedAction = char.ToUpperInvariant(advice[0]) + advice.Substring(1) + "." };
+            return record;
         }
         if (ex is IOException || ex is UnauthorizedAccessException)
             return new ErrorRecord(ex, "Cxas." + CxasErrorKind.WriteFailed, ErrorCategory.WriteError, target);
@@ -67,6 +71,7 @@ public abstract class CxasCmdlet : PSCmdlet
             case CxasErrorKind.NotSupported: return ErrorCategory.NotImplemented;
             case CxasErrorKind.LimitExceeded: return ErrorCategory.LimitsExceeded;
             case CxasErrorKind.NotFound: return ErrorCategory.ObjectNotFound;
+            case CxasErrorKind.InvalidOperation: return ErrorCategory.InvalidOperation;
             case CxasErrorKind.AlreadyExists: return ErrorCategory.ResourceExists;
             case CxasErrorKind.Device: return ErrorCategory.DeviceError;
             case CxasErrorKind.InvalidModel: return ErrorCategory.InvalidData;
@@ -142,6 +147,37 @@ public abstract class CxasCmdlet : PSCmdlet
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Emits a file this command wrote as the FileSystem provider does (Get-Item): with PSPath, PSParentPath and the
+    /// provider's Mode and Length columns, so it formats, pipes and removes like any other item.
+    /// </summary>
+    internal void WriteFileItem(string path)
+    {
+        foreach (var item in InvokeProvider.Item.Get(new[] { path }, force: true, literalPath: true)) WriteObject(item);
+    }
+
+    /// <summary>
+    /// Whether $PSDefaultParameterValues holds an entry for this cmdlet's <paramref name="parameter"/> (keys are
+    /// "Command:Parameter" with wildcards, e.g. '*-Cxas*:Model'). A site default that does not apply to this call is
+    /// not the user's mistake, so it gets no warning. PowerShell does not say whether a bound value was typed or came
+    /// from the defaults; where an entry exists, the value is taken to come from it.
+    /// </summary>
+    internal bool FromSiteDefaults(string parameter)
+    {
+        if (!(SessionState.PSVariable.GetValue("PSDefaultParameterValues") is IDictionary defaults)) return false;
+        var command = MyInvocation.MyCommand.Name;
+        foreach (var key in defaults.Keys)
+        {
+            var text = key as string;
+            int colon = text?.IndexOf(':') ?? -1;
+            if (colon <= 0) continue;
+            var commandPattern = new WildcardPattern(text!.Substring(0, colon).Trim(), WildcardOptions.IgnoreCase);
+            var parameterPattern = new WildcardPattern(text.Substring(colon + 1).Trim(), WildcardOptions.IgnoreCase);
+            if (commandPattern.IsMatch(command) && parameterPattern.IsMatch(parameter)) return true;
+        }
+        return false;
     }
 
     /// <summary>Why a path matched nothing; a wildcard pattern that names an existing file literally points to -LiteralPath.</summary>

@@ -34,17 +34,16 @@ public static class CxasModelCatalog
     }
 
     /// <summary>
-    /// An entry with flat columns for display and CSV (Cxas.Format.ps1xml has its table): Name, Default, Scope,
-    /// Labels, SizeMB, Sha256, Source, Licence, Directory; the manifest stays reachable as a property.
+    /// An entry whose properties are flat values, each once, so Export-Csv gives one column per fact (Cxas.Format.ps1xml
+    /// has its table; the list view shows Name, IsDefault, Scope, LabelCount, SizeMB, Sha256, Source, Licence,
+    /// Directory); the manifest is reachable with the GetManifest() method.
     /// </summary>
     public static PSObject ToPSObject(ModelCatalogEntry entry)
     {
         var ps = new PSObject(entry);
         ps.TypeNames.Insert(0, "Cxas.ModelCatalogEntry");
-        ps.Properties.Add(new PSAliasProperty("Default", nameof(ModelCatalogEntry.IsDefault)));
-        ps.Properties.Add(new PSAliasProperty("Labels", nameof(ModelCatalogEntry.LabelCount)));
         var display = new PSPropertySet("DefaultDisplayPropertySet",
-            new[] { nameof(ModelCatalogEntry.Name), "Default", nameof(ModelCatalogEntry.Scope), "Labels", nameof(ModelCatalogEntry.SizeMB),
+            new[] { nameof(ModelCatalogEntry.Name), nameof(ModelCatalogEntry.IsDefault), nameof(ModelCatalogEntry.Scope), nameof(ModelCatalogEntry.LabelCount), nameof(ModelCatalogEntry.SizeMB),
                     nameof(ModelCatalogEntry.Sha256), nameof(ModelCatalogEntry.Source), nameof(ModelCatalogEntry.Licence), nameof(ModelCatalogEntry.Directory) });
         ps.Members.Add(new PSMemberSet("PSStandardMembers", new PSMemberInfo[] { display }));
         return ps;

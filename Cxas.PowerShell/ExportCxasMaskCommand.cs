@@ -5,7 +5,7 @@ using Cxas.Export;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Export-CxasMask.xml" path="doc/cmdlet/*" />
-[Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet), OutputType(typeof(MaskExportRecord))]
+[Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true), OutputType(typeof(MaskExportRecord))]
 public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, IDisposable
 {
     /// <summary>The output folder; optional when storing to a DICOMweb server (-DicomWebUri), where it adds a local copy.</summary>

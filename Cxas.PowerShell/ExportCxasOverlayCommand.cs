@@ -6,7 +6,7 @@ using Cxas.Rendering;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Export-CxasOverlay.xml" path="doc/cmdlet/*" />
-[Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet), OutputType(typeof(FileInfo))]
+[Cmdlet(VerbsData.Export, "CxasOverlay", SupportsShouldProcess = true), OutputType(typeof(FileInfo))]
 public sealed class ExportCxasOverlayCommand : DrawingCmdlet
 {
     public ExportCxasOverlayCommand() : base(new[] { "lung", "heart" }, 0.35) { }
@@ -69,7 +69,7 @@ public sealed class ExportCxasOverlayCommand : DrawingCmdlet
                 var canvas = ResultOverlay.Render(result, picture, options, _features, CtrMethod);
                 AtomicOutput.WriteFile(target, Force, canvas.SavePng);
                 WriteVerbose($"Wrote '{target}'.");
-                if (!PassThru) WriteObject(new FileInfo(target));
+                if (!PassThru) WriteFileItem(target);
             }
         }
         catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)

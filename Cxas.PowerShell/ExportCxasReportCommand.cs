@@ -6,7 +6,7 @@ using Cxas.Reporting;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Export-CxasReport.xml" path="doc/cmdlet/*" />
-[Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true, DefaultParameterSetName = ResultSet), OutputType(typeof(FileInfo))]
+[Cmdlet(VerbsData.Export, "CxasReport", SupportsShouldProcess = true), OutputType(typeof(FileInfo))]
 public sealed class ExportCxasReportCommand : DrawingCmdlet
 {
     public ExportCxasReportCommand() : base(new[] { "lung", "heart", "right hemidiaphragm", "spine" }, 0.4) { }
@@ -102,7 +102,7 @@ public sealed class ExportCxasReportCommand : DrawingCmdlet
         {
             AtomicOutput.WriteFile(_target, Force, stream => HtmlReport.Write(stream, _items, Title));
             WriteVerbose($"Wrote '{_target}' ({_items.Count} images).");
-            if (!PassThru) WriteObject(new FileInfo(_target));
+            if (!PassThru) WriteFileItem(_target);
         }
         catch (Exception ex) when (ex is CxasException || ex is IOException || ex is UnauthorizedAccessException)
         {

@@ -78,7 +78,42 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     public int ThrottleLimit { get; set; } = 1024;
 
     /// <summary>The derived cmdlet's -Path.</summary>
+    /// <summary>Run in the background: emits a job at once (Receive-Job gives the live results, as this command would
+    /// emit them: not deserialized copies) and takes the pipeline input along to it.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
     protected abstract string[] PathArgument { get; }
+
+    private JobRequest? _jobRequest;
+
+    /// <summary>
+    /// With -AsJob: call first in BeginProcessing (the parameters are recorded before any pipeline input binds), then in
+    /// ProcessRecord (the record's pipeline input is recorded) and EndProcessing (the job starts and is emitted). True
+    /// means the job took over and the cmdlet does nothing else.
+    /// </summary>
+    private protected bool ForJob(Action<JobRequest>? recordInput = null)
+    {
+        if (!AsJob) return false;
+        _jobRequest ??= new JobRequest(this);
+        if (recordInput != null && MyInvocation.ExpectingInput) recordInput(_jobRequest);
+        return true;
+    }
+
+    /// <summary>Records this record's file input for the job: -Path strings or -LiteralPath values as they were bound.</summary>
+    private protected void RecordFileInput(JobRequest job)
+    {
+        if (ParameterSetName == LiteralSet) foreach (var p in LiteralPath) job.AddLiteralPath(p);
+        else if (ParameterSetName == PathSet) foreach (var p in PathArgument) job.AddPath(p);
+    }
+
+    /// <summary>Starts the recorded job and emits it, registered so that Get-Job, Receive-Job and Remove-Job know it.</summary>
+    protected void StartJob()
+    {
+        var job = _jobRequest!.Start();
+        JobRepository.Add(job);
+        WriteObject(job);
+    }
 
     /// <summary>A result, with the node's wrapper (PSComputerName) when it came from a -Session node.</summary>
     protected abstract void OnSegmented(SegmentationResult result, PSObject? fromNode);
@@ -111,12 +146,56 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     {
         bool literal = ParameterSetName == LiteralSet;
         var given = literal ? LiteralPath : PathArgument;
+        // Paths given as arguments are all the input there is: count it, so progress shows percent and time remaining.
+        if (!MyInvocation.ExpectingInput && _run != null)
+            CountInputs((extraPaths ?? Enumerable.Empty<string>()).Select(p => (p, false)).Concat(given.Select(p => (p, literal))), _run.Progress);
         if (extraPaths != null)
             foreach (var file in ExpandInputs(extraPaths.ToArray(), false, Recurse, FollowSymlink)) yield return file;
         foreach (var file in ExpandInputs(given, literal, Recurse, FollowSymlink)) yield return file;
     }
 
     /// <summary>Segments files: here, results come out as they are ready; with -Session they are collected and sent out at the end.</summary>
+    /// <summary>
+    /// Counts the input files of <paramref name="paths"/> for <paramref name="progress"/>: paths are resolved here (the
+    /// provider needs the pipeline thread; what does not resolve counts nothing, its error comes from the run), folders
+    /// are listed by a second scanner on a worker thread with the run's rules, so a large tree still starts at once and
+    /// the total appears when its listing is done. The run's own scan is not held up; the count reads only names (and,
+    /// for files without an extension, the first bytes, as the scan does).
+    /// </summary>
+    private void CountInputs(IEnumerable<(string Path, bool Literal)> paths, ProgressTracker progress)
+    {
+        var files = 0;
+        var folders = new List<string>();
+        foreach (var (p, isLiteral) in paths)
+        {
+            try
+            {
+                var resolved = isLiteral ? new[] { GetUnresolvedProviderPathFromPSPath(p) } : GetResolvedProviderPathFromPSPath(p, out _).ToArray();
+                foreach (var r in resolved)
+                {
+                    if (Directory.Exists(r)) folders.Add(r);
+                    else if (File.Exists(r)) files++;
+                }
+            }
+            catch (Exception) { }
+        }
+        if (folders.Count == 0)
+        {
+            progress.Total = files;
+            return;
+        }
+        bool recurse = Recurse, follow = FollowSymlink;
+        System.Threading.Tasks.Task.Run(() =>
+        {
+            try
+            {
+                var scanner = new FolderScanner { Recurse = recurse, FollowLinks = follow };
+                progress.Total = files + folders.Sum(f => scanner.Scan(f).Count());
+            }
+            catch (Exception) { } // a folder that cannot be listed now is reported by the run's own scan
+        });
+    }
+
     protected void Segment(IEnumerable<InputFile> files)
     {
         StartSegmentation();

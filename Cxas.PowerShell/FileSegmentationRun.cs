@@ -50,6 +50,9 @@ internal sealed class FileSegmentationRun : IDisposable
 
     public CxasModel Model => _segmenter.Model;
 
+    /// <summary>The run's progress, whose Total a count of the inputs may fill in.</summary>
+    internal ProgressTracker Progress => _progress;
+
     /// <summary>
     /// Queues one file and yields the results that are ready (lazily: enumerate it at once, on the pipeline thread).
     /// A file whose outputs all exist already is skipped before it is decoded. Failures are written as errors, not yielded.

@@ -4,7 +4,7 @@ using Cxas.Features;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Get-CxasFeature.xml" path="doc/cmdlet/*" />
-[Cmdlet(VerbsCommon.Get, "CxasFeature", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true), OutputType(typeof(FeatureValue))]
+[Cmdlet(VerbsCommon.Get, "CxasFeature", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true), OutputType("Cxas.Features.FeatureValue")]
 public sealed class GetCxasFeatureCommand : FileInputCmdlet
 {
     /// <summary>Segmentation results (from Invoke-CxasSegmentation).</summary>
@@ -44,6 +44,8 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
 
     protected override void BeginProcessing()
     {
+        // With -AsJob the job's own invocation checks the arguments and reports in the job's error stream.
+        if (ForJob()) return;
         try
         {
             SortPositionalValues();
@@ -114,12 +116,13 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
     // file set after BeginProcessing), so the mode is chosen here, at each record.
     protected override void ProcessRecord()
     {
+        if (ForJob(job => { if (ParameterSetName == ResultSet) foreach (var r in InputObject) job.AddObject(r); else RecordFileInput(job); })) return;
         if (ParameterSetName == ResultSet && _positionalPaths == null)
         {
             if (_progress == null)
             {
                 // Results name their model already: what would segment files has nothing to do here.
-                var fileOnly = FileOnlyParameters.Where(MyInvocation.BoundParameters.ContainsKey).ToList();
+                var fileOnly = FileOnlyParameters.Where(p => MyInvocation.BoundParameters.ContainsKey(p) && !FromSiteDefaults(p)).ToList();
                 if (fileOnly.Count > 0)
                     WriteWarning($"-{string.Join(", -", fileOnly)} apply to image files and are ignored for results, which are segmented already " +
                                  "(Invoke-CxasSegmentation takes results to segment them again).");
@@ -140,6 +143,11 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
 
     protected override void EndProcessing()
     {
+        if (ForJob())
+        {
+            StartJob();
+            return;
+        }
         FinishSegmentation();
         _progress?.Complete();
     }
@@ -162,18 +170,33 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
             WriteFileError(ex, result.Path);
             return;
         }
+        // One feature: rows in its own shape; several: the long form, so one CSV holds them all (see FeatureRows).
+        bool longForm = _kinds.Distinct().Count() > 1;
         foreach (var v in values)
         {
             if (v.Status != FeatureStatus.Ok)
                 WriteVerbose($"{result.FileName}: {v.Feature}{(v.Label != null ? " " + v.Label : "")}: {v.Status}. {v.Message}");
-            if (computer == null) WriteObject(v);
+            if (longForm)
+                foreach (var columns in FeatureRows.Long(v)) WriteObject(Row(columns, v.Feature, "Long", computer));
             else
-            {
-                // Rows from a node name it, as Invoke-Command's output does; the row stays flat for Export-Csv.
-                var row = PSObject.AsPSObject(v);
-                row.Properties.Add(new PSNoteProperty("PSComputerName", computer));
-                WriteObject(row);
-            }
+                WriteObject(Row(FeatureRows.Shape(v), v.Feature, v.Feature, computer));
         }
+    }
+
+    /// <summary>
+    /// A row as a flat object: exactly its columns as properties (what Export-Csv writes), typed
+    /// Cxas.Features.FeatureValue#&lt;shape&gt; for its view; rows from a node name it, as Invoke-Command's output does.
+    /// </summary>
+    private static PSObject Row(IReadOnlyList<FeatureColumn> columns, string feature, string shape, string? computer)
+    {
+        var row = new PSObject();
+        foreach (var column in columns) row.Properties.Add(new PSNoteProperty(column.Name, column.Value));
+        if (computer != null) row.Properties.Add(new PSNoteProperty("PSComputerName", computer));
+        row.TypeNames.Clear();
+        row.TypeNames.Add("Cxas.Features.FeatureValue#" + shape);
+        row.TypeNames.Add("Cxas.Features.FeatureValue");
+        row.TypeNames.Add("System.Management.Automation.PSCustomObject");
+        row.TypeNames.Add("System.Object");
+        return row;
     }
 }

@@ -3,9 +3,10 @@ using Cxas.DicomWeb;
 namespace Cxas.PowerShell;
 
 /// <include file="Help/Text/Invoke-CxasSegmentation.xml" path="doc/cmdlet/*" />
-// Results are the default set so that a deserialized result (from a remote session) is converted to one before
-// PowerShell would turn it into a path string; paths, files and instances still bind by their own types.
-[Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = ResultSet, SupportsShouldProcess = true), OutputType(typeof(SegmentationResult))]
+// Path is the default set (a bare Invoke-CxasSegmentation asks for -Path). PowerShell tries the default set first when it
+// converts pipeline input, so -Path refuses what is not a path (see NotAResultAttribute): a deserialized result (from a
+// job or a remote session) then falls through to -Result, which converts it, instead of becoming a path string.
+[Cmdlet(VerbsLifecycle.Invoke, "CxasSegmentation", DefaultParameterSetName = PathSet, SupportsShouldProcess = true), OutputType(typeof(SegmentationResult))]
 public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
 {
     private const string InstanceSet = "Instance";
@@ -14,6 +15,7 @@ public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
     [Alias("i", "Input")]
     [SupportsWildcards]
+    [PathNotResult]
     public string[] Path { get; set; } = Array.Empty<string>();
 
     /// <summary>DICOMweb instances from Find-CxasDicomInstance: each is retrieved (WADO-RS) while the one before is segmented.</summary>
@@ -26,10 +28,14 @@ public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
 
     protected override string[] PathArgument => Path;
 
-    protected override void BeginProcessing() => StartSegmentation();
+    protected override void BeginProcessing()
+    {
+        if (!ForJob()) StartSegmentation();
+    }
 
     protected override void ProcessRecord()
     {
+        if (ForJob(RecordInput)) return;
         switch (ParameterSetName)
         {
             case InstanceSet: Segment(Instances()); break;
@@ -38,7 +44,21 @@ public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
         }
     }
 
-    protected override void EndProcessing() => FinishSegmentation();
+    protected override void EndProcessing()
+    {
+        if (ForJob()) StartJob();
+        else FinishSegmentation();
+    }
+
+    private void RecordInput(JobRequest job)
+    {
+        switch (ParameterSetName)
+        {
+            case InstanceSet: foreach (var i in InputObject) job.AddObject(i); break;
+            case ResultSet: foreach (var r in Result) job.AddObject(r); break;
+            default: RecordFileInput(job); break;
+        }
+    }
 
     protected override void OnSegmented(SegmentationResult result, PSObject? fromNode) => WriteObject(fromNode ?? (object)result);
 

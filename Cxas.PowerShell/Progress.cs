@@ -30,20 +30,29 @@ internal sealed class ProgressTracker
     }
 
     public int Done { get; private set; }
-    /// <summary>Total when known (0 = unknown: files arrive through the pipeline).</summary>
-    public int Total { get; set; }
+
+    private int _total;
+
+    /// <summary>Total when known (0 = unknown: files arrive through the pipeline). Another thread may set it, e.g. a
+    /// count of a folder tree that finishes listing while the run goes on.</summary>
+    public int Total
+    {
+        get => Volatile.Read(ref _total);
+        set => Volatile.Write(ref _total, value);
+    }
 
     public void Step(string currentFile)
     {
         Done++;
         if (!Due(force: false)) return;
+        int total = Total;
         var record = new ProgressRecord(_activityId, _activity,
-            Total > 0 ? $"{Done} of {Total}: {Path.GetFileName(currentFile)}" : $"{Done} done: {Path.GetFileName(currentFile)}");
-        if (Total > 0 && Done <= Total)
+            total > 0 ? $"{Done} of {total}: {Path.GetFileName(currentFile)}" : $"{Done} done: {Path.GetFileName(currentFile)}");
+        if (total > 0 && Done <= total)
         {
-            record.PercentComplete = (int)(100L * Done / Total);
+            record.PercentComplete = (int)(100L * Done / total);
             double perItem = _clock.ElapsedMilliseconds / 1000.0 / Math.Max(1, Done);
-            record.SecondsRemaining = (int)Math.Round(perItem * (Total - Done));
+            record.SecondsRemaining = (int)Math.Round(perItem * (total - Done));
         }
         Show(record);
     }

@@ -6,22 +6,20 @@ namespace Cxas.PowerShell;
 /// (Export-CxasMask, Export-CxasOverlay, Export-CxasReport). In the order of a run:
 /// <list type="number">
 /// <item>setup (<see cref="Setup"/>): a bad argument or an output that cannot be made stops the command at once;</item>
-/// <item>each result (<see cref="ProcessResult"/>), with progress: results bind to -InputObject, also when they crossed
-/// a job or remoting boundary (see <see cref="ResultTransferConverter"/>). Anything else piped in (files, folders,
-/// paths) binds to a hidden catch-all and gets one clear error per object saying what to do, instead of PowerShell's
-/// generic InputObjectNotBound; a deserialized result that lands there is converted and processed like any other;</item>
+/// <item>each result (<see cref="ProcessResult"/>), with progress: -InputObject takes any object, as Export-Csv's does,
+/// so that one parameter set serves all input and nothing hidden shows in the syntax. A result is processed; a result
+/// that crossed a job or remoting boundary is converted back first (see <see cref="ResultTransferConverter"/>); anything
+/// else (files, folders, paths) gets one clear error per object saying what to do, instead of PowerShell's generic
+/// InputObjectNotBound;</item>
 /// <item>the end (<see cref="Finish"/>).</item>
 /// </list>
 /// -Force and -NoClobber mean the same everywhere: replace what exists, or keep it with a warning instead of an error.
 /// </summary>
 public abstract class ResultCmdlet : CxasCmdlet
 {
-    internal const string ResultSet = "Result";
-    private const string OtherSet = "Other";
-
-    /// <summary>Segmentation results, from Invoke-CxasSegmentation (also from a job or a remote session).</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ResultSet)]
-    public SegmentationResult[] InputObject { get; set; } = Array.Empty<SegmentationResult>();
+    /// <summary>Segmentation results (Cxas.Segmentation.SegmentationResult), from Invoke-CxasSegmentation (also from a job or a remote session).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    public PSObject[] InputObject { get; set; } = Array.Empty<PSObject>();
 
     /// <summary>Replace outputs that exist (with Export-CxasMask -DicomWebUri also a SEG the server already holds).</summary>
     [Parameter] public SwitchParameter Force { get; set; }
@@ -49,7 +47,8 @@ public abstract class ResultCmdlet : CxasCmdlet
 
     protected sealed override void ProcessRecord()
     {
-        _progress ??= new ProgressTracker(this, ProgressActivity);
+        // Results given as an argument (-InputObject $results) are all there are: progress can show percent.
+        _progress ??= new ProgressTracker(this, ProgressActivity) { Total = MyInvocation.ExpectingInput ? 0 : InputObject.Length };
         foreach (var result in PipelineResults())
         {
             _progress.Step(result.Path);
@@ -63,35 +62,27 @@ public abstract class ResultCmdlet : CxasCmdlet
         Finish();
     }
 
-    /// <summary>Anything piped in that is not a segmentation result; it is refused with an explanation.</summary>
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = OtherSet, DontShow = true)]
-    public object[] NotAResult { get; set; } = Array.Empty<object>();
-
     /// <summary>
-    /// The results of this pipeline record: those bound to -InputObject, and deserialized results that bound to the
-    /// catch-all (remote sessions deserialize without the module's type data, so PowerShell binds them as plain objects
-    /// there first). Anything else gets one error per object that says to segment it first.
+    /// The results of this pipeline record: live results as they are, deserialized ones (from jobs and remote sessions,
+    /// which deserialize without the module's type data) converted back. Anything else gets one error per object that
+    /// says to segment it first.
     /// </summary>
     private IEnumerable<SegmentationResult> PipelineResults()
     {
-        if (ParameterSetName != OtherSet)
+        foreach (var item in InputObject)
         {
-            foreach (var r in InputObject) if (r != null) yield return r;
-            yield break;
-        }
-        foreach (var item in NotAResult)
-        {
+            if (item == null) continue;
             SegmentationResult? r = null;
             bool damaged = false;
             try { r = ResultTransferConverter.Rehydrate(item); }
             catch (CxasException ex)
             {
                 damaged = true;
-                WriteFileError(ex, (item as PSObject)?.Properties["Path"]?.Value?.ToString());
+                WriteFileError(ex, item.Properties["Path"]?.Value?.ToString());
             }
             if (r != null) yield return r;
             if (r != null || damaged) continue;
-            var what = item is PSObject pso ? pso.BaseObject : item;
+            var what = item.BaseObject;
             var name = what is System.IO.FileSystemInfo fsi ? fsi.FullName : what?.ToString() ?? "null";
             var ex2 = new CxasException(CxasErrorKind.InvalidArgument,
                 $"{MyInvocation.MyCommand.Name} takes segmentation results, not '{name}' ({what?.GetType().Name ?? "null"}): " +

@@ -93,7 +93,7 @@ namespace Cxas.Imaging
             if (new FileInfo(path).Length == 0)
                 throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' is empty.", path);
             var reader = Identify(path)
-                ?? throw new CxasException(CxasErrorKind.NotSupported,
+                ?? throw new CxasException(CxasErrorKind.InvalidData,
                     $"'{path}' is not an image Cxas can read (its content is not {string.Join(", ", Readers.Select(r => r.Format))}).", path);
             try
             {

@@ -26,8 +26,10 @@ namespace Cxas.Models
         public bool TestOnly { get; set; }
         public int InputWidth { get; set; }
         public int InputHeight { get; set; }
-        /// <summary>The manifest, or null when it could not be read (see <see cref="Error"/>).</summary>
-        public ModelManifest? Manifest { get; set; }
+        /// <summary>The manifest, or null when it could not be read (see <see cref="Error"/>). A method, not a property,
+        /// so that the entry's properties stay flat values (a CSV of Get-CxasModel has no object-typed column).</summary>
+        public ModelManifest? GetManifest() => Manifest;
+        internal ModelManifest? Manifest { get; set; }
         public string? Error { get; set; }
         public bool IsValid => Manifest != null;
         public override string ToString() => Name;

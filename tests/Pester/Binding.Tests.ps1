@@ -154,3 +154,30 @@ Describe 'Get-CxasFeature call forms' {
         { $Results | Get-CxasFeature Bogus -ErrorAction Stop } | Should -Throw '*Unknown feature*'
     }
 }
+
+Describe 'What the syntax shows' {
+    It 'lists no hidden parameter for any cmdlet' {
+        foreach ($cmd in Get-Command -Module Cxas -CommandType Cmdlet) {
+            $hidden = @($cmd.Parameters.Values | Where-Object { $_.Attributes | Where-Object { $_ -is [Parameter] -and $_.DontShow } })
+            $hidden.Name | Should -BeNullOrEmpty -Because "$($cmd.Name) shows every parameter it has"
+            (Get-Command $cmd.Name -Syntax) | Should -Not -Match 'NotAResult'
+        }
+    }
+
+    It 'makes Path the default set of Invoke-CxasSegmentation: a bare call asks for -Path' {
+        (Get-Command Invoke-CxasSegmentation).DefaultParameterSet | Should -Be 'Path'
+        # A host that cannot prompt names the mandatory parameter it would have asked for.
+        $script = "Import-Module '$Manifest'; try { Invoke-CxasSegmentation } catch { `$_.Exception.Message }"
+        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
+        $out = if (Test-Path $pwshDll) { & dotnet $pwshDll -NoProfile -NonInteractive -Command $script } else { & (Join-Path $PSHOME 'pwsh') -NoProfile -NonInteractive -Command $script }
+        ($out -join ' ') | Should -BeLike '*missing mandatory parameters: Path*'
+    }
+
+    It 'still refuses a file piped to an Export cmdlet with one clear error' {
+        $errors = $null
+        Get-ChildItem $Images -Filter *.png | Select-Object -First 1 | Export-CxasMask -OutputPath (Join-Path $Work 'x') -ErrorVariable errors -ErrorAction SilentlyContinue
+        @($errors).Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.InvalidArgument*'
+        $errors[0].Exception.Message | Should -BeLike '*pipe the images through Invoke-CxasSegmentation first*'
+    }
+}

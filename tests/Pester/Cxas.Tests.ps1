@@ -223,7 +223,8 @@ open(sys.argv[1], 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack(
         $errs.Count | Should -Be 3
         $byFile = @{}
         foreach ($e in $errs) { $byFile[[IO.Path]::GetFileName($e.TargetObject)] = $e }
-        $byFile['text.png'].CategoryInfo.Category | Should -Be 'NotImplemented'
+        $byFile['text.png'].CategoryInfo.Category | Should -Be 'InvalidData'
+        $byFile['text.png'].FullyQualifiedErrorId | Should -BeLike 'Cxas.InvalidData,*'
         $byFile['cut.jpg'].Exception.Message | Should -BeLike '*truncated*'
         $byFile['huge.png'].CategoryInfo.Category | Should -Be 'LimitsExceeded'
         $byFile['huge.png'].Exception.Message | Should -BeLike '*60000x60000*'
@@ -348,6 +349,26 @@ print(len(d['images']), min(c['id'] for c in d['categories']), len({x['id'] for 
         $text | Should -Not -BeLike '*PixelCounts*'
     }
 
+    It 'names the source image in the Export-CxasMask table' {
+        $records = @($R | Export-CxasMask -OutputPath (Join-Path $Work 'table-masks') -Format npz)
+        $text = $records | Format-Table | Out-String
+        $text | Should -BeLike '*Source*Format*'
+        foreach ($r in $R) { $text | Should -BeLike "*$([IO.Path]::GetFileName($r.Path))*npz*" }
+    }
+
+    It 'emits the files Export-CxasOverlay and Export-CxasReport write as the FileSystem provider does' {
+        $overlays = @($R | Export-CxasOverlay -OutputPath (Join-Path $Work 'provider-overlays'))
+        $report = Export-CxasReport -InputObject $R -OutputPath (Join-Path $Work 'provider-report.html')
+        foreach ($item in @($overlays) + @($report)) {
+            $item.PSPath | Should -BeLike 'Microsoft.PowerShell.Core\FileSystem::*'
+            $item.PSProvider.Name | Should -Be 'FileSystem'
+            $item.Mode | Should -Not -BeNullOrEmpty
+            $item.Length | Should -Be (Get-Item -LiteralPath $item.FullName).Length
+        }
+        # In PowerShell 7's table, Mode and Length are filled in as for Get-ChildItem.
+        ($overlays | Format-Table | Out-String) | Should -Match '-a---|-----'
+    }
+
     It 'completes -Label from the model''s labels' {
         $line = "Export-CxasMask -OutputPath x -Label 'left l"
         $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.ListItemText
@@ -403,6 +424,18 @@ Describe 'Import-CxasModel and Get-CxasModel' {
         $default.Name | Should -Be (Get-Content (Join-Path $ModuleDir 'models/default.txt')).Trim()
         $default.Name | Should -Be 'cxas-anatomy-r18'
         $default.LabelCount | Should -Be 9
+    }
+
+    It 'exports to CSV as flat columns, each fact once, the manifest only through GetManifest()' {
+        $csv = @(Get-CxasModel | ConvertTo-Csv | ConvertFrom-Csv)
+        $columns = $csv[0].PSObject.Properties.Name
+        $columns | Should -Not -Contain 'Manifest'
+        $columns | Should -Not -Contain 'Default'
+        $columns | Should -Not -Contain 'Labels'
+        $columns | Should -Contain 'IsDefault'
+        $columns | Should -Contain 'LabelCount'
+        foreach ($row in $csv) { $row.PSObject.Properties.Value | Should -Not -BeLike 'Cxas.*' }
+        (Get-CxasModel cxas-anatomy-r18).GetManifest().Labels.Count | Should -Be 9
     }
 
     It 'imports a reference-layout checkpoint into a model folder the pipeline runs' {
@@ -641,6 +674,60 @@ print(json.dumps(res))
         $Real | Export-CxasReport -OutputPath $html | Out-Null
         (Get-Item $html).Length | Should -BeGreaterThan 10000
         Get-Content $html -Raw | Should -BeLike '*data:image/png;base64,*'
+    }
+}
+
+Describe 'Background jobs (-AsJob)' {
+    BeforeAll {
+        $script:JobDir = Join-Path $Work 'asjob'
+        New-ChestPngs $JobDir 3 140 120
+        Set-Content (Join-Path $JobDir 'broken.png') 'not an image'
+        $script:Sync = @(Invoke-CxasSegmentation $JobDir -Model cxas-test -ErrorAction SilentlyContinue -WarningAction SilentlyContinue)
+    }
+
+    It 'returns a job at once whose output is the live results, with the errors in its error stream' {
+        $job = Get-ChildItem $JobDir -File | Invoke-CxasSegmentation -Model cxas-test -AsJob -WarningAction SilentlyContinue
+        $job | Should -BeOfType ([System.Management.Automation.Job])
+        (Get-Job -Id $job.Id).Id | Should -Be $job.Id
+        $errs = $null
+        $r = @(Receive-Job $job -Wait -ErrorVariable errs -ErrorAction SilentlyContinue)
+        $job.State | Should -Be 'Completed'
+        Remove-Job $job
+        $r.Count | Should -Be 3
+        foreach ($x in $r) { $x | Should -BeOfType ([Cxas.Segmentation.SegmentationResult]) }
+        $r.Path | Should -Be $Sync.Path
+        for ($i = 0; $i -lt 3; $i++) { $r[$i].GetMask('heart').Count() | Should -Be $Sync[$i].GetMask('heart').Count() }
+        @($errs).Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.InvalidData*'
+    }
+
+    It 'shows percent complete and time remaining when the inputs are given as arguments (folders are counted ahead)' {
+        $many = Join-Path $Work 'progress-many'
+        New-ChestPngs $many 6 300 260
+        foreach ($target in @($many), @(Get-ChildItem $many -File).FullName) {
+            $job = Invoke-CxasSegmentation $target -Model cxas-test -AsJob -WarningAction SilentlyContinue
+            # The job keeps the progress records it was given (Receive-Job would take them away).
+            $null = Wait-Job $job
+            $shown = @($job.Progress | Where-Object { $_.RecordType -eq 'Processing' })
+            Remove-Job $job
+            $shown.Count | Should -BeGreaterThan 0
+            $shown | Where-Object PercentComplete -eq -1 | Should -BeNullOrEmpty
+            foreach ($p in $shown) {
+                $p.PercentComplete | Should -BeGreaterThan 0
+                $p.PercentComplete | Should -BeLessOrEqual 100
+                $p.SecondsRemaining | Should -BeGreaterOrEqual 0
+                $p.StatusDescription | Should -Match ' of 6: '
+            }
+        }
+    }
+
+    It 'runs Get-CxasFeature in the background from paths relative to the caller''s folder' {
+        Push-Location $JobDir
+        try { $job = Get-CxasFeature CTR -Path 'chest0*.png' -Model cxas-test -AsJob -WarningAction SilentlyContinue }
+        finally { Pop-Location }
+        $rows = @(Receive-Job $job -Wait -AutoRemoveJob)
+        $rows.Count | Should -Be 3
+        ($rows | ConvertTo-Csv) | Should -Be ($Sync | Get-CxasFeature CTR | ConvertTo-Csv)
     }
 }
 

@@ -72,11 +72,15 @@ Describe 'Get-CxasFeature' {
     }
 
     It 'measures shape features of the chosen classes' {
-        $v = $Results[0] | Get-CxasFeature -Feature Area, BoundingBox -Label heart
-        ($v | Where-Object Feature -eq 'Area').Value | Should -Be (160 * 100)
-        ($v | Where-Object Feature -eq 'Area').Unit | Should -Be 'px^2'
-        $box = $v | Where-Object Feature -eq 'BoundingBox'
+        $area = $Results[0] | Get-CxasFeature -Feature Area -Label heart
+        $area.Value | Should -Be (160 * 100)
+        $area.Unit | Should -Be 'px^2'
+        $box = $Results[0] | Get-CxasFeature -Feature BoundingBox -Label heart
         @($box.X, $box.Y, $box.Width, $box.Height) | Should -Be @(180, 250, 160, 100)
+        # Several features together: the long form, one row per number, each in Value.
+        $long = @($Results[0] | Get-CxasFeature -Feature Area, BoundingBox -Label heart)
+        ($long | ForEach-Object { "$($_.Feature)/$($_.Measure)=$($_.Value)" }) -join ' ' |
+            Should -Be 'Area/Area=16000 BoundingBox/X=180 BoundingBox/Y=250 BoundingBox/Width=160 BoundingBox/Height=100'
     }
 
     It 'segments image files itself and stores the masks with -OutputPath' {
@@ -86,14 +90,54 @@ Describe 'Get-CxasFeature' {
         Join-Path $masks 'a/heart.png' | Should -Exist
     }
 
-    It 'exports flat rows with the same columns to CSV' {
-        $csv = Join-Path $Work 'features.csv'
-        $Results | Get-CxasFeature -Feature CTR, SCD | Export-Csv $csv -NoTypeInformation
+    It 'exports one feature to CSV with that feature''s columns, its value right after the identity columns' {
+        $csv = Join-Path $Work 'ctr.csv'
+        $Results | Get-CxasFeature -Feature CTR | Export-Csv $csv
+        $rows = Import-Csv $csv
+        $rows.Count | Should -Be 3
+        $columns = $rows[0].PSObject.Properties.Name
+        $columns[0..6] | Should -Be @('Path', 'FileName', 'Feature', 'Method', 'Value', 'Unit', 'Status')
+        $columns | Should -Contain 'HeartWidth'
+        $columns | Should -Not -Contain 'VertebraCount'
+        $columns | Should -Not -Contain 'X'
+        [double] ($rows | Where-Object FileName -eq 'a.png').Value | Should -Be 0.4
+        ($rows | Where-Object FileName -eq 'c.png').Value | Should -Be ''
+
+        $csv = Join-Path $Work 'centroid.csv'
+        $Results | Get-CxasFeature -Feature Centroid -Label heart, lung | Export-Csv $csv
         $rows = Import-Csv $csv
         $rows.Count | Should -Be 6
-        $rows[0].PSObject.Properties.Name | Should -Contain 'HeartWidth'
-        $rows[0].PSObject.Properties.Name | Should -Contain 'VertebraCount'
+        $rows[0].PSObject.Properties.Name[0..5] | Should -Be @('Path', 'FileName', 'Feature', 'Label', 'X', 'Y')
+        $rows[0].PSObject.Properties.Name | Should -Not -Contain 'Value'
+        $heartA = $rows | Where-Object { $_.FileName -eq 'a.png' -and $_.Label -eq 'heart' }
+        # The heart of a.png covers columns 180..339 and rows 250..349: its centroid is the middle of that box.
+        @([double] $heartA.X, [double] $heartA.Y) | Should -Be @(259.5, 299.5)
+    }
+
+    It 'exports several features together in the long form: the same columns on every row, every number in Value' {
+        $csv = Join-Path $Work 'features.csv'
+        $Results | Get-CxasFeature -Feature CTR, SCD | Export-Csv $csv
+        $rows = Import-Csv $csv
+        $rows.Count | Should -Be 6
+        $rows[0].PSObject.Properties.Name | Should -Be @('Path', 'FileName', 'Feature', 'Method', 'Label', 'Measure', 'Value', 'Unit', 'Status', 'Message')
+        [double] ($rows | Where-Object { $_.FileName -eq 'b.png' -and $_.Feature -eq 'CTR' }).Value | Should -Be 0.55
         ($rows | Where-Object { $_.FileName -eq 'c.png' -and $_.Feature -eq 'CTR' }).Value | Should -Be ''
+        @($rows | Where-Object Feature -eq 'SCD').Count | Should -Be 3
+    }
+
+    It 'takes site defaults for -Model, -Device and -Force quietly, and still warns when they are typed' {
+        $saved = $PSDefaultParameterValues.Clone()
+        try {
+            $PSDefaultParameterValues['*-Cxas*:Model'] = 'cxas-test'
+            $PSDefaultParameterValues['*-Cxas*:Device'] = 'Cpu'
+            $PSDefaultParameterValues['*-Cxas*:Force'] = $true
+            $rows = & { $WarningPreference = 'Stop'; $Results | Get-CxasFeature -Feature CTR }
+            @($rows).Count | Should -Be 3
+        }
+        finally { $PSDefaultParameterValues.Clear(); foreach ($k in $saved.Keys) { $PSDefaultParameterValues[$k] = $saved[$k] } }
+        $warnings = $null
+        $Results | Get-CxasFeature -Feature CTR -Model cxas-test -WarningVariable warnings -WarningAction SilentlyContinue | Out-Null
+        ($warnings | Out-String) | Should -BeLike '*-Model apply to image files*'
     }
 
     It 'refuses shape features without -Label and unknown feature names' {

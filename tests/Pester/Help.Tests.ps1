@@ -56,6 +56,26 @@ Describe 'about_Cxas' {
     }
 }
 
+Describe 'What admins look up' {
+    It 'lists every error id with its category in about_Cxas' {
+        $text = Get-Help about_Cxas | Out-String
+        foreach ($kind in [Enum]::GetNames([Cxas.CxasErrorKind])) { $text | Should -Match "Cxas\.$kind\s" -Because "Cxas.$kind is an error id" }
+        $text | Should -Match 'RecommendedAction'
+    }
+
+    It 'says in Invoke-CxasSegmentation''s help that -PipelineVariable runs one file ahead, and what to use instead' {
+        $text = Get-Help Invoke-CxasSegmentation -Full | Out-String
+        $text | Should -Match 'PipelineVariable'
+        $text | Should -Match 'its Path'
+    }
+
+    It 'describes both shapes of Get-CxasFeature''s rows' {
+        $text = (Get-Help Get-CxasFeature -Full | Out-String) -replace '\s+', ' '
+        $text | Should -Match 'long form'
+        $text | Should -Match 'own columns'
+    }
+}
+
 Describe 'Example <Number> of <Name>' -ForEach $Examples {
     It 'runs against the shipped samples' {
         if ($Code -match '# Not run by the tests: (.+)') { Set-ItResult -Skipped -Because $Matches[1]; return }

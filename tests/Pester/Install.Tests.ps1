@@ -109,7 +109,7 @@ Describe 'Install-CxasModel' {
         Install-CxasModel -AcceptLicense -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.Count | Should -Be 1
         $errs[0].CategoryInfo.Category | Should -Be 'ResourceExists'
-        $errs[0].Exception.Message | Should -BeLike '*-Force*'
+        $errs[0].ErrorDetails.RecommendedAction | Should -Be 'Use -Force to replace it.'
         $entry = Install-CxasModel -Source Reference -AcceptLicense -Force
         $entry.Source | Should -BeLike "$Base/drive/uc?export=download&id=1Y9zubvMzkYHoAqz-NvV6vniH5FKAF2iV"
         Get-Leftovers $UserModels | Should -BeNullOrEmpty
@@ -166,6 +166,7 @@ Describe 'Install-CxasModel' {
         Get-Leftovers $MachineModels | Should -BeNullOrEmpty
         Uninstall-CxasModel cxas-test -ErrorVariable errs -ErrorAction SilentlyContinue
         $errs[0].Exception.Message | Should -BeLike '*ships with the module*'
+        $errs[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
         Test-Path (Join-Path $ModuleDir 'models/cxas-test/model.json') | Should -BeTrue
     }
 
@@ -173,7 +174,10 @@ Describe 'Install-CxasModel' {
         Uninstall-CxasModel UNet_ResNet50_default -Confirm:$false
         $err = $null
         try { Invoke-CxasSegmentation (Join-Path $Files 'chest.png') -Model UNet_ResNet50_default -ErrorAction Stop } catch { $err = $_ }
-        $err.Exception.Message | Should -BeLike '*Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense*'
+        # The remedy is the record's RecommendedAction; the message says only what is wrong.
+        $err.ErrorDetails.RecommendedAction | Should -BeLike 'Install it once with Install-CxasModel -Name UNet_ResNet50_default -AcceptLicense*'
+        $err.Exception.Message | Should -Not -BeLike '*Install-CxasModel*'
+        $err.ErrorDetails.Message | Should -Be $err.Exception.Message
         Test-Path (Join-Path $UserModels 'UNet_ResNet50_default') | Should -BeFalse
     }
 
@@ -181,11 +185,10 @@ Describe 'Install-CxasModel' {
         Install-CxasModel -Path (Join-Path $Files159 'reference.pth') -AcceptLicense -Force | Out-Null
         $r = Invoke-CxasSegmentation (Join-Path $Files159 'chest.png') -Model UNet_ResNet50_default -Device Cpu
         $r.ClassCount | Should -Be 159
-        $features = @($r | Get-CxasFeature -Feature SCD, CTR -CtrMethod Reference)
-        $scd = $features | Where-Object Feature -eq 'SCD'
+        $scd = $r | Get-CxasFeature -Feature SCD
         $scd.Status | Should -Be 'OK'
         $scd.VertebraCount | Should -BeGreaterOrEqual 3
-        $ctr = $features | Where-Object Feature -eq 'CTR'
+        $ctr = $r | Get-CxasFeature -Feature CTR -CtrMethod Reference
         $ctr.Method | Should -Be 'Reference'
         $ctr.Status | Should -Not -Be 'Missing'
         # The default model, by contrast, has no vertebrae.
@@ -212,7 +215,7 @@ Describe 'Import-CxasModel names from file names (issue 10)' {
         Import-CxasModel -LiteralPath (Join-Path $odd $_) -Destination $destination -Force -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.Count | Should -Be 1
         $errs[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
-        $errs[0].Exception.Message | Should -BeLike '*-Name*'
+        $errs[0].ErrorDetails.RecommendedAction | Should -BeLike '*-Name*'
         Test-Path (Join-Path $parent 'keep.txt') | Should -BeTrue
         Test-Path (Join-Path $destination 'also-keep.txt') | Should -BeTrue
         @(Get-ChildItem $destination -Force).Count | Should -Be 1

@@ -257,10 +257,10 @@ namespace Cxas.Models.Install
             }
             var module = catalog.ModuleModelsDirectory;
             bool shipped = module != null && System.IO.Directory.Exists(System.IO.Path.Combine(module, name));
+            if (shipped)
+                throw new CxasException(CxasErrorKind.InvalidOperation, $"Model '{name}' ships with the module ({module}) and cannot be uninstalled.");
             throw new CxasException(CxasErrorKind.NotFound,
-                shipped
-                    ? $"Model '{name}' ships with the module ({module}) and cannot be uninstalled."
-                    : $"No installed model named '{name}'{(scope == null ? "" : $" in scope {scope}")} (searched {string.Join(", ", roots)}).");
+                $"No installed model named '{name}'{(scope == null ? "" : $" in scope {scope}")} (searched {string.Join(", ", roots)}).");
         }
 
         /// <summary>

@@ -147,12 +147,12 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
         }
 
         [Fact]
-        public void TextFileNamedPngIsNotSupported()
+        public void TextFileNamedPngIsInvalidData()
         {
             var file = Path.Combine(Dir, "notes.png");
             File.WriteAllText(file, "This is not an image.\n");
             var ex = Assert.Throws<CxasException>(() => ImageLoader.Load(file));
-            Assert.Equal(CxasErrorKind.NotSupported, ex.Kind);
+            Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
             Assert.Contains("notes.png", ex.Message);
         }
 

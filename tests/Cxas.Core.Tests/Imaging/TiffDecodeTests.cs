@@ -150,7 +150,7 @@ sys.stdout.write(' '.join(map(str, a.reshape(-1).tolist())))
             Assert.Equal(4, tiffOnly.HeaderSize);
             Assert.Equal("TIFF", tiffOnly.Load(Path.Combine(_dir, "rgb-raw.tif")).Info.Format);
             var ex = Assert.Throws<CxasException>(() => tiffOnly.Load(Path.Combine(_dir, "same.png")));
-            Assert.Equal(CxasErrorKind.NotSupported, ex.Kind);
+            Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
             // The default configuration holds every built-in format and reads as far as its largest header (DICOM's 132).
             // DICOM first: its preamble may hold a TIFF header (a dual-personality file), DICM at 128 decides.
             Assert.Equal(new[] { "DICOM", "PNG", "JPEG", "TIFF" }, ImageReaderConfiguration.Default.Readers.Select(r => r.Format));

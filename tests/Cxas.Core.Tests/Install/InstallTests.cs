@@ -446,6 +446,7 @@ namespace Cxas.Core.Tests.Install
             Assert.True(File.Exists(Path.Combine(plain, "keep.txt")));
             var shipped = Assert.Throws<CxasException>(() => ModelInstaller.FindInstalled("shipped", catalog));
             Assert.Contains("ships with the module", shipped.Message);
+            Assert.Equal(CxasErrorKind.InvalidOperation, shipped.Kind);
         }
 
         [Fact]
