@@ -140,5 +140,9 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
 
     protected override void StopProcessing() => _remote?.Stop();
 
-    public void Dispose() => _run?.Dispose();
+    public void Dispose()
+    {
+        _run?.Dispose();
+        _remote?.Dispose();
+    }
 }

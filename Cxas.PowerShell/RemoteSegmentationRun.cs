@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Management.Automation.Runspaces;
 using Cxas.Imaging;
 using Cxas.Import;
+using Cxas.Runs;
 
 namespace Cxas.PowerShell;
 
@@ -20,7 +21,7 @@ namespace Cxas.PowerShell;
 /// no node could finish is reported once. Stopping the pipeline stops every node.</item>
 /// </list>
 /// </summary>
-internal sealed class RemoteSegmentationRun
+internal sealed class RemoteSegmentationRun : IDisposable
 {
     private const string NodeScript = @"
 param([string[]] $Files, [string] $Model, [string] $Device, [string] $OutputPath, [string[]] $OutputType, [bool] $Force, [bool] $NoClobber)
@@ -62,7 +63,8 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
     private readonly string? _outputPath;
     private readonly string[] _outputTypes;
     private readonly bool _force, _noClobber;
-    private readonly Cxas.Export.OutputPlan? _plan;
+    // The planning side of a Core run: names planned and recorded here, before the nodes write under them.
+    private readonly MaskOutputs? _outputs;
     // Results as nodes produce them; a node whose pipeline ends adds (node, null), so the loop wakes at once.
     private readonly BlockingCollection<(Node Node, PSObject? Item)> _arrivals = new BlockingCollection<(Node, PSObject?)>();
     private volatile bool _stopping;
@@ -80,7 +82,15 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
         _force = force;
         _noClobber = noClobber;
         CheckNodes();
-        if (_outputPath != null) _plan = new Cxas.Export.OutputPlan(_outputPath, useJournal: true);
+        if (_outputPath != null)
+        {
+            try
+            {
+                _outputs = new MaskOutputs(_outputPath, outputTypes.Select(Cxas.Export.MaskExporter.ParseFormat),
+                    FileSegmentationRun.WritePolicyOf(force, noClobber), null, new CmdletRunHost(cmdlet, null));
+            }
+            catch (CxasException ex) { cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(ex, _outputPath)); }
+        }
     }
 
     /// <summary>Version and model of every node against this session's; any difference stops the run before work.</summary>
@@ -196,8 +206,8 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
 
     private void Start(Node node, List<InputFile> chunk, bool redo)
     {
-        if (_plan != null)
-            foreach (var i in chunk) _plan.Record(_plan.Plan(i.Path, i.RelativePath));
+        if (_outputs != null)
+            foreach (var i in chunk) _outputs.Reserve(i);
         var ps = System.Management.Automation.PowerShell.Create();
         ps.Runspace = node.Session.Runspace;
         ps.AddScript(NodeScript)
@@ -266,4 +276,6 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
         foreach (var node in _nodes)
             try { node.Pipeline?.Stop(); } catch (Exception) { }
     }
+
+    public void Dispose() => _outputs?.Dispose();
 }
