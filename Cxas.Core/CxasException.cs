@@ -17,6 +17,8 @@ namespace Cxas
         Network,
         /// <summary>A server refused the credentials (HTTP 401) or the access (403).</summary>
         Unauthorized,
+        /// <summary>Another run owns the output folder (and did not finish within the wait).</summary>
+        InUse,
     }
 
     /// <summary>

@@ -19,6 +19,11 @@ internal sealed class CmdletRunHost : IRunHost
     }
 
     public bool ShouldProcess(string target, string action) => _cmdlet.ShouldProcess(target, action);
+    /// <summary>-WhatIf given, or $WhatIfPreference set: ShouldProcess will refuse every write.</summary>
+    public bool WritesNothing =>
+        _cmdlet.MyInvocation.BoundParameters.TryGetValue("WhatIf", out var given)
+            ? LanguagePrimitives.IsTrue(given)
+            : LanguagePrimitives.IsTrue(_cmdlet.SessionState.PSVariable.GetValue("WhatIfPreference"));
     public void Verbose(string message) => _cmdlet.WriteVerbose(message);
     public void Warning(string message) => _cmdlet.WriteWarning(message);
 

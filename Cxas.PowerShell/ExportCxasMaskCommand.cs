@@ -54,7 +54,7 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
         }
         if (!string.IsNullOrEmpty(OutputPath))
             _outputs = new MaskOutputs(GetUnresolvedProviderPathFromPSPath(OutputPath), Format.Select(MaskExporter.ParseFormat),
-                FileSegmentationRun.WritePolicyOf(Force, NoClobber), Label, new CmdletRunHost(this, null));
+                FileSegmentationRun.WritePolicyOf(Force, NoClobber), Label, new CmdletRunHost(this, null), resume: false);
         else if (Format.Any(f => MaskExporter.ParseFormat(f) != MaskFormat.DicomSeg))
             throw new CxasException(CxasErrorKind.InvalidArgument, "Formats other than dicom-seg are written to files: add -OutputPath.");
     }, OutputPath ?? DicomWebUri);

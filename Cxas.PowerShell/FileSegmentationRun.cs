@@ -18,7 +18,7 @@ internal sealed class FileSegmentationRun : IDisposable
 
     /// <summary>Starts a run; model, device and output problems are terminating errors.</summary>
     public FileSegmentationRun(CxasCmdlet cmdlet, string? model, string device, string? outputPath, string[] outputTypes,
-        bool force, bool noClobber, string activity, int batchSize = 1)
+        bool force, bool noClobber, string activity, int batchSize = 1, bool plannedElsewhere = false, bool skipFinished = false)
     {
         _cmdlet = cmdlet;
         _progress = new ProgressTracker(cmdlet, activity);
@@ -33,6 +33,8 @@ internal sealed class FileSegmentationRun : IDisposable
                 Formats = outputTypes.Select(MaskExporter.ParseFormat).Distinct().ToList(),
                 WritePolicy = WritePolicyOf(force, noClobber),
                 Activity = activity,
+                PlannedElsewhere = plannedElsewhere,
+                SkipFinished = skipFinished,
             };
             _run = new SegmentationRun(options, new CmdletRunHost(cmdlet, _progress));
         }

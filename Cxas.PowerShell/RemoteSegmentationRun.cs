@@ -24,13 +24,15 @@ namespace Cxas.PowerShell;
 internal sealed class RemoteSegmentationRun : IDisposable
 {
     private const string NodeScript = @"
-param([string[]] $Files, [string] $Model, [string] $Device, [string] $OutputPath, [string[]] $OutputType, [bool] $Force, [bool] $NoClobber)
+param([string[]] $Files, [string] $Model, [string] $Device, [string] $OutputPath, [string[]] $OutputType, [bool] $Force, [bool] $NoClobber, [bool] $SkipFinished)
 Import-Module Cxas -ErrorAction Stop
 $p = @{ LiteralPath = $Files; Device = $Device; WarningAction = 'SilentlyContinue' }
 if ($Model) { $p.Model = $Model }
-if ($OutputPath) { $p.OutputPath = $OutputPath; $p.OutputType = $OutputType }
+# The names were planned (and the folder is owned) by the session that sent the files.
+if ($OutputPath) { $p.OutputPath = $OutputPath; $p.OutputType = $OutputType; $p.PlannedOutput = $true }
 if ($Force) { $p.Force = $true }
 if ($NoClobber) { $p.NoClobber = $true }
+if ($SkipFinished) { $p.SkipFinished = $true }
 # Results go back in batches of up to 8: each remoting message costs tens of milliseconds over SSH, whatever its size.
 $batch = [System.Collections.Generic.List[object]]::new()
 Invoke-CxasSegmentation @p | ForEach-Object { $batch.Add($_); if ($batch.Count -ge 8) { ,$batch.ToArray(); $batch.Clear() } }
@@ -62,7 +64,7 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
     private readonly string _device;
     private readonly string? _outputPath;
     private readonly string[] _outputTypes;
-    private readonly bool _force, _noClobber;
+    private readonly bool _force, _noClobber, _skipFinished;
     // The planning side of a Core run: names planned and recorded here, before the nodes write under them.
     private readonly MaskOutputs? _outputs;
     // Results as nodes produce them; a node whose pipeline ends adds (node, null), so the loop wakes at once.
@@ -70,7 +72,7 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
     private volatile bool _stopping;
 
     public RemoteSegmentationRun(CxasCmdlet cmdlet, PSSession[] sessions, int throttleLimit, string? model, string device,
-        string? outputPath, string[] outputTypes, bool force, bool noClobber)
+        string? outputPath, string[] outputTypes, bool force, bool noClobber, bool skipFinished)
     {
         _cmdlet = cmdlet;
         _nodes = sessions.Where(s => s != null).Select(s => new Node(s)).ToList();
@@ -81,6 +83,7 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
         _outputTypes = outputTypes;
         _force = force;
         _noClobber = noClobber;
+        _skipFinished = skipFinished;
         CheckNodes();
         if (_outputPath != null)
         {
@@ -218,7 +221,8 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
           .AddParameter("OutputType", _outputTypes)
           // A redone input may have been written by the node that broke: write it again, in place (atomically).
           .AddParameter("Force", _force || redo)
-          .AddParameter("NoClobber", _noClobber && !redo);
+          .AddParameter("NoClobber", _noClobber && !redo)
+          .AddParameter("SkipFinished", _skipFinished);
         var output = new PSDataCollection<PSObject>();
         output.DataAdded += (sender, e) =>
         {

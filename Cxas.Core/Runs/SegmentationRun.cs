@@ -9,10 +9,12 @@ namespace Cxas.Runs
     /// <summary>
     /// One segmentation run over files, as the cmdlets, the fan-out and the benchmark run it. Each input goes:
     /// <list type="number">
-    /// <item>finished? with an output folder, an input whose outputs all exist already is not decoded;</item>
+    /// <item>finished? with an output folder, an input whose outputs all exist already is not decoded: its result is the
+    /// earlier run's (<see cref="ResultRecords"/>), handed back in its place, or it is dropped with
+    /// <see cref="SegmentationRunOptions.SkipFinished"/>;</item>
     /// <item>the queue: decoding of the next files overlaps inference on the current one, results in input order;</item>
     /// <item>outputs: each result's masks are written (<see cref="MaskOutputs"/>: plan, journal, write policy,
-    /// confirmation), then the result is handed back;</item>
+    /// confirmation) and, once all are there, the result is recorded for reruns; then it is handed back;</item>
     /// <item>the end: run-level outputs (COCO) are completed and the run is summed up (<see cref="Summarize"/>).</item>
     /// </list>
     /// Failures are reported to the host, naming the file; the other inputs go on. Enumerate what <see cref="Add"/>
@@ -36,7 +38,8 @@ namespace Cxas.Runs
             _host = host;
             _segmenter = new Segmenter(options.Model, options.Device);
             if (!string.IsNullOrEmpty(options.OutputDirectory))
-                _outputs = new MaskOutputs(options.OutputDirectory!, options.Formats, options.WritePolicy, options.Labels, host);
+                _outputs = new MaskOutputs(options.OutputDirectory!, options.Formats, options.WritePolicy, options.Labels, host,
+                    resume: true, takeOwnership: !options.PlannedElsewhere, ownershipWait: options.OwnershipWait);
             _queue = new SegmentationQueue(_segmenter, depth: 2, batchSize: options.BatchSize);
         }
 
@@ -60,14 +63,17 @@ namespace Cxas.Runs
                 Fail(ex, file.Path);
                 yield break;
             }
-            if (finished)
+            SegmentationResult? earlier = null;
+            if (finished && !_options.SkipFinished) earlier = _outputs!.Earlier(file);
+            if (finished && _options.SkipFinished)
             {
                 _skipped++;
                 _host.Step(file.Path);
                 _host.Verbose($"Skipped '{file.Path}': its outputs are already written.");
                 yield break;
             }
-            foreach (var outcome in _queue.Submit(file))
+            var submitted = earlier != null ? _queue.SubmitDone(new SegmentationOutcome(file.Path, earlier, null, reused: true)) : _queue.Submit(file);
+            foreach (var outcome in submitted)
                 if (Take(outcome) is SegmentationResult r) yield return r;
             foreach (var outcome in _queue.TakeCompleted())
                 if (Take(outcome) is SegmentationResult r) yield return r;
@@ -82,7 +88,8 @@ namespace Cxas.Runs
             if (_outputs != null)
                 foreach (var record in _outputs.Complete()) _host.Verbose($"Wrote '{record.OutputPath}'.");
             if (_skipped > 0)
-                _host.Warning($"Skipped {_skipped} input(s) whose outputs were already written by an earlier run (use -Force to redo them).");
+                _host.Warning($"Skipped {_skipped} input(s) whose outputs were already written by an earlier run" +
+                              (_options.SkipFinished ? "" : ": their results are that run's") + " (use -Force to redo them).");
         }
 
         /// <summary>The run so far; <paramref name="inputErrors"/> counts every failed input the caller reported (its own and the run's).</summary>
@@ -108,6 +115,12 @@ namespace Cxas.Runs
                 return null;
             }
             var r = outcome.Result;
+            if (outcome.Reused)
+            {
+                _skipped++;
+                _host.Verbose($"{r.FileName}: finished by an earlier run; its result is that run's (not decoded or segmented again).");
+                return r;
+            }
             _results++;
             _host.Verbose($"{r.FileName}: decode {r.DecodeMs} ms, inference {r.InferenceMs} ms, {r.PresentCount}/{r.ClassCount} classes found.");
             if (_outputs != null)
@@ -116,6 +129,7 @@ namespace Cxas.Runs
                 try
                 {
                     foreach (var record in _outputs.Write(r)) _host.Verbose($"Wrote '{record.OutputPath}'.");
+                    _outputs.Remember(r);
                 }
                 finally { _writing.Stop(); }
             }

@@ -32,6 +32,15 @@ namespace Cxas.Runs
         public IReadOnlyList<string>? Labels { get; init; }
         /// <summary>The name of what runs (progress and summary).</summary>
         public string Activity { get; init; } = "Segmentation";
+        /// <summary>Drop finished inputs from the results instead of answering them with the earlier run's result.</summary>
+        public bool SkipFinished { get; init; }
+        /// <summary>How long to wait for another run that owns the output folder (see <see cref="OutputOwnership"/>).</summary>
+        public TimeSpan OwnershipWait { get; init; } = OutputOwnership.DefaultWait;
+        /// <summary>
+        /// The folder's names were planned by a run that owns it and hands inputs out (a fan-out node): take no
+        /// ownership, write only under the names the journal holds.
+        /// </summary>
+        public bool PlannedElsewhere { get; init; }
     }
 
     /// <summary>
@@ -42,6 +51,8 @@ namespace Cxas.Runs
     {
         /// <summary>Whether to write <paramref name="target"/> (-WhatIf, -Confirm).</summary>
         bool ShouldProcess(string target, string action);
+        /// <summary>Whether nothing is to be written at all (-WhatIf): the output folder is then neither created nor locked.</summary>
+        bool WritesNothing { get; }
         void Verbose(string message);
         void Warning(string message);
         /// <summary>An input failed (not decoded, not segmented): the other inputs go on.</summary>
@@ -57,7 +68,7 @@ namespace Cxas.Runs
     /// <param name="Files">Inputs seen: results, skipped and failed.</param>
     /// <param name="Results">Images segmented.</param>
     /// <param name="Errors">Inputs that failed (each with its error record).</param>
-    /// <param name="Skipped">Finished inputs: not segmented again, their outputs written by an earlier run.</param>
+    /// <param name="Skipped">Finished inputs: not decoded or segmented again (their outputs and result are an earlier run's).</param>
     /// <param name="Seconds">Wall time of the run.</param>
     /// <param name="ImagesPerSecond">Results per second of wall time.</param>
     public sealed record RunSummary(string Activity, int Files, int Results, int Errors, int Skipped, double Seconds, double ImagesPerSecond)
