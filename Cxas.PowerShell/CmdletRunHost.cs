@@ -24,6 +24,7 @@ internal sealed class CmdletRunHost : IRunHost
         _cmdlet.MyInvocation.BoundParameters.TryGetValue("WhatIf", out var given)
             ? LanguagePrimitives.IsTrue(given)
             : LanguagePrimitives.IsTrue(_cmdlet.SessionState.PSVariable.GetValue("WhatIfPreference"));
+    public bool Stopping => _cmdlet.Stopping;
     public void Verbose(string message) => _cmdlet.WriteVerbose(message);
     public void Warning(string message) => _cmdlet.WriteWarning(message);
 

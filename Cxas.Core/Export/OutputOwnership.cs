@@ -35,8 +35,11 @@ namespace Cxas.Export
 
         private OutputOwnership(string key) => _key = key;
 
-        /// <summary>Creates the folder if needed and takes its lock, waiting at most <paramref name="wait"/>.</summary>
-        public static OutputOwnership Acquire(string outputDirectory, TimeSpan wait, Action<string>? note = null)
+        /// <summary>
+        /// Creates the folder if needed and takes its lock, waiting at most <paramref name="wait"/>; while waiting,
+        /// <paramref name="stopping"/> (Ctrl+C) ends the wait with an <see cref="OperationCanceledException"/>.
+        /// </summary>
+        public static OutputOwnership Acquire(string outputDirectory, TimeSpan wait, Action<string>? note = null, Func<bool>? stopping = null)
         {
             var directory = Path.GetFullPath(outputDirectory);
             var path = Path.Combine(directory, LockFileName);
@@ -69,6 +72,7 @@ namespace Cxas.Export
                     noted = true;
                 }
                 Thread.Sleep(200);
+                if (stopping?.Invoke() == true) throw new OperationCanceledException("Stopped while waiting for the output folder.");
             }
         }
 

@@ -49,7 +49,7 @@ namespace Cxas.Runs
             // A run that writes nothing (-WhatIf) neither creates the folder nor locks it.
             if (takeOwnership && !host.WritesNothing)
             {
-                try { _ownership = OutputOwnership.Acquire(outputDirectory, ownershipWait ?? OutputOwnership.DefaultWait, host.Verbose); }
+                try { _ownership = OutputOwnership.Acquire(outputDirectory, ownershipWait ?? OutputOwnership.DefaultWait, host.Verbose, () => host.Stopping); }
                 catch (CxasException ex) when (ex.Kind == CxasErrorKind.WriteFailed)
                 {
                     // A folder this run cannot create or write in: no output can land there, so no other run's can be

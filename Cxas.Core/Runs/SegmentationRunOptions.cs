@@ -53,6 +53,8 @@ namespace Cxas.Runs
         bool ShouldProcess(string target, string action);
         /// <summary>Whether nothing is to be written at all (-WhatIf): the output folder is then neither created nor locked.</summary>
         bool WritesNothing { get; }
+        /// <summary>Whether the run is being stopped (Ctrl+C): a wait for the output folder ends.</summary>
+        bool Stopping { get; }
         void Verbose(string message);
         void Warning(string message);
         /// <summary>An input failed (not decoded, not segmented): the other inputs go on.</summary>

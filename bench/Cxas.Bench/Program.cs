@@ -95,6 +95,7 @@ sealed class ConsoleRunHost : IRunHost
     public int Failures;
     public bool ShouldProcess(string target, string action) => true;
     public bool WritesNothing => false;
+    public bool Stopping => false;
     public void Verbose(string message) { }
     public void Warning(string message) => Console.WriteLine($"  warning: {message}");
     public void InputFailed(Exception error, string path) { Failures++; Console.WriteLine($"  error: {path}: {error.Message}"); }

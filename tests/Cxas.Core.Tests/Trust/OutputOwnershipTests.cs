@@ -6,7 +6,7 @@ namespace Cxas.Core.Tests.Trust
     /// <summary>
     /// An output folder is owned by one run at a time: a lock held by another process (util-linux flock(1), the
     /// same kind of lock .NET takes) makes a second owner wait, and once the wait runs out it is one InUse error with
-    /// nothing written; when the holder ends, the folder is free again.
+    /// nothing written (a stop ends the wait at once); when the holder ends, the folder is free again.
     /// </summary>
     public class OutputOwnershipTests : TempFolderTests
     {
@@ -34,6 +34,8 @@ namespace Cxas.Core.Tests.Trust
                 Assert.Equal(CxasErrorKind.InUse, ex.Kind);
                 Assert.Single(notes);
                 Assert.Equal(new[] { lockFile }, Directory.GetFileSystemEntries(OutDir));
+                // A stop (Ctrl+C) ends a long wait at once.
+                Assert.Throws<OperationCanceledException>(() => OutputOwnership.Acquire(OutDir, TimeSpan.FromHours(1), null, () => true));
             }
             finally
             {
