@@ -19,6 +19,8 @@ namespace Cxas
         Unauthorized,
         /// <summary>The request is well formed but not allowed for this object in its state (e.g. removing a model the module ships).</summary>
         InvalidOperation,
+        /// <summary>Another run owns the output folder (and did not finish within the wait).</summary>
+        InUse,
     }
 
     /// <summary>

@@ -79,6 +79,7 @@ public abstract class CxasCmdlet : PSCmdlet
             case CxasErrorKind.InvalidArgument: return ErrorCategory.InvalidArgument;
             case CxasErrorKind.Network: return ErrorCategory.ConnectionError;
             case CxasErrorKind.Unauthorized: return ErrorCategory.PermissionDenied;
+            case CxasErrorKind.InUse: return ErrorCategory.ResourceBusy;
             default: return ErrorCategory.NotSpecified;
         }
     }

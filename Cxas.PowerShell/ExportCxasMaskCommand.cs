@@ -1,6 +1,7 @@
 using System.Security;
 using Cxas.DicomWeb;
 using Cxas.Export;
+using Cxas.Runs;
 
 namespace Cxas.PowerShell;
 
@@ -33,7 +34,7 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
     /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>).</summary>
     public object GetDynamicParameters() => _connection;
 
-    private MaskOutputSet? _outputs;
+    private MaskOutputs? _outputs;
     private DicomSegStore? _store;
     private int _stored, _existing;
 
@@ -52,7 +53,8 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
             throw new CxasException(CxasErrorKind.InvalidArgument, "Give -OutputPath (a folder), -DicomWebUri (a DICOMweb server), or both.");
         }
         if (!string.IsNullOrEmpty(OutputPath))
-            _outputs = new MaskOutputSet(this, GetUnresolvedProviderPathFromPSPath(OutputPath), Format, Force, NoClobber, Label);
+            _outputs = new MaskOutputs(GetUnresolvedProviderPathFromPSPath(OutputPath), Format.Select(MaskExporter.ParseFormat),
+                FileSegmentationRun.WritePolicyOf(Force, NoClobber), Label, new CmdletRunHost(this, null), resume: false);
         else if (Format.Any(f => MaskExporter.ParseFormat(f) != MaskFormat.DicomSeg))
             throw new CxasException(CxasErrorKind.InvalidArgument, "Formats other than dicom-seg are written to files: add -OutputPath.");
     }, OutputPath ?? DicomWebUri);

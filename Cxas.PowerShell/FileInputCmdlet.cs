@@ -61,6 +61,9 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     /// <summary>With -OutputPath: skip outputs that exist (with a warning) instead of reporting an error.</summary>
     [Parameter] public SwitchParameter NoClobber { get; set; }
 
+    /// <summary>With -OutputPath: emit nothing for inputs an earlier run finished (by default each gets that run's result, not segmented again).</summary>
+    [Parameter] public SwitchParameter SkipFinished { get; set; }
+
     /// <summary>Images per model run (default 1). Larger batches help on GPUs; on a CPU one image at a time is as fast and holds less memory. At most this many decoded images are held at once.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
@@ -76,6 +79,12 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     [Parameter(ParameterSetName = LiteralSet)]
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 1024;
+
+    /// <summary>
+    /// Set by a -Session planner on its nodes: the output names were planned (and the folder is owned) by the run that
+    /// sent the files, so this run takes no ownership of the folder and writes under the journal's names.
+    /// </summary>
+    [Parameter(DontShow = true)] public SwitchParameter PlannedOutput { get; set; }
 
     /// <summary>The derived cmdlet's -Path.</summary>
     /// <summary>Run in the background: emits a job at once (Receive-Job gives the live results, as this command would
@@ -120,7 +129,7 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
 
     /// <summary>The parameters that only make sense for image files (for cmdlets that also take results).</summary>
     internal static readonly string[] FileOnlyParameters =
-        { nameof(Recurse), nameof(FollowSymlink), nameof(Model), nameof(Device), nameof(OutputPath), nameof(OutputType), nameof(Force), nameof(NoClobber), nameof(BatchSize) };
+        { nameof(Recurse), nameof(FollowSymlink), nameof(Model), nameof(Device), nameof(OutputPath), nameof(OutputType), nameof(Force), nameof(NoClobber), nameof(SkipFinished), nameof(BatchSize) };
 
     private FileSegmentationRun? _run;
     private RemoteSegmentationRun? _remote;
@@ -135,10 +144,10 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
         if (UsesSessions)
         {
             if (BatchSize > 1) WriteWarning("-BatchSize applies to segmentation here; the -Session nodes segment one image at a time.");
-            _remote = new RemoteSegmentationRun(this, Session!, ThrottleLimit, Model, Device, OutputPath, OutputType, Force, NoClobber);
+            _remote = new RemoteSegmentationRun(this, Session!, ThrottleLimit, Model, Device, OutputPath, OutputType, Force, NoClobber, SkipFinished);
         }
         else
-            _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, MyInvocation.MyCommand.Name, BatchSize);
+            _run = new FileSegmentationRun(this, Model, Device, OutputPath, OutputType, Force, NoClobber, MyInvocation.MyCommand.Name, BatchSize, PlannedOutput, SkipFinished);
     }
 
     /// <summary>The files this pipeline record names (-Path or -LiteralPath, and any <paramref name="extraPaths"/>), expanded lazily.</summary>
@@ -219,5 +228,9 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
 
     protected override void StopProcessing() => _remote?.Stop();
 
-    public void Dispose() => _run?.Dispose();
+    public void Dispose()
+    {
+        _run?.Dispose();
+        _remote?.Dispose();
+    }
 }

@@ -1,140 +1,76 @@
+using Cxas.Export;
 using Cxas.Imaging;
 using Cxas.Models;
+using Cxas.Runs;
 
 namespace Cxas.PowerShell;
 
 /// <summary>
-/// Segments files for a cmdlet: resolves the model and device, overlaps decoding with inference, writes masks to
-/// an output folder when asked, reports progress and turns failures into non-terminating errors naming the file.
-/// Used by Invoke-CxasSegmentation and by every cmdlet that also accepts image files.
+/// A cmdlet's side of a Core <see cref="SegmentationRun"/>: resolves the model, device and output folder from the
+/// parameters, reports what will run, hands each file to the run and ends with the run's summary as an information
+/// record. Used by Invoke-CxasSegmentation and by every cmdlet that also accepts image files.
 /// </summary>
 internal sealed class FileSegmentationRun : IDisposable
 {
     private readonly CxasCmdlet _cmdlet;
-    private readonly Segmenter _segmenter;
-    private readonly SegmentationQueue _queue;
-    private readonly MaskOutputSet? _outputs;
+    private readonly SegmentationRun _run;
     private readonly ProgressTracker _progress;
-    private readonly string _activity;
-    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
-    private int _skipped, _results;
 
     /// <summary>Starts a run; model, device and output problems are terminating errors.</summary>
     public FileSegmentationRun(CxasCmdlet cmdlet, string? model, string device, string? outputPath, string[] outputTypes,
-        bool force, bool noClobber, string activity, int batchSize = 1)
+        bool force, bool noClobber, string activity, int batchSize = 1, bool plannedElsewhere = false, bool skipFinished = false)
     {
         _cmdlet = cmdlet;
-        CxasModel resolved;
+        _progress = new ProgressTracker(cmdlet, activity);
         try
         {
             var spec = DeviceSpec.Parse(device);
-            resolved = cmdlet.ResolveModel(model);
-            _segmenter = new Segmenter(resolved, spec);
-            if (!string.IsNullOrEmpty(outputPath))
-                _outputs = new MaskOutputSet(cmdlet, cmdlet.GetUnresolvedProviderPathFromPSPath(outputPath), outputTypes, force, noClobber, null);
+            var options = new SegmentationRunOptions(cmdlet.ResolveModel(model))
+            {
+                Device = spec,
+                BatchSize = batchSize,
+                OutputDirectory = string.IsNullOrEmpty(outputPath) ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(outputPath),
+                Formats = outputTypes.Select(MaskExporter.ParseFormat).Distinct().ToList(),
+                WritePolicy = WritePolicyOf(force, noClobber),
+                Activity = activity,
+                PlannedElsewhere = plannedElsewhere,
+                SkipFinished = skipFinished,
+            };
+            _run = new SegmentationRun(options, new CmdletRunHost(cmdlet, _progress));
         }
         catch (CxasException ex)
         {
             cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(ex, ex.FilePath ?? model ?? device));
             throw; // not reached
         }
+        var resolved = _run.Model;
         if (resolved.Manifest.TestOnly)
             cmdlet.WriteWarning($"Model '{resolved.Name}' is a test model: its masks are a closed-form function of pixel intensity, not anatomy.");
-        cmdlet.WriteVerbose($"Model '{resolved.Name}' ({resolved.Directory}) on {_segmenter.Device}; ONNX Runtime from {NativeRuntime.Source} ({NativeRuntime.Directory}).");
+        cmdlet.WriteVerbose($"Model '{resolved.Name}' ({resolved.Directory}) on {_run.Segmenter.Device}; ONNX Runtime from {NativeRuntime.Source} ({NativeRuntime.Directory}).");
         if (NativeRuntime.Note != null) cmdlet.WriteWarning(NativeRuntime.Note);
-        if (_segmenter.DeviceNote != null) cmdlet.WriteVerbose($"CUDA not used: {_segmenter.DeviceNote}");
-        _queue = new SegmentationQueue(_segmenter, depth: 2, batchSize: batchSize);
-        _progress = new ProgressTracker(cmdlet, activity);
-        _activity = activity;
+        if (_run.Segmenter.DeviceNote != null) cmdlet.WriteVerbose($"CUDA not used: {_run.Segmenter.DeviceNote}");
     }
 
-    public CxasModel Model => _segmenter.Model;
+    /// <summary>-Force and -NoClobber as a write policy (-NoClobber wins: it never loses data).</summary>
+    internal static WritePolicy WritePolicyOf(bool force, bool noClobber) =>
+        noClobber ? WritePolicy.Keep : force ? WritePolicy.Overwrite : WritePolicy.Fail;
 
     /// <summary>The run's progress, whose Total a count of the inputs may fill in.</summary>
     internal ProgressTracker Progress => _progress;
 
-    /// <summary>
-    /// Queues one file and yields the results that are ready (lazily: enumerate it at once, on the pipeline thread).
-    /// A file whose outputs all exist already is skipped before it is decoded. Failures are written as errors, not yielded.
-    /// </summary>
-    public IEnumerable<SegmentationResult> Add(InputFile file)
-    {
-        bool finished;
-        try { finished = _outputs != null && _outputs.IsFinished(file); }
-        catch (CxasException ex)
-        {
-            _cmdlet.WriteFileError(ex, file.Path);
-            yield break;
-        }
-        if (finished)
-        {
-            _skipped++;
-            _progress.Step(file.Path);
-            _cmdlet.WriteVerbose($"Skipped '{file.Path}': its outputs are already written.");
-            yield break;
-        }
-        foreach (var outcome in _queue.Submit(file))
-            if (Take(outcome) is SegmentationResult r) yield return r;
-        foreach (var outcome in _queue.TakeCompleted())
-            if (Take(outcome) is SegmentationResult r) yield return r;
-    }
+    public CxasModel Model => _run.Model;
 
-    /// <summary>Yields the files still in flight, then completes run-level outputs.</summary>
+    /// <summary>Queues one file and yields the results that are ready (lazily: enumerate it at once, on the pipeline thread).</summary>
+    public IEnumerable<SegmentationResult> Add(InputFile file) => _run.Add(file);
+
+    /// <summary>Yields the files still in flight, then completes run-level outputs and writes the summary.</summary>
     public IEnumerable<SegmentationResult> Finish()
     {
-        SegmentationOutcome? outcome;
-        while ((outcome = _queue.TakeNext()) != null)
-            if (Take(outcome) is SegmentationResult r) yield return r;
-        if (_outputs != null)
-            foreach (var record in _outputs.Complete()) _cmdlet.WriteVerbose($"Wrote '{record.OutputPath}'.");
-        if (_skipped > 0)
-            _cmdlet.WriteWarning($"Skipped {_skipped} input(s) whose outputs were already written by an earlier run (use -Force to redo them).");
+        foreach (var r in _run.Finish()) yield return r;
         _progress.Complete();
         // One information record sums the run up ($r = ... -InformationVariable info; or 6>&1).
-        double seconds = _clock.Elapsed.TotalSeconds;
-        var summary = new RunSummary(_activity, _results + _skipped + _cmdlet.FileErrors, _results, _cmdlet.FileErrors, _skipped,
-            Math.Round(seconds, 2), seconds > 0 ? Math.Round(_results / seconds, 2) : 0);
-        _cmdlet.WriteInformation(summary, new[] { "Cxas", "Summary" });
+        _cmdlet.WriteInformation(_run.Summarize(_cmdlet.FileErrors), new[] { "Cxas", "Summary" });
     }
 
-    private SegmentationResult? Take(SegmentationOutcome outcome)
-    {
-        _progress.Step(outcome.Path);
-        DicomWebParameters.Flush(_cmdlet);
-        if (outcome.Result == null)
-        {
-            // Refused credentials fail every instance alike: one terminating error, not one per instance.
-            if (outcome.Error is CxasException { Kind: CxasErrorKind.Unauthorized } denied)
-                _cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(denied, outcome.Path));
-            _cmdlet.WriteFileError(outcome.Error!, outcome.Path);
-            return null;
-        }
-        var r = outcome.Result;
-        _results++;
-        _cmdlet.WriteVerbose($"{r.FileName}: decode {r.DecodeMs} ms, inference {r.InferenceMs} ms, {r.PresentCount}/{r.ClassCount} classes found.");
-        if (_outputs != null)
-            foreach (var record in _outputs.Write(outcome.Result)) _cmdlet.WriteVerbose($"Wrote '{record.OutputPath}'.");
-        return outcome.Result;
-    }
-
-    public void Dispose()
-    {
-        // Drain background work so no task outlives the pipeline, and discard unfinished run-level outputs.
-        try { while (_queue.TakeNext() != null) { } } catch (Exception) { }
-        _outputs?.Dispose();
-    }
-}
-
-/// <summary>What one segmentation run did: the message data of its closing information record.</summary>
-/// <param name="Activity">The cmdlet that ran.</param>
-/// <param name="Files">Inputs seen: results, skipped and failed.</param>
-/// <param name="Results">Images segmented.</param>
-/// <param name="Errors">Inputs that failed (each with its error record).</param>
-/// <param name="Skipped">Inputs whose outputs were all there already.</param>
-/// <param name="Seconds">Wall time of the run.</param>
-/// <param name="ImagesPerSecond">Results per second of wall time.</param>
-public sealed record RunSummary(string Activity, int Files, int Results, int Errors, int Skipped, double Seconds, double ImagesPerSecond)
-{
-    public override string ToString() =>
-        $"{Activity}: {Files} file(s), {Results} result(s), {Errors} error(s), {Skipped} skipped, {Seconds:0.0} s ({ImagesPerSecond:0.00} images/s).";
+    public void Dispose() => _run.Dispose();
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Management.Automation.Runspaces;
 using Cxas.Imaging;
 using Cxas.Import;
+using Cxas.Runs;
 
 namespace Cxas.PowerShell;
 
@@ -20,16 +21,18 @@ namespace Cxas.PowerShell;
 /// no node could finish is reported once. Stopping the pipeline stops every node.</item>
 /// </list>
 /// </summary>
-internal sealed class RemoteSegmentationRun
+internal sealed class RemoteSegmentationRun : IDisposable
 {
     private const string NodeScript = @"
-param([string[]] $Files, [string] $Model, [string] $Device, [string] $OutputPath, [string[]] $OutputType, [bool] $Force, [bool] $NoClobber)
+param([string[]] $Files, [string] $Model, [string] $Device, [string] $OutputPath, [string[]] $OutputType, [bool] $Force, [bool] $NoClobber, [bool] $SkipFinished)
 Import-Module Cxas -ErrorAction Stop
 $p = @{ LiteralPath = $Files; Device = $Device; WarningAction = 'SilentlyContinue' }
 if ($Model) { $p.Model = $Model }
-if ($OutputPath) { $p.OutputPath = $OutputPath; $p.OutputType = $OutputType }
+# The names were planned (and the folder is owned) by the session that sent the files.
+if ($OutputPath) { $p.OutputPath = $OutputPath; $p.OutputType = $OutputType; $p.PlannedOutput = $true }
 if ($Force) { $p.Force = $true }
 if ($NoClobber) { $p.NoClobber = $true }
+if ($SkipFinished) { $p.SkipFinished = $true }
 # Results go back in batches of up to 8: each remoting message costs tens of milliseconds over SSH, whatever its size.
 $batch = [System.Collections.Generic.List[object]]::new()
 Invoke-CxasSegmentation @p | ForEach-Object { $batch.Add($_); if ($batch.Count -ge 8) { ,$batch.ToArray(); $batch.Clear() } }
@@ -61,14 +64,15 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
     private readonly string _device;
     private readonly string? _outputPath;
     private readonly string[] _outputTypes;
-    private readonly bool _force, _noClobber;
-    private readonly Cxas.Export.OutputPlan? _plan;
+    private readonly bool _force, _noClobber, _skipFinished;
+    // The planning side of a Core run: names planned and recorded here, before the nodes write under them.
+    private readonly MaskOutputs? _outputs;
     // Results as nodes produce them; a node whose pipeline ends adds (node, null), so the loop wakes at once.
     private readonly BlockingCollection<(Node Node, PSObject? Item)> _arrivals = new BlockingCollection<(Node, PSObject?)>();
     private volatile bool _stopping;
 
     public RemoteSegmentationRun(CxasCmdlet cmdlet, PSSession[] sessions, int throttleLimit, string? model, string device,
-        string? outputPath, string[] outputTypes, bool force, bool noClobber)
+        string? outputPath, string[] outputTypes, bool force, bool noClobber, bool skipFinished)
     {
         _cmdlet = cmdlet;
         _nodes = sessions.Where(s => s != null).Select(s => new Node(s)).ToList();
@@ -79,8 +83,17 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
         _outputTypes = outputTypes;
         _force = force;
         _noClobber = noClobber;
+        _skipFinished = skipFinished;
         CheckNodes();
-        if (_outputPath != null) _plan = new Cxas.Export.OutputPlan(_outputPath, useJournal: true);
+        if (_outputPath != null)
+        {
+            try
+            {
+                _outputs = new MaskOutputs(_outputPath, outputTypes.Select(Cxas.Export.MaskExporter.ParseFormat),
+                    FileSegmentationRun.WritePolicyOf(force, noClobber), null, new CmdletRunHost(cmdlet, null));
+            }
+            catch (CxasException ex) { cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(ex, _outputPath)); }
+        }
     }
 
     /// <summary>Version and model of every node against this session's; any difference stops the run before work.</summary>
@@ -196,8 +209,8 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
 
     private void Start(Node node, List<InputFile> chunk, bool redo)
     {
-        if (_plan != null)
-            foreach (var i in chunk) _plan.Record(_plan.Plan(i.Path, i.RelativePath));
+        if (_outputs != null)
+            foreach (var i in chunk) _outputs.Reserve(i);
         var ps = System.Management.Automation.PowerShell.Create();
         ps.Runspace = node.Session.Runspace;
         ps.AddScript(NodeScript)
@@ -208,7 +221,8 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
           .AddParameter("OutputType", _outputTypes)
           // A redone input may have been written by the node that broke: write it again, in place (atomically).
           .AddParameter("Force", _force || redo)
-          .AddParameter("NoClobber", _noClobber && !redo);
+          .AddParameter("NoClobber", _noClobber && !redo)
+          .AddParameter("SkipFinished", _skipFinished);
         var output = new PSDataCollection<PSObject>();
         output.DataAdded += (sender, e) =>
         {
@@ -266,4 +280,6 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
         foreach (var node in _nodes)
             try { node.Pipeline?.Stop(); } catch (Exception) { }
     }
+
+    public void Dispose() => _outputs?.Dispose();
 }

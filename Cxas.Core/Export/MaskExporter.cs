@@ -159,19 +159,26 @@ namespace Cxas.Export
 
             var target = planned.TargetFor(group[0]);
             _plan.PrepareDirectory(Path.GetDirectoryName(target)!);
+            _plan.EnsureNoLink(target);
             bool own = planned.Recorded;
             // Someone else's file at the planned place is never claimed: it stays theirs, and the write fails or replaces it.
             if (!own) AtomicOutput.EnsureWritable(target, _overwrite);
             _plan.Record(planned);
             if (writer is ClassImageWriter)
             {
-                if (own && !_overwrite && Directory.Exists(target))
+                // A folder that is there already (this input's own, or mask images only when overwriting) keeps what this
+                // write does not replace: the files of other formats and classes. Each file written replaces only itself;
+                // without overwriting, only the files missing are added. A new folder appears whole.
+                if (Directory.Exists(target) && (own || IsMaskFolder(target)))
                 {
                     _plan.PrepareDirectory(target);
-                    foreach (var f in group.Where(f => !OutputPlan.IsFinished(planned, f)))
+                    foreach (var f in group)
                         foreach (var c in classes)
-                            AtomicOutput.WriteFile(Path.Combine(target, result.Masks.Labels[c] + FileExtension(f)), false,
-                                stream => ClassWriter(f).WriteClass(stream, result.Masks, c));
+                        {
+                            var file = Path.Combine(target, result.Masks.Labels[c] + FileExtension(f));
+                            if (!_overwrite && File.Exists(file)) continue;
+                            AtomicOutput.WriteFile(file, _overwrite, stream => ClassWriter(f).WriteClass(stream, result.Masks, c));
+                        }
                 }
                 else
                 {

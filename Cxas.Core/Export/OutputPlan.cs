@@ -85,28 +85,71 @@ namespace Cxas.Export
 
         private static IEnumerable<string> OutputNames(string relativeBase) => PerInputSuffixes.Select(suffix => relativeBase + suffix);
 
+        /// <summary>The largest journal a run reads (about 300,000 inputs); a larger one is an error, never read.</summary>
+        public const long MaxJournalBytes = 64L << 20;
+        // A journal line is a safe relative name (a few components of at most 255 bytes) and a path: longer ones are damage.
+        private const int MaxJournalLine = 16 << 10;
+        private bool _journalUnusable;
+
+        // The journal is read only when it is a regular file of bounded size: a link (which could lead anywhere) is an
+        // error, an entry of length 0 (empty, or a FIFO or device, which report 0) is never opened and is rebuilt at the
+        // first record, and one over MaxJournalBytes is an error. Reading streams it line by line; damaged lines are ignored.
         private void LoadJournal()
         {
-            if (!File.Exists(_journalPath)) return;
-            string text;
-            try { text = File.ReadAllText(_journalPath!, Encoding.UTF8); }
+            var path = _journalPath!;
+            var info = new FileInfo(path);
+            if (Directory.Exists(path) || info.Exists && (info.Attributes & FileAttributes.ReparsePoint) != 0)
+                throw new CxasException(CxasErrorKind.InvalidData,
+                    $"The output plan '{path}' is a link or a folder, not the journal a run keeps; it is not followed. Remove it to plan the folder afresh.", path);
+            if (!info.Exists) return;
+            if (info.Length == 0) { _journalUnusable = true; return; }
+            if (info.Length > MaxJournalBytes) throw TooLarge(path, info.Length);
+            try
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+                var line = new MemoryStream();
+                var buffer = new byte[1 << 16];
+                long total = 0;
+                bool overlong = false;
+                int n;
+                while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    total += n;
+                    if (total > MaxJournalBytes) throw TooLarge(path, total);
+                    int start = 0;
+                    for (int i = 0; i < n; i++)
+                    {
+                        if (buffer[i] != (byte)'\n') continue;
+                        if (!overlong) { line.Write(buffer, start, i - start); Accept(Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length)); }
+                        line.SetLength(0);
+                        overlong = false;
+                        start = i + 1;
+                    }
+                    // The rest is a line not yet ended (or one a killed run left unfinished: it is never accepted).
+                    if (!overlong) line.Write(buffer, start, n - start);
+                    if (line.Length > MaxJournalLine) { overlong = true; line.SetLength(0); }
+                }
+            }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                throw new CxasException(CxasErrorKind.WriteFailed, $"Cannot read the output plan '{_journalPath}': {ex.Message}", _journalPath, ex);
+                throw new CxasException(CxasErrorKind.WriteFailed, $"Cannot read the output plan '{path}': {ex.Message}", path, ex);
             }
-            var lines = text.Split('\n');
-            // The last piece is empty when the journal ends in a newline; otherwise it is a line a killed run left unfinished.
-            for (int i = 0; i < lines.Length - 1; i++)
-            {
-                var line = lines[i];
-                int tab = line.IndexOf('\t');
-                if (tab <= 0 || tab == line.Length - 1) continue;
-                var relativeBase = line.Substring(0, tab);
-                var input = line.Substring(tab + 1);
-                if (!IsSafeRelative(relativeBase) || _baseOf.ContainsKey(input) || !IsFree(relativeBase, input)) continue;
-                Claim(relativeBase, input);
-                _recorded.Add(input);
-            }
+        }
+
+        private static CxasException TooLarge(string path, long length) =>
+            new CxasException(CxasErrorKind.LimitExceeded,
+                $"The output plan '{path}' holds {length} bytes, more than the {MaxJournalBytes >> 20} MiB a journal may have (about 300,000 inputs); it was not read. " +
+                "Write further runs into a new output folder, or remove the journal to plan the folder afresh (its outputs are then no longer resumed).", path);
+
+        private void Accept(string line)
+        {
+            int tab = line.IndexOf('\t');
+            if (tab <= 0 || tab == line.Length - 1) return;
+            var relativeBase = line.Substring(0, tab);
+            var input = line.Substring(tab + 1);
+            if (!IsSafeRelative(relativeBase) || _baseOf.ContainsKey(input) || !IsFree(relativeBase, input)) return;
+            Claim(relativeBase, input);
+            _recorded.Add(input);
         }
 
         private static bool IsSafeRelative(string relativeBase) =>
@@ -215,6 +258,11 @@ namespace Cxas.Export
                 if (_journal == null)
                 {
                     PrepareDirectory(OutputDirectory);
+                    // Appended to only as the regular file that was read; an empty entry (perhaps a FIFO) is replaced.
+                    var info = new FileInfo(_journalPath);
+                    if (Directory.Exists(_journalPath) || info.Exists && (info.Attributes & FileAttributes.ReparsePoint) != 0)
+                        throw new CxasException(CxasErrorKind.InvalidData, $"The output plan '{_journalPath}' is a link or a folder; it is not followed.", _journalPath);
+                    if (_journalUnusable || info.Exists && info.Length == 0) File.Delete(_journalPath);
                     var stream = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
                     _journal = new StreamWriter(stream, new UTF8Encoding(false));
                 }
@@ -236,8 +284,31 @@ namespace Cxas.Export
         {
             var full = Path.GetFullPath(directory);
             if (!_prepared.Add(full)) return;
+            EnsureNoLink(full);
             AtomicOutput.CreateDirectory(full);
             AtomicOutput.RemoveStaleTemporaries(full);
+        }
+
+        /// <summary>
+        /// Refuses a place below the output folder that is reached through a link, or is one: a link made there (a
+        /// subfolder pointing elsewhere) would let outputs land outside the output folder. The folder itself may be a link.
+        /// </summary>
+        public void EnsureNoLink(string path)
+        {
+            var full = Path.GetFullPath(path);
+            var root = OutputDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            if (full.Length <= root.Length || !full.StartsWith(root, StringComparison.Ordinal)) return;
+            var current = root;
+            foreach (var part in full.Substring(root.Length).Split(new[] { Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar }, StringSplitOptions.RemoveEmptyEntries))
+            {
+                current = Path.Combine(current, part);
+                var info = new FileInfo(current);
+                bool exists = info.Exists || Directory.Exists(current);
+                if (!exists) return;
+                if ((info.Attributes & FileAttributes.ReparsePoint) != 0)
+                    throw new CxasException(CxasErrorKind.AlreadyExists,
+                        $"'{current}' is a link; outputs are never written through a link below the output folder (it may lead outside it). It is left as it is.", current);
+            }
         }
 
         /// <summary>

@@ -7,16 +7,19 @@ namespace Cxas.Segmentation
     /// <summary>The outcome of one submitted file: a result or the error that stopped it.</summary>
     public sealed class SegmentationOutcome
     {
-        public SegmentationOutcome(string path, SegmentationResult? result, Exception? error)
+        public SegmentationOutcome(string path, SegmentationResult? result, Exception? error, bool reused = false)
         {
             Path = path;
             Result = result;
             Error = error;
+            Reused = reused;
         }
 
         public string Path { get; }
         public SegmentationResult? Result { get; }
         public Exception? Error { get; }
+        /// <summary>A result not computed by this queue (an earlier run's, handed in with <see cref="SegmentationQueue.SubmitDone"/>).</summary>
+        public bool Reused { get; }
     }
 
     /// <summary>
@@ -72,6 +75,26 @@ namespace Cxas.Segmentation
             var done = new List<SegmentationOutcome>();
             while (_inFlight.Count >= Depth) done.Add(_inFlight.Dequeue().GetAwaiter().GetResult());
             _inFlight.Enqueue(Task.Run(() => Process(input)));
+            return done;
+        }
+
+        /// <summary>
+        /// Queues an outcome that is already known (an earlier run's result), so that it comes out in its place among
+        /// the files submitted; a batch being gathered is run first.
+        /// </summary>
+        public IEnumerable<SegmentationOutcome> SubmitDone(SegmentationOutcome outcome)
+        {
+            var done = new List<SegmentationOutcome>();
+            if (BatchSize > 1)
+            {
+                if (_decoding.Count > 0) RunBatch();
+                _ready.Enqueue(outcome);
+                done.AddRange(_ready);
+                _ready.Clear();
+                return done;
+            }
+            while (_inFlight.Count >= Depth) done.Add(_inFlight.Dequeue().GetAwaiter().GetResult());
+            _inFlight.Enqueue(Task.FromResult(outcome));
             return done;
         }
 

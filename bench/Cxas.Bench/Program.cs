@@ -5,6 +5,7 @@ using System.Diagnostics;
 using Cxas.Export;
 using Cxas.Imaging;
 using Cxas.Models;
+using Cxas.Runs;
 using Cxas.Segmentation;
 
 string? input = null, modelDir = null, outDir = null;
@@ -52,43 +53,52 @@ if (warmUp) segmenter.Segment(files[0]);
 
 double decodeMs = 0, inferMs = 0, writeMs = 0;
 long peak = 0;
-using var exporter = new MaskExporter(outDir, MaskFormat.Png, overwrite: true);
-// Export on its own thread (bounded queue) while the next images decode and infer.
-double exportMs = 0;
-using var worker = new ExportWorker(r =>
+// The run the cmdlets use (Cxas.Runs.SegmentationRun): queue, output plan with its journal, writes, in one type,
+// so these figures are those of Invoke-CxasSegmentation -OutputPath without the PowerShell host.
+var host = new ConsoleRunHost();
+var options = new SegmentationRunOptions(model)
 {
-    var sw = Stopwatch.StartNew();
-    var records = exporter.Export(r);
-    lock (exporter) exportMs += sw.Elapsed.TotalMilliseconds;
-    return records;
-});
-var queue = new SegmentationQueue(segmenter);
+    Device = DeviceSpec.Cpu,
+    OutputDirectory = write ? outDir : null,
+    Formats = new[] { MaskFormat.Png },
+    WritePolicy = WritePolicy.Overwrite,
+    Activity = "Cxas.Bench",
+};
 var wall = Stopwatch.StartNew();
-int done = 0, failed = 0;
-void Take(SegmentationOutcome o)
+int done = 0;
+using (var run = new SegmentationRun(options, host))
 {
-    if (o.Result == null) { failed++; Console.WriteLine($"  error: {o.Error!.Message}"); return; }
-    decodeMs += o.Result.DecodeMs;
-    inferMs += o.Result.InferenceMs;
-    if (write)
+    void Take(SegmentationResult r)
     {
-        worker.Add(o.Result);
-        // Outcomes are taken as they finish, so nothing keeps written results alive.
-        foreach (var e in worker.TakeCompleted()) if (e.Error != null) { failed++; Console.WriteLine($"  export error: {e.Error.Message}"); }
+        decodeMs += r.DecodeMs;
+        inferMs += r.InferenceMs;
+        done++;
+        peak = Math.Max(peak, Process.GetCurrentProcess().WorkingSet64);
     }
-    done++;
-    peak = Math.Max(peak, Process.GetCurrentProcess().WorkingSet64);
+    foreach (var f in files) foreach (var r in run.Add(new InputFile(f))) Take(r);
+    foreach (var r in run.Finish()) Take(r);
+    wall.Stop();
+    writeMs = run.WriteTime.TotalMilliseconds;
 }
-foreach (var f in files) foreach (var o in queue.Submit(f)) Take(o);
-SegmentationOutcome? last;
-while ((last = queue.TakeNext()) != null) Take(last);
-foreach (var e in worker.Complete()) if (e.Error != null) { failed++; Console.WriteLine($"  export error: {e.Error.Message}"); }
-writeMs = exportMs;
-wall.Stop();
+int failed = host.Failures;
 peak = Math.Max(peak, Process.GetCurrentProcess().PeakWorkingSet64);
 
 Console.WriteLine($"images: {done} ok, {failed} failed in {wall.Elapsed.TotalSeconds:F2} s -> {done / wall.Elapsed.TotalSeconds:F2} images/s");
 Console.WriteLine($"per image: decode {decodeMs / Math.Max(1, done):F1} ms (overlapped), resize+inference+threshold {inferMs / Math.Max(1, done):F1} ms, " +
-                  (write ? $"PNG masks ({model.Labels.Count} files, own thread) {writeMs / Math.Max(1, done):F1} ms" : "no writing"));
+                  (write ? $"PNG masks ({model.Labels.Count} files, on the run's thread as in the cmdlet) {writeMs / Math.Max(1, done):F1} ms" : "no writing"));
 Console.WriteLine($"peak working set: {peak / (1024.0 * 1024.0):F0} MiB");
 if (write && !keep) Directory.Delete(outDir, true);
+
+/// <summary>The run's callbacks for a console: every write confirmed, failures printed and counted.</summary>
+sealed class ConsoleRunHost : IRunHost
+{
+    public int Failures;
+    public bool ShouldProcess(string target, string action) => true;
+    public bool WritesNothing => false;
+    public bool Stopping => false;
+    public void Verbose(string message) { }
+    public void Warning(string message) => Console.WriteLine($"  warning: {message}");
+    public void InputFailed(Exception error, string path) { Failures++; Console.WriteLine($"  error: {path}: {error.Message}"); }
+    public void OutputFailed(Exception error, string? target) { Failures++; Console.WriteLine($"  export error: {target}: {error.Message}"); }
+    public void Step(string path) { }
+}

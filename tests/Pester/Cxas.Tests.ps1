@@ -269,14 +269,17 @@ Describe 'Writing outputs' {
         (Get-Item (Join-Path $out 'chest00.npy')).Length | Should -BeGreaterThan 1000
     }
 
-    It 'skips outputs an earlier export wrote, without an error' {
+    It 'keeps outputs an earlier export wrote, and says so: an error for a file, nothing missing in a mask folder' {
         $out = Join-Path $Work 'again'
-        $R | Export-CxasMask -OutputPath $out -Format npy | Out-Null
+        $R | Export-CxasMask -OutputPath $out -Format npy, png | Out-Null
         $stamp = (Get-Item (Join-Path $out 'chest00.npy')).LastWriteTimeUtc
         $errs = $null
-        $again = @($R | Export-CxasMask -OutputPath $out -Format npy -ErrorVariable errs)
+        $again = @($R | Export-CxasMask -OutputPath $out -Format npy, png -ErrorVariable errs -ErrorAction SilentlyContinue)
         $again.Count | Should -Be 0
-        $errs.Count | Should -Be 0
+        # A npy may hold other classes than asked now: never kept silently.
+        $errs.Count | Should -Be 2
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.AlreadyExists*'
+        $errs[0].ToString() | Should -BeLike '*chest00.npy*-Force*'
         (Get-Item (Join-Path $out 'chest00.npy')).LastWriteTimeUtc | Should -Be $stamp
     }
 

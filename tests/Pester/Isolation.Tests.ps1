@@ -13,11 +13,9 @@ BeforeAll {
     New-Item -ItemType Directory -Path $Work | Out-Null
 
     # Runs a script in a fresh pwsh; returns its output lines (stdout and stderr) and exit code.
+    . (Join-Path $PSScriptRoot 'Processes.ps1')
     function script:Invoke-FreshPwsh([string] $Script) {
-        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
-        $psi = if (Test-Path $pwshDll) { [Diagnostics.ProcessStartInfo]::new('dotnet') } else { [Diagnostics.ProcessStartInfo]::new((Join-Path $PSHOME 'pwsh')) }
-        if (Test-Path $pwshDll) { $psi.ArgumentList.Add($pwshDll) }
-        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $Script) { $psi.ArgumentList.Add($a) }
+        $psi = New-PwshStartInfo $Script
         $psi.RedirectStandardOutput = $true
         $psi.RedirectStandardError = $true
         $p = [Diagnostics.Process]::Start($psi)

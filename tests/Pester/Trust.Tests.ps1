@@ -21,15 +21,7 @@ BeforeAll {
         [IO.File]::WriteAllBytes($Path, $c.ToPng())
     }
 
-    # Runs a script block in a separate process and fails instead of hanging when it does not end in time.
-    function script:Invoke-Bounded([scriptblock] $Block, [object[]] $Arguments, [int] $Seconds = 120) {
-        $job = Start-Job -ScriptBlock $Block -ArgumentList $Arguments
-        try {
-            if (-not (Wait-Job $job -Timeout $Seconds)) { throw "did not finish within $Seconds s" }
-            Receive-Job $job -ErrorAction Continue
-        }
-        finally { Remove-Job $job -Force }
-    }
+    . (Join-Path $PSScriptRoot 'Processes.ps1')   # New-PwshStartInfo, Invoke-Bounded
 
     function script:Get-Temporaries([string] $Folder) {
         @(Get-ChildItem $Folder -Force -Recurse | Where-Object Name -like '.cxas-*.tmp')
@@ -171,13 +163,8 @@ Describe 'A killed run, rerun' {
         $in = Join-Path $Work 'resume-in'
         0..29 | ForEach-Object { New-TestPng (Join-Path $in ('img{0:d2}.png' -f $_)) $_ 640 576 }
         $out = Join-Path $Work 'resume-out'
-        $pwshDll = Join-Path $PSHOME 'pwsh.dll'
-        $exe = Join-Path $PSHOME 'pwsh'
         $script = "Import-Module '$ModuleDir/Cxas.psd1'; Invoke-CxasSegmentation -Path '$in' -Model cxas-test -Device cpu -OutputPath '$out' -OutputType png, npz | Out-Null"
-        $psi = if (Test-Path $pwshDll) { [Diagnostics.ProcessStartInfo]::new('dotnet') } else { [Diagnostics.ProcessStartInfo]::new($exe) }
-        if (Test-Path $pwshDll) { $psi.ArgumentList.Add($pwshDll) }
-        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $script) { $psi.ArgumentList.Add($a) }
-        $p = [Diagnostics.Process]::Start($psi)
+        $p = [Diagnostics.Process]::Start((New-PwshStartInfo $script))
         $deadline = [DateTime]::UtcNow.AddSeconds(120)
         while (@(Get-ChildItem $out -Filter *.npz -ErrorAction SilentlyContinue).Count -lt 4 -and -not $p.HasExited -and [DateTime]::UtcNow -lt $deadline) {
             Start-Sleep -Milliseconds 20
@@ -191,8 +178,8 @@ Describe 'A killed run, rerun' {
         $stamp = (Get-Item (Join-Path $out "$($done[0]).npz")).LastWriteTimeUtc
 
         $warnings = $null
-        $again = @(Invoke-CxasSegmentation -Path $in -OutputPath $out -OutputType png, npz -WarningVariable warnings -WarningAction SilentlyContinue)
-        # Finished inputs were skipped before decoding: only the others were segmented again.
+        $again = @(Invoke-CxasSegmentation -Path $in -OutputPath $out -OutputType png, npz -SkipFinished -WarningVariable warnings -WarningAction SilentlyContinue)
+        # Finished inputs were skipped before decoding (and, with -SkipFinished, not emitted): only the others were segmented again.
         $again.Count | Should -Be (30 - $done.Count)
         $again.Stem | Where-Object { $_ -in $done } | Should -BeNullOrEmpty
         ($warnings | Out-String) | Should -BeLike "*Skipped $($done.Count) input*"
@@ -201,7 +188,9 @@ Describe 'A killed run, rerun' {
         @(Get-ChildItem $out -Directory | Where-Object { @(Get-ChildItem $_.FullName -Filter *.png).Count -eq 159 }).Count | Should -Be 30
         @(Get-Temporaries $out).Count | Should -Be 0
         # A third run has nothing left to do.
-        @(Invoke-CxasSegmentation -Path $in -OutputPath $out -OutputType png, npz -WarningAction SilentlyContinue).Count | Should -Be 0
+        @(Invoke-CxasSegmentation -Path $in -OutputPath $out -OutputType png, npz -SkipFinished -WarningAction SilentlyContinue).Count | Should -Be 0
+        # Without the switch, every input is answered: the finished ones with their first run's result.
+        @(Invoke-CxasSegmentation -Path $in -OutputPath $out -OutputType png, npz -WarningAction SilentlyContinue).Count | Should -Be 30
     }
 }
 

@@ -20,6 +20,7 @@ namespace Cxas.Core.Tests
             ["dcentvfy"] = "apt-get install dicom3tools",
             ["gdcmconv"] = "apt-get install libgdcm-tools",
             ["libcharls"] = "apt-get install libcharls2",
+            ["flock"] = "apt-get install util-linux",
         };
 
         private static readonly Dictionary<string, bool> Present = new Dictionary<string, bool>();
