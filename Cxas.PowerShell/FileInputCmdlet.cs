@@ -81,10 +81,13 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
     public int ThrottleLimit { get; set; } = 1024;
 
     /// <summary>
-    /// Set by a -Session planner on its nodes: the output names were planned (and the folder is owned) by the run that
-    /// sent the files, so this run takes no ownership of the folder and writes under the journal's names.
+    /// True on a -Session node when the output names were planned (and the folder is owned) by the run that sent the
+    /// files: this run then takes no ownership of the folder and writes under the journal's names. The node script sets
+    /// the variable $CxasOutputPlannedByCoordinator (see RemoteSegmentationRun) rather than a hidden parameter, which
+    /// would show in the cmdlet's syntax.
     /// </summary>
-    [Parameter(DontShow = true)] public SwitchParameter PlannedOutput { get; set; }
+    private bool PlannedOutput =>
+        LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("CxasOutputPlannedByCoordinator"));
 
     /// <summary>The derived cmdlet's -Path.</summary>
     /// <summary>Run in the background: emits a job at once (Receive-Job gives the live results, as this command would

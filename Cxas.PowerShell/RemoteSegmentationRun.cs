@@ -28,8 +28,9 @@ param([string[]] $Files, [string] $Model, [string] $Device, [string] $OutputPath
 Import-Module Cxas -ErrorAction Stop
 $p = @{ LiteralPath = $Files; Device = $Device; WarningAction = 'SilentlyContinue' }
 if ($Model) { $p.Model = $Model }
-# The names were planned (and the folder is owned) by the session that sent the files.
-if ($OutputPath) { $p.OutputPath = $OutputPath; $p.OutputType = $OutputType; $p.PlannedOutput = $true }
+# The names were planned (and the folder is owned) by the session that sent the files: the variable tells the cmdlet
+# (a variable, not a parameter, so that nothing hidden shows in the cmdlet's syntax).
+if ($OutputPath) { $p.OutputPath = $OutputPath; $p.OutputType = $OutputType; $CxasOutputPlannedByCoordinator = $true }
 if ($Force) { $p.Force = $true }
 if ($NoClobber) { $p.NoClobber = $true }
 if ($SkipFinished) { $p.SkipFinished = $true }
@@ -41,7 +42,7 @@ if ($batch.Count -gt 0) { ,$batch.ToArray() }";
     private const string CheckScript = @"
 param([string] $Model)
 $m = Import-Module Cxas -PassThru -ErrorAction Stop
-$entry = if ($Model) { Get-CxasModel -Name $Model -ErrorAction SilentlyContinue | Select-Object -First 1 } else { Get-CxasModel | Where-Object Default | Select-Object -First 1 }
+$entry = if ($Model) { Get-CxasModel -Name $Model -ErrorAction SilentlyContinue | Select-Object -First 1 } else { Get-CxasModel | Where-Object IsDefault | Select-Object -First 1 }
 $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $entry.Directory 'model.onnx')).Hash.ToLowerInvariant() } else { $null }
 [pscustomobject] @{ Version = $m.Version.ToString(); ModelSha = $sha }";
 

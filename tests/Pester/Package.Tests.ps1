@@ -55,7 +55,7 @@ Import-Module Cxas
 `$r = @(Invoke-CxasSegmentation '$Samples' -OutputPath '$out' -Device Cpu -Verbose 4>&1)
 @(`$r | Where-Object { `$_ -is [Cxas.Segmentation.SegmentationResult] }).Count
 (`$r | Where-Object { `$_ -is [System.Management.Automation.VerboseRecord] -and `$_.Message -like '*ONNX Runtime from*' }).Message
-(Get-CxasModel | Where-Object Default).Name
+(Get-CxasModel | Where-Object IsDefault).Name
 try { Invoke-CxasSegmentation '$Samples' -Device Cuda | Out-Null; 'no error' } catch { `$_.Exception.Message }
 "@
         $lines[0] | Should -BeLike "$Home2*"
