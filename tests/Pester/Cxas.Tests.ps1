@@ -279,7 +279,8 @@ Describe 'Writing outputs' {
         # A npy may hold other classes than asked now: never kept silently.
         $errs.Count | Should -Be 2
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.AlreadyExists*'
-        $errs[0].ToString() | Should -BeLike '*chest00.npy*-Force*'
+        $errs[0].ToString() | Should -BeLike '*chest00.npy*'
+        $errs[0].ErrorDetails.RecommendedAction | Should -BeLike '*-Force*'
         (Get-Item (Join-Path $out 'chest00.npy')).LastWriteTimeUtc | Should -Be $stamp
     }
 

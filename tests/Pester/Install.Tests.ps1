@@ -91,7 +91,7 @@ Describe 'Install-CxasModel' {
         $entry.Licence | Should -BeLike 'CC BY-NC-SA 4.0*'
         $listed = Get-CxasModel UNet_ResNet50_default
         $listed.Scope | Should -Be 'CurrentUser'
-        $listed.Labels | Should -Be 5
+        $listed.LabelCount | Should -Be 5
         $listed.SizeMB | Should -BeGreaterThan 0
         $listed.Sha256 | Should -Be (Get-FileHash (Join-Path $Files 'reference.pth') -Algorithm SHA256).Hash.ToLowerInvariant()
         $table = Get-CxasModel | Format-Table | Out-String -Width 400

@@ -217,7 +217,8 @@ Describe 'PACS round trip over DICOMweb (real Orthanc)' -Skip:$SkipPacs {
 
     It 'refuses Basic credentials over plain http without -AllowUnencryptedAuthentication' {
         { Find-CxasDicomInstance -Uri $Pacs -Credential $Cred } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
-        { $FirstResults | Export-CxasMask -DicomWebUri $Pacs -Credential $Cred } | Should -Throw '*AllowUnencryptedAuthentication*'
+        $refused = { $FirstResults | Export-CxasMask -DicomWebUri $Pacs -Credential $Cred } | Should -Throw -PassThru
+        $refused.ErrorDetails.RecommendedAction | Should -BeLike '*-AllowUnencryptedAuthentication*'
         $token = ConvertTo-SecureString 'not-a-real-token' -AsPlainText -Force
         { Find-CxasDicomInstance -Uri $Pacs -Token $token } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
     }
