@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using Cxas.IO;
 
 namespace Cxas.Models.Install
 {
@@ -161,10 +162,10 @@ namespace Cxas.Models.Install
                             continue;
                         }
                         if (status == 404 || status == 410)
-                            throw new CxasException(CxasErrorKind.NotFound, $"{Describe(url)} answered HTTP {status} ({response.ReasonPhrase}): there is no file at {final}.");
+                            throw new CxasException(CxasErrorKind.NotFound, $"{Describe(url)} answered HTTP {status} ({PeerText.Clean(response.ReasonPhrase)}): there is no file at {final}.");
                         if (status < 200 || status > 299)
                             throw new CxasException(status >= 500 || status == 408 || status == 429 ? CxasErrorKind.Network : CxasErrorKind.NotFound,
-                                $"{Describe(url)} answered HTTP {status} ({response.ReasonPhrase}) for {final}.");
+                                $"{Describe(url)} answered HTTP {status} ({PeerText.Clean(response.ReasonPhrase)}) for {final}.");
 
                         if (have > 0)
                         {
@@ -248,7 +249,8 @@ namespace Cxas.Models.Install
             {
                 throw new CxasException(CxasErrorKind.Network,
                     $"The download from {Describe(url)} did not finish within its deadline of {Seconds(_options.Deadline)}: {have} of " +
-                    $"{(total.HasValue ? total.ToString() : "?")} bytes in {requests} request(s){(lastBreak == null ? "" : $", the last break: {lastBreak}")}. Nothing was installed.");
+                    $"{(total.HasValue ? total.ToString() : "?")} bytes in {requests} request(s){(lastBreak == null ? "" : $", the last break: {lastBreak}")}. Nothing was installed.",
+                    null, null, CxasRemedy.AllowMoreTime);
             }
             Flush(file, destination, toDisk: true);
             progress?.Invoke(new DownloadProgress(url.ToString(), file.Length, total ?? file.Length, rate.BytesPerSecond, resumes));
@@ -287,7 +289,8 @@ namespace Cxas.Models.Install
         private CxasException TooLarge(Uri url, long? announced) =>
             new CxasException(CxasErrorKind.LimitExceeded,
                 $"{Describe(url)} {(announced.HasValue ? $"announces {announced} bytes, more than" : "sent more than")} the {_options.MaxBytes} bytes " +
-                $"({_options.MaxBytes / (1 << 20)} MiB) a checkpoint may have (the download size limit, which can be raised): refused, nothing was installed.");
+                $"({_options.MaxBytes / (1 << 20)} MiB) a checkpoint may have (the download size limit): refused, nothing was installed.",
+                null, null, CxasRemedy.RaiseSizeLimit);
 
         // ---- the deadline ----
 
@@ -348,7 +351,7 @@ namespace Cxas.Models.Install
             bool html = mediaType.IndexOf("html", StringComparison.OrdinalIgnoreCase) >= 0 || LooksLikeHtml(head, n);
             if (!html)
                 throw new CxasException(CxasErrorKind.InvalidData,
-                    $"{Describe(url)} did not send a PyTorch checkpoint: it starts with {Hex(head, n)} ({(mediaType.Length > 0 ? mediaType : "no content type")}), " +
+                    $"{Describe(url)} did not send a PyTorch checkpoint: it starts with {Hex(head, n)} ({(mediaType.Length > 0 ? PeerText.Clean(mediaType) : "no content type")}), " +
                     "where a torch.save file starts with 'PK\\x03\\x04'.");
             // Read the rest of the page (bounded) to look for a confirmation form or to quote its title.
             var page = new MemoryStream();
@@ -366,7 +369,7 @@ namespace Cxas.Models.Install
                     return next;
                 }
             }
-            var title = DriveConfirmation.Title(body);
+            var title = DriveConfirmation.Title(body) is string t ? PeerText.Clean(t) : null;
             throw new CxasException(CxasErrorKind.InvalidData,
                 $"{Describe(url)} answered with an HTML page{(title == null ? "" : $" (\"{title}\")")} where a checkpoint was expected " +
                 "(a login, quota or error page, or a link to a web page instead of the file).");
