@@ -16,22 +16,17 @@ BeforeAll {
     $env:CXAS_MODEL_PATH = $UserModels
     $env:CXAS_PATH = Join-Path $Work 'no-reference-tool'
 
-    $psi = [Diagnostics.ProcessStartInfo]::new('/usr/bin/python3')
-    $psi.ArgumentList.Add((Join-Path $PSScriptRoot 'loopback_server.py'))
-    $psi.ArgumentList.Add((Join-Path $Work 'files'))
-    $psi.RedirectStandardOutput = $true
-    $psi.UseShellExecute = $false
-    $script:Server = [Diagnostics.Process]::Start($psi)
-    $port = $Server.StandardOutput.ReadLine()
-    if (-not ($port -match '^\d+$')) { throw "loopback server did not start: $port" }
-    $script:Base = "http://127.0.0.1:$port"
+    . (Join-Path $PSScriptRoot 'LoopbackServer.ps1')
+    $script:Server = Start-CxasLoopbackServer (Join-Path $Work 'files')
+    $script:Base = $Server.Base
 }
 
 AfterAll {
-    if ($Server -and -not $Server.HasExited) { $Server.Kill(); $Server.WaitForExit(5000) | Out-Null }
-    foreach ($item in $SavedEnv.GetEnumerator()) { [Environment]::SetEnvironmentVariable($item.Key, $item.Value) }
+    # The server, the environment as it was, the module and the folder: in that order, each even if the one before failed.
+    Stop-CxasLoopbackServer $Server
+    $SavedEnv.GetEnumerator() | ForEach-Object { [Environment]::SetEnvironmentVariable($_.Key, $_.Value) }
     Remove-Module Cxas -ErrorAction SilentlyContinue
-    if ($Work -and (Test-Path $Work)) { Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue }
+    if ($Work) { Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue }
 }
 
 Describe 'Install-CxasModel against misbehaving servers' {

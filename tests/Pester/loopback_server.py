@@ -72,6 +72,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def redirect(self, location):
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+
     def not_found(self):
         self.html("<html><title>Not Found</title></html>", 404)
 
@@ -110,12 +117,7 @@ class Handler(BaseHTTPRequestHandler):
                 dropped.add(name)
             return self.send_file(name, drop=first)
         if p.startswith("/github/") and p.endswith(".pth"):
-            self.send_response(302)
-            self.send_header("Location", "/signed/reference.pth?sig=1")
-            self.send_header("Content-Length", "0")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            return
+            return self.redirect("/signed/reference.pth?sig=1")
         if p.startswith("/signed/"):
             return self.send_file(p[8:])
         if p == "/drive/uc":
@@ -133,12 +135,7 @@ class Handler(BaseHTTPRequestHandler):
         if p.startswith("/slow/") or p.startswith("/endless/"):
             return self.misbehave(slow=p.startswith("/slow/"))
         if p.startswith("/tofile/"):
-            self.send_response(302)
-            self.send_header("Location", "file:///etc/passwd")
-            self.send_header("Content-Length", "0")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            return
+            return self.redirect("file:///etc/passwd")
         if p.startswith("/html/"):
             return self.html("<!doctype html><html><head><title>Sign in</title></head><body>log in first</body></html>")
         return self.not_found()
