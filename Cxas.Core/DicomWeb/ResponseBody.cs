@@ -30,6 +30,7 @@ namespace Cxas.DicomWeb
     {
         public static byte[] Read(HttpResponseMessage response, long limit, string what, Uri url, CancellationToken cancel)
         {
+            limit = Math.Min(limit, int.MaxValue); // one array holds the body
             var announced = response.Content.Headers.ContentLength;
             if (announced > limit) throw TooLarge(what, url, limit, $"announces {announced} bytes");
             using var stream = response.Content.ReadAsStreamAsync().GetAwaiter().GetResult();
