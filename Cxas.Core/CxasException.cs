@@ -54,6 +54,10 @@ namespace Cxas
         NameNewModel,
         /// <summary>Install the reference model (once; from a file already downloaded if there is one).</summary>
         InstallReferenceModel,
+        /// <summary>Raise the download size limit, if the file really is that large.</summary>
+        RaiseSizeLimit,
+        /// <summary>Allow a download more time, or download it elsewhere and give the file.</summary>
+        AllowMoreTime,
     }
 
     /// <summary>An error about one input or output, with the file it concerns.</summary>

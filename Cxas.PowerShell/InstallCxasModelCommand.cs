@@ -56,6 +56,19 @@ public sealed class InstallCxasModelCommand : ModelWriteCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 60;
 
+    /// <summary>
+    /// The largest checkpoint accepted, in MiB (default 2048: several times the reference's 294 MB); a download that
+    /// announces or sends more is refused.
+    /// </summary>
+    [Parameter(ParameterSetName = "Download")]
+    [ValidateRange(1, 1 << 20)]
+    public int MaximumSizeMB { get; set; } = (int)(DownloadOptions.DefaultMaxBytes >> 20);
+
+    /// <summary>Seconds the whole download may take, resumes and their pauses included (default 3600).</summary>
+    [Parameter(ParameterSetName = "Download")]
+    [ValidateRange(1, 7 * 24 * 3600)]
+    public int DeadlineSec { get; set; } = (int)DownloadOptions.DefaultDeadline.TotalSeconds;
+
     protected override void StopProcessing() => _cancel.Cancel();
 
     protected override void ProcessRecord()
@@ -73,6 +86,8 @@ public sealed class InstallCxasModelCommand : ModelWriteCmdlet
                 Proxy = CreateProxy(),
                 ResponseTimeout = TimeSpan.FromSeconds(TimeoutSec),
                 ReadTimeout = TimeSpan.FromSeconds(TimeoutSec),
+                MaxBytes = (long)MaximumSizeMB << 20,
+                Deadline = TimeSpan.FromSeconds(DeadlineSec),
             },
         };
         string target;

@@ -46,7 +46,7 @@ namespace Cxas.DicomWeb
             if (!outcome.Stored)
                 throw new CxasException(CxasErrorKind.WriteFailed,
                     $"The server refused the DICOM-SEG of '{result.Path}' (SEG {uids.Instance}): failure reason " +
-                    DicomWebClient.DescribeStatus(outcome.FailureReason ?? 0xC000) + ".", result.Path);
+                    DicomWebClient.DescribeStatus(outcome.FailureReason ?? 0xC000) + (outcome.FailureComment == null ? "" : $" ({outcome.FailureComment})") + ".", result.Path);
             record.Status = exists ? "Replaced" : "Stored";
             if (outcome.RetrieveUrl != null) record.OutputPath = outcome.RetrieveUrl;
             Warnings = outcome.Warnings;

@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Threading;
 using Cxas.Dicom;
 using Cxas.Imaging;
+using Cxas.IO;
 
 namespace Cxas.DicomWeb
 {
@@ -27,8 +28,12 @@ namespace Cxas.DicomWeb
         public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(120);
         /// <summary>A proxy; null uses the system's (loopback addresses bypass it).</summary>
         public IWebProxy? Proxy { get; set; }
-        /// <summary>Largest response accepted (an instance or a query page), in bytes.</summary>
-        public long MaxResponseBytes { get; set; } = 1L << 30;
+        /// <summary>Largest instance accepted (a WADO-RS answer), in bytes: 256 MiB, several times a large radiograph.</summary>
+        public long MaxResponseBytes { get; set; } = 256L << 20;
+        /// <summary>Largest JSON answer accepted (a QIDO-RS page, a STOW-RS response), in bytes.</summary>
+        public long MaxJsonBytes { get; set; } = 32L << 20;
+        /// <summary>Most QIDO-RS pages one search asks for (a million instances at 100 a page).</summary>
+        public int MaxPages { get; set; } = 10_000;
         /// <summary>Messages about requests and retries (never credentials); the cmdlets send them to the verbose stream.</summary>
         public Action<string>? Log { get; set; }
         /// <summary>How to wait between attempts (tests replace it).</summary>
@@ -43,6 +48,8 @@ namespace Cxas.DicomWeb
         public string? RetrieveUrl { get; set; }
         /// <summary>FailureReason (0008,1197) when the server refused the object.</summary>
         public int? FailureReason { get; set; }
+        /// <summary>The server's ErrorComment (0000,0902) on the refusal, cleaned of control characters; null when none.</summary>
+        public string? FailureComment { get; set; }
         /// <summary>WarningReason (0008,1196) values, as "0xB000 (coercion of data elements)" text.</summary>
         public List<string> Warnings { get; } = new List<string>();
     }
@@ -69,7 +76,10 @@ namespace Cxas.DicomWeb
     /// A DICOMweb client (PS3.18): QIDO-RS search of instances with paging, WADO-RS retrieval of instances in the transfer
     /// syntax the server has, STOW-RS storage with the response read. Requests that fail with 429, 502, 503 or 504, a
     /// dropped connection or a timeout are retried with exponential backoff (Retry-After honoured), a bounded number of
-    /// times; 401 and 403 are never retried. Errors are <see cref="CxasException"/>s naming the request, never the credentials.
+    /// times; 401 and 403 are never retried. Every body is read into memory under a bound (<see cref="DicomWebOptions.MaxJsonBytes"/>,
+    /// <see cref="DicomWebOptions.MaxResponseBytes"/>) and the timeout covers it; paging stops at a page that brings no new
+    /// instance and after <see cref="DicomWebOptions.MaxPages"/>; text from the server is cleaned before it reaches a message
+    /// (<see cref="PeerText"/>). Errors are <see cref="CxasException"/>s naming the request, never the credentials.
     /// Thread-safe: the segmentation queue retrieves on its own thread.
     /// </summary>
     public sealed class DicomWebClient : IDisposable
@@ -104,11 +114,10 @@ namespace Cxas.DicomWeb
                 _handler.Proxy = _options.Proxy;
                 _handler.UseProxy = true;
             }
-            _client = new HttpClient(_handler, disposeHandler: false) { Timeout = _options.Timeout, MaxResponseContentBufferSize = ToInt(_options.MaxResponseBytes) };
+            // The timeout is applied per attempt by Send, over the headers and the body both.
+            _client = new HttpClient(_handler, disposeHandler: false) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
             _client.DefaultRequestHeaders.UserAgent.ParseAdd("Cxas/0.1");
         }
-
-        private static int ToInt(long n) => (int)Math.Min(int.MaxValue, Math.Max(1, n));
 
         /// <summary>The DICOMweb root, ending in '/'.</summary>
         public Uri Root { get; }
@@ -125,7 +134,7 @@ namespace Cxas.DicomWeb
         public IEnumerable<DicomInstance> Search(DicomWebQuery query, CancellationToken cancel = default)
         {
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            int returned = 0;
+            int returned = 0, pages = 0;
             var modalities = query.Modality == null || query.Modality.Count == 0 ? new string?[] { null } : query.Modality.Cast<string?>().ToArray();
             foreach (var modality in modalities)
             {
@@ -134,16 +143,28 @@ namespace Cxas.DicomWeb
                 {
                     int page = Math.Max(1, query.PageSize);
                     var url = SearchUrl(query, modality, page, offset);
+                    if (++pages > Math.Max(1, _options.MaxPages))
+                        throw new CxasException(CxasErrorKind.LimitExceeded,
+                            $"Search '{url}': more than {_options.MaxPages} pages of results; narrow the search.", url.ToString());
                     var items = GetJsonArray(url, "Search", cancel);
+                    int fresh = 0;
                     foreach (var item in items)
                     {
                         var instance = ToInstance(item);
                         if (instance == null || !seen.Add(instance.SopInstanceUid)) continue;
+                        fresh++;
                         if (!query.IncludeNonImage && !instance.IsImage) continue;
                         yield return instance;
                         if (query.Limit > 0 && ++returned >= query.Limit) yield break;
                     }
                     if (items.Count < page) break;
+                    // A full page of instances already seen: the server ignores offset (or repeats itself); asking again
+                    // would bring the same page forever.
+                    if (fresh == 0)
+                    {
+                        Log($"Search '{url}': a full page brought no instance not seen before (the server ignores 'offset'?): paging stops here.");
+                        break;
+                    }
                     offset += items.Count;
                 }
             }
@@ -204,10 +225,10 @@ namespace Cxas.DicomWeb
                 r.Headers.Accept.ParseAdd(DicomJsonType);
                 r.Headers.Accept.ParseAdd("application/json");
                 return r;
-            }, what, url, cancel);
+            }, what, url, _options.MaxJsonBytes, cancel);
             if (response.StatusCode == HttpStatusCode.NoContent) return new List<JsonElement>();
             EnsureSuccess(response, what, url);
-            var body = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
+            var body = response.Body;
             if (body.Length == 0) return new List<JsonElement>();
             try
             {
@@ -218,7 +239,7 @@ namespace Cxas.DicomWeb
             }
             catch (JsonException ex)
             {
-                throw new CxasException(CxasErrorKind.InvalidData, $"{what} '{url}': the server's answer is not valid JSON ({ex.Message}).", url.ToString(), ex);
+                throw new CxasException(CxasErrorKind.InvalidData, $"{what} '{url}': the server's answer is not valid JSON ({PeerText.Clean(ex.Message)}).", url.ToString(), ex);
             }
         }
 
@@ -229,23 +250,24 @@ namespace Cxas.DicomWeb
         {
             var url = new Uri(instance.Uri);
             // Ask for the stored transfer syntax (no transcoding); a server that refuses '*' is asked for its default.
-            HttpResponseMessage response = Send(() => RetrieveRequest(url, true), "Retrieve", url, cancel);
+            var response = Send(() => RetrieveRequest(url, true), "Retrieve", url, _options.MaxResponseBytes, cancel);
             if (response.StatusCode == HttpStatusCode.NotAcceptable || response.StatusCode == HttpStatusCode.BadRequest)
             {
                 response.Dispose();
                 Log($"'{url}': the server refused transfer-syntax=*; asking for its default transfer syntax.");
-                response = Send(() => RetrieveRequest(url, false), "Retrieve", url, cancel);
+                response = Send(() => RetrieveRequest(url, false), "Retrieve", url, _options.MaxResponseBytes, cancel);
             }
             using (response)
             {
                 EnsureSuccess(response, "Retrieve", url);
-                var body = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
-                var contentType = response.Content.Headers.ContentType?.ToString();
+                var body = response.Body;
+                var contentType = response.ContentType;
                 var boundary = Multipart.Boundary(contentType);
                 if (boundary == null)
                 {
                     if (contentType != null && contentType.StartsWith("application/dicom", StringComparison.OrdinalIgnoreCase)) return body;
-                    throw new CxasException(CxasErrorKind.InvalidData, $"Retrieve '{url}': the server answered {contentType ?? "without a content type"}, not multipart/related DICOM.", url.ToString());
+                    throw new CxasException(CxasErrorKind.InvalidData,
+                        $"Retrieve '{url}': the server answered {(contentType == null ? "without a content type" : PeerText.Clean(contentType))}, not multipart/related DICOM.", url.ToString());
                 }
                 var parts = Multipart.Parse(body, boundary);
                 var part = parts.FirstOrDefault(p => p.ContentType == null || p.ContentType.StartsWith("application/dicom", StringComparison.OrdinalIgnoreCase));
@@ -289,8 +311,8 @@ namespace Cxas.DicomWeb
                 r.Headers.Accept.ParseAdd(DicomJsonType);
                 r.Headers.Accept.ParseAdd("application/json");
                 return r;
-            }, "Store", url, cancel);
-            var text = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
+            }, "Store", url, _options.MaxJsonBytes, cancel);
+            var text = response.Body;
             var outcome = new StoreOutcome { SopInstanceUid = sopInstanceUid };
             if (text.Length > 0)
             {
@@ -300,7 +322,15 @@ namespace Cxas.DicomWeb
                     var root = doc.RootElement.ValueKind == JsonValueKind.Array && doc.RootElement.GetArrayLength() > 0 ? doc.RootElement[0] : doc.RootElement;
                     if (root.ValueKind == JsonValueKind.Object) ReadStoreResponse(root, outcome);
                 }
-                catch (JsonException) { } // not a DICOM JSON answer: the status code decides
+                catch (JsonException ex)
+                {
+                    // A failure status says enough by itself; a success whose DICOM JSON is broken cannot be trusted to mean stored.
+                    bool json = (response.ContentType ?? "").IndexOf("json", StringComparison.OrdinalIgnoreCase) >= 0;
+                    if (json && (int)response.StatusCode >= 200 && (int)response.StatusCode < 300)
+                        throw new CxasException(CxasErrorKind.InvalidData,
+                            $"Store '{url}': the server answered HTTP {(int)response.StatusCode} with a STOW-RS response that is not valid JSON " +
+                            $"({PeerText.Clean(ex.Message)}): whether SOP instance {sopInstanceUid} was stored is unknown.", url.ToString(), ex);
+                }
             }
             // A FailedSOPSequence entry or a ReferencedSOPSequence entry for the object decides; otherwise the status does.
             if (outcome.FailureReason != null || outcome.Stored) return outcome;
@@ -309,16 +339,24 @@ namespace Cxas.DicomWeb
             return outcome;
         }
 
+        /// <summary>ErrorComment (0000,0902), which some servers put in a FailedSOPSequence item.</summary>
+        private const uint ErrorComment = 0x00000902;
+
         private static void ReadStoreResponse(JsonElement root, StoreOutcome outcome)
         {
             foreach (var item in DicomJson.Items(root, Tags.FailedSopSequence))
                 if (DicomJson.String(item, Tags.ReferencedSopInstanceUid) == outcome.SopInstanceUid || outcome.FailureReason == null)
+                {
                     outcome.FailureReason = DicomJson.Int(item, Tags.FailureReason) ?? 0xC000;
+                    var comment = DicomJson.String(item, ErrorComment);
+                    outcome.FailureComment = string.IsNullOrWhiteSpace(comment) ? null : PeerText.Clean(comment);
+                }
             foreach (var item in DicomJson.Items(root, Tags.ReferencedSopSequence))
             {
                 if (DicomJson.String(item, Tags.ReferencedSopInstanceUid) != outcome.SopInstanceUid) continue;
                 outcome.Stored = true;
-                outcome.RetrieveUrl = DicomJson.String(item, Tags.RetrieveUrl);
+                var retrieveUrl = DicomJson.String(item, Tags.RetrieveUrl);
+                outcome.RetrieveUrl = retrieveUrl == null ? null : PeerText.Clean(retrieveUrl, 2000);
                 var warning = DicomJson.Int(item, Tags.WarningReason);
                 if (warning != null) outcome.Warnings.Add(DescribeStatus(warning.Value));
             }
@@ -354,8 +392,11 @@ namespace Cxas.DicomWeb
         private static bool IsTransient(HttpStatusCode status) =>
             (int)status == 429 || status == HttpStatusCode.BadGateway || status == HttpStatusCode.ServiceUnavailable || status == HttpStatusCode.GatewayTimeout;
 
-        /// <summary>Sends a request (built afresh for each attempt), retrying transient failures; 401/403 throw at once.</summary>
-        internal HttpResponseMessage Send(Func<HttpRequestMessage> make, string what, Uri url, CancellationToken cancel)
+        /// <summary>
+        /// Sends a request (built afresh for each attempt) and reads its body under <paramref name="maxBody"/>, retrying
+        /// transient failures (a body that breaks off included); 401/403 and a body over the bound throw at once.
+        /// </summary>
+        internal Answer Send(Func<HttpRequestMessage> make, string what, Uri url, long maxBody, CancellationToken cancel)
         {
             int attempts = Math.Max(1, _options.MaxAttempts);
             for (int attempt = 1; ; attempt++)
@@ -366,19 +407,31 @@ namespace Cxas.DicomWeb
                 using (var request = make())
                 {
                     if (_credential != null) request.Headers.Authorization = _credential.Header();
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                    timeout.CancelAfter(_options.Timeout);
                     HttpResponseMessage? response = null;
                     try
                     {
-                        response = _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancel).GetAwaiter().GetResult();
+                        response = _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).GetAwaiter().GetResult();
+                        int status = (int)response.StatusCode;
+                        if (status != 401 && status != 403 && !IsTransient(response.StatusCode))
+                            return new Answer(response, ResponseBody.Read(response, maxBody, what, url, timeout.Token));
                     }
                     catch (OperationCanceledException) when (cancel.IsCancellationRequested)
                     {
+                        response?.Dispose();
                         throw;
                     }
                     catch (OperationCanceledException)
                     {
-                        problem = $"no answer within {_options.Timeout.TotalSeconds:0.#} s";
+                        response?.Dispose();
+                        problem = $"no whole answer within {_options.Timeout.TotalSeconds:0.#} s";
                         goto Retry;
+                    }
+                    catch (CxasException)
+                    {
+                        response?.Dispose();
+                        throw;
                     }
                     catch (HttpRequestException ex) when (IsCertificateFailure(ex))
                     {
@@ -388,12 +441,14 @@ namespace Cxas.DicomWeb
                     }
                     catch (HttpRequestException ex)
                     {
-                        problem = "the connection failed (" + Innermost(ex) + ")";
+                        response?.Dispose();
+                        problem = "the connection failed (" + PeerText.Clean(Innermost(ex)) + ")";
                         goto Retry;
                     }
                     catch (System.IO.IOException ex)
                     {
-                        problem = "the connection broke off (" + ex.Message + ")";
+                        response?.Dispose();
+                        problem = "the connection broke off (" + PeerText.Clean(ex.Message) + ")";
                         goto Retry;
                     }
                     int code = (int)response.StatusCode;
@@ -404,8 +459,7 @@ namespace Cxas.DicomWeb
                             $"{what} '{url}': the server refused the request with HTTP {code} {(code == 401 ? "Unauthorized: check the credentials" : "Forbidden: the account may not do this")}.",
                             url.ToString());
                     }
-                    if (!IsTransient(response.StatusCode)) return response;
-                    problem = $"HTTP {code} {response.ReasonPhrase}";
+                    problem = $"HTTP {code} {PeerText.Clean(response.ReasonPhrase)}";
                     retryAfter = RetryAfter(response);
                     response.Dispose();
                 }
@@ -452,12 +506,13 @@ namespace Cxas.DicomWeb
             return null;
         }
 
-        private static void EnsureSuccess(HttpResponseMessage response, string what, Uri url)
+        private static void EnsureSuccess(Answer answer, string what, Uri url)
         {
+            var response = answer.Response;
             int code = (int)response.StatusCode;
             if (code >= 200 && code < 300) return;
             var kind = code == 404 ? CxasErrorKind.NotFound : code >= 500 ? CxasErrorKind.Network : CxasErrorKind.InvalidData;
-            throw new CxasException(kind, $"{what} '{url}': the server answered HTTP {code} {response.ReasonPhrase}.", url.ToString());
+            throw new CxasException(kind, $"{what} '{url}': the server answered HTTP {code} {PeerText.Clean(response.ReasonPhrase)}.", url.ToString());
         }
 
         public void Dispose()

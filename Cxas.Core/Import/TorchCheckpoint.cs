@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Cxas.IO;
 using System.Text;
 
 namespace Cxas.Import
@@ -43,6 +44,8 @@ namespace Cxas.Import
         private readonly string _prefix;
         private readonly bool _bigEndian;
         private readonly Dictionary<string, CheckpointTensor> _tensors;
+        /// <summary>Each entry's declared CRC-32 and size, checked as the entry is read.</summary>
+        private readonly Dictionary<string, ZipDirectory.Entry> _directory;
 
         public string Path { get; }
         public long FileLength { get; }
@@ -55,9 +58,10 @@ namespace Cxas.Import
         /// <summary>How the keys were rewritten to the reference's names (prefixes stripped, backbone nesting), if at all.</summary>
         public IReadOnlyList<string> KeyRewrites { get; }
 
-        private TorchCheckpoint(string path, FileStream file, ZipArchive zip, string prefix, bool bigEndian,
+        private TorchCheckpoint(string path, FileStream file, ZipArchive zip, Dictionary<string, ZipDirectory.Entry> directory, string prefix, bool bigEndian,
             List<CheckpointTensor> tensors, Dictionary<string, string> metadata, string? stateDictKey, IReadOnlyList<string> keyRewrites)
         {
+            _directory = directory;
             KeyRewrites = keyRewrites;
             Path = path;
             _file = file;
@@ -121,6 +125,8 @@ namespace Cxas.Import
 
             try
             {
+                var directory = ZipDirectory.Read(path)
+                                ?? throw new CxasException(CxasErrorKind.InvalidData, $"Checkpoint '{path}': its zip central directory cannot be read.", path);
                 var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)
                                                       && e.FullName.IndexOf('/') == e.FullName.Length - "/data.pkl".Length).ToList();
                 if (pickles.Count != 1)
@@ -132,13 +138,13 @@ namespace Cxas.Import
                 var order = zip.GetEntry(prefix + "byteorder");
                 if (order != null)
                 {
-                    var text = Encoding.ASCII.GetString(ReadEntry(order, 64, path)).Trim();
+                    var text = Encoding.ASCII.GetString(ReadEntry(order, 64, path, directory)).Trim();
                     if (text == "big") bigEndian = true;
                     else if (text != "little")
                         throw new CxasException(CxasErrorKind.InvalidModel, $"Checkpoint '{path}' declares byte order '{text}'.", path);
                 }
 
-                var pickleBytes = ReadEntry(pickles[0], Math.Min(MaxPickleBytes, file.Length), path);
+                var pickleBytes = ReadEntry(pickles[0], Math.Min(MaxPickleBytes, file.Length), path, directory);
                 var root = new PickleReader(pickleBytes, path).Load();
                 var (stateDict, key) = FindStateDict(root, path);
                 var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -166,7 +172,7 @@ namespace Cxas.Import
                 if (tensors.Count == 0)
                     throw new CxasException(CxasErrorKind.InvalidModel, $"Checkpoint '{path}' holds no tensors.", path);
                 var rewrites = NormaliseKeys(tensors, path);
-                return new TorchCheckpoint(path, file, zip, prefix, bigEndian, tensors, metadata, key, rewrites);
+                return new TorchCheckpoint(path, file, zip, directory, prefix, bigEndian, tensors, metadata, key, rewrites);
             }
             catch (InvalidDataException ex)
             {
@@ -244,13 +250,21 @@ namespace Cxas.Import
             }
         }
 
-        /// <summary>Reads a whole entry; a declared size beyond <paramref name="limit"/> is refused before allocating.</summary>
-        private static byte[] ReadEntry(ZipArchiveEntry entry, long limit, string path)
+        /// <summary>
+        /// Reads a whole entry; a declared size beyond <paramref name="limit"/> is refused before allocating. The bytes
+        /// must be exactly the size the central directory declares, and their CRC-32 the one it declares: a flipped
+        /// byte in a tensor is an error naming the entry, not silently wrong weights.
+        /// </summary>
+        private static byte[] ReadEntry(ZipArchiveEntry entry, long limit, string path, Dictionary<string, ZipDirectory.Entry> directory)
         {
             if (entry.Length < 0 || entry.Length > limit)
                 throw new CxasException(CxasErrorKind.InvalidData,
                     $"Checkpoint '{path}': entry '{entry.FullName}' declares {entry.Length} bytes, more than the file can hold.", path);
+            if (!directory.TryGetValue(entry.FullName, out var declared) || declared.Size != entry.Length)
+                throw new CxasException(CxasErrorKind.InvalidData,
+                    $"Checkpoint '{path}': entry '{entry.FullName}' has no consistent size in the zip's central directory.", path);
             var buffer = new byte[entry.Length];
+            uint crc = Checksums.CrcStart;
             using (var stream = entry.Open())
             {
                 int read = 0;
@@ -258,12 +272,21 @@ namespace Cxas.Import
                 {
                     int n = stream.Read(buffer, read, buffer.Length - read);
                     if (n <= 0) break;
+                    crc = Checksums.UpdateCrc(crc, buffer, read, n);
                     read += n;
                 }
                 if (read != buffer.Length)
                     throw new CxasException(CxasErrorKind.InvalidData,
                         $"Checkpoint '{path}': entry '{entry.FullName}' is truncated ({read} of {buffer.Length} bytes).", path);
+                if (stream.Read(new byte[1], 0, 1) != 0)
+                    throw new CxasException(CxasErrorKind.InvalidData,
+                        $"Checkpoint '{path}': entry '{entry.FullName}' holds more than the {buffer.Length} bytes it declares.", path);
             }
+            crc = Checksums.CrcResult(crc);
+            if (crc != declared.Crc)
+                throw new CxasException(CxasErrorKind.InvalidData,
+                    $"Checkpoint '{path}': entry '{entry.FullName}' fails its CRC-32 check (its bytes give {crc:x8}, the zip declares " +
+                    $"{declared.Crc:x8}): the file is damaged; download or copy it again.", path);
             return buffer;
         }
 
@@ -325,7 +348,7 @@ namespace Cxas.Import
             byte[] raw;
             try
             {
-                raw = ReadEntry(entry, FileLength, Path);
+                raw = ReadEntry(entry, FileLength, Path, _directory);
             }
             catch (InvalidDataException ex)
             {

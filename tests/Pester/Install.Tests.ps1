@@ -33,15 +33,9 @@ BeforeAll {
     $script:Layouts = 'reference', 'bare', 'state_dict', 'model_state_dict', 'network', 'net', 'prefix_model', 'prefix_net', 'flat_backbone', 'combined'
 
     # The loopback server (a free port on 127.0.0.1); the known sources are pointed at it.
-    $psi = [Diagnostics.ProcessStartInfo]::new($Py)
-    $psi.ArgumentList.Add((Join-Path $PSScriptRoot 'loopback_server.py'))
-    $psi.ArgumentList.Add($Files)
-    $psi.RedirectStandardOutput = $true
-    $psi.UseShellExecute = $false
-    $script:Server = [Diagnostics.Process]::Start($psi)
-    $port = $Server.StandardOutput.ReadLine()
-    if (-not ($port -match '^\d+$')) { throw "loopback server did not start: $port" }
-    $script:Base = "http://127.0.0.1:$port"
+    . (Join-Path $PSScriptRoot 'LoopbackServer.ps1')
+    $script:Server = Start-CxasLoopbackServer $Files $Py
+    $script:Base = $Server.Base
     $env:CXAS_MODEL_SOURCE_BASE = $Base
 
     # Segments the fixture image with a model, writes the npy masks, and compares them with PyTorch's in numpy.
@@ -58,7 +52,7 @@ BeforeAll {
 }
 
 AfterAll {
-    if ($Server -and -not $Server.HasExited) { $Server.Kill(); $Server.WaitForExit(5000) | Out-Null }
+    Stop-CxasLoopbackServer $Server
     foreach ($item in $SavedEnv.GetEnumerator()) { [Environment]::SetEnvironmentVariable($item.Key, $item.Value) }
     Remove-Module Cxas -ErrorAction SilentlyContinue
     if ($Work -and (Test-Path $Work)) { Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue }

@@ -8,6 +8,9 @@ port (printed on the first line of stdout) and imitates what the real sources do
   /drive/uc?id=...         a Drive "cannot scan for viruses" page with its form and a download_warning cookie
   /usercontent/download    the file, only with the form's confirm/uuid fields and the cookie
   /html/<anything>         an HTML page (200)
+  /slow/<anything>         announces 1,000,000 bytes, sends 'PK\x03\x04' and then one byte every 2 s (300 at most)
+  /endless/<anything>      no length, 'PK\x03\x04' and then zeros until 256 MiB or the client goes away
+  /tofile/<anything>       302 to file:///etc/passwd
   anything else            404
 
 Usage: python3 loopback_server.py FOLDER. Runs until killed. Never listens beyond 127.0.0.1.
@@ -16,6 +19,7 @@ Usage: python3 loopback_server.py FOLDER. Runs until killed. Never listens beyon
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -68,8 +72,37 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def redirect(self, location):
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.send_header("Connection", "close")
+        self.end_headers()
+
     def not_found(self):
         self.html("<html><title>Not Found</title></html>", 404)
+
+    def misbehave(self, slow):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if slow:
+            self.send_header("Content-Length", "1000000")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            if slow:
+                for i in range(300):
+                    self.wfile.write(b"PK\x03\x04"[i % 4:i % 4 + 1])
+                    self.wfile.flush()
+                    time.sleep(2)
+            else:
+                chunk = b"PK\x03\x04" + bytes(65532)
+                for _ in range(4096):
+                    self.wfile.write(chunk)
+                    chunk = bytes(65536)
+        except OSError:
+            pass  # the client went away, as it should
 
     def do_GET(self):
         url = urlparse(self.path)
@@ -84,12 +117,7 @@ class Handler(BaseHTTPRequestHandler):
                 dropped.add(name)
             return self.send_file(name, drop=first)
         if p.startswith("/github/") and p.endswith(".pth"):
-            self.send_response(302)
-            self.send_header("Location", "/signed/reference.pth?sig=1")
-            self.send_header("Content-Length", "0")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            return
+            return self.redirect("/signed/reference.pth?sig=1")
         if p.startswith("/signed/"):
             return self.send_file(p[8:])
         if p == "/drive/uc":
@@ -104,6 +132,10 @@ class Handler(BaseHTTPRequestHandler):
             if q.get("confirm") == TOKEN and q.get("uuid") == "u-1" and TOKEN in (self.headers.get("Cookie") or ""):
                 return self.send_file("reference.pth")
             return self.html("<html><title>Forbidden</title></html>", 403)
+        if p.startswith("/slow/") or p.startswith("/endless/"):
+            return self.misbehave(slow=p.startswith("/slow/"))
+        if p.startswith("/tofile/"):
+            return self.redirect("file:///etc/passwd")
         if p.startswith("/html/"):
             return self.html("<!doctype html><html><head><title>Sign in</title></head><body>log in first</body></html>")
         return self.not_found()

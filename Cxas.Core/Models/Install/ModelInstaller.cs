@@ -66,7 +66,8 @@ namespace Cxas.Models.Install
     /// file beside the destination (resumed after breaks), SHA-256 (and the pinned hash, if any), the importer
     /// (which refuses missing or unexpected tensors), and an atomic rename of the finished model folder into the
     /// scope's models folder. Nothing is left behind on failure and an installed model is replaced only with
-    /// <see cref="InstallRequest.Force"/>. Segmentation never calls this: models are only ever installed on request.
+    /// <see cref="InstallRequest.Force"/>; what killed installs left in the models root is removed first
+    /// (<see cref="RemoveAbandonedDownloads"/>). Segmentation never calls this: models are only ever installed on request.
     /// </summary>
     public static class ModelInstaller
     {
@@ -99,6 +100,8 @@ namespace Cxas.Models.Install
             if (!request.Force && (System.IO.Directory.Exists(target) || File.Exists(target)))
                 throw new CxasException(CxasErrorKind.AlreadyExists,
                     $"Model '{request.Name}' is already installed in '{target}'.", target, remedy: CxasRemedy.Overwrite);
+
+            RemoveAbandonedDownloads(root);
 
             var candidates = new List<(string Kind, string Location, ModelSource? Remote)>();
             if (request.Path != null)
@@ -193,12 +196,17 @@ namespace Cxas.Models.Install
         private static bool IsSourceFailure(CxasException ex) =>
             ex.Kind != CxasErrorKind.WriteFailed && ex.Kind != CxasErrorKind.AlreadyExists && ex.Kind != CxasErrorKind.InvalidArgument;
 
+        /// <summary>
+        /// A new download file in the models root, named as every Cxas temporary (<see cref="AtomicOutput.TempNameFor"/>:
+        /// this machine and this process in the name), so an install killed midway (SIGTERM, a crash) leaves a file that
+        /// a later install can prove abandoned.
+        /// </summary>
         private static string CreateDownloadFile(string root, string name)
         {
             try
             {
                 System.IO.Directory.CreateDirectory(root);
-                var path = System.IO.Path.Combine(root, "." + name + ".download-" + Guid.NewGuid().ToString("N").Substring(0, 8) + ".pth");
+                var path = AtomicOutput.TempNameFor(System.IO.Path.Combine(root, name));
                 using (new FileStream(path, FileMode.CreateNew, FileAccess.Write)) { }
                 return path;
             }
@@ -206,6 +214,36 @@ namespace Cxas.Models.Install
             {
                 throw new CxasException(CxasErrorKind.WriteFailed,
                     $"Cannot write into the models folder '{root}': {ex.Message}.", root, ex, CxasRemedy.WritableScope);
+            }
+        }
+
+        /// <summary>How earlier builds named a download: '.&lt;model&gt;.download-&lt;8 hex&gt;.pth', with no process in it.</summary>
+        private static readonly Regex LegacyDownload = new Regex(@"^\.(.+)\.download-[0-9a-f]{8}\.pth$", RegexOptions.CultureInvariant);
+
+        /// <summary>
+        /// Removes what killed installs left in the models root, and nothing else: Cxas temporaries of this machine whose
+        /// process is gone or that are older than <see cref="AtomicOutput.StaleAge"/> (<see cref="AtomicOutput.RemoveStaleTemporaries"/>),
+        /// and downloads named as earlier versions named them (a valid model name in the pattern), regular files older than
+        /// that age, since their name does not say whether their process still runs.
+        /// </summary>
+        internal static void RemoveAbandonedDownloads(string root)
+        {
+            if (!System.IO.Directory.Exists(root)) return;
+            AtomicOutput.RemoveStaleTemporaries(root);
+            string[] files;
+            try { files = System.IO.Directory.GetFiles(root, ".*.download-*.pth"); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return; }
+            foreach (var file in files)
+            {
+                var match = LegacyDownload.Match(System.IO.Path.GetFileName(file));
+                if (!match.Success || !ModelNames.IsValid(match.Groups[1].Value)) continue;
+                try
+                {
+                    var info = new FileInfo(file);
+                    if ((info.Attributes & FileAttributes.ReparsePoint) != 0) continue; // a link: not a file a download wrote
+                    if (DateTime.UtcNow - info.LastWriteTimeUtc > AtomicOutput.StaleAge) info.Delete();
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
             }
         }
 
@@ -226,7 +264,7 @@ namespace Cxas.Models.Install
         private static DownloadOptions CopyOptions(DownloadOptions o, bool drive) => new DownloadOptions
         {
             Proxy = o.Proxy, ResponseTimeout = o.ResponseTimeout, ReadTimeout = o.ReadTimeout, MaxResumes = o.MaxResumes,
-            ResumeDelay = o.ResumeDelay, UserAgent = o.UserAgent, FollowDriveConfirmation = drive || o.FollowDriveConfirmation,
+            ResumeDelay = o.ResumeDelay, MinimumBytesPerSecond = o.MinimumBytesPerSecond, Deadline = o.Deadline, MaxBytes = o.MaxBytes, UserAgent = o.UserAgent, FollowDriveConfirmation = drive || o.FollowDriveConfirmation,
         };
 
         private static ImportOptions CopyImportOptions(ImportOptions? o) => o == null ? new ImportOptions() : new ImportOptions

@@ -38,6 +38,42 @@ namespace Cxas.Core.Tests.Import
             Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
         }
 
+        /// <summary>
+        /// Flips 16 bytes in the middle of the largest tensor's stored data, leaving the zip's structure whole (as a bad
+        /// disk or a corrupted transfer would); prints the entry's name. Python's zipfile is the independent judge: the
+        /// original passes testzip(), the copy fails it at exactly that entry.
+        /// </summary>
+        private const string FlipTensorBytes = @"
+import struct, sys, zipfile
+path = sys.argv[1]
+with zipfile.ZipFile(path) as z:
+    assert z.testzip() is None
+    info = max((i for i in z.infolist() if '/data/' in i.filename), key=lambda i: i.file_size)
+with open(path, 'r+b') as f:
+    f.seek(info.header_offset)
+    name_length, extra_length = struct.unpack('<HH', f.read(30)[26:30])
+    at = info.header_offset + 30 + name_length + extra_length + info.file_size // 2
+    f.seek(at)
+    flipped = bytes(b ^ 0xFF for b in f.read(16))
+    f.seek(at)
+    f.write(flipped)
+with zipfile.ZipFile(path) as z:
+    assert z.testzip() == info.filename, z.testzip()
+print(info.filename)
+";
+
+        [Fact]
+        public void EntryFailingItsCrcIsInvalidDataNamingTheEntry()
+        {
+            var path = Path.Combine(Dir, "crc.pth");
+            File.Copy(TestSupport.ReducedCheckpoint, path);
+            var entry = TestSupport.Python(FlipTensorBytes, path).Trim();
+            Assert.StartsWith("reduced_w16/data/", entry);
+            var ex = Fails(path);
+            Assert.Equal(CxasErrorKind.InvalidData, ex.Kind);
+            Assert.Contains($"entry '{entry}' fails its CRC-32 check", ex.Message);
+        }
+
         [Fact]
         public void NotAZipIsInvalidData()
         {

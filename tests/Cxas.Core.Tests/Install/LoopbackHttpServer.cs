@@ -39,6 +39,8 @@ namespace Cxas.Core.Tests.Install
             public bool AcceptRanges;
             /// <summary>Announce the full length but close the connection after this many body bytes.</summary>
             public long? DropAfter;
+            /// <summary>Writes the whole answer itself, status line and headers included (endless or trickling bodies); the rest is ignored.</summary>
+            public Action<Stream>? Raw;
 
             public static Response File(byte[] body, bool ranges = true, long? dropAfter = null) =>
                 new Response { Body = body, AcceptRanges = ranges, DropAfter = dropAfter };
@@ -142,6 +144,11 @@ namespace Cxas.Core.Tests.Install
 
         private static void Write(NetworkStream stream, Request request, Response response)
         {
+            if (response.Raw != null)
+            {
+                response.Raw(stream);
+                return;
+            }
             int status = response.Status;
             string reason = response.Reason;
             long from = 0;
