@@ -64,7 +64,7 @@ Describe 'Install-CxasModel against misbehaving servers' {
         $errs.Count | Should -Be 1
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.LimitExceeded*'
         $errs[0].Exception.Message | Should -BeLike '*2097152 bytes (2 MiB)*'
-        $errs[0].Exception.Message | Should -BeLike "*raise -MaximumSizeMB*"
+        $errs[0].ErrorDetails.RecommendedAction | Should -BeLike "*raise -MaximumSizeMB*"
         Test-Path (Join-Path $UserModels 'endless') | Should -BeFalse
         @(Get-ChildItem $UserModels -Force -Filter '.cxas-*') | Should -BeNullOrEmpty
     }
