@@ -8,8 +8,8 @@
     Demo   : Build, then segments -Path (an image or a folder; default: the two shipped samples/) with the default model,
              writing PNG masks, CTR overlays and an HTML report to out/demo.
     Bench  : Build, then runs bench/Cxas.Bench over -Path (default: a generated folder) and prints its figures.
-    Package: Build, then PowerShell Gallery-ready packages per platform in out/package/<rid>/repo: Cxas (CPU inference,
-             the default model) and its companion Cxas.Cuda (ONNX Runtime's CUDA provider).
+    Package: Build, then PowerShell Gallery-ready packages in out/package/repo: Cxas (every platform: CPU inference,
+             the default model) and its companions Cxas.Cuda.Linux and Cxas.Cuda.Windows (ONNX Runtime's CUDA provider).
     Clean  : removes out/ and the bin/obj folders.
 .EXAMPLE
     dotnet pwsh ./build.ps1 Test
@@ -131,9 +131,8 @@ function Invoke-Test {
     Invoke-BrowserTest $fixture
     # The training code's smoke test: a few steps on synthetic data, the loss must fall (CI never retrains).
     Invoke-Native '/usr/bin/python3' @((Join-Path $root 'training/train.py'), '--smoke')
-    # The package of this platform, for the install test (Package.Tests.ps1).
-    if ($IsLinux -and [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') { Invoke-Package @('linux-x64') -Built }
-    elseif ($IsWindows) { Invoke-Package @('win-x64') -Built }
+    # The packages, for the install test (Package.Tests.ps1) and the Windows leg.
+    Invoke-Package -Built
     Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/Pester.Download.csproj'), '-nologo', '-v', 'q')
     $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
     $script = @"
@@ -169,53 +168,63 @@ Export-CxasReport -InputObject `$results -OutputPath '$out/report.html' -Force |
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
 }
 
-# Per-platform module packages: Cxas with ONNX Runtime's CPU runtime and the default model, and the companion Cxas.Cuda
-# with the same runtime and its CUDA provider beside it (Cxas.Core's NativeRuntime picks the companion when installed).
+# The module packages, in one local file repository: Cxas, one package for every platform (the cmdlets, the default
+# model and ONNX Runtime's CPU runtime of each platform in lib/native/<rid>, the one for the running platform picked at
+# import by Cxas.Core's NativeRuntime), and a CUDA companion per platform, named for it (the same runtime with its CUDA
+# provider beside it; NativeRuntime picks the companion when installed). A gallery holds one package per name and
+# version, so the platforms cannot be separate packages named Cxas; the CUDA providers cannot share one package either,
+# since the PowerShell Gallery, like nuget.org, refuses packages over 250 MB.
 $Platforms = [ordered]@{
     'linux-x64' = @{ Native = 'microsoft.ml.onnxruntime.gpu.linux/1.31.0/runtimes/linux-x64/native'; Tag = 'Linux'
+                     Companion = 'Cxas.Cuda.Linux'; Guid = 'a7d2f1c4-6b3e-4f0a-9c58-2e71d4b9f603'
                      Cpu = @('libonnxruntime.so'); Cuda = @('libonnxruntime.so', 'libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so') }
     'win-x64'   = @{ Native = 'microsoft.ml.onnxruntime.gpu.windows/1.31.0/runtimes/win-x64/native'; Tag = 'Windows'
+                     Companion = 'Cxas.Cuda.Windows'; Guid = '3c94e0b7-1f6a-4d28-8b5e-90a4c7d21e5f'
                      Cpu = @('onnxruntime.dll', 'onnxruntime_providers_shared.dll'); Cuda = @('onnxruntime.dll', 'onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll') }
 }
 
-function Invoke-Package([string[]] $Rids = $Platforms.Keys, [switch] $Built) {
+function Invoke-Package([switch] $Built) {
     if (-not $Built) { Invoke-Build }
     $manifest = Import-PowerShellDataFile (Join-Path $root 'Cxas.psd1')
     $version = $manifest.ModuleVersion
-    $packages = Join-Path $root 'out/package'
-    foreach ($rid in $Rids) {
+    $base = Join-Path $root 'out/package'
+    if (Test-Path $base) { Remove-Item $base -Recurse -Force }
+    $cxas = Join-Path $base 'Cxas'
+    $repo = Join-Path $base 'repo'
+    $cxasLib = Join-Path $cxas 'lib'
+    New-Item -ItemType Directory $cxas, $cxasLib, $repo, (Join-Path $cxas 'models') | Out-Null
+    # Cxas: the cmdlets and resolver, manifest, views, help, licence, the default model; in lib/ Cxas.Core and its
+    # managed dependencies (the layout of out/Cxas), in lib/native/<rid> each platform's CPU runtime.
+    Get-ChildItem $moduleOut -File | Copy-Item -Destination $cxas
+    Get-ChildItem (Join-Path $moduleOut 'lib') -File | Where-Object { $_.Extension -in '.dll', '.xml' -and $_.Name -notmatch '^(lib)?onnxruntime' } |
+        Copy-Item -Destination $cxasLib
+    Copy-Item (Join-Path $moduleOut 'en-US') $cxas -Recurse
+    $default = (Get-Content (Join-Path $root 'models/default.txt') -Raw).Trim()
+    Copy-Item (Join-Path $root "models/$default") (Join-Path $cxas 'models') -Recurse
+    Copy-Item (Join-Path $root 'models/default.txt') (Join-Path $cxas 'models')
+    $tags = @($Platforms.Values | ForEach-Object { "'$($_.Tag)'" }) -join ', '
+    $text = Get-Content (Join-Path $cxas 'Cxas.psd1') -Raw
+    $text = $text -replace "Tags\s*=\s*@\(", "Tags       = @($tags, 'PSEdition_Core', 'PSEdition_Desktop', "
+    Set-Content (Join-Path $cxas 'Cxas.psd1') $text -NoNewline
+    $folders = @($cxas)
+    foreach ($rid in $Platforms.Keys) {
         $p = $Platforms[$rid]
         $native = Join-Path (Get-NuGetRoot) $p.Native
-        $base = Join-Path $packages $rid
-        if (Test-Path $base) { Remove-Item $base -Recurse -Force }
-        $cxas = Join-Path $base 'Cxas'
-        $cuda = Join-Path $base 'Cxas.Cuda'
-        $repo = Join-Path $base 'repo'
-        $cxasLib = Join-Path $cxas 'lib'
-        New-Item -ItemType Directory $cxas, $cxasLib, $cuda, $repo, (Join-Path $cxas 'models') | Out-Null
-        # Cxas: the cmdlets and resolver, manifest, views, help, licence, the default model; in lib/ Cxas.Core, its
-        # managed dependencies and the CPU runtime (the layout of out/Cxas).
-        Get-ChildItem $moduleOut -File | Copy-Item -Destination $cxas
-        Get-ChildItem (Join-Path $moduleOut 'lib') -File | Where-Object { $_.Extension -in '.dll', '.xml' -and $_.Name -notmatch '^(lib)?onnxruntime' } |
-            Copy-Item -Destination $cxasLib
-        Copy-Item (Join-Path $moduleOut 'en-US') $cxas -Recurse
-        $default = (Get-Content (Join-Path $root 'models/default.txt') -Raw).Trim()
-        Copy-Item (Join-Path $root "models/$default") (Join-Path $cxas 'models') -Recurse
-        Copy-Item (Join-Path $root 'models/default.txt') (Join-Path $cxas 'models')
-        foreach ($f in $p.Cpu) { Copy-Item (Join-Path $native $f) $cxasLib }
-        $text = Get-Content (Join-Path $cxas 'Cxas.psd1') -Raw
-        $text = $text -replace "Tags\s*=\s*@\(", "Tags       = @('$($p.Tag)', 'PSEdition_Core', 'PSEdition_Desktop', "
-        Set-Content (Join-Path $cxas 'Cxas.psd1') $text -NoNewline
-        # Cxas.Cuda: a manifest and the native files only.
+        $cpu = Join-Path $cxasLib "native/$rid"
+        New-Item -ItemType Directory $cpu | Out-Null
+        foreach ($f in $p.Cpu) { Copy-Item (Join-Path $native $f) $cpu }
+        # The platform's CUDA companion: a manifest and the native files only.
+        $cuda = Join-Path $base $p.Companion
+        New-Item -ItemType Directory $cuda | Out-Null
         foreach ($f in $p.Cuda) { Copy-Item (Join-Path $native $f) $cuda }
         @"
 @{
     ModuleVersion        = '$version'
-    GUID                 = 'a7d2f1c4-6b3e-4f0a-9c58-2e71d4b9f603'
+    GUID                 = '$($p.Guid)'
     Author               = '$($manifest.Author)'
     CompanyName          = '$($manifest.CompanyName)'
     Copyright            = '$($manifest.Copyright)'
-    Description          = 'The CUDA execution provider of ONNX Runtime 1.31 for Cxas $version ($rid): install it beside Cxas of the same version and -Device Auto/Cuda use NVIDIA GPUs (needs the NVIDIA driver, CUDA 13 and cuDNN 9).'
+    Description          = 'The CUDA execution provider of ONNX Runtime 1.31 for Cxas $version on $($p.Tag) ($rid): install it beside Cxas of the same version and -Device Auto/Cuda use NVIDIA GPUs (needs the NVIDIA driver, CUDA 13 and cuDNN 9).'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     FunctionsToExport    = @()
@@ -224,21 +233,22 @@ function Invoke-Package([string[]] $Rids = $Platforms.Keys, [switch] $Built) {
     VariablesToExport    = @()
     PrivateData          = @{ PSData = @{ Tags = @('$($p.Tag)', 'cxas', 'cuda', 'onnxruntime'); LicenseUri = 'https://opensource.org/licenses/MIT' } }
 }
-"@ | Set-Content (Join-Path $cuda 'Cxas.Cuda.psd1')
-        # A local file repository per platform; PSResourceGet writes its nupkg files there.
-        $script = @"
+"@ | Set-Content (Join-Path $cuda "$($p.Companion).psd1")
+        $folders += $cuda
+    }
+    # One local file repository; PSResourceGet writes its nupkg files there.
+    $publish = ($folders | ForEach-Object { "    Publish-PSResource -Path '$_' -Repository `$name -SkipDependenciesCheck" }) -join "`n"
+    $script = @"
 `$ErrorActionPreference = 'Stop'
-`$name = 'cxas-build-$rid-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+`$name = 'cxas-build-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
 Register-PSResourceRepository -Name `$name -Uri '$repo' -Trusted
 try {
-    Publish-PSResource -Path '$cxas' -Repository `$name -SkipDependenciesCheck
-    Publish-PSResource -Path '$cuda' -Repository `$name -SkipDependenciesCheck
+$publish
 }
 finally { Unregister-PSResourceRepository -Name `$name }
 "@
-        Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
-        Get-ChildItem $repo -Filter *.nupkg | ForEach-Object { Write-Host ("{0}: {1} ({2:N1} MB)" -f $rid, $_.Name, ($_.Length / 1MB)) }
-    }
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+    Get-ChildItem $repo -Filter *.nupkg | ForEach-Object { Write-Host ("{0} ({1:N1} MB)" -f $_.Name, ($_.Length / 1MB)) }
 }
 
 function Invoke-Bench {
