@@ -4,7 +4,8 @@
 .DESCRIPTION
     Build  : compiles Cxas.Core and Cxas.PowerShell and lays out an importable module in out/Cxas
              (assemblies, manifest, format/type files, models/, ONNX Runtime native libraries for this OS).
-    Test   : Build, then the xunit tests (Cxas.Core) and the Pester tests (cmdlets, against out/Cxas).
+    Test   : Build, then the xunit tests (Cxas.Core), the Pester tests (cmdlets, against out/Cxas), and the Windows leg
+             (the package installed and tested by a win-x64 PowerShell under Wine, see tests/WinHost).
     Demo   : Build, then segments -Path (an image or a folder; default: the two shipped samples/) with the default model,
              writing PNG masks, CTR overlays and an HTML report to out/demo.
     Bench  : Build, then runs bench/Cxas.Bench over -Path (default: a generated folder) and prints its figures.
@@ -21,7 +22,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Clean')]
+    [ValidateSet('Build', 'Test', 'WindowsLeg', 'Demo', 'Bench', 'Package', 'Clean')]
     [string[]] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -147,6 +148,55 @@ Invoke-Pester -Configuration `$config
 "@
     # A separate process, so the module's assemblies are not locked in this one.
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+    Invoke-WindowsLeg
+}
+
+# The Windows leg: the Cxas package installed and run by a win-x64 PowerShell (tests/WinHost, a self-contained host on
+# the PowerShell SDK) under Wine, in a scratch Wine prefix whose home is a scratch folder (Wine links the user's
+# Documents to $HOME). Then the masks of its main job are compared with the Linux module's, file by file.
+function Invoke-WindowsLeg {
+    $wine = if ($env:CXAS_WINE) { $env:CXAS_WINE } else { '/usr/lib/wine/wine64' }
+    if (-not (Test-Path $wine)) {
+        $why = "no Wine at $wine (Debian: apt-get install wine64; or set CXAS_WINE)"
+        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "The Windows leg cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
+        Write-Warning "Windows leg skipped: $why."
+        return
+    }
+    $hostDir = Join-Path $root 'out/winhost'
+    Invoke-Native dotnet @('publish', (Join-Path $root 'tests/WinHost/WinHost.csproj'), '-c', 'Release', '-o', $hostDir, '-nologo', '-v', 'q')
+    $scratch = Join-Path $root 'out/wine'
+    if (Test-Path $scratch) { Remove-Item $scratch -Recurse -Force }
+    New-Item -ItemType Directory (Join-Path $scratch 'home') | Out-Null
+    # PSResourceGet of the pwsh tool's Windows build (beside the unix one this script runs in).
+    $psResourceGet = Join-Path $PSHOME '../win/Modules/Microsoft.PowerShell.PSResourceGet'
+    $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
+    $z = { param($p) 'Z:' + ((Resolve-Path $p).Path -replace '/', '\') }
+    $leg = @((& $z (Join-Path $root 'tests/WinHost/WindowsLeg.ps1')), (& $z (Join-Path $root 'out/package/repo')),
+        (& $z $psResourceGet), (& $z $pester), 'C:\cxas-out')
+    # W^X off: .NET's double-mapped code pages make the runtime fail under Wine 8 when a dynamic method is freed.
+    $saved = @{}
+    $envs = @{ WINEPREFIX = (Join-Path $scratch 'prefix'); HOME = (Join-Path $scratch 'home'); WINEDEBUG = '-all'
+               WINEDLLOVERRIDES = 'mshtml='; DOTNET_EnableWriteXorExecute = '0'; PSModulePath = $null; CXAS_MODULE = $null
+               CXAS_MODEL_PATH = $null; CXAS_CUDA_MODULE = $null }
+    foreach ($k in $envs.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $envs[$k]) }
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    try { Invoke-Native $wine (@((Join-Path $hostDir 'WinHost.exe')) + $leg) }
+    finally {
+        foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
+        Write-Host ("Windows leg under Wine: {0:N0} s" -f $watch.Elapsed.TotalSeconds)
+    }
+    # The same job by the Linux module; every mask file must be byte-equal (the same PNG encoder on the same pixels).
+    $linux = Join-Path $scratch 'linux-out'
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command',
+        "`$ErrorActionPreference = 'Stop'; Import-Module '$moduleOut/Cxas.psd1'; Invoke-CxasSegmentation '$(Join-Path $root 'samples')' -OutputPath '$linux' -Device Cpu | Out-Null")
+    $windows = Join-Path $scratch 'prefix/drive_c/cxas-out'
+    $a = @(Get-ChildItem $linux -Recurse -File -Filter *.png | ForEach-Object { $_.FullName.Substring($linux.Length) } | Sort-Object)
+    $b = @(Get-ChildItem $windows -Recurse -File -Filter *.png | ForEach-Object { $_.FullName.Substring($windows.Length) } | Sort-Object)
+    if ($a.Count -eq 0 -or (Compare-Object $a $b)) { throw "The Windows leg wrote other mask files than Linux: $($b -join ', ') against $($a -join ', ')." }
+    foreach ($f in $a) {
+        if ((Get-FileHash (Join-Path $linux $f)).Hash -ne (Get-FileHash (Join-Path $windows $f)).Hash) { throw "Mask $f differs between the Windows leg and Linux." }
+    }
+    Write-Host "Windows leg: $($a.Count) masks equal to Linux's." -ForegroundColor Green
 }
 
 function Invoke-Demo {
@@ -262,6 +312,7 @@ foreach ($t in $Task) {
     switch ($t) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
+        'WindowsLeg' { Invoke-Build; Invoke-Package -Built; Invoke-WindowsLeg }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Package' { Invoke-Package }

@@ -23,6 +23,9 @@ public abstract class CxasCmdlet : PSCmdlet
     /// <summary>How many per-file errors this invocation has written (for the run summary).</summary>
     internal int FileErrors { get; private set; }
 
+    /// <summary>How many folder links -Recurse met and did not follow (for the run summary).</summary>
+    internal int LinksNotFollowed { get; private set; }
+
     public static ErrorRecord ToErrorRecord(Exception ex, object? target)
     {
         if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
@@ -126,7 +129,12 @@ public abstract class CxasCmdlet : PSCmdlet
                     var scanner = new FolderScanner
                     {
                         Recurse = recurse, FollowLinks = followLinks, Note = WriteVerbose,
-                        LinkSkipped = link => WriteVerbose($"Not following the folder link '{link}' (use -FollowSymlink to follow links)."),
+                        // A link left out may be a mounted archive (a junction, mount point or DFS link on Windows): warn, and count it for the summary.
+                        LinkSkipped = link =>
+                        {
+                            LinksNotFollowed++;
+                            WriteWarning($"Not following the folder link '{link}' (a symbolic link, junction or mount point): its files are left out; use -FollowSymlink to include them.");
+                        },
                     };
                     bool any = false;
                     foreach (var f in scanner.Scan(path))

@@ -93,7 +93,7 @@ internal sealed class FileSegmentationRun : IDisposable
         // One information record sums the run up ($r = ... -InformationVariable info; or 6>&1).
         double seconds = _clock.Elapsed.TotalSeconds;
         var summary = new RunSummary(_activity, _results + _skipped + _cmdlet.FileErrors, _results, _cmdlet.FileErrors, _skipped,
-            Math.Round(seconds, 2), seconds > 0 ? Math.Round(_results / seconds, 2) : 0);
+            Math.Round(seconds, 2), seconds > 0 ? Math.Round(_results / seconds, 2) : 0) { LinksNotFollowed = _cmdlet.LinksNotFollowed };
         _cmdlet.WriteInformation(summary, new[] { "Cxas", "Summary" });
     }
 
@@ -135,6 +135,11 @@ internal sealed class FileSegmentationRun : IDisposable
 /// <param name="ImagesPerSecond">Results per second of wall time.</param>
 public sealed record RunSummary(string Activity, int Files, int Results, int Errors, int Skipped, double Seconds, double ImagesPerSecond)
 {
+    /// <summary>Folder links (symbolic links, junctions, mount points) under a -Recurse folder that were not entered.</summary>
+    public int LinksNotFollowed { get; init; }
+
     public override string ToString() =>
-        $"{Activity}: {Files} file(s), {Results} result(s), {Errors} error(s), {Skipped} skipped, {Seconds:0.0} s ({ImagesPerSecond:0.00} images/s).";
+        $"{Activity}: {Files} file(s), {Results} result(s), {Errors} error(s), {Skipped} skipped, " +
+        (LinksNotFollowed > 0 ? $"{LinksNotFollowed} folder link(s) not followed, " : "") +
+        $"{Seconds:0.0} s ({ImagesPerSecond:0.00} images/s).";
 }
