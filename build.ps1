@@ -178,9 +178,22 @@ function Invoke-WindowsLeg {
     $envs = @{ WINEPREFIX = (Join-Path $scratch 'prefix'); HOME = (Join-Path $scratch 'home'); WINEDEBUG = '-all'
                WINEDLLOVERRIDES = 'mshtml='; DOTNET_EnableWriteXorExecute = '0'; PSModulePath = $null; CXAS_MODULE = $null
                CXAS_MODEL_PATH = $null; CXAS_CUDA_MODULE = $null }
-    foreach ($k in $envs.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $envs[$k]) }
+    # A folder link under a -Recurse root for Windows.Tests.ps1: Wine cannot create junctions, but shows a symbolic
+    # link made here as a reparse-point folder, as Windows shows a junction or mount point.
+    $links = Join-Path $scratch 'links'
+    New-Item -ItemType Directory (Join-Path $links 'root'), (Join-Path $links 'archive') | Out-Null
+    $sample = @(Get-ChildItem (Join-Path $root 'samples') -Filter *.png)
+    Copy-Item $sample[0].FullName (Join-Path $links 'root/a.png')
+    Copy-Item $sample[1].FullName (Join-Path $links 'archive/b.png')
+    New-Item -ItemType SymbolicLink -Path (Join-Path $links 'root/mounted') -Target (Join-Path $links 'archive') | Out-Null
+    $envs['CXAS_LINK_FIXTURE'] = & $z (Join-Path $links 'root')
     $watch = [Diagnostics.Stopwatch]::StartNew()
-    try { Invoke-Native $wine (@((Join-Path $hostDir 'WinHost.exe')) + $leg) }
+    try {
+        foreach ($k in $envs.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $envs[$k]) }
+        # Dot-files are not hidden by Wine itself here, so that the Hidden attribute Cxas sets is what the tests see.
+        Invoke-Native $wine @('reg', 'add', 'HKCU\Software\Wine', '/v', 'ShowDotFiles', '/d', 'Y', '/f')
+        Invoke-Native $wine (@((Join-Path $hostDir 'WinHost.exe')) + $leg)
+    }
     finally {
         foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
         Write-Host ("Windows leg under Wine: {0:N0} s" -f $watch.Elapsed.TotalSeconds)

@@ -216,6 +216,9 @@ namespace Cxas.Export
                 {
                     PrepareDirectory(OutputDirectory);
                     var stream = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+                    // Hidden on Windows, as the leading dot makes it elsewhere (Explorer and Get-ChildItem leave it out).
+                    if (Path.DirectorySeparatorChar == '\\')
+                        File.SetAttributes(_journalPath, File.GetAttributes(_journalPath) | FileAttributes.Hidden);
                     _journal = new StreamWriter(stream, new UTF8Encoding(false));
                 }
                 _journal.Write(planned.RelativeBase + "\t" + planned.InputPath + "\n");

@@ -102,6 +102,32 @@ namespace Cxas.Models
             return null;
         }
 
+        /// <summary>
+        /// The oldest Visual C++ runtime (msvcp140.dll) ONNX Runtime 1.31's Windows build runs with: it is built with
+        /// Visual Studio 2022 17.10 or later, whose std::mutex an older msvcp140.dll (often installed into System32 by
+        /// other software) does not match, so ONNX Runtime crashes or fails at its first session.
+        /// </summary>
+        public static readonly Version MinimumVisualCppRuntime = new Version(14, 40);
+
+        /// <summary>What to install when the Visual C++ runtime is missing or too old.</summary>
+        public const string VisualCppRedistributable =
+            "the Microsoft Visual C++ 2015-2022 Redistributable (x64), 14.40 or later (https://aka.ms/vs/17/release/vc_redist.x64.exe)";
+
+        /// <summary>
+        /// Why the Visual C++ runtime at <paramref name="msvcpPath"/> cannot serve ONNX Runtime: missing, or a version
+        /// below <see cref="MinimumVisualCppRuntime"/>. Null when it can, or when the file states no version (Wine's
+        /// built-in DLLs), which is then left to the load itself.
+        /// </summary>
+        public static string? VisualCppRuntimeProblem(string msvcpPath)
+        {
+            if (!File.Exists(msvcpPath)) return $"the Visual C++ runtime '{msvcpPath}' is missing; install {VisualCppRedistributable}";
+            var info = System.Diagnostics.FileVersionInfo.GetVersionInfo(msvcpPath);
+            if (info.FileMajorPart == 0 && info.FileMinorPart == 0) return null;
+            var version = new Version(info.FileMajorPart, info.FileMinorPart, info.FileBuildPart, info.FilePrivatePart);
+            if (version >= MinimumVisualCppRuntime) return null;
+            return $"the Visual C++ runtime '{msvcpPath}' is version {version}, older than the {MinimumVisualCppRuntime} ONNX Runtime 1.31 needs; install {VisualCppRedistributable}";
+        }
+
         [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode)]
         private static extern IntPtr LoadLibraryW(string path);
 
@@ -111,11 +137,15 @@ namespace Cxas.Models
             var dir = Path.GetDirectoryName(runtimePath)!;
             if (IsWindows)
             {
+                // Checked before the first load: an old msvcp140.dll makes ONNX Runtime crash rather than fail.
+                var problem = VisualCppRuntimeProblem(Path.Combine(Environment.SystemDirectory, "msvcp140.dll"));
+                if (problem != null) throw new CxasException(CxasErrorKind.NotSupported, "ONNX Runtime cannot run here: " + problem + ".");
                 foreach (var name in new[] { "onnxruntime_providers_shared.dll", "onnxruntime.dll" })
                 {
                     var path = Path.Combine(dir, name);
                     if (File.Exists(path) && LoadLibraryW(path) == IntPtr.Zero)
-                        throw new InvalidOperationException($"cannot load '{path}' (error {Marshal.GetLastWin32Error()})");
+                        throw new CxasException(CxasErrorKind.NotSupported,
+                            $"Cannot load '{path}' (Windows error {Marshal.GetLastWin32Error()}); ONNX Runtime needs {VisualCppRedistributable}.");
                 }
                 return;
             }

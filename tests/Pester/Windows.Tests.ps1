@@ -1,0 +1,112 @@
+#Requires -Version 7.4
+# Pester 6: what only Windows shows. Run by the Windows leg (tests/WinHost under Wine, against the installed package);
+# on other systems every test is skipped. Wine behaves as NTFS here: names are case-insensitive, attributes (Hidden)
+# are kept, a folder link is a reparse point. Wine cannot create junctions (FSCTL_SET_REPARSE_POINT is not
+# supported), so build.ps1 lays out a folder with a link beforehand ($env:CXAS_LINK_FIXTURE), which Wine shows as a
+# reparse-point folder, as Windows shows a junction or mount point.
+
+BeforeDiscovery {
+    $script:NotWindows = -not $IsWindows
+}
+
+Describe 'Windows behaviours' -Skip:$NotWindows {
+    BeforeAll {
+        $ErrorActionPreference = 'Stop'
+        $script:ModuleDir = if ($env:CXAS_MODULE) { $env:CXAS_MODULE } else { Join-Path $PSScriptRoot '../../out/Cxas' }
+        Import-Module (Join-Path $ModuleDir 'Cxas.psd1') -Force
+        $script:Work = Join-Path ([IO.Path]::GetTempPath()) ('cxas-win-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        New-Item -ItemType Directory $Work | Out-Null
+        $script:Samples = @(Get-ChildItem (Join-Path $PSScriptRoot '../../samples') -Filter *.png | Sort-Object Name)
+
+        # The SHA-256 of every mask file below a folder, by name relative to it.
+        function script:Get-MaskHashes([string] $Folder) {
+            $h = @{}
+            foreach ($f in Get-ChildItem $Folder -Recurse -File -Filter *.png) { $h[$f.FullName.Substring($Folder.Length)] = (Get-FileHash $f.FullName).Hash }
+            $h
+        }
+    }
+    AfterAll { Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue }
+
+    It 'keeps inputs whose names differ only in case apart when they are flattened into one folder' {
+        # IM0001.PNG and im0001.png are one name on NTFS: the second must not take (or overwrite) the first's folder.
+        $a = Join-Path $Work 'case/a/IM0001.PNG'
+        $b = Join-Path $Work 'case/b/im0001.png'
+        New-Item -ItemType Directory (Split-Path $a), (Split-Path $b) | Out-Null
+        Copy-Item $Samples[0].FullName $a
+        Copy-Item $Samples[1].FullName $b
+        $out = Join-Path $Work 'case/out'
+        $r = @(Invoke-CxasSegmentation -LiteralPath $a, $b -OutputPath $out -Device Cpu)
+        $r.Count | Should -Be 2
+        $names = @(Get-ChildItem $out -Directory | ForEach-Object Name)
+        $names | Should -HaveCount 2
+        $names -ccontains 'IM0001' | Should -BeTrue
+        $names -ccontains 'im0001.png' | Should -BeTrue
+        # Each folder holds exactly its own input's masks: those of a run of that input alone.
+        foreach ($pair in @{ In = $a; Folder = 'IM0001' }, @{ In = $b; Folder = 'im0001.png' }) {
+            $alone = Join-Path $Work ('case/alone-' + [guid]::NewGuid().ToString('N').Substring(0, 6))
+            Invoke-CxasSegmentation -LiteralPath $pair.In -OutputPath $alone -Device Cpu | Out-Null
+            $expected = Get-MaskHashes (Join-Path $alone ([IO.Path]::GetFileNameWithoutExtension($pair.In)))
+            $actual = Get-MaskHashes (Join-Path $out $pair.Folder)
+            $expected.Count | Should -Be 9
+            $actual.Count | Should -Be 9
+            foreach ($k in $expected.Keys) { $actual[$k] | Should -Be $expected[$k] -Because "$($pair.Folder)$k is $($pair.In)'s mask" }
+        }
+    }
+
+    It 'marks the output plan''s journal Hidden, and a rerun still resumes from it' {
+        $out = Join-Path $Work 'journal'
+        Invoke-CxasSegmentation $Samples[0].FullName -OutputPath $out -Device Cpu | Out-Null
+        $journal = Get-Item -Force (Join-Path $out '.cxas-plan.tsv')
+        $journal.Attributes.HasFlag([IO.FileAttributes]::Hidden) | Should -BeTrue
+        # The rerun opens the hidden journal for appending and finds its own outputs finished.
+        $info = $null
+        Invoke-CxasSegmentation $Samples[0].FullName, $Samples[1].FullName -OutputPath $out -Device Cpu -InformationVariable info -WarningAction SilentlyContinue | Out-Null
+        $summary = @($info | Where-Object { $_.Tags -contains 'Summary' })[0].MessageData
+        $summary.Skipped | Should -Be 1
+        $summary.Results | Should -Be 1
+        @(Get-Content -LiteralPath $journal.FullName).Count | Should -Be 2
+    }
+
+    It 'skips a folder link (junction, mount point) under -Recurse with a warning and counts it in the summary, and follows it with -FollowSymlink' {
+        $fixture = $env:CXAS_LINK_FIXTURE
+        if (-not $fixture) { throw 'CXAS_LINK_FIXTURE is not set: build.ps1 lays out the link fixture for the Windows leg.' }
+        (Get-Item (Join-Path $fixture 'mounted')).Attributes.HasFlag([IO.FileAttributes]::ReparsePoint) | Should -BeTrue
+        $info = $null
+        $warnings = $null
+        $r = @(Invoke-CxasSegmentation $fixture -Recurse -Device Cpu -InformationVariable info -WarningVariable warnings -WarningAction SilentlyContinue)
+        $r.Count | Should -Be 1
+        $summary = @($info | Where-Object { $_.Tags -contains 'Summary' })[0].MessageData
+        $summary.LinksNotFollowed | Should -Be 1
+        "$summary" | Should -BeLike '*1 folder link(s) not followed*'
+        @($warnings | Where-Object { "$_" -like "*mounted*-FollowSymlink*" }) | Should -HaveCount 1
+        @(Invoke-CxasSegmentation $fixture -Recurse -FollowSymlink -Device Cpu).Count | Should -Be 2
+    }
+
+    It 'names the Visual C++ redistributable when msvcp140.dll is missing or older than ONNX Runtime needs' {
+        # A real DLL that states an old version: ONNX Runtime's own (1.31). Not named msvcp140.dll: Wine answers the
+        # version query for any file of that name from its built-in DLL.
+        $vc = Join-Path $Work 'vc'
+        New-Item -ItemType Directory $vc | Out-Null
+        Copy-Item (Join-Path $ModuleDir 'lib\native\win-x64\onnxruntime.dll') (Join-Path $vc 'msvcp140-old.dll')
+        [Cxas.Models.NativeRuntime]::VisualCppRuntimeProblem((Join-Path $vc 'msvcp140-old.dll')) |
+            Should -BeLike '*version 1.31.*older than the 14.40*Visual C++ 2015-2022 Redistributable*vc_redist.x64.exe*'
+        [Cxas.Models.NativeRuntime]::VisualCppRuntimeProblem((Join-Path $vc 'none.dll')) | Should -BeLike '*missing*Redistributable*'
+        # The one this machine loads passed the check at import (Wine's built-in DLL states no version).
+        [Cxas.Models.NativeRuntime]::VisualCppRuntimeProblem((Join-Path ([Environment]::SystemDirectory) 'msvcp140.dll')) | Should -BeNullOrEmpty
+    }
+
+    It 'reads and writes paths over 260 characters' {
+        # UID-named study/series/instance folders pass MAX_PATH easily.
+        $deep = Join-Path $Work ('1.2.840.113619.2.55.3.604688119.968.1234567890.123.' + ('4' * 40))
+        $deep = Join-Path $deep ('1.3.12.2.1107.5.2.32.35162.2012021516213478153000001.' + ('5' * 40))
+        $deep = Join-Path $deep ('1.3.12.2.1107.5.2.32.35162.2012021516213478153000002.' + ('6' * 40))
+        $in = Join-Path $deep 'image.png'
+        $in.Length | Should -BeGreaterThan 260
+        [IO.Directory]::CreateDirectory($deep) | Out-Null
+        Copy-Item $Samples[0].FullName $in
+        $out = Join-Path $deep 'masks'
+        $r = @(Invoke-CxasSegmentation -LiteralPath $in -OutputPath $out -Device Cpu)
+        $r.Count | Should -Be 1
+        @(Get-ChildItem (Join-Path $out 'image') -Filter *.png).Count | Should -Be 9
+    }
+}
