@@ -53,6 +53,32 @@ Describe 'Windows behaviours' -Skip:$NotWindows {
         }
     }
 
+    It 'reports a bad file as a Cxas error naming it, goes on with the others, and overwrites nothing without -Force' {
+        $in = Join-Path $Work 'errors'
+        New-Item -ItemType Directory $in | Out-Null
+        Copy-Item $Samples[0].FullName (Join-Path $in 'good.png')
+        Set-Content (Join-Path $in 'bad.png') 'not a PNG'
+        $out = Join-Path $Work 'errors-out'
+        $errs = $null
+        $r = @(Invoke-CxasSegmentation $in -OutputPath $out -Device Cpu -ErrorVariable errs -ErrorAction SilentlyContinue)
+        $r.Count | Should -Be 1
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.*'
+        "$errs" | Should -BeLike "*$(Join-Path $in 'bad.png')*"
+        @(Get-ChildItem $out -Directory).Name | Should -Be 'good'
+        # Outputs that no journal claims are not this run's: an error without -Force, replaced with it.
+        Remove-Item -Force (Join-Path $out '.cxas-plan.tsv')
+        $mask = Get-ChildItem (Join-Path $out 'good') -Filter *.png | Select-Object -First 1
+        [IO.File]::WriteAllBytes($mask.FullName, [byte[]] (1, 2, 3))
+        $errs = $null
+        Invoke-CxasSegmentation (Join-Path $in 'good.png') -OutputPath $out -Device Cpu -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.Count | Should -Be 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'Cxas.AlreadyExists*'
+        (Get-Item $mask.FullName).Length | Should -Be 3
+        Invoke-CxasSegmentation (Join-Path $in 'good.png') -OutputPath $out -Device Cpu -Force | Out-Null
+        (Get-Item $mask.FullName).Length | Should -BeGreaterThan 3
+    }
+
     It 'marks the output plan''s journal Hidden, and a rerun still resumes from it' {
         $out = Join-Path $Work 'journal'
         Invoke-CxasSegmentation $Samples[0].FullName -OutputPath $out -Device Cpu | Out-Null

@@ -42,16 +42,21 @@ $skipped = [ordered]@{
     'Pacs.Tests.ps1'      = 'Orthanc and its pydicom oracles are Linux programs'
     'Precision.Tests.ps1' = 'its agreement oracle is /usr/bin/python3 with PyTorch'
     'Trust.Tests.ps1'     = 'its oracles are /usr/bin/python3'
-    'Help.Tests.ps1'      = 'several examples start jobs and remote sessions (pwsh.exe), and the run would add minutes under Wine'
+}
+# Single tests left out of the files that run, by tag.
+$skippedTags = [ordered]@{
+    'PwshProcess' = 'Help.Tests.ps1 "links every cmdlet and the manifest to the documentation...": runs the build''s help generator in a pwsh process; the SDK host has no pwsh.exe'
 }
 $files = Get-ChildItem (Join-Path $root 'tests\Pester') -Filter *.Tests.ps1 | Where-Object Name -notin $skipped.Keys
 foreach ($name in $skipped.Keys) { "Skipped under Wine: $name ($($skipped[$name]))" }
+foreach ($tag in $skippedTags.Keys) { "Skipped under Wine: $($skippedTags[$tag])" }
 Import-Module $Pester -RequiredVersion 6.2.0
 $env:CXAS_MODULE = $module.ModuleBase
 $env:CXAS_MODEL_PATH = Join-Path $root 'models'
 $config = New-PesterConfiguration
 $config.Run.Path = @($files.FullName)
 $config.Run.PassThru = $true
+$config.Filter.ExcludeTag = @($skippedTags.Keys)
 $config.Output.Verbosity = 'Detailed'
 $run = Invoke-Pester -Configuration $config
 "Windows leg: $($run.PassedCount) passed, $($run.FailedCount) failed, $($run.SkippedCount) skipped, in $([int] $run.Duration.TotalSeconds) s"
