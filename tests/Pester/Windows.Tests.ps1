@@ -135,4 +135,17 @@ Describe 'Windows behaviours' -Skip:$NotWindows {
         $r.Count | Should -Be 1
         @(Get-ChildItem (Join-Path $out 'image') -Filter *.png).Count | Should -Be 9
     }
+
+    It 'turns the 260-character limit of Windows PowerShell 5.1 into a Cxas error that names the remedy' {
+        # PowerShell 7 (this leg) has no limit; .NET Framework throws PathTooLongException, given here as it comes.
+        $record = [Cxas.PowerShell.CxasCmdlet]::ToErrorRecord([IO.PathTooLongException]::new('The specified path is too long.'), 'C:\long\IM0001.dcm')
+        $record.FullyQualifiedErrorId | Should -Be 'Cxas.PathTooLong'
+        $record.ErrorDetails.Message | Should -BeLike "*C:\long\IM0001.dcm*too long*"
+        $record.ErrorDetails.RecommendedAction | Should -BeLike '*PowerShell 7*shorter -OutputPath*'
+        # The same advice when Core wrapped it (a journal or output that could not be written).
+        $wrapped = [Cxas.CxasException]::new([Cxas.CxasErrorKind]::WriteFailed, 'Cannot record the output plan.', 'C:\long', [IO.PathTooLongException]::new(), [Cxas.CxasRemedy]::None)
+        $record = [Cxas.PowerShell.CxasCmdlet]::ToErrorRecord($wrapped, $null)
+        $record.FullyQualifiedErrorId | Should -Be 'Cxas.WriteFailed'
+        $record.ErrorDetails.RecommendedAction | Should -BeLike '*PowerShell 7*shorter -OutputPath*'
+    }
 }
