@@ -103,15 +103,22 @@ function Invoke-Pwsh([string[]] $Arguments) {
     else { throw "Cannot find pwsh under $PSHOME." }
 }
 
+# A program a test step needs: its path ($EnvVar, else $Default), or $null after a warning that the step is skipped;
+# with CXAS_REQUIRE_ORACLES=1 (CI) a missing program fails the run instead.
+function Find-TestProgram([string] $Step, [string] $Default, [string] $EnvVar, [string] $Package) {
+    $path = [Environment]::GetEnvironmentVariable($EnvVar)
+    if (-not $path) { $path = $Default }
+    if (Test-Path $path) { return $path }
+    $why = "no $(Split-Path $Default -Leaf) at $path (Debian: apt-get install $Package; or set $EnvVar)"
+    if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "$Step cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
+    Write-Warning "$Step skipped: $why."
+    return $null
+}
+
 # The HTML report in headless Chromium (playwright-core driving the system browser; nothing is downloaded).
 function Invoke-BrowserTest([string] $Fixture) {
-    $chromium = if ($env:CHROMIUM_PATH) { $env:CHROMIUM_PATH } else { '/usr/bin/chromium' }
-    if (-not (Test-Path $chromium)) {
-        $why = "no Chromium at $chromium (Debian: apt-get install chromium; or set CHROMIUM_PATH)"
-        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "Browser test cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
-        Write-Warning "Browser test skipped: $why."
-        return
-    }
+    $chromium = Find-TestProgram 'Browser test' '/usr/bin/chromium' 'CHROMIUM_PATH' 'chromium'
+    if (-not $chromium) { return }
     $browserDir = Join-Path $root 'tests/browser'
     if (-not (Test-Path (Join-Path $browserDir 'node_modules/playwright-core'))) {
         Push-Location $browserDir
@@ -158,13 +165,8 @@ Invoke-Pester -Configuration `$config
 # the PowerShell SDK) under Wine, in a scratch Wine prefix whose home is a scratch folder (Wine links the user's
 # Documents to $HOME). Then the masks of its main job are compared with the Linux module's, file by file.
 function Invoke-WindowsLeg {
-    $wine = if ($env:CXAS_WINE) { $env:CXAS_WINE } else { '/usr/lib/wine/wine64' }
-    if (-not (Test-Path $wine)) {
-        $why = "no Wine at $wine (Debian: apt-get install wine64; or set CXAS_WINE)"
-        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "The Windows leg cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
-        Write-Warning "Windows leg skipped: $why."
-        return
-    }
+    $wine = Find-TestProgram 'The Windows leg' '/usr/lib/wine/wine64' 'CXAS_WINE' 'wine64'
+    if (-not $wine) { return }
     $hostDir = Join-Path $root 'out/winhost'
     Invoke-Native dotnet @('publish', (Join-Path $root 'tests/WinHost/WinHost.csproj'), '-c', 'Release', '-o', $hostDir, '-nologo', '-v', 'q')
     $scratch = Join-Path $root 'out/wine'
@@ -219,13 +221,8 @@ function Invoke-WindowsLeg {
 # under Mono, the closest this machine gets to Windows PowerShell 5.1's runtime. Classes bound to the .NET build are
 # left out by name, with the reason.
 function Invoke-DesktopLeg {
-    $mono = if ($env:CXAS_MONO) { $env:CXAS_MONO } else { '/usr/bin/mono' }
-    if (-not (Test-Path $mono)) {
-        $why = "no Mono at $mono (Debian: apt-get install mono-devel; or set CXAS_MONO)"
-        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "The Desktop leg cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
-        Write-Warning "Desktop leg skipped: $why."
-        return
-    }
+    $mono = Find-TestProgram 'The Desktop leg' '/usr/bin/mono' 'CXAS_MONO' 'mono-devel'
+    if (-not $mono) { return }
     Invoke-Native dotnet @('build', (Join-Path $root 'tests/Desktop/Cxas.Core.Desktop.Tests.csproj'), '-c', $Configuration, '-nologo', '-v', 'q')
     $bin = Join-Path $root "tests/Desktop/bin/$Configuration/net48"
     $runner = Join-Path (Get-NuGetRoot) 'xunit.runner.console/2.9.3/tools/net48/xunit.console.exe'
