@@ -187,13 +187,28 @@ function Invoke-WindowsLeg {
     # link made here as a reparse-point folder, as Windows shows a junction or mount point.
     $links = Join-Path $scratch 'links'
     New-Item -ItemType Directory (Join-Path $links 'root'), (Join-Path $links 'archive') | Out-Null
-    $sample = @(Get-ChildItem (Join-Path $root 'samples') -Filter *.png)
+    $sample = @(Get-ChildItem (Join-Path $root 'samples') -Filter *.png | Sort-Object Name)
     Copy-Item $sample[0].FullName (Join-Path $links 'root/a.png')
     Copy-Item $sample[1].FullName (Join-Path $links 'archive/b.png')
     New-Item -ItemType SymbolicLink -Path (Join-Path $links 'root/mounted') -Target (Join-Path $links 'archive') | Out-Null
     $envs['CXAS_LINK_FIXTURE'] = & $z (Join-Path $links 'root')
+    # A loopback HTTP server on Linux (tests/Pester/loopback_server.py over the import fixtures), which Wine reaches on
+    # 127.0.0.1, for the install test; the Linux module's install from it and its masks are that test's truth.
+    $psi = [Diagnostics.ProcessStartInfo]::new('/usr/bin/python3')
+    foreach ($a in (Join-Path $root 'tests/Pester/loopback_server.py'), (Join-Path $root 'tests/fixtures/import')) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    $server = [Diagnostics.Process]::Start($psi)
     $watch = [Diagnostics.Stopwatch]::StartNew()
     try {
+        $port = $server.StandardOutput.ReadLine()
+        if ($port -notmatch '^\d+$') { throw "The loopback server did not start: $port" }
+        $envs['CXAS_LOOPBACK_BASE'] = "http://127.0.0.1:$port"
+        $installOut = Join-Path $scratch 'linux-install-out'
+        Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', ("`$ErrorActionPreference = 'Stop'; `$env:CXAS_MODEL_PATH = '$(Join-Path $scratch 'linux-models')'; " +
+            "Import-Module '$moduleOut/Cxas.psd1'; Install-CxasModel -Name loopback -Source 'http://127.0.0.1:$port/files/reduced_w16.pth' | Out-Null; " +
+            "Invoke-CxasSegmentation '$($sample[0].FullName)' -Model loopback -OutputPath '$installOut' -OutputType npy -Device Cpu | Out-Null"))
+        $envs['CXAS_LOOPBACK_LINUX_OUT'] = & $z $installOut
         foreach ($k in $envs.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $envs[$k]) }
         # Dot-files are not hidden by Wine itself here, so that the Hidden attribute Cxas sets is what the tests see.
         Invoke-Native $wine @('reg', 'add', 'HKCU\Software\Wine', '/v', 'ShowDotFiles', '/d', 'Y', '/f')
@@ -201,6 +216,8 @@ function Invoke-WindowsLeg {
     }
     finally {
         foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
+        if (-not $server.HasExited) { $server.Kill() }
+        $server.Dispose()
         Write-Host ("Windows leg under Wine: {0:N0} s" -f $watch.Elapsed.TotalSeconds)
     }
     # The same job by the Linux module; every mask file must be byte-equal (the same PNG encoder on the same pixels).

@@ -121,6 +121,23 @@ Describe 'Windows behaviours' -Skip:$NotWindows {
         [Cxas.Models.NativeRuntime]::VisualCppRuntimeProblem((Join-Path ([Environment]::SystemDirectory) 'msvcp140.dll')) | Should -BeNullOrEmpty
     }
 
+    It 'installs a model with Install-CxasModel from a loopback server and segments with it as Linux does' {
+        # build.ps1 serves tests/fixtures/import on 127.0.0.1 and installs the same checkpoint with the Linux module.
+        if (-not $env:CXAS_LOOPBACK_BASE) { throw 'CXAS_LOOPBACK_BASE is not set: build.ps1 starts the loopback server for the Windows leg.' }
+        $saved = $env:CXAS_MODEL_PATH
+        $env:CXAS_MODEL_PATH = Join-Path $Work 'models'
+        try {
+            $entry = Install-CxasModel -Name loopback -Source "$env:CXAS_LOOPBACK_BASE/files/reduced_w16.pth"
+            $entry.Directory | Should -Be (Join-Path $env:CXAS_MODEL_PATH 'loopback')
+            $entry.Sha256 | Should -Be (Get-FileHash (Join-Path $PSScriptRoot '..\fixtures\import\reduced_w16.pth') -Algorithm SHA256).Hash.ToLowerInvariant()
+            $out = Join-Path $Work 'install-out'
+            Invoke-CxasSegmentation $Samples[0].FullName -Model loopback -OutputPath $out -OutputType npy -Device Cpu | Out-Null
+            $name = $Samples[0].BaseName + '.npy'
+            (Get-FileHash (Join-Path $out $name)).Hash | Should -Be (Get-FileHash (Join-Path $env:CXAS_LOOPBACK_LINUX_OUT $name)).Hash
+        }
+        finally { $env:CXAS_MODEL_PATH = $saved }
+    }
+
     It 'reads and writes paths over 260 characters' {
         # UID-named study/series/instance folders pass MAX_PATH easily.
         $deep = Join-Path $Work ('1.2.840.113619.2.55.3.604688119.968.1234567890.123.' + ('4' * 40))
