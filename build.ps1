@@ -209,6 +209,12 @@ function Invoke-WindowsLeg {
             "Import-Module '$moduleOut/Cxas.psd1'; Install-CxasModel -Name loopback -Source 'http://127.0.0.1:$port/files/reduced_w16.pth' | Out-Null; " +
             "Invoke-CxasSegmentation '$($sample[0].FullName)' -Model loopback -OutputPath '$installOut' -OutputType npy -Device Cpu | Out-Null"))
         $envs['CXAS_LOOPBACK_LINUX_OUT'] = & $z $installOut
+        . (Join-Path $root 'tests/Pester/Orthanc.ps1')
+        $pacs = Start-LegOrthanc
+        if ($pacs) {
+            $envs['CXAS_PACS_URI'] = $pacs.Uri; $envs['CXAS_PACS_REST'] = $pacs.Rest
+            $envs['CXAS_PACS_USER'] = $pacs.User; $envs['CXAS_PACS_PASSWORD'] = $pacs.Password
+        }
         foreach ($k in $envs.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $envs[$k]) }
         # Dot-files are not hidden by Wine itself here, so that the Hidden attribute Cxas sets is what the tests see.
         Invoke-Native $wine @('reg', 'add', 'HKCU\Software\Wine', '/v', 'ShowDotFiles', '/d', 'Y', '/f')
@@ -218,6 +224,7 @@ function Invoke-WindowsLeg {
         foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
         if (-not $server.HasExited) { $server.Kill() }
         $server.Dispose()
+        if ($pacs) { Stop-CxasTestOrthanc $pacs -Remove }
         Write-Host ("Windows leg under Wine: {0:N0} s" -f $watch.Elapsed.TotalSeconds)
     }
     # The same job by the Linux module; every mask file must be byte-equal (the same PNG encoder on the same pixels).
@@ -232,6 +239,22 @@ function Invoke-WindowsLeg {
         if ((Get-FileHash (Join-Path $linux $f)).Hash -ne (Get-FileHash (Join-Path $windows $f)).Hash) { throw "Mask $f differs between the Windows leg and Linux." }
     }
     Write-Host "Windows leg: $($a.Count) masks equal to Linux's." -ForegroundColor Green
+}
+
+# A private Orthanc (tests/Pester/Orthanc.ps1) holding the shared CR/DX files, for the Windows leg's PACS test; $null,
+# after a warning, where Orthanc or ../shared/dicom is missing (an error under CXAS_REQUIRE_ORACLES=1).
+# Invoke-WindowsLeg dot-sources tests/Pester/Orthanc.ps1 for it (and for Stop-CxasTestOrthanc afterwards).
+function Start-LegOrthanc {
+    $real = Join-Path $root '../shared/dicom/real'
+    if (-not ((Get-CxasOrthancExe) -and (Get-CxasOrthancDicomWebPlugin) -and (Test-Path $real))) {
+        $why = 'Orthanc with its DICOMweb plugin (apt-get install orthanc orthanc-dicomweb) or ../shared/dicom/real is missing'
+        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "The Windows leg's PACS test cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
+        Write-Warning "The Windows leg's PACS test is skipped: $why."
+        return $null
+    }
+    $server = Start-CxasTestOrthanc
+    Send-CxasStow $server @(Get-ChildItem $real -Filter *.dcm | ForEach-Object FullName) | Out-Null
+    $server
 }
 
 # The Desktop leg: Cxas.Core's tests built for .NET Framework 4.8 (tests/Desktop) and run by xunit's console runner

@@ -7,6 +7,8 @@
 
 BeforeDiscovery {
     $script:NotWindows = -not $IsWindows
+    # build.ps1 starts a private Orthanc for the leg where Orthanc and ../shared/dicom are there (required in CI).
+    $script:NoPacs = -not $env:CXAS_PACS_URI
 }
 
 Describe 'Windows behaviours' -Skip:$NotWindows {
@@ -136,6 +138,25 @@ Describe 'Windows behaviours' -Skip:$NotWindows {
             (Get-FileHash (Join-Path $out $name)).Hash | Should -Be (Get-FileHash (Join-Path $env:CXAS_LOOPBACK_LINUX_OUT $name)).Hash
         }
         finally { $env:CXAS_MODEL_PATH = $saved }
+    }
+
+    It 'segments the CR/DX images of a PACS over DICOMweb and stores one DICOM-SEG per image back (loopback Orthanc)' -Skip:$NoPacs {
+        $password = ConvertTo-SecureString $env:CXAS_PACS_PASSWORD -AsPlainText -Force
+        $auth = @{ Credential = [pscredential]::new($env:CXAS_PACS_USER, $password); AllowUnencryptedAuthentication = $true }
+        $found = @(Find-CxasDicomInstance -Uri $env:CXAS_PACS_URI @auth -Modality CR, DX)
+        $found.Count | Should -BeGreaterThan 0
+        $results = @($found | Invoke-CxasSegmentation -Model cxas-test -Device Cpu -WarningAction SilentlyContinue)
+        $results.Count | Should -Be $found.Count
+        $results | Export-CxasMask -DicomWebUri $env:CXAS_PACS_URI @auth -Label 'spine', 'thoracic spine' | Out-Null
+        # Orthanc's own view: one SEG per image, each referring to its image.
+        $ids = @(Invoke-RestMethod "$env:CXAS_PACS_REST/instances" @auth | ForEach-Object { $_ })
+        $segs = foreach ($id in $ids) {
+            $tags = Invoke-RestMethod "$env:CXAS_PACS_REST/instances/$id/simplified-tags" @auth
+            if ($tags.Modality -eq 'SEG') { $tags }
+        }
+        @($segs).Count | Should -Be $found.Count
+        $referenced = @($segs | ForEach-Object { $_.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID })
+        $referenced | Sort-Object | Should -Be @($found.SopInstanceUid | Sort-Object)
     }
 
     It 'reads and writes paths over 260 characters' {
