@@ -253,7 +253,8 @@ function Start-LegOrthanc {
         return $null
     }
     $server = Start-CxasTestOrthanc
-    Send-CxasStow $server @(Get-ChildItem $real -Filter *.dcm | ForEach-Object FullName) | Out-Null
+    try { Send-CxasStow $server @(Get-ChildItem $real -Filter *.dcm | ForEach-Object FullName) | Out-Null }
+    catch { Stop-CxasTestOrthanc $server -Remove; throw }
     $server
 }
 
