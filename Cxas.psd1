@@ -31,7 +31,7 @@
     PrivateData            = @{
         PSData = @{
             Tags         = @('radiology', 'chest-xray', 'segmentation', 'onnx', 'dicom')
-            ReleaseNotes = 'Segmentation of chest X-rays (PNG, JPEG, DICOM) with the embedded 9-class model or the installed 159-class reference model; CTR, SCD and shape features; masks, DICOM-SEG, overlays and HTML reports; planned, resumable outputs. CUDA: install the companion module Cxas.Cuda of the same version.'
+            ReleaseNotes = 'Segmentation of chest X-rays (PNG, JPEG, DICOM) with the embedded 9-class model or the installed 159-class reference model; CTR, SCD and shape features; masks, DICOM-SEG, overlays and HTML reports; planned, resumable outputs. CUDA: install the companion module of your platform, Cxas.Cuda.Windows or Cxas.Cuda.Linux, of the same version.'
             LicenseUri = 'https://opensource.org/licenses/MIT'
         }
     }

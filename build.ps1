@@ -4,12 +4,15 @@
 .DESCRIPTION
     Build  : compiles Cxas.Core and Cxas.PowerShell and lays out an importable module in out/Cxas
              (assemblies, manifest, format/type files, models/, ONNX Runtime native libraries for this OS).
-    Test   : Build, then the xunit tests (Cxas.Core) and the Pester tests (cmdlets, against out/Cxas).
+    Test   : Build, then the xunit tests (Cxas.Core), the Pester tests (cmdlets, against out/Cxas), the Windows leg
+             (the package installed and tested by a win-x64 PowerShell under Wine, see tests/WinHost) and the Desktop
+             leg (Cxas.Core's tests built for .NET Framework 4.8 and run under Mono, see tests/Desktop).
+    WindowsLeg, DesktopLeg: one leg on its own (WindowsLeg builds and packages first).
     Demo   : Build, then segments -Path (an image or a folder; default: the two shipped samples/) with the default model,
              writing PNG masks, CTR overlays and an HTML report to out/demo.
     Bench  : Build, then runs bench/Cxas.Bench over -Path (default: a generated folder) and prints its figures.
-    Package: Build, then PowerShell Gallery-ready packages per platform in out/package/<rid>/repo: Cxas (CPU inference,
-             the default model) and its companion Cxas.Cuda (ONNX Runtime's CUDA provider).
+    Package: Build, then PowerShell Gallery-ready packages in out/package/repo: Cxas (every platform: CPU inference,
+             the default model) and its companions Cxas.Cuda.Linux and Cxas.Cuda.Windows (ONNX Runtime's CUDA provider).
     Clean  : removes out/ and the bin/obj folders.
 .EXAMPLE
     dotnet pwsh ./build.ps1 Test
@@ -21,7 +24,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Clean')]
+    [ValidateSet('Build', 'Test', 'WindowsLeg', 'DesktopLeg', 'Demo', 'Bench', 'Package', 'Clean')]
     [string[]] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -100,15 +103,22 @@ function Invoke-Pwsh([string[]] $Arguments) {
     else { throw "Cannot find pwsh under $PSHOME." }
 }
 
+# A program a test step needs: its path ($EnvVar, else $Default), or $null after a warning that the step is skipped;
+# with CXAS_REQUIRE_ORACLES=1 (CI) a missing program fails the run instead.
+function Find-TestProgram([string] $Step, [string] $Default, [string] $EnvVar, [string] $Package) {
+    $path = [Environment]::GetEnvironmentVariable($EnvVar)
+    if (-not $path) { $path = $Default }
+    if (Test-Path $path) { return $path }
+    $why = "no $(Split-Path $Default -Leaf) at $path (Debian: apt-get install $Package; or set $EnvVar)"
+    if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "$Step cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
+    Write-Warning "$Step skipped: $why."
+    return $null
+}
+
 # The HTML report in headless Chromium (playwright-core driving the system browser; nothing is downloaded).
 function Invoke-BrowserTest([string] $Fixture) {
-    $chromium = if ($env:CHROMIUM_PATH) { $env:CHROMIUM_PATH } else { '/usr/bin/chromium' }
-    if (-not (Test-Path $chromium)) {
-        $why = "no Chromium at $chromium (Debian: apt-get install chromium; or set CHROMIUM_PATH)"
-        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "Browser test cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
-        Write-Warning "Browser test skipped: $why."
-        return
-    }
+    $chromium = Find-TestProgram 'Browser test' '/usr/bin/chromium' 'CHROMIUM_PATH' 'chromium'
+    if (-not $chromium) { return }
     $browserDir = Join-Path $root 'tests/browser'
     if (-not (Test-Path (Join-Path $browserDir 'node_modules/playwright-core'))) {
         Push-Location $browserDir
@@ -131,9 +141,8 @@ function Invoke-Test {
     Invoke-BrowserTest $fixture
     # The training code's smoke test: a few steps on synthetic data, the loss must fall (CI never retrains).
     Invoke-Native '/usr/bin/python3' @((Join-Path $root 'training/train.py'), '--smoke')
-    # The package of this platform, for the install test (Package.Tests.ps1).
-    if ($IsLinux -and [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64') { Invoke-Package @('linux-x64') -Built }
-    elseif ($IsWindows) { Invoke-Package @('win-x64') -Built }
+    # The packages, for the install test (Package.Tests.ps1) and the Windows leg.
+    Invoke-Package -Built
     Invoke-Native dotnet @('restore', (Join-Path $root 'tests/tools/Pester.Download.csproj'), '-nologo', '-v', 'q')
     $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
     $script = @"
@@ -148,6 +157,129 @@ Invoke-Pester -Configuration `$config
 "@
     # A separate process, so the module's assemblies are not locked in this one.
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+    Invoke-WindowsLeg
+    Invoke-DesktopLeg
+}
+
+# The Windows leg: the Cxas package installed and run by a win-x64 PowerShell (tests/WinHost, a self-contained host on
+# the PowerShell SDK) under Wine, in a scratch Wine prefix whose home is a scratch folder (Wine links the user's
+# Documents to $HOME). Then the masks of its main job are compared with the Linux module's, file by file.
+function Invoke-WindowsLeg {
+    $wine = Find-TestProgram 'The Windows leg' '/usr/lib/wine/wine64' 'CXAS_WINE' 'wine64'
+    if (-not $wine) { return }
+    $hostDir = Join-Path $root 'out/winhost'
+    Invoke-Native dotnet @('publish', (Join-Path $root 'tests/WinHost/WinHost.csproj'), '-c', 'Release', '-o', $hostDir, '-nologo', '-v', 'q')
+    $scratch = Join-Path $root 'out/wine'
+    if (Test-Path $scratch) { Remove-Item $scratch -Recurse -Force }
+    New-Item -ItemType Directory (Join-Path $scratch 'home') | Out-Null
+    # PSResourceGet of the pwsh tool's Windows build (beside the unix one this script runs in).
+    $psResourceGet = Join-Path $PSHOME '../win/Modules/Microsoft.PowerShell.PSResourceGet'
+    $pester = Join-Path (Get-NuGetRoot) 'pester/6.2.0/tools/Pester.psd1'
+    $z = { param($p) 'Z:' + ((Resolve-Path $p).Path -replace '/', '\') }
+    $leg = @((& $z (Join-Path $root 'tests/WinHost/WindowsLeg.ps1')), (& $z (Join-Path $root 'out/package/repo')),
+        (& $z $psResourceGet), (& $z $pester), 'C:\cxas-out')
+    # W^X off: .NET's double-mapped code pages make the runtime fail under Wine 8 when a dynamic method is freed.
+    $saved = @{}
+    $envs = @{ WINEPREFIX = (Join-Path $scratch 'prefix'); HOME = (Join-Path $scratch 'home'); WINEDEBUG = '-all'
+               WINEDLLOVERRIDES = 'mshtml='; DOTNET_EnableWriteXorExecute = '0'; PSModulePath = $null; CXAS_MODULE = $null
+               CXAS_MODEL_PATH = $null; CXAS_CUDA_MODULE = $null }
+    # A folder link under a -Recurse root for Windows.Tests.ps1: Wine cannot create junctions, but shows a symbolic
+    # link made here as a reparse-point folder, as Windows shows a junction or mount point.
+    $links = Join-Path $scratch 'links'
+    New-Item -ItemType Directory (Join-Path $links 'root'), (Join-Path $links 'archive') | Out-Null
+    $sample = @(Get-ChildItem (Join-Path $root 'samples') -Filter *.png | Sort-Object Name)
+    Copy-Item $sample[0].FullName (Join-Path $links 'root/a.png')
+    Copy-Item $sample[1].FullName (Join-Path $links 'archive/b.png')
+    New-Item -ItemType SymbolicLink -Path (Join-Path $links 'root/mounted') -Target (Join-Path $links 'archive') | Out-Null
+    $envs['CXAS_LINK_FIXTURE'] = & $z (Join-Path $links 'root')
+    # A loopback HTTP server on Linux (tests/Pester/loopback_server.py over the import fixtures), which Wine reaches on
+    # 127.0.0.1, for the install test; the Linux module's install from it and its masks are that test's truth.
+    $psi = [Diagnostics.ProcessStartInfo]::new('/usr/bin/python3')
+    foreach ($a in (Join-Path $root 'tests/Pester/loopback_server.py'), (Join-Path $root 'tests/fixtures/import')) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    $server = [Diagnostics.Process]::Start($psi)
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    try {
+        $port = $server.StandardOutput.ReadLine()
+        if ($port -notmatch '^\d+$') { throw "The loopback server did not start: $port" }
+        $envs['CXAS_LOOPBACK_BASE'] = "http://127.0.0.1:$port"
+        $installOut = Join-Path $scratch 'linux-install-out'
+        Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', ("`$ErrorActionPreference = 'Stop'; `$env:CXAS_MODEL_PATH = '$(Join-Path $scratch 'linux-models')'; " +
+            "Import-Module '$moduleOut/Cxas.psd1'; Install-CxasModel -Name loopback -Source 'http://127.0.0.1:$port/files/reduced_w16.pth' | Out-Null; " +
+            "Invoke-CxasSegmentation '$($sample[0].FullName)' -Model loopback -OutputPath '$installOut' -OutputType npy -Device Cpu | Out-Null"))
+        $envs['CXAS_LOOPBACK_LINUX_OUT'] = & $z $installOut
+        . (Join-Path $root 'tests/Pester/Orthanc.ps1')
+        $pacs = Start-LegOrthanc
+        if ($pacs) {
+            $envs['CXAS_PACS_URI'] = $pacs.Uri; $envs['CXAS_PACS_REST'] = $pacs.Rest
+            $envs['CXAS_PACS_USER'] = $pacs.User; $envs['CXAS_PACS_PASSWORD'] = $pacs.Password
+        }
+        foreach ($k in $envs.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $envs[$k]) }
+        # Dot-files are not hidden by Wine itself here, so that the Hidden attribute Cxas sets is what the tests see.
+        Invoke-Native $wine @('reg', 'add', 'HKCU\Software\Wine', '/v', 'ShowDotFiles', '/d', 'Y', '/f')
+        Invoke-Native $wine (@((Join-Path $hostDir 'WinHost.exe')) + $leg)
+    }
+    finally {
+        foreach ($k in $saved.Keys) { [Environment]::SetEnvironmentVariable($k, $saved[$k]) }
+        if (-not $server.HasExited) { $server.Kill() }
+        $server.Dispose()
+        if ($pacs) { Stop-CxasTestOrthanc $pacs -Remove }
+        Write-Host ("Windows leg under Wine: {0:N0} s" -f $watch.Elapsed.TotalSeconds)
+    }
+    # The same job by the Linux module; every mask file must be byte-equal (the same PNG encoder on the same pixels).
+    $linux = Join-Path $scratch 'linux-out'
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command',
+        "`$ErrorActionPreference = 'Stop'; Import-Module '$moduleOut/Cxas.psd1'; Invoke-CxasSegmentation '$(Join-Path $root 'samples')' -OutputPath '$linux' -Device Cpu | Out-Null")
+    $windows = Join-Path $scratch 'prefix/drive_c/cxas-out'
+    $a = @(Get-ChildItem $linux -Recurse -File -Filter *.png | ForEach-Object { $_.FullName.Substring($linux.Length) } | Sort-Object)
+    $b = @(Get-ChildItem $windows -Recurse -File -Filter *.png | ForEach-Object { $_.FullName.Substring($windows.Length) } | Sort-Object)
+    if ($a.Count -eq 0 -or (Compare-Object $a $b)) { throw "The Windows leg wrote other mask files than Linux: $($b -join ', ') against $($a -join ', ')." }
+    foreach ($f in $a) {
+        if ((Get-FileHash (Join-Path $linux $f)).Hash -ne (Get-FileHash (Join-Path $windows $f)).Hash) { throw "Mask $f differs between the Windows leg and Linux." }
+    }
+    Write-Host "Windows leg: $($a.Count) masks equal to Linux's." -ForegroundColor Green
+}
+
+# A private Orthanc (tests/Pester/Orthanc.ps1) holding the shared CR/DX files, for the Windows leg's PACS test; $null,
+# after a warning, where Orthanc or ../shared/dicom is missing (an error under CXAS_REQUIRE_ORACLES=1).
+# Invoke-WindowsLeg dot-sources tests/Pester/Orthanc.ps1 for it (and for Stop-CxasTestOrthanc afterwards).
+function Start-LegOrthanc {
+    $real = Join-Path $root '../shared/dicom/real'
+    if (-not ((Get-CxasOrthancExe) -and (Get-CxasOrthancDicomWebPlugin) -and (Test-Path $real))) {
+        $why = 'Orthanc with its DICOMweb plugin (apt-get install orthanc orthanc-dicomweb) or ../shared/dicom/real is missing'
+        if ($env:CXAS_REQUIRE_ORACLES -eq '1') { throw "The Windows leg's PACS test cannot run: $why, and CXAS_REQUIRE_ORACLES=1 forbids skipping it." }
+        Write-Warning "The Windows leg's PACS test is skipped: $why."
+        return $null
+    }
+    $server = Start-CxasTestOrthanc
+    try { Send-CxasStow $server @(Get-ChildItem $real -Filter *.dcm | ForEach-Object FullName) | Out-Null }
+    catch { Stop-CxasTestOrthanc $server -Remove; throw }
+    $server
+}
+
+# The Desktop leg: Cxas.Core's tests built for .NET Framework 4.8 (tests/Desktop) and run by xunit's console runner
+# under Mono, the closest this machine gets to Windows PowerShell 5.1's runtime. Classes bound to the .NET build are
+# left out by name, with the reason.
+function Invoke-DesktopLeg {
+    $mono = Find-TestProgram 'The Desktop leg' '/usr/bin/mono' 'CXAS_MONO' 'mono-devel'
+    if (-not $mono) { return }
+    Invoke-Native dotnet @('build', (Join-Path $root 'tests/Desktop/Cxas.Core.Desktop.Tests.csproj'), '-c', $Configuration, '-nologo', '-v', 'q')
+    $bin = Join-Path $root "tests/Desktop/bin/$Configuration/net48"
+    $runner = Join-Path (Get-NuGetRoot) 'xunit.runner.console/2.9.3/tools/net48/xunit.console.exe'
+    $left = [ordered]@{
+        'Cxas.Core.Tests.Models.NativeRuntimeTests' = 'reads the CUDA provider from the .NET build''s runtimes/ folder, which a net48 build does not lay out'
+    }
+    foreach ($c in $left.Keys) { Write-Host "Desktop leg leaves out $c ($($left[$c]))." }
+    $runArgs = @($runner, (Join-Path $bin 'Cxas.Core.Tests.dll'), '-parallel', 'none', '-noshadow')
+    foreach ($c in $left.Keys) { $runArgs += @('-noclass', $c) }
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    Push-Location $bin
+    try { Invoke-Native $mono $runArgs }
+    finally {
+        Pop-Location
+        Write-Host ("Desktop leg under Mono: {0:N0} s" -f $watch.Elapsed.TotalSeconds)
+    }
 }
 
 function Invoke-Demo {
@@ -169,53 +301,63 @@ Export-CxasReport -InputObject `$results -OutputPath '$out/report.html' -Force |
     Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
 }
 
-# Per-platform module packages: Cxas with ONNX Runtime's CPU runtime and the default model, and the companion Cxas.Cuda
-# with the same runtime and its CUDA provider beside it (Cxas.Core's NativeRuntime picks the companion when installed).
+# The module packages, in one local file repository: Cxas, one package for every platform (the cmdlets, the default
+# model and ONNX Runtime's CPU runtime of each platform in lib/native/<rid>, the one for the running platform picked at
+# import by Cxas.Core's NativeRuntime), and a CUDA companion per platform, named for it (the same runtime with its CUDA
+# provider beside it; NativeRuntime picks the companion when installed). A gallery holds one package per name and
+# version, so the platforms cannot be separate packages named Cxas; the CUDA providers cannot share one package either,
+# since the PowerShell Gallery, like nuget.org, refuses packages over 250 MB.
 $Platforms = [ordered]@{
     'linux-x64' = @{ Native = 'microsoft.ml.onnxruntime.gpu.linux/1.31.0/runtimes/linux-x64/native'; Tag = 'Linux'
+                     Companion = 'Cxas.Cuda.Linux'; Guid = 'a7d2f1c4-6b3e-4f0a-9c58-2e71d4b9f603'
                      Cpu = @('libonnxruntime.so'); Cuda = @('libonnxruntime.so', 'libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so') }
     'win-x64'   = @{ Native = 'microsoft.ml.onnxruntime.gpu.windows/1.31.0/runtimes/win-x64/native'; Tag = 'Windows'
+                     Companion = 'Cxas.Cuda.Windows'; Guid = '3c94e0b7-1f6a-4d28-8b5e-90a4c7d21e5f'
                      Cpu = @('onnxruntime.dll', 'onnxruntime_providers_shared.dll'); Cuda = @('onnxruntime.dll', 'onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll') }
 }
 
-function Invoke-Package([string[]] $Rids = $Platforms.Keys, [switch] $Built) {
+function Invoke-Package([switch] $Built) {
     if (-not $Built) { Invoke-Build }
     $manifest = Import-PowerShellDataFile (Join-Path $root 'Cxas.psd1')
     $version = $manifest.ModuleVersion
-    $packages = Join-Path $root 'out/package'
-    foreach ($rid in $Rids) {
+    $base = Join-Path $root 'out/package'
+    if (Test-Path $base) { Remove-Item $base -Recurse -Force }
+    $cxas = Join-Path $base 'Cxas'
+    $repo = Join-Path $base 'repo'
+    $cxasLib = Join-Path $cxas 'lib'
+    New-Item -ItemType Directory $cxas, $cxasLib, $repo, (Join-Path $cxas 'models') | Out-Null
+    # Cxas: the cmdlets and resolver, manifest, views, help, licence, the default model; in lib/ Cxas.Core and its
+    # managed dependencies (the layout of out/Cxas), in lib/native/<rid> each platform's CPU runtime.
+    Get-ChildItem $moduleOut -File | Copy-Item -Destination $cxas
+    Get-ChildItem (Join-Path $moduleOut 'lib') -File | Where-Object { $_.Extension -in '.dll', '.xml' -and $_.Name -notmatch '^(lib)?onnxruntime' } |
+        Copy-Item -Destination $cxasLib
+    Copy-Item (Join-Path $moduleOut 'en-US') $cxas -Recurse
+    $default = (Get-Content (Join-Path $root 'models/default.txt') -Raw).Trim()
+    Copy-Item (Join-Path $root "models/$default") (Join-Path $cxas 'models') -Recurse
+    Copy-Item (Join-Path $root 'models/default.txt') (Join-Path $cxas 'models')
+    $tags = @($Platforms.Values | ForEach-Object { "'$($_.Tag)'" }) -join ', '
+    $text = Get-Content (Join-Path $cxas 'Cxas.psd1') -Raw
+    $text = $text -replace "Tags\s*=\s*@\(", "Tags       = @($tags, 'PSEdition_Core', 'PSEdition_Desktop', "
+    Set-Content (Join-Path $cxas 'Cxas.psd1') $text -NoNewline
+    $folders = @($cxas)
+    foreach ($rid in $Platforms.Keys) {
         $p = $Platforms[$rid]
         $native = Join-Path (Get-NuGetRoot) $p.Native
-        $base = Join-Path $packages $rid
-        if (Test-Path $base) { Remove-Item $base -Recurse -Force }
-        $cxas = Join-Path $base 'Cxas'
-        $cuda = Join-Path $base 'Cxas.Cuda'
-        $repo = Join-Path $base 'repo'
-        $cxasLib = Join-Path $cxas 'lib'
-        New-Item -ItemType Directory $cxas, $cxasLib, $cuda, $repo, (Join-Path $cxas 'models') | Out-Null
-        # Cxas: the cmdlets and resolver, manifest, views, help, licence, the default model; in lib/ Cxas.Core, its
-        # managed dependencies and the CPU runtime (the layout of out/Cxas).
-        Get-ChildItem $moduleOut -File | Copy-Item -Destination $cxas
-        Get-ChildItem (Join-Path $moduleOut 'lib') -File | Where-Object { $_.Extension -in '.dll', '.xml' -and $_.Name -notmatch '^(lib)?onnxruntime' } |
-            Copy-Item -Destination $cxasLib
-        Copy-Item (Join-Path $moduleOut 'en-US') $cxas -Recurse
-        $default = (Get-Content (Join-Path $root 'models/default.txt') -Raw).Trim()
-        Copy-Item (Join-Path $root "models/$default") (Join-Path $cxas 'models') -Recurse
-        Copy-Item (Join-Path $root 'models/default.txt') (Join-Path $cxas 'models')
-        foreach ($f in $p.Cpu) { Copy-Item (Join-Path $native $f) $cxasLib }
-        $text = Get-Content (Join-Path $cxas 'Cxas.psd1') -Raw
-        $text = $text -replace "Tags\s*=\s*@\(", "Tags       = @('$($p.Tag)', 'PSEdition_Core', 'PSEdition_Desktop', "
-        Set-Content (Join-Path $cxas 'Cxas.psd1') $text -NoNewline
-        # Cxas.Cuda: a manifest and the native files only.
+        $cpu = Join-Path $cxasLib "native/$rid"
+        New-Item -ItemType Directory $cpu | Out-Null
+        foreach ($f in $p.Cpu) { Copy-Item (Join-Path $native $f) $cpu }
+        # The platform's CUDA companion: a manifest and the native files only.
+        $cuda = Join-Path $base $p.Companion
+        New-Item -ItemType Directory $cuda | Out-Null
         foreach ($f in $p.Cuda) { Copy-Item (Join-Path $native $f) $cuda }
         @"
 @{
     ModuleVersion        = '$version'
-    GUID                 = 'a7d2f1c4-6b3e-4f0a-9c58-2e71d4b9f603'
+    GUID                 = '$($p.Guid)'
     Author               = '$($manifest.Author)'
     CompanyName          = '$($manifest.CompanyName)'
     Copyright            = '$($manifest.Copyright)'
-    Description          = 'The CUDA execution provider of ONNX Runtime 1.31 for Cxas $version ($rid): install it beside Cxas of the same version and -Device Auto/Cuda use NVIDIA GPUs (needs the NVIDIA driver, CUDA 13 and cuDNN 9).'
+    Description          = 'The CUDA execution provider of ONNX Runtime 1.31 for Cxas $version on $($p.Tag) ($rid): install it beside Cxas of the same version and -Device Auto/Cuda use NVIDIA GPUs (needs the NVIDIA driver, CUDA 13 and cuDNN 9).'
     PowerShellVersion    = '5.1'
     CompatiblePSEditions = @('Desktop', 'Core')
     FunctionsToExport    = @()
@@ -224,21 +366,22 @@ function Invoke-Package([string[]] $Rids = $Platforms.Keys, [switch] $Built) {
     VariablesToExport    = @()
     PrivateData          = @{ PSData = @{ Tags = @('$($p.Tag)', 'cxas', 'cuda', 'onnxruntime'); LicenseUri = 'https://opensource.org/licenses/MIT' } }
 }
-"@ | Set-Content (Join-Path $cuda 'Cxas.Cuda.psd1')
-        # A local file repository per platform; PSResourceGet writes its nupkg files there.
-        $script = @"
+"@ | Set-Content (Join-Path $cuda "$($p.Companion).psd1")
+        $folders += $cuda
+    }
+    # One local file repository; PSResourceGet writes its nupkg files there.
+    $publish = ($folders | ForEach-Object { "    Publish-PSResource -Path '$_' -Repository `$name -SkipDependenciesCheck" }) -join "`n"
+    $script = @"
 `$ErrorActionPreference = 'Stop'
-`$name = 'cxas-build-$rid-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+`$name = 'cxas-build-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
 Register-PSResourceRepository -Name `$name -Uri '$repo' -Trusted
 try {
-    Publish-PSResource -Path '$cxas' -Repository `$name -SkipDependenciesCheck
-    Publish-PSResource -Path '$cuda' -Repository `$name -SkipDependenciesCheck
+$publish
 }
 finally { Unregister-PSResourceRepository -Name `$name }
 "@
-        Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
-        Get-ChildItem $repo -Filter *.nupkg | ForEach-Object { Write-Host ("{0}: {1} ({2:N1} MB)" -f $rid, $_.Name, ($_.Length / 1MB)) }
-    }
+    Invoke-Pwsh @('-NoProfile', '-NonInteractive', '-Command', $script)
+    Get-ChildItem $repo -Filter *.nupkg | ForEach-Object { Write-Host ("{0} ({1:N1} MB)" -f $_.Name, ($_.Length / 1MB)) }
 }
 
 function Invoke-Bench {
@@ -252,6 +395,8 @@ foreach ($t in $Task) {
     switch ($t) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
+        'WindowsLeg' { Invoke-Build; Invoke-Package -Built; Invoke-WindowsLeg }
+        'DesktopLeg' { Invoke-DesktopLeg }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Package' { Invoke-Package }

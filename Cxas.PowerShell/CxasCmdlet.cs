@@ -23,6 +23,9 @@ public abstract class CxasCmdlet : PSCmdlet
     /// <summary>How many per-file errors this invocation has written (for the run summary).</summary>
     internal int FileErrors { get; private set; }
 
+    /// <summary>How many folder links -Recurse met and did not follow (for the run summary).</summary>
+    internal int LinksNotFollowed { get; private set; }
+
     public static ErrorRecord ToErrorRecord(Exception ex, object? target)
     {
         if (ex is AggregateException agg && agg.InnerExceptions.Count == 1) ex = agg.InnerExceptions[0];
@@ -34,12 +37,28 @@ public abstract class CxasCmdlet : PSCmdlet
             var advice = Advice(cx.Remedy);
             if (advice != null)
                 record.ErrorDetails = new ErrorDetails(cx.Message) { RecommendedAction = char.ToUpperInvariant(advice[0]) + advice.Substring(1) + "." };
+            else if (cx.InnerException is PathTooLongException)
+                record.ErrorDetails = new ErrorDetails(cx.Message) { RecommendedAction = LongPathAdvice };
+            return record;
+        }
+        if (ex is PathTooLongException)
+        {
+            // Windows PowerShell 5.1 (powershell.exe targets an old .NET Framework) keeps the 260-character limit;
+            // PowerShell 7 does not. UID-named study/series/instance folders pass it easily.
+            var record = new ErrorRecord(ex, "Cxas.PathTooLong", ErrorCategory.InvalidArgument, target);
+            record.ErrorDetails = new ErrorDetails($"The path of '{target}' or of its output is too long for this PowerShell ({ex.Message}).")
+            {
+                RecommendedAction = LongPathAdvice,
+            };
             return record;
         }
         if (ex is IOException || ex is UnauthorizedAccessException)
             return new ErrorRecord(ex, "Cxas." + CxasErrorKind.WriteFailed, ErrorCategory.WriteError, target);
         return new ErrorRecord(ex, "Cxas.Unexpected", ErrorCategory.NotSpecified, target);
     }
+
+    private const string LongPathAdvice =
+        "Run Cxas in PowerShell 7, which has no 260-character limit, or use a shorter -OutputPath or input folder (e.g. a drive letter mapped with subst).";
 
     /// <summary>A Core remedy in the cmdlets' terms.</summary>
     internal static string? Advice(CxasRemedy remedy)
@@ -129,7 +148,12 @@ public abstract class CxasCmdlet : PSCmdlet
                     var scanner = new FolderScanner
                     {
                         Recurse = recurse, FollowLinks = followLinks, Note = WriteVerbose,
-                        LinkSkipped = link => WriteVerbose($"Not following the folder link '{link}' (use -FollowSymlink to follow links)."),
+                        // A link left out may be a mounted archive (a junction, mount point or DFS link on Windows): warn, and count it for the summary.
+                        LinkSkipped = link =>
+                        {
+                            LinksNotFollowed++;
+                            WriteWarning($"Not following the folder link '{link}' (a symbolic link, junction or mount point): its files are left out; use -FollowSymlink to include them.");
+                        },
                     };
                     bool any = false;
                     foreach (var f in scanner.Scan(path))

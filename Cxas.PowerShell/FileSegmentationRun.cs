@@ -69,7 +69,7 @@ internal sealed class FileSegmentationRun : IDisposable
         foreach (var r in _run.Finish()) yield return r;
         _progress.Complete();
         // One information record sums the run up ($r = ... -InformationVariable info; or 6>&1).
-        _cmdlet.WriteInformation(_run.Summarize(_cmdlet.FileErrors), new[] { "Cxas", "Summary" });
+        _cmdlet.WriteInformation(_run.Summarize(_cmdlet.FileErrors) with { LinksNotFollowed = _cmdlet.LinksNotFollowed }, new[] { "Cxas", "Summary" });
     }
 
     public void Dispose() => _run.Dispose();

@@ -56,8 +56,11 @@ internal static class ModuleBootstrap
         install.Invoke(null, new object[] { lib, new[] { "Cxas.Core" } });
     }
 
-    /// <summary>The .NET Framework half: AssemblyResolve limited to lib's assemblies and versions.</summary>
-    private sealed class FrameworkResolver
+    /// <summary>
+    /// The .NET Framework half: AssemblyResolve limited to lib's assemblies and versions (tested on its own under Mono,
+    /// tests/Desktop/FrameworkResolverTests.cs).
+    /// </summary>
+    internal sealed class FrameworkResolver
     {
         private readonly string _lib;
         private readonly Dictionary<string, AssemblyName?> _shipped = new Dictionary<string, AssemblyName?>(StringComparer.OrdinalIgnoreCase);
@@ -68,8 +71,22 @@ internal static class ModuleBootstrap
 
         private Assembly? Resolve(object? sender, ResolveEventArgs args)
         {
-            var requested = new AssemblyName(args.Name);
-            if (requested.Name == null) return null;
+            var path = PathFor(args.Name);
+            return path == null ? null : Assembly.LoadFrom(path);
+        }
+
+        /// <summary>
+        /// The file in lib that answers a request (a full or partial assembly name), or null when the request is not
+        /// lib's to answer: another name, a higher version than shipped, or another public key token.
+        /// </summary>
+        internal string? PathFor(string assemblyName)
+        {
+            AssemblyName requested;
+            // A request that is not a valid assembly name is not lib's (and must not throw inside the loader's event).
+            try { requested = new AssemblyName(assemblyName); }
+            catch (Exception ex) when (ex is FileLoadException || ex is ArgumentException) { return null; }
+            // A name is a file name in lib, never a path out of it.
+            if (requested.Name == null || requested.Name.Length == 0 || requested.Name.IndexOfAny(new[] { '/', '\\', ':' }) >= 0) return null;
             AssemblyName? shipped;
             lock (_shipped)
             {
@@ -84,7 +101,7 @@ internal static class ModuleBootstrap
             if (requested.Version != null && shipped.Version != null && requested.Version > shipped.Version) return null;
             var token = requested.GetPublicKeyToken();
             if (token != null && token.Length > 0 && !TokensEqual(token, shipped.GetPublicKeyToken())) return null;
-            return Assembly.LoadFrom(Path.Combine(_lib, requested.Name + ".dll"));
+            return Path.Combine(_lib, requested.Name + ".dll");
         }
 
         private static bool TokensEqual(byte[] a, byte[]? b)

@@ -173,7 +173,8 @@ namespace Cxas.Dicom
                     output.Write(chunk, 0, n);
                 }
             }
-            catch (InvalidDataException ex)
+            // The source is in memory, so an IOException too means corrupt data (Mono's inflater throws it, not InvalidDataException).
+            catch (Exception ex) when (ex is InvalidDataException || (ex is IOException && !(ex is CxasException)))
             {
                 throw new CxasException(CxasErrorKind.InvalidData, $"'{_path}' is not a valid DICOM file: its deflated data set is corrupt ({ex.Message}).", _path, ex);
             }

@@ -107,6 +107,7 @@ namespace Cxas.DicomWeb
                     $"Refusing to send {credential.Scheme} credentials over unencrypted http to '{root}'.", remedy: CxasRemedy.AllowUnencrypted);
             Root = new Uri(root.AbsoluteUri.EndsWith("/", StringComparison.Ordinal) ? root.AbsoluteUri : root.AbsoluteUri + "/");
             _credential = credential;
+            Cxas.IO.FrameworkTls.Ensure();
             _handler = new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false };
             if (_options.SkipCertificateCheck) _handler.ServerCertificateCustomValidationCallback = (message, certificate, chain, errors) => true;
             if (_options.Proxy != null)

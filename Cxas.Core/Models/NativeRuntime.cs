@@ -4,12 +4,15 @@ using System.Runtime.InteropServices;
 namespace Cxas.Models
 {
     /// <summary>
-    /// Which native ONNX Runtime the process uses. The Cxas module ships the CPU runtime beside its assemblies; the CUDA
-    /// execution provider (about 280 MB) comes in a companion module, <c>Cxas.Cuda</c>, which holds the same ONNX Runtime
-    /// build with its CUDA provider beside it (ONNX Runtime looks for providers next to itself). At import:
+    /// Which native ONNX Runtime the process uses. The Cxas module is one package for every platform: its CPU runtimes lie
+    /// in <c>lib/native/&lt;rid&gt;</c> (linux-x64, win-x64), and the one for the running platform is picked here (a build
+    /// output with the runtime directly in its folder is used as it is). The CUDA execution provider (about 280 MB) comes
+    /// in a companion module per platform, <c>Cxas.Cuda.Linux</c> or <c>Cxas.Cuda.Windows</c> (a gallery package could not
+    /// hold both under its 250 MB limit), which holds the same ONNX Runtime build with its CUDA provider beside it (ONNX
+    /// Runtime looks for providers next to itself). At import:
     /// <list type="number">
-    /// <item>the companion is looked for: <c>$env:CXAS_CUDA_MODULE</c> (a folder), else <c>Cxas.Cuda/&lt;version&gt;</c> or
-    /// <c>Cxas.Cuda</c> in each <c>$env:PSModulePath</c> folder, holding the runtime library; the version must be Cxas's own;</item>
+    /// <item>the companion is looked for: <c>$env:CXAS_CUDA_MODULE</c> (a folder), else <c>&lt;companion&gt;/&lt;version&gt;</c> or
+    /// <c>&lt;companion&gt;</c> in each <c>$env:PSModulePath</c> folder, holding the runtime library; the version must be Cxas's own;</item>
     /// <item>the chosen runtime is bound before ONNX Runtime's first call: on Windows by loading it by full path (later loads by
     /// name reuse it), on .NET elsewhere through a DllImport resolver for ONNX Runtime's assembly. Windows PowerShell 5.1
     /// off Windows does not exist, so no third way is needed.</item>
@@ -17,7 +20,13 @@ namespace Cxas.Models
     /// </summary>
     public static class NativeRuntime
     {
-        public const string CudaModuleName = "Cxas.Cuda";
+        /// <summary>The CUDA companion of this platform: Cxas.Cuda.Windows or Cxas.Cuda.Linux.</summary>
+        public static string CudaModuleName => IsWindows ? "Cxas.Cuda.Windows" : "Cxas.Cuda.Linux";
+
+        /// <summary>The folder of the running platform's CPU runtime inside the module's library folder (its runtime identifier).</summary>
+        public static string PlatformFolder =>
+            (IsWindows ? "win" : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "osx" : "linux") + "-" +
+            RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
 
         /// <summary>
         /// The CUDA major version ONNX Runtime 1.31.0's CUDA provider is linked against (libcudart.so.13 and
@@ -30,7 +39,7 @@ namespace Cxas.Models
 
         /// <summary>The folder the native runtime is loaded from.</summary>
         public static string? Directory { get; private set; }
-        /// <summary>"Cxas" (the module's own CPU runtime) or "Cxas.Cuda" (the companion's).</summary>
+        /// <summary>"Cxas" (the module's own CPU runtime) or the companion's name (<see cref="CudaModuleName"/>).</summary>
         public static string Source { get; private set; } = "Cxas";
         /// <summary>A note when the companion was found but could not be used.</summary>
         public static string? Note { get; private set; }
@@ -46,6 +55,9 @@ namespace Cxas.Models
         public static void Configure(string moduleDirectory, string version)
         {
             if (Directory != null) return;
+            // One package for every platform: this platform's runtime folder when the module has one.
+            var platform = Path.Combine(moduleDirectory, "native", PlatformFolder);
+            if (File.Exists(Path.Combine(platform, RuntimeFile))) moduleDirectory = platform;
             Directory = moduleDirectory;
             var companion = FindCompanion(version);
             if (companion != null)
@@ -75,7 +87,7 @@ namespace Cxas.Models
                                                   VersionOf(d) == version);
         }
 
-        /// <summary>The ModuleVersion in the folder's Cxas.Cuda.psd1 (a line "ModuleVersion = 'x.y.z'").</summary>
+        /// <summary>The ModuleVersion in the folder's companion manifest (a line "ModuleVersion = 'x.y.z'").</summary>
         private static string? VersionOf(string directory)
         {
             var manifest = Path.Combine(directory, CudaModuleName + ".psd1");
@@ -90,6 +102,32 @@ namespace Cxas.Models
             return null;
         }
 
+        /// <summary>
+        /// The oldest Visual C++ runtime (msvcp140.dll) ONNX Runtime 1.31's Windows build runs with: it is built with
+        /// Visual Studio 2022 17.10 or later, whose std::mutex an older msvcp140.dll (often installed into System32 by
+        /// other software) does not match, so ONNX Runtime crashes or fails at its first session.
+        /// </summary>
+        public static readonly Version MinimumVisualCppRuntime = new Version(14, 40);
+
+        /// <summary>What to install when the Visual C++ runtime is missing or too old.</summary>
+        public const string VisualCppRedistributable =
+            "the Microsoft Visual C++ 2015-2022 Redistributable (x64), 14.40 or later (https://aka.ms/vs/17/release/vc_redist.x64.exe)";
+
+        /// <summary>
+        /// Why the Visual C++ runtime at <paramref name="msvcpPath"/> cannot serve ONNX Runtime: missing, or a version
+        /// below <see cref="MinimumVisualCppRuntime"/>. Null when it can, or when the file states no version (Wine's
+        /// built-in DLLs), which is then left to the load itself.
+        /// </summary>
+        public static string? VisualCppRuntimeProblem(string msvcpPath)
+        {
+            if (!File.Exists(msvcpPath)) return $"the Visual C++ runtime '{msvcpPath}' is missing; install {VisualCppRedistributable}";
+            var info = System.Diagnostics.FileVersionInfo.GetVersionInfo(msvcpPath);
+            if (info.FileMajorPart == 0 && info.FileMinorPart == 0) return null;
+            var version = new Version(info.FileMajorPart, info.FileMinorPart, info.FileBuildPart, info.FilePrivatePart);
+            if (version >= MinimumVisualCppRuntime) return null;
+            return $"the Visual C++ runtime '{msvcpPath}' is version {version}, older than the {MinimumVisualCppRuntime} ONNX Runtime 1.31 needs; install {VisualCppRedistributable}";
+        }
+
         [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode)]
         private static extern IntPtr LoadLibraryW(string path);
 
@@ -99,11 +137,15 @@ namespace Cxas.Models
             var dir = Path.GetDirectoryName(runtimePath)!;
             if (IsWindows)
             {
+                // Checked before the first load: an old msvcp140.dll makes ONNX Runtime crash rather than fail.
+                var problem = VisualCppRuntimeProblem(Path.Combine(Environment.SystemDirectory, "msvcp140.dll"));
+                if (problem != null) throw new CxasException(CxasErrorKind.NotSupported, "ONNX Runtime cannot run here: " + problem + ".");
                 foreach (var name in new[] { "onnxruntime_providers_shared.dll", "onnxruntime.dll" })
                 {
                     var path = Path.Combine(dir, name);
                     if (File.Exists(path) && LoadLibraryW(path) == IntPtr.Zero)
-                        throw new InvalidOperationException($"cannot load '{path}' (error {Marshal.GetLastWin32Error()})");
+                        throw new CxasException(CxasErrorKind.NotSupported,
+                            $"Cannot load '{path}' (Windows error {Marshal.GetLastWin32Error()}); ONNX Runtime needs {VisualCppRedistributable}.");
                 }
                 return;
             }

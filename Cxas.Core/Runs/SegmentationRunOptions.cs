@@ -75,7 +75,12 @@ namespace Cxas.Runs
     /// <param name="ImagesPerSecond">Results per second of wall time.</param>
     public sealed record RunSummary(string Activity, int Files, int Results, int Errors, int Skipped, double Seconds, double ImagesPerSecond)
     {
+        /// <summary>Folder links (symbolic links, junctions, mount points) under a recursive folder scan that were not entered.</summary>
+        public int LinksNotFollowed { get; init; }
+
         public override string ToString() =>
-            $"{Activity}: {Files} file(s), {Results} result(s), {Errors} error(s), {Skipped} skipped, {Seconds:0.0} s ({ImagesPerSecond:0.00} images/s).";
+            $"{Activity}: {Files} file(s), {Results} result(s), {Errors} error(s), {Skipped} skipped, " +
+            (LinksNotFollowed > 0 ? $"{LinksNotFollowed} folder link(s) not followed, " : "") +
+            $"{Seconds:0.0} s ({ImagesPerSecond:0.00} images/s).";
     }
 }

@@ -25,6 +25,8 @@ namespace Cxas.Segmentation
         /// <summary>Largest transfer form produced (bytes); a result beyond it travels without masks.</summary>
         public const int MaxBytes = 64 << 20;
 
+        private static TimeSpan Milliseconds(double ms) => TimeSpan.FromTicks((long)Math.Round(ms * TimeSpan.TicksPerMillisecond));
+
         private static readonly byte[] Magic = Encoding.ASCII.GetBytes("CXAS-RESULT 1\n");
 
         private sealed class Header
@@ -112,8 +114,9 @@ namespace Cxas.Segmentation
                 }
                 masks.PlanesChanged();
                 var source = header.Source ?? throw Bad("its source is missing");
+                // From ticks: .NET Framework's TimeSpan.FromMilliseconds rounds to whole milliseconds (Windows PowerShell 5.1).
                 return new SegmentationResult(source, header.Width, header.Height, header.Model, header.ModelDirectory, header.Device, masks,
-                    TimeSpan.FromMilliseconds(header.DecodeMs), TimeSpan.FromMilliseconds(header.InferenceMs)) { ModelVersion = header.ModelVersion };
+                    Milliseconds(header.DecodeMs), Milliseconds(header.InferenceMs)) { ModelVersion = header.ModelVersion };
             }
             catch (Exception ex) when (ex is JsonException || ex is InvalidDataException || ex is ArgumentException)
             {

@@ -96,7 +96,7 @@ Describe 'Example <Number> of <Name>' -ForEach $Examples {
 }
 
 Describe 'Online help' {
-    It 'links every cmdlet and the manifest to the documentation when the build is given its address' {
+    It 'links every cmdlet and the manifest to the documentation when the build is given its address' -Tag 'PwshProcess' {
         # The build passes -DocumentationUri to the generator; here the generator runs on a copy of the module.
         $copy = Join-Path ([IO.Path]::GetTempPath()) ('cxas-online-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
         Copy-Item $ModuleDir $copy -Recurse

@@ -89,6 +89,7 @@ namespace Cxas.Models.Install
         public ModelDownloader(DownloadOptions? options = null)
         {
             _options = options ?? new DownloadOptions();
+            Cxas.IO.FrameworkTls.Ensure();
             _handler = new HttpClientHandler
             {
                 AllowAutoRedirect = false,

@@ -15,7 +15,7 @@ namespace Cxas.Core.Tests.Segmentation
             var source = new SourceInfo { Path = "/data/a b/IM0001", RelativePath = "a b/IM0001", Format = "DICOM", RowSpacingMm = 0.139,
                 ColumnSpacingMm = 0.143, SopInstanceUid = "1.2.3.4", PatientId = "P\u00e9" };
             source.Warnings.Add("frame 1 of 3 was used");
-            return new SegmentationResult(source, w, h, "m", "/models/m", "Cpu", masks, TimeSpan.FromMilliseconds(12.5), TimeSpan.FromMilliseconds(40))
+            return new SegmentationResult(source, w, h, "m", "/models/m", "Cpu", masks, TimeSpan.FromTicks(125_000), TimeSpan.FromMilliseconds(40))
             { ModelVersion = "7" };
         }
 

@@ -40,13 +40,22 @@ namespace Cxas.Core.Tests
                 UseShellExecute = false,
                 WorkingDirectory = workDir ?? Directory.GetCurrentDirectory(),
             };
+#if NETFRAMEWORK
+            // No ArgumentList on .NET Framework; Mono (the Desktop leg) splits Arguments as a POSIX shell does.
+            psi.Arguments = string.Join(" ", args.Select(a => "'" + a.Replace("'", "'\\''") + "'"));
+#else
             foreach (var a in args) psi.ArgumentList.Add(a);
+#endif
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
             if (!p.WaitForExit(timeoutMs))
             {
+#if NETFRAMEWORK
+                p.Kill();
+#else
                 p.Kill(true);
+#endif
                 throw new TimeoutException($"{exe} {string.Join(" ", args)} did not finish.");
             }
             p.WaitForExit();
