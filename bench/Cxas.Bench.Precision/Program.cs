@@ -24,6 +24,8 @@ namespace Cxas.Bench.Precision
     ///
     ///   dotnet run -c Release --project bench/Cxas.Bench.Precision -- [--data ../shared/data/cxr-seg] [--calibration 32]
     ///       [--model models/cxas-anatomy-r18] [--checkpoint random159.pth] [--work dir] [--limit N]
+    ///       [--scheme U8S7|U8S8|U8U8] [--no-fp16]
+    /// Every run prints the CPU model and its instruction class first (int8 results depend on it; see CpuClass).
     /// </summary>
     internal static class Program
     {
@@ -40,7 +42,8 @@ namespace Cxas.Bench.Precision
             string data = "../shared/data/cxr-seg", modelDir = "models/cxas-anatomy-r18";
             string? checkpoint = null, work = null;
             int calibration = 32, limit = int.MaxValue, size159 = 512;
-            bool experiment = false;
+            bool experiment = false, fp16 = true;
+            var scheme = new Int8Options().Scheme;
             ISet<string>? only = null;
             for (int i = 0; i < args.Length; i++)
             {
@@ -56,6 +59,8 @@ namespace Cxas.Bench.Precision
                     case "--experiment": experiment = true; break;
                     case "--only": only = new HashSet<string>(Next().Split(','), StringComparer.Ordinal); break;
                     case "--size159": size159 = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--scheme": scheme = Enum.Parse<Int8Scheme>(Next(), ignoreCase: true); break;
+                    case "--no-fp16": fp16 = false; break;
                     default:
                         Console.Error.WriteLine("usage: [--data dir] [--model dir] [--checkpoint pth] [--calibration 32] [--limit N] [--work dir]");
                         return 2;
@@ -63,7 +68,7 @@ namespace Cxas.Bench.Precision
             }
             work ??= Path.Combine(Path.GetTempPath(), "cxas-bench-precision");
             Directory.CreateDirectory(work);
-            Console.WriteLine($"Cxas precision study: {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}");
+            Console.WriteLine($"Cxas precision study: {CpuClass.Description}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}; int8 scheme {scheme}");
             if (!File.Exists(Path.Combine(data, "index.csv")))
             {
                 Console.WriteLine($"No data at {data}: the study needs ../shared/data/cxr-seg.");
@@ -81,8 +86,8 @@ namespace Cxas.Bench.Precision
                 Experiments(modelDir, work, calib, valRows.Where((r, i) => i % 3 == 0).Select(r => ImagePath(data, r)).ToList(), only);
                 return 0;
             }
-            StudyDefault(modelDir, work, data, calib, valRows);
-            StudyFp16(modelDir, work, valRows.Take(24).Select(r => ImagePath(data, r)).ToList());
+            StudyDefault(modelDir, work, data, calib, valRows, scheme);
+            if (fp16) StudyFp16(modelDir, work, valRows.Take(24).Select(r => ImagePath(data, r)).ToList());
             if (checkpoint != null) Study159(checkpoint, work, calib, valRows.Select(r => ImagePath(data, r)).Take(24).ToList(), size159);
             Console.WriteLine($"load average at end {LoadAverage()}");
             return 0;
@@ -135,7 +140,7 @@ namespace Cxas.Bench.Precision
             }
         }
 
-        private static void StudyDefault(string modelDir, string work, string data, List<string> calib, List<Dictionary<string, string>> valRows)
+        private static void StudyDefault(string modelDir, string work, string data, List<string> calib, List<Dictionary<string, string>> valRows, Int8Scheme scheme)
         {
             var target = Path.Combine(work, Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')) + "-int8");
             var watch = Stopwatch.StartNew();
@@ -144,7 +149,7 @@ namespace Cxas.Bench.Precision
             try
             {
                 result = PrecisionConverter.Convert(modelDir, target, ModelPrecision.Int8,
-                    new PrecisionOptions { CalibrationImages = calib, CheckImages = valImages }, overwrite: true);
+                    new PrecisionOptions { CalibrationImages = calib, CheckImages = valImages, Int8 = new Int8Options { Scheme = scheme } }, overwrite: true);
             }
             catch (PrecisionRefusedException ex)
             {

@@ -92,7 +92,7 @@ namespace Cxas.Core.Tests.Precision
             // the head convolution and the logits stay float.
             Assert.Equal(new[] { "input", "relu_1" }, plan.Activations);
             var ranges = new Dictionary<string, (float, float)> { ["input"] = (-1.0f, 1.55f), ["relu_1"] = (0f, 5.1f) };
-            Int8Quantizer.Apply(model, plan, ranges);
+            Int8Quantizer.Apply(model, plan, ranges, scheme: Int8Scheme.U8S8);
 
             Assert.Equal(2, model.Nodes.Count(n => n.OpType == "QuantizeLinear"));
             Assert.Equal(4, model.Nodes.Count(n => n.OpType == "DequantizeLinear")); // 2 activations, weights, bias
@@ -137,6 +137,36 @@ namespace Cxas.Core.Tests.Precision
         }
 
         [Fact]
+        public void DefaultSchemeKeepsWeightsWithinSevenBitsAndUnsignedWeightsAreShifted()
+        {
+            // U8S7 (default): channel 0's max |w| 1.27 -> scale 1.27/64; 0.5 -> round(25.197) = 25; channel 2's 2.54 -> 64,
+            // -0.6 -> round(-15.118) = -15. Two such weights times uint8 255: 255 * 64 * 2 = 32640 <= 32767.
+            var model = OnnxModel.Parse(TinyNetwork(TinyWeights(), new float[] { 0.3f, -0.02f, 1f }).ToBytes(), "tiny");
+            var ranges = new Dictionary<string, (float, float)> { ["input"] = (-1.0f, 1.55f), ["relu_1"] = (0f, 5.1f) };
+            Int8Quantizer.Apply(model, Int8Quantizer.Plan(model, new Int8Options { FloatFirstConvolutions = 0 }), ranges);
+            var q = model.Initializer("w_int8")!.Raw.Select(b => (sbyte)b).ToArray();
+            Assert.Equal(new[] { 1.27f / 64, 0.254f / 64, 2.54f / 64 }, model.Initializer("w_scale")!.ToFloats());
+            Assert.Equal(64, q[7]);
+            Assert.Equal(25, q[3]);
+            Assert.Equal(-64, q[18 + 4]);
+            Assert.Equal(64, q[36 + 9]);
+            Assert.Equal(-15, q[36 + 3]);
+            Assert.All(q, v => Assert.InRange(v, -64, 64));
+
+            // U8U8: the 8-bit integers of U8S8 plus 128, zero point 128 per channel, as uint8.
+            model = OnnxModel.Parse(TinyNetwork(TinyWeights(), new float[] { 0.3f, -0.02f, 1f }).ToBytes(), "tiny");
+            Int8Quantizer.Apply(model, Int8Quantizer.Plan(model, new Int8Options { FloatFirstConvolutions = 0 }), ranges, scheme: Int8Scheme.U8U8);
+            var u = model.Initializer("w_uint8")!;
+            Assert.Equal(OnnxType.UInt8, u.DataType);
+            Assert.Equal(127 + 128, u.Raw[7]);
+            Assert.Equal(50 + 128, u.Raw[3]);
+            Assert.Equal(-127 + 128, u.Raw[18 + 4]);
+            Assert.Equal(-30 + 128, u.Raw[36 + 3]);
+            Assert.Equal(OnnxType.UInt8, model.Initializer("w_zero_point")!.DataType);
+            Assert.All(model.Initializer("w_zero_point")!.Raw, b => Assert.Equal(128, b));
+        }
+
+        [Fact]
         public void ByDefaultTheFirstConvolutionAndItsReluStayFloat()
         {
             // input -> Conv -> Relu -> Conv -> Relu -> head Conv: the image and the first block stay float; the first
@@ -176,8 +206,11 @@ namespace Cxas.Core.Tests.Precision
 
         private static float Scalar(OnnxModel model, string name) => model.Initializer(name)!.ToFloats().Single();
 
-        [Fact]
-        public void TinyInt8ModelComputesTheDequantizedArithmetic()
+        [Theory]
+        [InlineData(Int8Scheme.U8S7)]
+        [InlineData(Int8Scheme.U8S8)]
+        [InlineData(Int8Scheme.U8U8)]
+        public void TinyInt8ModelComputesTheDequantizedArithmetic(Int8Scheme scheme)
         {
             // Truth by hand: with input and weights already on their grids, the int8 model's logits equal the float
             // model run on the dequantized weights and biases, with the Relu output rounded to its grid.
@@ -185,11 +218,11 @@ namespace Cxas.Core.Tests.Precision
             var floatModel = TinyNetwork(weights, new float[] { 0.3f, -0.02f, 1f }).ToBytes();
             var model = OnnxModel.Parse(floatModel, "tiny");
             var plan = Int8Quantizer.Plan(model, new Int8Options { FloatFirstConvolutions = 0 });
-            Int8Quantizer.Apply(model, plan, new Dictionary<string, (float, float)> { ["input"] = (-1.0f, 1.55f), ["relu_1"] = (0f, 5.1f) });
+            Int8Quantizer.Apply(model, plan, new Dictionary<string, (float, float)> { ["input"] = (-1.0f, 1.55f), ["relu_1"] = (0f, 5.1f) }, scheme: scheme);
             var input = Enumerable.Range(0, 32).Select(i => 0.01f * ((i * 37) % 155 - 100)).ToArray(); // multiples of the 0.01 input step
             var int8 = Run(model.ToBytes(), input, new long[] { 1, 2, 4, 4 });
 
-            var (wq, ws) = Int8Quantizer.QuantizeWeights(weights, 3);
+            var (wq, ws) = Int8Quantizer.QuantizeWeights(weights, 3, scheme == Int8Scheme.U8S7 ? 64 : 127);
             var expected = new float[2 * 16];
             var headW = new[] { 0.5f, -0.25f, 1f, -1f, 0.75f, 0.1f };
             var hidden = new double[3, 16];
@@ -239,6 +272,7 @@ namespace Cxas.Core.Tests.Precision
             }
             Assert.True(model.Nodes.Count(n => n.OpType == "QuantizeLinear") > 20);
             var int8Bytes = model.ToBytes();
+            _output.WriteLine($"CPU: {Cxas.Models.CpuClass.Description}");
             foreach (var x in inputs)
             {
                 var reference = Run(floatBytes, x.Data, x.Shape);
