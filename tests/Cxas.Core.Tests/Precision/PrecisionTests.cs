@@ -303,6 +303,15 @@ namespace Cxas.Core.Tests.Precision
                 Assert.Contains("precision.agreement", manifest.Provenance!.Keys);
                 Assert.Equal(2, result.FloatConvolutions);
                 Assert.Contains("2 convolutions float", manifest.Provenance["precision.int8"]);
+                // The scheme and the CPU it was checked on are recorded; every int8 weight is within +-64, so two of them
+                // times a uint8 255 stay within a 16-bit sum (the kernels without VNNI add pairs with saturation).
+                Assert.Equal("U8S7", manifest.Provenance["precision.scheme"]);
+                Assert.Equal(Cxas.Models.CpuClass.Description, manifest.Provenance["precision.checkedOn"]);
+                var weights = OnnxModel.Load(Path.Combine(target, "model.onnx")).Initializers.Where(t => t.DataType == OnnxType.Int8 && t.Dims.Length == 4).ToList();
+                Assert.True(weights.Count >= 27, "int8 weight tensors: " + weights.Count);
+                int largest = weights.Max(t => t.Raw.Max(b => Math.Abs((int)(sbyte)b)));
+                Assert.True(255 * largest * 2 <= short.MaxValue, $"largest int8 weight {largest}: 255 x {largest} x 2 overflows 16 bits");
+                Assert.Equal(64, largest);
 
                 // What ONNX Runtime makes of it: integer convolutions, not float ones behind dequantization.
                 var optimized = Path.Combine(dir, "optimized.onnx");
