@@ -52,7 +52,7 @@ namespace Cxas.Bench.Import
             }
             work ??= Path.Combine(Path.GetTempPath(), "cxas-bench-import");
             Directory.CreateDirectory(work);
-            Console.WriteLine($"Cxas import benchmark: {Environment.ProcessorCount} logical CPUs, {RuntimeInformationText()}");
+            Console.WriteLine($"Cxas import benchmark: {Cxas.Models.CpuClass.Description}, {Environment.ProcessorCount} logical CPUs, {RuntimeInformationText()}");
 
             var total = Stopwatch.StartNew();
             if (checkpoint != null)
