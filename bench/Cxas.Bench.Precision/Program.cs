@@ -24,7 +24,7 @@ namespace Cxas.Bench.Precision
     ///
     ///   dotnet run -c Release --project bench/Cxas.Bench.Precision -- [--data ../shared/data/cxr-seg] [--calibration 32]
     ///       [--model models/cxas-anatomy-r18] [--checkpoint random159.pth] [--work dir] [--limit N]
-    ///       [--scheme U8S7|U8S8|U8U8] [--bias-correction] [--no-fp16]
+    ///       [--scheme U8S7|U8S8|U8U8] [--no-bias-correction] [--no-fp16]
     /// Every run prints the CPU model and its instruction class first (int8 results depend on it; see CpuClass).
     /// </summary>
     internal static class Program
@@ -43,7 +43,7 @@ namespace Cxas.Bench.Precision
             string data = "../shared/data/cxr-seg", modelDir = "models/cxas-anatomy-r18";
             string? checkpoint = null, work = null;
             int calibration = 32, limit = int.MaxValue, size159 = 512;
-            bool experiment = false, fp16 = true, biasCorrection = false;
+            bool experiment = false, fp16 = true, biasCorrection = new Int8Options().BiasCorrection;
             var scheme = new Int8Options().Scheme;
             ISet<string>? only = null;
             for (int i = 0; i < args.Length; i++)
@@ -62,7 +62,7 @@ namespace Cxas.Bench.Precision
                     case "--size159": size159 = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--scheme": scheme = Enum.Parse<Int8Scheme>(Next(), ignoreCase: true); break;
                     case "--no-fp16": fp16 = false; break;
-                    case "--bias-correction": biasCorrection = true; break;
+                    case "--no-bias-correction": biasCorrection = false; break;
                     default:
                         Console.Error.WriteLine("usage: [--data dir] [--model dir] [--checkpoint pth] [--calibration 32] [--limit N] [--work dir]");
                         return 2;
@@ -70,7 +70,7 @@ namespace Cxas.Bench.Precision
             }
             work ??= Path.Combine(Path.GetTempPath(), "cxas-bench-precision");
             Directory.CreateDirectory(work);
-            Console.WriteLine($"Cxas precision study: {CpuClass.Description}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}; int8 scheme {scheme}{(biasCorrection ? " with bias correction" : "")}");
+            Console.WriteLine($"Cxas precision study: {CpuClass.Description}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}; int8 scheme {scheme}{(biasCorrection ? " with bias correction" : " without bias correction")}");
             if (!File.Exists(Path.Combine(data, "index.csv")))
             {
                 Console.WriteLine($"No data at {data}: the study needs ../shared/data/cxr-seg.");
@@ -291,12 +291,7 @@ namespace Cxas.Bench.Precision
             {
                 var manifest = ModelManifest.Load(Path.Combine(d, "model.json"));
                 int w = manifest.Input.Width, h = manifest.Input.Height;
-                var inputs = files.Select(p =>
-                {
-                    var x = new float[3 * w * h];
-                    ModelInput.Fill(ImageLoader.Load(p).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, x);
-                    return x;
-                }).ToList();
+                var inputs = Prepared(manifest, files);
                 var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = Environment.ProcessorCount };
                 var session = new InferenceSession(Path.Combine(d, "model.onnx"), options);
                 var scheme = manifest.Provenance != null && manifest.Provenance.TryGetValue(PrecisionConverter.SchemeKey, out var sc) ? " " + sc : "";
@@ -328,16 +323,23 @@ namespace Cxas.Bench.Precision
             return 0;
         }
 
-        /// <summary>Inference only (prepared input, one session each), median of the runs, per model.</summary>
-        private static void Speed(string fp32Dir, string int8Dir, ModelManifest manifest, List<string> images)
+        /// <summary>The model's input tensors [3,H,W] for the images (the pipeline's resize and normalisation).</summary>
+        private static List<float[]> Prepared(ModelManifest manifest, IEnumerable<string> images)
         {
             int w = manifest.Input.Width, h = manifest.Input.Height;
-            var inputs = images.Select(p =>
+            return images.Select(p =>
             {
                 var x = new float[3 * w * h];
                 ModelInput.Fill(ImageLoader.Load(p).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, x);
                 return x;
             }).ToList();
+        }
+
+        /// <summary>Inference only (prepared input, one session each), median of the runs, per model.</summary>
+        private static void Speed(string fp32Dir, string int8Dir, ModelManifest manifest, List<string> images)
+        {
+            int w = manifest.Input.Width, h = manifest.Input.Height;
+            var inputs = Prepared(manifest, images);
             foreach (var dir in new[] { fp32Dir, int8Dir })
             {
                 using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = Environment.ProcessorCount };
