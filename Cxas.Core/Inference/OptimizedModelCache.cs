@@ -12,9 +12,9 @@ namespace Cxas.Inference
     /// folding, fusions, QDQ to integer kernels, the NCHWc layout for this CPU's vector width):
     ///   key  = SHA-256 of the model file's full path, length and last write time, the ONNX Runtime version and the
     ///          instruction class (<see cref="CpuClass"/>): the optimised graph holds layout nodes for this CPU only;
-    ///   file = &lt;cache&gt;/&lt;16 hex of the path&gt;-&lt;16 hex of the key&gt;.onnx, written by ONNX Runtime under a temporary
-    ///          name while the first session is made and renamed into place (another process may win the rename:
-    ///          both files are equal); older files of the same model path are removed then.
+    ///   file = &lt;cache&gt;/&lt;16 hex of the path&gt;-&lt;class&gt;-&lt;16 hex of the key&gt;.onnx, written by ONNX Runtime under a
+    ///          temporary name while the first session is made and renamed into place (another process may win the
+    ///          rename: both files are equal); older files of the same model path and class are removed then.
     /// The cache lives in ~/.cxas/cache (%LOCALAPPDATA%\Cxas\cache on Windows) or <c>CXAS_CACHE_PATH</c>; "off" there
     /// turns it off. It never writes beside the model, so a model stays one folder a user can copy; a changed, moved or
     /// touched model file, another ONNX Runtime or another CPU class simply gets a new entry.
@@ -127,7 +127,12 @@ namespace Cxas.Inference
             }
         }
 
-        private static string PathPrefix(string fullPath) => Hex(fullPath).Substring(0, 16) + "-";
+        /// <summary>
+        /// "&lt;16 hex of the path&gt;-&lt;class&gt;-": entries are replaced per model path and instruction class, so machines of
+        /// different classes sharing one home folder keep one entry each instead of replacing each other's.
+        /// </summary>
+        private static string PathPrefix(string fullPath) =>
+            Hex(fullPath) + "-" + new string(CpuClass.Current.ToLowerInvariant().Select(ch => char.IsLetterOrDigit(ch) ? ch : '_').ToArray()) + "-";
 
         private static string Hex(string text)
         {
