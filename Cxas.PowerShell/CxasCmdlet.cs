@@ -10,8 +10,14 @@ namespace Cxas.PowerShell;
 public abstract class CxasCmdlet : PSCmdlet
 {
     /// <summary>Resolves a model name or folder through the model catalog (see Get-CxasModel).</summary>
-    internal CxasModel ResolveModel(string? model) =>
-        CxasModelCatalog.ForCmdlet(this).Resolve(string.IsNullOrWhiteSpace(model) ? null : CxasModelCatalog.ResolvePathArgument(this, model!));
+    internal CxasModel ResolveModel(string? model)
+    {
+        var resolved = CxasModelCatalog.ForCmdlet(this).Resolve(string.IsNullOrWhiteSpace(model) ? null : CxasModelCatalog.ResolvePathArgument(this, model!));
+        // An int8 model whose check does not carry over to this CPU (8-bit weights, no VNNI here) is used with a warning.
+        var note = Cxas.Precision.Int8Portability.Note(resolved.Manifest, CpuClass.Current);
+        if (note != null) WriteWarning(note);
+        return resolved;
+    }
 
     /// <summary>Writes a non-terminating error for one input; with -ErrorAction Stop it stops the pipeline.</summary>
     internal void WriteFileError(Exception ex, string? target)

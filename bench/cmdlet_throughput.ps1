@@ -25,7 +25,7 @@ if (-not $Path) {
 Import-Module (Join-Path $Module 'Cxas.psd1')
 $files = @(Get-ChildItem -LiteralPath $Path -File | Where-Object { -not $_.Name.StartsWith('.') })
 $load = if (Test-Path /proc/loadavg) { (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ' } else { 'n/a' }
-"cmdlet throughput: $($files.Count) files in $Path, model $Model, $([Environment]::ProcessorCount) logical CPUs, load average $load"
+"cmdlet throughput: $($files.Count) files in $Path, model $Model, $([Cxas.Models.CpuClass]::Description), $([Environment]::ProcessorCount) logical CPUs, load average $load"
 
 function New-OutputFolder { Join-Path ([IO.Path]::GetTempPath()) ('cxas-cmdlet-bench-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
 

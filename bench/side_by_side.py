@@ -37,6 +37,24 @@ def load_average():
         return " ".join(f.read().split()[:3])
 
 
+def cpu_description():
+    """'AMD EPYC (AVX-512 VNNI)': the model name and the instruction class from /proc/cpuinfo's flags, classified as
+    Cxas.Models.CpuClass.ClassifyFlags does (int8 speed and, before the 7-bit weights, int8 results depend on it)."""
+    info = {}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    flags = set(info.get("flags", "").split())
+    if "avx2" not in flags:
+        cls = "below AVX2"
+    elif {"avx512f", "avx512dq", "avx512bw", "avx512vl"} <= flags:
+        cls = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX-512"
+    else:
+        cls = "AVX-VNNI" if "avx_vnni" in flags else "AVX2"
+    return f"{info.get('model name', 'unknown CPU')} ({cls})"
+
+
 def timed(cmd, log):
     """Runs cmd as its own process; returns (wall seconds, peak RSS bytes, stdout)."""
     start = time.perf_counter()
@@ -127,7 +145,7 @@ def main():
         return
 
     os.makedirs(args.work, exist_ok=True)
-    print(f"side-by-side benchmark: {os.cpu_count()} logical CPUs, load average {load_average()}", flush=True)
+    print(f"side-by-side benchmark: {cpu_description()}, {os.cpu_count()} logical CPUs, load average {load_average()}", flush=True)
     subprocess.run(["dotnet", "build", "-c", "Release", "-v", "q", "--nologo", os.path.join(ROOT, "bench", "Cxas.Bench")], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["dotnet", "build", "-c", "Release", "-v", "q", "--nologo", os.path.join(ROOT, "bench", "Cxas.Bench.Precision")], check=True, stdout=subprocess.DEVNULL)
     bench = os.path.join(ROOT, "bench", "Cxas.Bench", DOTNET_OUT, "Cxas.Bench.dll")

@@ -64,6 +64,11 @@ namespace Cxas.Inference
 
         private static bool DimFits(int dim, int expected) => dim <= 0 || dim == expected;
 
+        /// <summary>The cached optimised graph used or written (CPU sessions; null when the cache is off or not writable).</summary>
+        public string? CacheFile { get; private set; }
+        /// <summary>True when the session was made from the cached optimised graph.</summary>
+        public bool FromCache { get; private set; }
+
         /// <summary>Why Auto did not pick CUDA (null when it did, or when CPU was asked for).</summary>
         public string? FallbackReason { get; private set; }
 
@@ -96,41 +101,48 @@ namespace Cxas.Inference
                 return cpu;
             }
 
-            var options = new SessionOptions
+            SessionOptions NewOptions()
             {
-                GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-                ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            };
-            // Threads sleep between records instead of spinning: a folder run interleaves decode and inference.
-            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-            options.IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount);
-            if (device.Kind == DeviceKind.Cuda)
-            {
-                var why = cuda(options, device.Index);
-                if (why != null)
+                var o = new SessionOptions
                 {
-                    options.Dispose();
-                    throw new CxasException(CxasErrorKind.Device, why);
-                }
+                    GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+                    ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+                };
+                // Threads sleep between records instead of spinning: a folder run interleaves decode and inference.
+                o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                o.IntraOpNumThreads = Math.Max(1, Environment.ProcessorCount);
+                return o;
             }
 
             InferenceSession session;
+            string? cacheFile = null;
+            bool fromCache = false;
             try
             {
-                session = new InferenceSession(model.OnnxPath, options);
+                if (device.Kind == DeviceKind.Cuda)
+                {
+                    using var options = NewOptions();
+                    var why = cuda(options, device.Index);
+                    if (why != null) throw new CxasException(CxasErrorKind.Device, why);
+                    session = new InferenceSession(model.OnnxPath, options);
+                }
+                else
+                {
+                    // On the CPU the optimised graph is cached per user (OptimizedModelCache), so later runs skip optimisation.
+                    var made = OptimizedModelCache.Create(model.OnnxPath, Env.Value.GetVersionString(), NewOptions);
+                    session = made.Session;
+                    cacheFile = made.CacheFile;
+                    fromCache = made.FromCache;
+                }
             }
             catch (OnnxRuntimeException ex)
             {
                 throw new CxasException(device.Kind == DeviceKind.Cuda ? CxasErrorKind.Device : CxasErrorKind.InvalidModel,
                     $"ONNX Runtime cannot load '{model.OnnxPath}' on {device}: {ex.Message.Trim()}", model.OnnxPath, ex);
             }
-            finally
-            {
-                options.Dispose();
-            }
             try
             {
-                return new ModelSession(model, device, session);
+                return new ModelSession(model, device, session) { CacheFile = cacheFile, FromCache = fromCache };
             }
             catch
             {

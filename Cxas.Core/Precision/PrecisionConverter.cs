@@ -56,6 +56,10 @@ namespace Cxas.Precision
         /// <summary>Convolutions left float (by default the first, which reads the image, and the head).</summary>
         public int FloatConvolutions { get; set; }
         public long OnnxBytes { get; set; }
+        /// <summary>Int8: how the weights are stored.</summary>
+        public Int8Scheme Scheme { get; set; }
+        /// <summary>The processor the agreement was measured on: model and instruction class (<see cref="CpuClass"/>).</summary>
+        public string CheckedOn { get; set; } = CpuClass.Description;
     }
 
     public static class PrecisionConverter
@@ -105,6 +109,11 @@ namespace Cxas.Precision
             return result!;
         }
 
+        /// <summary>Provenance key: the int8 weight scheme (U8S7, U8S8, U8U8); absent on models made before it was recorded (U8S8).</summary>
+        public const string SchemeKey = "precision.scheme";
+        /// <summary>Provenance key: the processor and instruction class the agreement was measured on.</summary>
+        public const string CheckedOnKey = "precision.checkedOn";
+
         /// <summary>Adds the precision and its figures to a manifest.</summary>
         public static void Record(ModelManifest manifest, PrecisionResult result)
         {
@@ -115,10 +124,18 @@ namespace Cxas.Precision
             var a = result.Agreement;
             if (result.Precision == ModelPrecision.Int8)
                 manifest.Provenance["precision.int8"] = string.Format(inv,
-                    "static QDQ: uint8 activations ({3} percentile ranges over {0} calibration images), int8 per-channel symmetric weights, int32 biases; {1} tensors and {2} convolutions quantized, {4} convolutions float (by default the first, which reads the image, and the head)",
-                    result.CalibrationImages, result.QuantizedTensors, result.QuantizedConvolutions, result.CalibrationPercentile, result.FloatConvolutions);
+                    "static QDQ: uint8 activations ({3} percentile ranges over {0} calibration images), {5} per-channel symmetric weights, int32 biases; {1} tensors and {2} convolutions quantized, {4} convolutions float (by default the first, which reads the image, and the head)",
+                    result.CalibrationImages, result.QuantizedTensors, result.QuantizedConvolutions, result.CalibrationPercentile, result.FloatConvolutions,
+                    result.Scheme switch
+                    {
+                        Int8Scheme.U8S7 => "int8 (within +-64, 7 bits: no 16-bit saturation without VNNI)",
+                        Int8Scheme.U8U8 => "uint8 (zero point 128)",
+                        _ => "int8 (within +-127: exact only with VNNI)",
+                    });
             else
                 manifest.Provenance["precision.fp16"] = "float16 weights and activations, float32 input and output (Cast nodes); for CUDA";
+            if (result.Precision == ModelPrecision.Int8) manifest.Provenance[SchemeKey] = result.Scheme.ToString();
+            manifest.Provenance[CheckedOnKey] = result.CheckedOn;
             manifest.Provenance["precision.agreement"] = a.NotChecked != null ? "not checked: " + a.NotChecked
                 : a.Summary() + "; per class: " + string.Join(", ", a.Classes.Select(c => string.Format(inv, "{0} {1:F4}/{2:F4}", c.Label, c.PixelAgreement, c.Dice)));
         }
@@ -155,6 +172,7 @@ namespace Cxas.Precision
                     FloatFirstConvolutions = options.Int8.FloatFirstConvolutions, FloatLastConvolutions = options.Int8.FloatLastConvolutions,
                     BiasCorrection = options.Int8.BiasCorrection, FloatBelowPixels = options.Int8.FloatBelowPixels,
                     FloatConvolutionOutputs = new HashSet<string>(options.Int8.FloatConvolutionOutputs, StringComparer.Ordinal),
+                    Scheme = options.Int8.Scheme,
                 };
                 if (int8.FloatBelowPixels > 0)
                 {
@@ -177,13 +195,14 @@ namespace Cxas.Precision
                         ModelInput.Fill(ImageLoader.Load(path).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, input);
                         calibrator.Add(input, h, w);
                     }
-                    Int8Quantizer.Apply(model, plan, calibrator.Ranges, int8.BiasCorrection ? calibrator.ChannelMeans : null);
+                    Int8Quantizer.Apply(model, plan, calibrator.Ranges, int8.BiasCorrection ? calibrator.ChannelMeans : null, int8.Scheme);
                 }
                 result.CalibrationImages = options.CalibrationImages.Count;
                 result.CalibrationPercentile = options.CalibrationPercentile;
                 result.QuantizedTensors = plan.Activations.Count;
                 result.QuantizedConvolutions = plan.WeightConvs.Count;
                 result.FloatConvolutions = plan.FloatConvolutions.Count;
+                result.Scheme = int8.Scheme;
             }
             else
             {

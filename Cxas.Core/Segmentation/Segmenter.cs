@@ -22,6 +22,8 @@ namespace Cxas.Segmentation
         public DeviceSpec Device => _session.Device;
         /// <summary>Why Auto ran on CPU, when it did.</summary>
         public string? DeviceNote => _session.FallbackReason;
+        /// <summary>True when the session was made from the cached optimised graph (<see cref="Cxas.Inference.OptimizedModelCache"/>).</summary>
+        public bool FromCache => _session.FromCache;
 
         /// <summary>
         /// Nearest resize to the model's input size, ImageNet normalisation, inference, threshold, and masks stored

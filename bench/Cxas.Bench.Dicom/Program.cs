@@ -37,7 +37,7 @@ internal static class Program
                 decode.Invoke(null, new[] { parsed, describe.Invoke(null, new[] { parsed })! });
             };
             var image = new DicomImageReader().Read(file);
-            Console.WriteLine($"image: {image.Width}x{image.Height}, {Environment.ProcessorCount} cores");
+            Console.WriteLine($"image: {image.Width}x{image.Height}, {Cxas.Models.CpuClass.Description}, {Environment.ProcessorCount} cores");
             decodeStored(); // warm-up (JIT)
             var reader = new DicomImageReader();
             var output = Path.Combine(dir, "out.dcm");

@@ -43,7 +43,7 @@ namespace Cxas.Bench.Gpu
             while (!File.Exists(Path.Combine(repo, "Cxas.sln"))) repo = Path.GetDirectoryName(repo) ?? throw new DirectoryNotFoundException("Cxas.sln not found above the program");
             if (models.Count == 0) models.Add(Path.Combine(repo, "models", "cxas-anatomy-r18"));
             var images = Directory.GetFiles(imagesDir ?? Path.Combine(repo, "samples"), "*.png").OrderBy(p => p, StringComparer.Ordinal).ToList();
-            Console.WriteLine($"GPU: {GpuName()}; {Environment.ProcessorCount} logical CPUs; {images.Count} radiographs; load average {LoadAverage()}");
+            Console.WriteLine($"GPU: {GpuName()}; CPU {Cxas.Models.CpuClass.Description}, {Environment.ProcessorCount} logical CPUs; {images.Count} radiographs; load average {LoadAverage()}");
 
             using (var probe = new SessionOptions())
             {

@@ -35,7 +35,7 @@ internal static class Program
                 default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
             }
         }
-        Console.WriteLine($"work folder: {options.WorkDir} ({Environment.ProcessorCount} cores)");
+        Console.WriteLine($"work folder: {options.WorkDir} ({Cxas.Models.CpuClass.Description}, {Environment.ProcessorCount} cores)");
         var report = new ImageMutationHarness(options).Run();
         foreach (var line in report.Lines()) Console.WriteLine(line);
         if (!keep && report.ResultsPilRejects.Count == 0) Directory.Delete(options.WorkDir, true);

@@ -24,6 +24,8 @@ namespace Cxas.Bench.Precision
     ///
     ///   dotnet run -c Release --project bench/Cxas.Bench.Precision -- [--data ../shared/data/cxr-seg] [--calibration 32]
     ///       [--model models/cxas-anatomy-r18] [--checkpoint random159.pth] [--work dir] [--limit N]
+    ///       [--scheme U8S7|U8S8|U8U8] [--no-bias-correction] [--no-fp16]
+    /// Every run prints the CPU model and its instruction class first (int8 results depend on it; see CpuClass).
     /// </summary>
     internal static class Program
     {
@@ -37,10 +39,12 @@ namespace Cxas.Bench.Precision
         private static int Main(string[] args)
         {
             if (args.Length > 0 && args[0] == "import") return ImportOnly(args);
+            if (args.Length > 0 && args[0] == "speed") return SpeedOnly(args);
             string data = "../shared/data/cxr-seg", modelDir = "models/cxas-anatomy-r18";
             string? checkpoint = null, work = null;
             int calibration = 32, limit = int.MaxValue, size159 = 512;
-            bool experiment = false;
+            bool experiment = false, fp16 = true, biasCorrection = new Int8Options().BiasCorrection;
+            var scheme = new Int8Options().Scheme;
             ISet<string>? only = null;
             for (int i = 0; i < args.Length; i++)
             {
@@ -56,6 +60,9 @@ namespace Cxas.Bench.Precision
                     case "--experiment": experiment = true; break;
                     case "--only": only = new HashSet<string>(Next().Split(','), StringComparer.Ordinal); break;
                     case "--size159": size159 = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                    case "--scheme": scheme = Enum.Parse<Int8Scheme>(Next(), ignoreCase: true); break;
+                    case "--no-fp16": fp16 = false; break;
+                    case "--no-bias-correction": biasCorrection = false; break;
                     default:
                         Console.Error.WriteLine("usage: [--data dir] [--model dir] [--checkpoint pth] [--calibration 32] [--limit N] [--work dir]");
                         return 2;
@@ -63,7 +70,7 @@ namespace Cxas.Bench.Precision
             }
             work ??= Path.Combine(Path.GetTempPath(), "cxas-bench-precision");
             Directory.CreateDirectory(work);
-            Console.WriteLine($"Cxas precision study: {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}");
+            Console.WriteLine($"Cxas precision study: {CpuClass.Description}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}; int8 scheme {scheme}{(biasCorrection ? " with bias correction" : " without bias correction")}");
             if (!File.Exists(Path.Combine(data, "index.csv")))
             {
                 Console.WriteLine($"No data at {data}: the study needs ../shared/data/cxr-seg.");
@@ -81,15 +88,15 @@ namespace Cxas.Bench.Precision
                 Experiments(modelDir, work, calib, valRows.Where((r, i) => i % 3 == 0).Select(r => ImagePath(data, r)).ToList(), only);
                 return 0;
             }
-            StudyDefault(modelDir, work, data, calib, valRows);
-            StudyFp16(modelDir, work, valRows.Take(24).Select(r => ImagePath(data, r)).ToList());
+            StudyDefault(modelDir, work, data, calib, valRows, new Int8Options { Scheme = scheme, BiasCorrection = biasCorrection });
+            if (fp16) StudyFp16(modelDir, work, valRows.Take(24).Select(r => ImagePath(data, r)).ToList());
             if (checkpoint != null) Study159(checkpoint, work, calib, valRows.Select(r => ImagePath(data, r)).Take(24).ToList(), size159);
             Console.WriteLine($"load average at end {LoadAverage()}");
             return 0;
         }
 
         /// <summary>
-        /// import &lt;checkpoint.pth | model folder&gt; &lt;out folder&gt; &lt;fp32|int8|fp16&gt; [calibration folder] [min pixel agreement]:
+        /// import &lt;checkpoint.pth | model folder&gt; &lt;out folder&gt; &lt;fp32|int8|fp16&gt; [calibration folder] [min pixel agreement] [U8S7|U8S8|U8U8]:
         /// one model for bench/side_by_side.py (a checkpoint is imported, a model folder converted); prints the agreement.
         /// </summary>
         private static int ImportOnly(string[] args)
@@ -98,6 +105,7 @@ namespace Cxas.Bench.Precision
             var calibration = args.Length > 4 ? Directory.GetFiles(args[4], "*.png").OrderBy(f => f, StringComparer.Ordinal).ToList() : new List<string>();
             var options = new PrecisionOptions { CalibrationImages = calibration };
             if (args.Length > 5) options.MinPixelAgreement = double.Parse(args[5], CultureInfo.InvariantCulture);
+            if (args.Length > 6) options.Int8.Scheme = Enum.Parse<Int8Scheme>(args[6], ignoreCase: true);
             PrecisionResult? result;
             if (Directory.Exists(args[1]))
                 result = PrecisionConverter.Convert(args[1], args[2], precision, options, overwrite: true, name: Path.GetFileName(args[2].TrimEnd('/')));
@@ -135,7 +143,7 @@ namespace Cxas.Bench.Precision
             }
         }
 
-        private static void StudyDefault(string modelDir, string work, string data, List<string> calib, List<Dictionary<string, string>> valRows)
+        private static void StudyDefault(string modelDir, string work, string data, List<string> calib, List<Dictionary<string, string>> valRows, Int8Options int8)
         {
             var target = Path.Combine(work, Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd('/')) + "-int8");
             var watch = Stopwatch.StartNew();
@@ -144,7 +152,7 @@ namespace Cxas.Bench.Precision
             try
             {
                 result = PrecisionConverter.Convert(modelDir, target, ModelPrecision.Int8,
-                    new PrecisionOptions { CalibrationImages = calib, CheckImages = valImages }, overwrite: true);
+                    new PrecisionOptions { CalibrationImages = calib, CheckImages = valImages, Int8 = int8 }, overwrite: true);
             }
             catch (PrecisionRefusedException ex)
             {
@@ -262,16 +270,76 @@ namespace Cxas.Bench.Precision
             }
         }
 
-        /// <summary>Inference only (prepared input, one session each), median of the runs, per model.</summary>
-        private static void Speed(string fp32Dir, string int8Dir, ModelManifest manifest, List<string> images)
+        /// <summary>
+        /// speed &lt;model folder&gt;... [--images dir] [--rounds 5]: inference only, the models interleaved round by round (so a
+        /// busy machine slows them alike); per model the median wall time per image and the process CPU time per image.
+        /// </summary>
+        private static int SpeedOnly(string[] args)
+        {
+            var dirs = new List<string>();
+            string images = "samples";
+            int rounds = 5;
+            for (int i = 1; i < args.Length; i++)
+            {
+                if (args[i] == "--images") images = args[++i];
+                else if (args[i] == "--rounds") rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                else dirs.Add(args[i]);
+            }
+            Console.WriteLine($"Inference speed on {CpuClass.Description}, {Environment.ProcessorCount} logical CPUs, load average {LoadAverage()}");
+            var files = Directory.GetFiles(images, "*.png").OrderBy(f => f, StringComparer.Ordinal).Take(8).ToList();
+            var sessions = dirs.Select(d =>
+            {
+                var manifest = ModelManifest.Load(Path.Combine(d, "model.json"));
+                int w = manifest.Input.Width, h = manifest.Input.Height;
+                var inputs = Prepared(manifest, files);
+                var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = Environment.ProcessorCount };
+                var session = new InferenceSession(Path.Combine(d, "model.onnx"), options);
+                var scheme = manifest.Provenance != null && manifest.Provenance.TryGetValue(PrecisionConverter.SchemeKey, out var sc) ? " " + sc : "";
+                return (Name: $"{manifest.Name} ({manifest.Precision ?? "fp32"}{scheme})", Session: session, Inputs: inputs, Shape: new long[] { 1, 3, h, w }, Wall: new List<double>(), Cpu: new List<double>());
+            }).ToList();
+            var process = Process.GetCurrentProcess();
+            for (int round = 0; round <= rounds; round++)
+                foreach (var m in sessions)
+                    foreach (var x in m.Inputs)
+                    {
+                        using var value = OrtValue.CreateTensorValueFromMemory(x, m.Shape);
+                        process.Refresh();
+                        var cpu = process.TotalProcessorTime;
+                        var watch = Stopwatch.StartNew();
+                        using var results = m.Session.Run(new RunOptions(), new[] { m.Session.InputMetadata.Keys.First() }, new[] { value }, new[] { m.Session.OutputMetadata.Keys.First() });
+                        watch.Stop();
+                        process.Refresh();
+                        if (round == 0) continue; // warm-up round
+                        m.Wall.Add(watch.Elapsed.TotalMilliseconds);
+                        m.Cpu.Add((process.TotalProcessorTime - cpu).TotalMilliseconds);
+                    }
+            foreach (var m in sessions)
+            {
+                m.Wall.Sort(); m.Cpu.Sort();
+                Console.WriteLine($"  {m.Name,-40} median {m.Wall[m.Wall.Count / 2],6:F1} ms wall, {m.Cpu[m.Cpu.Count / 2],6:F1} ms CPU per image over {m.Wall.Count}");
+                m.Session.Dispose();
+            }
+            Console.WriteLine($"load average at end {LoadAverage()}");
+            return 0;
+        }
+
+        /// <summary>The model's input tensors [3,H,W] for the images (the pipeline's resize and normalisation).</summary>
+        private static List<float[]> Prepared(ModelManifest manifest, IEnumerable<string> images)
         {
             int w = manifest.Input.Width, h = manifest.Input.Height;
-            var inputs = images.Select(p =>
+            return images.Select(p =>
             {
                 var x = new float[3 * w * h];
                 ModelInput.Fill(ImageLoader.Load(p).Raster, w, h, manifest.Input.Mean, manifest.Input.Std, x);
                 return x;
             }).ToList();
+        }
+
+        /// <summary>Inference only (prepared input, one session each), median of the runs, per model.</summary>
+        private static void Speed(string fp32Dir, string int8Dir, ModelManifest manifest, List<string> images)
+        {
+            int w = manifest.Input.Width, h = manifest.Input.Height;
+            var inputs = Prepared(manifest, images);
             foreach (var dir in new[] { fp32Dir, int8Dir })
             {
                 using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = Environment.ProcessorCount };

@@ -46,7 +46,7 @@ for (int n = 0; n < count; n++)
 
 var model = CxasModel.Load(modelDir);
 var segmenter = new Segmenter(model, DeviceSpec.Cpu);
-Console.WriteLine($"Model {model.Name} ({model.Labels.Count} classes) on {segmenter.Device}; {count} inputs of {size}x{size}; png + npz to {output}; {Environment.ProcessorCount} logical CPUs");
+Console.WriteLine($"Model {model.Name} ({model.Labels.Count} classes) on {segmenter.Device}; {count} inputs of {size}x{size}; png + npz to {output}; {Cxas.Models.CpuClass.Description}, {Environment.ProcessorCount} logical CPUs");
 
 var process = Process.GetCurrentProcess();
 using var plan = new OutputPlan(output, useJournal: true);

@@ -46,7 +46,7 @@ var files = Directory.Exists(input) ? Directory.GetFiles(input).Where(f => !Path
 outDir ??= Path.Combine(Path.GetTempPath(), "cxas-bench-out-" + Guid.NewGuid().ToString("N")[..6]);
 var model = CxasModel.Load(modelDir);
 var segmenter = new Segmenter(model, DeviceSpec.Cpu);
-Console.WriteLine($"Model {model.Name} ({model.Labels.Count} classes, input {model.Manifest.Input.Width}x{model.Manifest.Input.Height}) on {segmenter.Device}; {files.Count} files; {Environment.ProcessorCount} logical CPUs");
+Console.WriteLine($"Model {model.Name} ({model.Labels.Count} classes, input {model.Manifest.Input.Width}x{model.Manifest.Input.Height}) on {segmenter.Device}; {files.Count} files; {CpuClass.Description}, {Environment.ProcessorCount} logical CPUs");
 
 // Warm-up outside the measurement (session initialisation, JIT).
 if (warmUp) segmenter.Segment(files[0]);

@@ -32,6 +32,7 @@ try {
         $s = $watch.Elapsed.TotalSeconds
         [pscustomobject] @{ Path = $(if ($n -eq 0) { 'local' } else { "$n session(s)" }); Images = $r.Count; Seconds = [Math]::Round($s, 2); ImagesPerSecond = [Math]::Round($r.Count / $s, 2) }
     }
+    "CPU: $([Cxas.Models.CpuClass]::Description), $([Environment]::ProcessorCount) logical CPUs (the sessions run on this machine too)"
     $rows | Format-Table -AutoSize
     $overhead = ($rows[1].Seconds - $rows[0].Seconds) / $Count * 1000
     "Per-file overhead of one remote session against the local run: {0:F0} ms ({1:F1} %)" -f $overhead, (100 * ($rows[1].Seconds / $rows[0].Seconds - 1))

@@ -64,9 +64,9 @@ try {
     }
     $median = { param($v) $s = @($v | Sort-Object); $s[[int][math]::Floor(($s.Count - 1) / 2)] }
     $d = & $median $disk; $p = & $median $pacs
-    "{0} instances ({1:N1} MB: {2}), model {3}, {4} CPU cores, median of {5} runs" -f $paths.Count, ($bytes / 1MB),
+    "{0} instances ({1:N1} MB: {2}), model {3}, {6}, {4} CPU cores, median of {5} runs" -f $paths.Count, ($bytes / 1MB),
         ((Get-ChildItem $shared -Filter *.dcm | Where-Object { $_.Name -notlike '*_mono1.dcm' } | ForEach-Object Name) -join ', '),
-        $(if ($Model) { $Model } else { 'default' }), [Environment]::ProcessorCount, $Repeat
+        $(if ($Model) { $Model } else { 'default' }), [Environment]::ProcessorCount, $Repeat, [Cxas.Models.CpuClass]::Description
     "from disk : {0,6:N2} s  {1,6:N2} instances/s" -f $d, ($paths.Count / $d)
     "from PACS : {0,6:N2} s  {1,6:N2} instances/s  (QIDO + WADO-RS, retrieval overlapped with inference)" -f $p, ($paths.Count / $p)
     $dMin = ($disk | Measure-Object -Minimum).Minimum; $pMin = ($pacs | Measure-Object -Minimum).Minimum

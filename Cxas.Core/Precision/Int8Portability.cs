@@ -1,0 +1,36 @@
+using Cxas.Models;
+
+namespace Cxas.Precision
+{
+    /// <summary>
+    /// Whether an int8 model's checked agreement holds on this processor. A U8S7 or U8U8 model computes the same integers
+    /// on every x64 class, so its check holds anywhere. A U8S8 model (8-bit int8 weights; every int8 model made before
+    /// the scheme was recorded) was exact where it was checked only if that machine had VNNI; on a class without VNNI
+    /// ONNX Runtime's kernels can saturate and its masks drift from the checked ones (measured on the width-reduced
+    /// reference network: logits 15.4 % of their range off instead of 6.4 %). Such a model cannot be re-checked where it
+    /// runs, since its float original is not beside it, so the cmdlets warn, naming the remedy: convert it again.
+    /// </summary>
+    public static class Int8Portability
+    {
+        /// <summary>The model's weight scheme: null for a float model, U8S8 for an int8 one that does not record it.</summary>
+        public static Int8Scheme? SchemeOf(ModelManifest manifest)
+        {
+            if (!string.Equals(manifest.Precision, "int8", StringComparison.OrdinalIgnoreCase)) return null;
+            if (manifest.Provenance != null && manifest.Provenance.TryGetValue(PrecisionConverter.SchemeKey, out var text)
+                && Enum.TryParse<Int8Scheme>(text, true, out var scheme))
+                return scheme;
+            return Int8Scheme.U8S8;
+        }
+
+        /// <summary>A warning for a U8S8 model on a class without VNNI (<paramref name="cpuClass"/>, see <see cref="CpuClass"/>), else null.</summary>
+        public static string? Note(ModelManifest manifest, string cpuClass)
+        {
+            if (SchemeOf(manifest) != Int8Scheme.U8S8 || CpuClass.HasVnni(cpuClass) || cpuClass == CpuClass.NotX64 || cpuClass == CpuClass.Unknown)
+                return null;
+            string checkedOn = manifest.Provenance != null && manifest.Provenance.TryGetValue(PrecisionConverter.CheckedOnKey, out var on) ? on : "a CPU it does not record";
+            return $"Model '{manifest.Name}' is int8 with 8-bit weights (scheme U8S8), checked on {checkedOn}. This CPU ({cpuClass}) has no VNNI: " +
+                   "ONNX Runtime's integer kernels can saturate on such weights, so its masks may differ from the checked ones. " +
+                   "Convert it again from its float32 model (the default scheme U8S7 computes the same on every x64 CPU).";
+        }
+    }
+}
