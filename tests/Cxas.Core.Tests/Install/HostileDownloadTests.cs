@@ -155,7 +155,9 @@ namespace Cxas.Core.Tests.Install
             var ex = InstallFails(request);
             Assert.Equal(CxasErrorKind.Network, ex.Kind);
             Assert.Contains("deadline of 20 s", ex.Message);
-            Assert.Contains("slower than 1024 bytes/s", ex.Message);
+            // The last break is the stall (slower than the floor) or, when the deadline cuts the last connection short
+            // on a loaded machine, its silence: either way a break, never a download left waiting.
+            Assert.Matches("slower than 1024 bytes/s|no data for", ex.Message);
             Assert.InRange(server.Log.Count, 2, 4);
             // While it ran, the partial download had the name of a Cxas temporary (machine and process in it).
             Assert.NotNull(during);
