@@ -1,0 +1,111 @@
+using Cxas.DicomWeb;
+using Cxas.Dimse;
+
+namespace Cxas.Core.Tests.Dimse
+{
+    /// <summary>
+    /// Our service class user against dcmtk's SCPs: storescp (verification, storage, with a small maximum PDU so that our
+    /// data sets go out in many fragments) and dcmqrscp (storage, Study Root C-FIND at three levels, C-GET). What the
+    /// peers hold is compared with what was sent by pydicom.
+    /// </summary>
+    public sealed class DimseScuTests
+    {
+        [OracleFact("storescp")]
+        public void Echo_against_storescp_succeeds_and_times_the_round_trip()
+        {
+            Oracles.Require("storescp");
+            using var scp = PeerProcess.StoreScp("STORESCP");
+            var rtt = new DimseClient(DimseFixtures.Peer(scp.Port, "STORESCP")).Echo();
+            Assert.True(rtt > TimeSpan.Zero && rtt < TimeSpan.FromSeconds(60), $"round trip {rtt}");
+        }
+
+        [OracleFact("storescp")]
+        public void Echo_to_a_closed_port_is_a_network_error_naming_the_peer()
+        {
+            Oracles.Require("storescp");
+            int port = PeerProcess.FreePort();
+            var ex = Assert.Throws<CxasException>(() => new DimseClient(DimseFixtures.Peer(port, "NOBODY")).Echo());
+            Assert.Equal(CxasErrorKind.Network, ex.Kind);
+            Assert.Contains($"NOBODY@127.0.0.1:{port}", ex.Message);
+        }
+
+        [OracleFact("storescp", "pydicom")]
+        public void Store_to_storescp_with_a_4096_byte_pdu_fragments_the_data_set_and_it_arrives_intact()
+        {
+            Oracles.Require("storescp", "pydicom");
+            var dir = TestSupport.NewTempDir("cxas-dimse");
+            // 256 x 256 x 16 bits: 128 KiB of pixel data, more than 30 fragments at 4096 bytes per PDU
+            var (path, o) = DimseFixtures.Radiograph(dir, 7, rows: 256, cols: 256);
+            using var scp = PeerProcess.StoreScp("STORESCP", "-pdu", "4096");
+            var outcome = new DimseClient(DimseFixtures.Peer(scp.Port, "STORESCP")).Store(path, File.ReadAllBytes(path));
+            Assert.True(outcome.Stored, outcome.Describe());
+            Assert.Equal(0, outcome.Status);
+            var received = Directory.GetFiles(Path.Combine(scp.Folder, "in"));
+            Assert.Single(received);
+            Assert.Equal("same", DimseFixtures.PydicomCompare(path, received[0]));
+        }
+
+        [OracleFact("dcmqrscp", "findscu", "pydicom")]
+        public void Store_find_at_three_levels_and_get_against_dcmqrscp()
+        {
+            Oracles.Require("dcmqrscp", "findscu", "pydicom");
+            var dir = TestSupport.NewTempDir("cxas-dimse");
+            string study = Cxas.Dicom.DicomUid.New(), seriesA = Cxas.Dicom.DicomUid.New(), seriesB = Cxas.Dicom.DicomUid.New();
+            var a1 = DimseFixtures.Radiograph(dir, 1, study, seriesA);
+            var a2 = DimseFixtures.Radiograph(dir, 2, study, seriesA);
+            var b1 = DimseFixtures.Radiograph(dir, 3, study, seriesB);
+            var other = DimseFixtures.Radiograph(dir, 4); // another study, another patient id below
+            using var qr = PeerProcess.QrScp("QRSCP");
+            var client = new DimseClient(DimseFixtures.Peer(qr.Port, "QRSCP"));
+            foreach (var f in new[] { a1, a2, b1, other })
+                Assert.True(client.Store(f.Path, File.ReadAllBytes(f.Path)).Stored);
+
+            // findscu, independently: dcmqrscp holds the two instances of series A
+            var find = TestSupport.Run("findscu", new[] { "-v", "-S", "-aet", "FINDSCU", "-aec", "QRSCP", "-k", "QueryRetrieveLevel=IMAGE",
+                "-k", $"StudyInstanceUID={study}", "-k", $"SeriesInstanceUID={seriesA}", "-k", "SOPInstanceUID", "127.0.0.1", qr.Port.ToString() });
+            foreach (var f in new[] { a1, a2 }) Assert.True((find.Out + find.Err).Contains(f.Options.Instance), find.Out + find.Err);
+
+            // ours: study -> series -> image
+            var found = client.Search(new DicomWebQuery { StudyInstanceUid = study }).ToList();
+            Assert.Equal(new[] { a1.Options.Instance, a2.Options.Instance, b1.Options.Instance }.OrderBy(x => x), found.Select(i => i.SopInstanceUid).OrderBy(x => x));
+            Assert.All(found, i => Assert.Equal(study, i.StudyInstanceUid));
+            Assert.Equal(seriesB, found.Single(i => i.SopInstanceUid == b1.Options.Instance).SeriesInstanceUid);
+            Assert.All(found, i => Assert.Equal("CR", i.Modality));
+            Assert.All(found, i => Assert.StartsWith($"dicom://QRSCP@127.0.0.1:{qr.Port}/studies/{study}/series/", i.Uri));
+
+            Assert.Equal(2, client.Search(new DicomWebQuery { StudyInstanceUid = study, SeriesInstanceUid = seriesA }).Count());
+            Assert.Single(client.Search(new DicomWebQuery { StudyInstanceUid = study, Limit = 1 }));
+            Assert.Empty(client.Search(new DicomWebQuery { StudyInstanceUid = study, Modality = new[] { "MR" } }));
+
+            Assert.True(client.Exists(study, seriesB, b1.Options.Instance));
+            Assert.False(client.Exists(study, seriesB, Cxas.Dicom.DicomUid.New()));
+
+            // C-GET returns the same pixels, and the instance's own retrieval decodes it
+            var got = client.Get(study, seriesA, a2.Options.Instance);
+            var gotPath = Path.Combine(dir, "got.dcm");
+            File.WriteAllBytes(gotPath, got);
+            Assert.Equal("same", DimseFixtures.PydicomCompare(a2.Path, gotPath));
+            var image = found.Single(i => i.SopInstanceUid == a1.Options.Instance).ToInput().Load!();
+            Assert.Equal(96, image.Height);
+            Assert.Equal(128, image.Width);
+        }
+
+        [OracleFact("dcmqrscp")]
+        public void A_called_AE_title_the_peer_does_not_know_is_rejected_with_the_reason()
+        {
+            Oracles.Require("dcmqrscp");
+            using var qr = PeerProcess.QrScp("QRSCP");
+            var ex = Assert.Throws<CxasException>(() => new DimseClient(DimseFixtures.Peer(qr.Port, "SOMEONE")).Echo());
+            Assert.Contains("rejected the association", ex.Message);
+            Assert.Contains("called AE title not recognised", ex.Message);
+        }
+
+        [Fact]
+        public void AE_titles_are_checked_before_connecting()
+        {
+            Assert.Throws<CxasException>(() => new DimseClient(new DimsePeer { CalledAe = "THIS-AE-TITLE-IS-TOO-LONG" }));
+            Assert.Throws<CxasException>(() => new DimseClient(new DimsePeer { CallingAe = "A\\B" }));
+            Assert.Throws<CxasException>(() => new DimseClient(new DimsePeer { CallingAe = "   " }));
+        }
+    }
+}
