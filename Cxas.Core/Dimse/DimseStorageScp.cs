@@ -80,6 +80,10 @@ namespace Cxas.Dimse
         public int Aborted => _aborted;
         private int _aborted;
 
+        /// <summary>Associations that ended in an exception no peer behaviour should cause (a defect; expected to stay 0).</summary>
+        public int Faults => _faults;
+        private int _faults;
+
         private string ProcessedDirectory => System.IO.Path.Combine(_options.SpoolDirectory, "processed");
 
         public void Start()
@@ -136,6 +140,12 @@ namespace Cxas.Dimse
             {
                 Interlocked.Increment(ref _aborted);
                 _options.Log?.Invoke($"Association from {remote} ended: {ex.Message}");
+            }
+            catch (Exception ex)
+            {
+                // A defect of ours, not the peer's: counted apart so tests (the mutation harness) can insist on none.
+                Interlocked.Increment(ref _faults);
+                _options.Log?.Invoke($"Association from {remote} failed unexpectedly: {ex}");
             }
             finally
             {
