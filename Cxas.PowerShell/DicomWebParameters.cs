@@ -8,8 +8,9 @@ namespace Cxas.PowerShell;
 /// The connection parameters of the DICOMweb cmdlets (Find-CxasDicomInstance, Export-CxasMask -DicomWebUri), declared
 /// once: each of those cmdlets returns an instance from <c>IDynamicParameters.GetDynamicParameters</c>, so PowerShell
 /// binds, completes and documents them like the cmdlet's own. <see cref="Open"/> turns them into a <see cref="DicomWebClient"/>.
+/// They extend the DIMSE ones (<see cref="DimseParameters"/>), so the same cmdlets reach a DICOM node by -ComputerName.
 /// </summary>
-public sealed class DicomWebParameters
+public sealed class DicomWebParameters : DimseParameters
 {
     /// <summary>User name and password for the DICOMweb server (HTTP Basic); refused over plain http unless -AllowUnencryptedAuthentication.</summary>
     [Parameter] [Credential] public PSCredential? Credential { get; set; }

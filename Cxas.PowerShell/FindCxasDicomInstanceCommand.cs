@@ -7,8 +7,8 @@ namespace Cxas.PowerShell;
 [Cmdlet(VerbsCommon.Find, "CxasDicomInstance"), OutputType(typeof(DicomInstance))]
 public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameters
 {
-    /// <summary>The DICOMweb root, e.g. https://pacs/dicom-web.</summary>
-    [Parameter(Mandatory = true, Position = 0)]
+    /// <summary>The DICOMweb root, e.g. https://pacs/dicom-web (or give -ComputerName and -CalledAETitle to search by DIMSE C-FIND).</summary>
+    [Parameter(Position = 0)]
     public string Uri { get; set; } = "";
 
     /// <summary>Only instances of this study.</summary>
@@ -36,23 +36,38 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
 
     private readonly DicomWebParameters _connection = new DicomWebParameters();
 
-    /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>).</summary>
+    /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>)
+    /// and the DIMSE ones (-ComputerName, -Port, -CalledAETitle, -CallingAETitle; see <see cref="DimseParameters"/>).</summary>
     public object GetDynamicParameters() => _connection;
 
     protected override void EndProcessing()
     {
-        var client = _connection.Open(this, Uri);
         var query = new DicomWebQuery
         {
             StudyInstanceUid = StudyInstanceUid, SeriesInstanceUid = SeriesInstanceUid, PatientId = PatientId,
             Modality = Modality, StudyDate = StudyDate, Limit = Limit, IncludeNonImage = IncludeNonImage,
         };
-        WriteVerbose($"Searching {client.Root} for instances.");
+        if (_connection.UsesDimse == !string.IsNullOrEmpty(Uri))
+            ThrowTerminatingError(ToErrorRecord(new CxasException(CxasErrorKind.InvalidArgument,
+                "Give exactly one of -Uri (a DICOMweb server) and -ComputerName with -CalledAETitle (a DICOM node)."), Uri));
+        IEnumerable<DicomInstance> search;
+        if (_connection.UsesDimse)
+        {
+            var dimse = _connection.OpenDimse(this);
+            WriteVerbose($"Searching {dimse.Peer} for instances (C-FIND).");
+            search = dimse.Search(query);
+        }
+        else
+        {
+            var client = _connection.Open(this, Uri);
+            WriteVerbose($"Searching {client.Root} for instances.");
+            search = client.Search(query);
+        }
         var progress = new ProgressTracker(this, "Find-CxasDicomInstance");
         int found = 0;
         try
         {
-            foreach (var instance in client.Search(query))
+            foreach (var instance in search)
             {
                 DicomWebParameters.Flush(this);
                 found++;
@@ -63,7 +78,7 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
         catch (CxasException ex)
         {
             DicomWebParameters.Flush(this);
-            ThrowTerminatingError(ToErrorRecord(ex, Uri));
+            ThrowTerminatingError(ToErrorRecord(ex, _connection.UsesDimse ? _connection.ComputerName : Uri));
         }
         DicomWebParameters.Flush(this);
         progress.Complete();

@@ -12,7 +12,7 @@ namespace Cxas.DicomWeb
     /// it again (the server replaces it or keeps the first copy, by its own policy: Orthanc replaces it with
     /// "OverwriteInstances": true). Each SEG is one STOW request holding one object, so the server stores it whole or not at all.
     /// </summary>
-    public sealed class DicomSegStore
+    public sealed class DicomSegStore : ISegStore
     {
         private readonly DicomWebClient _client;
         private readonly bool _force;
@@ -24,6 +24,10 @@ namespace Cxas.DicomWeb
         }
 
         public DicomWebClient Client => _client;
+
+        public string Target => _client.Root.ToString();
+
+        public void Dispose() => _client.Dispose();
 
         /// <summary>Stores the SEG of <paramref name="classes"/> (their non-empty ones) of a result; failures throw, naming the source.</summary>
         public MaskExportRecord Store(SegmentationResult result, IReadOnlyList<int> classes, CancellationToken cancel = default)

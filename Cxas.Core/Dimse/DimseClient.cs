@@ -216,7 +216,8 @@ namespace Cxas.Dimse
         public byte[] Get(string study, string series, string sopInstance, CancellationToken cancel = default)
         {
             var contexts = new List<(string, string[], bool)> { (DimseData.StudyRootGet, DimseData.NativeLittle, false) };
-            foreach (var sopClass in DimseData.ImageStorageClasses) contexts.Add((sopClass, DimseData.StorageTransferSyntaxes, true));
+            foreach (var sopClass in DimseData.ImageStorageClasses)
+                foreach (var group in DimseData.StorageSyntaxGroups()) contexts.Add((sopClass, group, true));
             using var a = Open(contexts, cancel);
             var pc = Require(a, DimseData.StudyRootGet, "Study Root C-GET");
             var keys = Keys("IMAGE", ImageKeys.Take(3).ToArray(), ("0020000D", study), ("0020000E", series), ("00080018", sopInstance));

@@ -27,13 +27,23 @@ namespace Cxas.Dimse
         /// <summary>Syntaxes for commands' companions (queries, their answers): the two little endian ones.</summary>
         public static readonly string[] NativeLittle = { TransferSyntaxes.ExplicitLittle, TransferSyntaxes.ImplicitLittle };
 
-        /// <summary>Image storage SOP classes proposed for C-GET (the SCP may send any of them back on this association).</summary>
+        /// <summary>
+        /// Image storage SOP classes proposed for C-GET (the SCP sends the instance back on this association): CR, DX for
+        /// presentation and processing, intra-oral, mammography, secondary capture, CT, MR.
+        /// </summary>
         public static readonly string[] ImageStorageClasses =
         {
-            "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.7",
-            "1.2.840.10008.5.1.4.1.1.7.1", "1.2.840.10008.5.1.4.1.1.7.2", "1.2.840.10008.5.1.4.1.1.7.3", "1.2.840.10008.5.1.4.1.1.7.4",
-            "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.1.2", "1.2.840.10008.5.1.4.1.1.12.1",
+            "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.3",
+            "1.2.840.10008.5.1.4.1.1.1.2", "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.4",
         };
+
+        /// <summary>
+        /// The transfer syntax groups proposed for each storage class of a C-GET, one presentation context each: the native
+        /// little endian pair, then every other syntax alone, so that the SCP can send an instance as it holds it instead of
+        /// transcoding it (an SCP accepts one syntax per context, usually the first it supports).
+        /// </summary>
+        public static IEnumerable<string[]> StorageSyntaxGroups() =>
+            new[] { NativeLittle }.Concat(StorageTransferSyntaxes.Except(NativeLittle).Select(ts => new[] { ts }));
 
         /// <summary>Whether an abstract syntax is a storage SOP class (PS3.4 B.5: under 1.2.840.10008.5.1.4.1.1).</summary>
         public static bool IsStorageClass(string uid) => uid.StartsWith("1.2.840.10008.5.1.4.1.1.", StringComparison.Ordinal);

@@ -263,6 +263,29 @@ namespace Cxas.Dimse
             return Directory.GetFiles(_options.SpoolDirectory, "*.dcm").OrderBy(File.GetLastWriteTimeUtc).ThenBy(p => p, StringComparer.Ordinal).ToList();
         }
 
+        /// <summary>
+        /// A spooled (or processed) file as a <see cref="DicomWeb.DicomInstance"/>: the same flat object DICOMweb and C-FIND
+        /// searches emit, its URI the file, retrieved by reading the file. An unreadable file is a <see cref="CxasException"/>.
+        /// </summary>
+        public static DicomWeb.DicomInstance Describe(string path)
+        {
+            var file = DicomParser.ReadFile(path);
+            var d = file.Dataset;
+            string Required(uint tag, string what) => d.GetString(tag)
+                ?? throw new CxasException(CxasErrorKind.InvalidData, $"'{path}' has no {what}.", path);
+            return new DicomWeb.DicomInstance
+            {
+                Uri = path,
+                StudyInstanceUid = Required(Tags.StudyInstanceUid, "Study Instance UID"),
+                SeriesInstanceUid = Required(Tags.SeriesInstanceUid, "Series Instance UID"),
+                SopInstanceUid = Required(Tags.SopInstanceUid, "SOP Instance UID"),
+                SopClassUid = d.GetString(Tags.SopClassUid), PatientId = d.GetString(Tags.PatientId), Modality = d.GetString(Tags.Modality),
+                StudyDate = d.GetString(Tags.StudyDate), SeriesDescription = d.GetString(Tags.SeriesDescription),
+                InstanceNumber = (int?)d.GetNumber(Tags.InstanceNumber), Rows = d.GetUShort(0x00280010), Columns = d.GetUShort(0x00280011),
+                Retrieve = _ => File.ReadAllBytes(path),
+            };
+        }
+
         /// <summary>Moves a spooled instance to processed/ (its work was handed on).</summary>
         public string MarkProcessed(string path)
         {
