@@ -203,7 +203,7 @@ namespace Cxas.Dimse
                 InstanceNumber = (int?)image.GetNumber(Tags.InstanceNumber),
                 Rows = image.GetUShort(0x00280010),
                 Columns = image.GetUShort(0x00280011),
-                Retrieve = cancel => Get(studyUid, seriesUid, sop, cancel),
+                Retrieve = cancel => Retrieve(studyUid, seriesUid, sop, cancel),
             };
         }
 
@@ -251,6 +251,60 @@ namespace Cxas.Dimse
                         (m.Command.GetString(DimseCommand.ErrorComment) is string c ? $" ({c})." : "."), $"{_peer}/instances/{sopInstance}");
                 return received;
             }
+        }
+
+        // ---- C-MOVE ----
+
+        /// <summary>
+        /// C-MOVE of one instance to <paramref name="destinationAe"/> (an AE the peer knows, e.g. Cxas' own storage SCP):
+        /// the number of sub-operations completed. A final status other than success or warning is an error.
+        /// </summary>
+        public int Move(string destinationAe, string study, string series, string sopInstance, CancellationToken cancel = default)
+        {
+            destinationAe = PduIo.CheckAeTitle(destinationAe, "The move destination");
+            using var a = Open(new[] { (DimseData.StudyRootMove, DimseData.NativeLittle, false) }, cancel);
+            var pc = Require(a, DimseData.StudyRootMove, "Study Root C-MOVE");
+            var keys = Keys("IMAGE", ImageKeys.Take(3).ToArray(), ("0020000D", study), ("0020000E", series), ("00080018", sopInstance));
+            var rq = new DimseCommand().Set(DimseCommand.AffectedSopClassUid, pc.AbstractSyntax).Set(DimseCommand.Field, CommandField.CMoveRq)
+                .Set(DimseCommand.MessageId, a.NextMessageId()).Set(DimseCommand.Priority, 0).Set(DimseCommand.MoveDestination, destinationAe);
+            a.Send(pc.Id, rq, DimseData.Identifier(keys, pc.TransferSyntax != TransferSyntaxes.ImplicitLittle));
+            while (true)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var m = ExpectResponse(a, CommandField.CMoveRsp);
+                var status = m.Command.StatusValue;
+                if (DimseCommand.IsPending(status)) continue;
+                a.Release();
+                int completed = m.Command.GetUS(DimseCommand.Completed) ?? 0;
+                if (!DimseCommand.IsSuccessOrWarning(status) || completed == 0)
+                    throw new CxasException(CxasErrorKind.NotFound, $"{_peer} did not move {sopInstance} to {destinationAe}: status {DimseCommand.Describe(status)}, " +
+                        $"{completed} completed, {m.Command.GetUS(DimseCommand.Failed) ?? 0} failed" +
+                        (m.Command.GetString(DimseCommand.ErrorComment) is string c ? $" ({c})." : "."), $"{_peer}/instances/{sopInstance}");
+                return completed;
+            }
+        }
+
+        /// <summary>
+        /// Makes the instances this client finds retrieved by C-MOVE to <paramref name="scp"/> (Cxas' own storage SCP, known
+        /// to the peer as <paramref name="destinationAe"/>) instead of C-GET, for PACS that allow only C-MOVE.
+        /// </summary>
+        public void RetrieveByMove(DimseStorageScp scp, string destinationAe)
+        {
+            _moveScp = scp;
+            _moveDestination = destinationAe;
+        }
+
+        private DimseStorageScp? _moveScp;
+        private string? _moveDestination;
+
+        private byte[] Retrieve(string study, string series, string sop, CancellationToken cancel)
+        {
+            if (_moveScp == null) return Get(study, series, sop, cancel);
+            Move(_moveDestination!, study, series, sop, cancel);
+            var path = _moveScp.WaitFor(sop, _options.IdleTimeout, cancel);
+            var bytes = File.ReadAllBytes(path);
+            File.Delete(path);
+            return bytes;
         }
 
         // ---- C-STORE ----

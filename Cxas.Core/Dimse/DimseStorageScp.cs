@@ -255,6 +255,29 @@ namespace Cxas.Dimse
             });
         }
 
+        /// <summary>
+        /// Waits (bounded) until <paramref name="sopInstance"/> has been received and returns its spool file; other
+        /// instances received meanwhile are kept for their own wait. For C-MOVE retrieval, where this SCP is the destination.
+        /// </summary>
+        public string WaitFor(string sopInstance, TimeSpan timeout, System.Threading.CancellationToken cancel = default)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (true)
+            {
+                lock (_arrived)
+                {
+                    while (Received.TryTake(out var r)) _arrived[r.SopInstanceUid] = r.Path;
+                    if (_arrived.TryGetValue(sopInstance, out var path)) { _arrived.Remove(sopInstance); return path; }
+                }
+                if (DateTime.UtcNow >= deadline)
+                    throw new CxasException(CxasErrorKind.Network, $"{sopInstance} did not arrive at {_options.AeTitle} within {timeout.TotalSeconds:0} s.");
+                cancel.WaitHandle.WaitOne(50);
+                cancel.ThrowIfCancellationRequested();
+            }
+        }
+
+        private readonly Dictionary<string, string> _arrived = new Dictionary<string, string>();
+
         /// <summary>Spooled instances not yet marked processed (oldest first): what a restart picks up. Leftover temporary files are removed.</summary>
         public IReadOnlyList<string> Pending()
         {

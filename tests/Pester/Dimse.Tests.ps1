@@ -25,19 +25,14 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
         New-Item -ItemType Directory -Path $Work | Out-Null
         $script:Real = (Resolve-Path (Join-Path $PSScriptRoot '../../../shared/dicom/real')).Path
         $script:SegLabels = 'spine', 'cervical spine', 'thoracic spine', 'lumbar spine'
-        $script:SavedDefaults = @{}
-        foreach ($key in 'Invoke-CxasSegmentation:Model', 'Invoke-CxasSegmentation:Device', 'Invoke-CxasSegmentation:WarningAction') {
-            if ($global:PSDefaultParameterValues.ContainsKey($key)) { $SavedDefaults[$key] = $global:PSDefaultParameterValues[$key] }
-        }
-        $global:PSDefaultParameterValues['Invoke-CxasSegmentation:Model'] = 'cxas-test'
-        $global:PSDefaultParameterValues['Invoke-CxasSegmentation:Device'] = 'Cpu'
-        $global:PSDefaultParameterValues['Invoke-CxasSegmentation:WarningAction'] = 'SilentlyContinue'
+        $script:SavedDefaults = Set-CxasTestSegmentationDefaults
 
         $script:DicomPort = Get-CxasFreePort
         $script:ReceivePort = Get-CxasFreePort
+        $script:MovePort = Get-CxasFreePort
         $script:Server = Start-CxasTestOrthanc -Extra @{
             DicomServerEnabled = $true; DicomPort = $DicomPort; DicomAet = 'ORTHANC'; DicomCheckCalledAet = $true
-            DicomModalities = @{ cxas = @('CXAS', '127.0.0.1', $ReceivePort) }
+            DicomModalities = @{ cxas = @('CXAS', '127.0.0.1', $ReceivePort); cxasmove = @('CXASMOVE', '127.0.0.1', $MovePort) }
         }
         $script:Auth = @{ Credential = $Server.Credential; AllowUnencryptedAuthentication = $true }
         $script:Node = @{ ComputerName = '127.0.0.1'; Port = $DicomPort; CalledAETitle = 'ORTHANC'; CallingAETitle = 'CXAS' }
@@ -56,10 +51,7 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
 
     AfterAll {
         Stop-CxasTestOrthanc $Server -Remove
-        foreach ($key in 'Invoke-CxasSegmentation:Model', 'Invoke-CxasSegmentation:Device', 'Invoke-CxasSegmentation:WarningAction') {
-            if ($SavedDefaults.ContainsKey($key)) { $global:PSDefaultParameterValues[$key] = $SavedDefaults[$key] }
-            else { $global:PSDefaultParameterValues.Remove($key) }
-        }
+        Restore-CxasTestSegmentationDefaults $SavedDefaults
         Remove-Module Cxas -ErrorAction SilentlyContinue
         if ($Work -and (Test-Path $Work)) { Remove-Item $Work -Recurse -Force -ErrorAction SilentlyContinue }
     }
@@ -116,6 +108,17 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
         $script:Remote = $remote
     }
 
+    It 'retrieves by C-MOVE to its own storage SCP what C-GET retrieves' {
+        $moved = @(Find-CxasDicomInstance @Node -Modality CR, DX -MoveDestination CXASMOVE -MovePort $MovePort | Invoke-CxasSegmentation)
+        $moved.Count | Should -Be $Remote.Count
+        foreach ($m in $moved) {
+            $g = $Remote | Where-Object Path -eq $m.Path
+            foreach ($label in $g.PixelCounts.Keys) { $m.PixelCounts[$label] | Should -Be $g.PixelCounts[$label] -Because "$label of $($m.Path)" }
+        }
+        { Find-CxasDicomInstance @Node -MoveDestination UNKNOWNAE -MovePort (Get-CxasFreePort) | Invoke-CxasSegmentation -ErrorAction Stop } |
+            Should -Throw -ErrorId 'Cxas.NotFound*'
+    }
+
     It 'stores one valid SEG per image by C-STORE, in the source study; a rerun stores nothing twice' {
         $records = @($Remote | Export-CxasMask -Format dicom-seg @Node -Label $SegLabels)
         $records.Count | Should -Be $Images.Count
@@ -166,5 +169,18 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
         $records = @($received | Invoke-CxasSegmentation | Export-CxasMask -Format dicom-seg @Node -Label $SegLabels)
         $records.Status | Sort-Object -Unique | Should -Be 'Exists'
         Get-SegCount | Should -Be $Images.Count
+        $script:Spool = $spool
+    }
+
+    It 'emits first, after a restart, what the spool received and did not hand on; -Timeout ends an idle listener' {
+        # A node that died after acknowledging an instance and before emitting it leaves it in the spool's root.
+        $left = Get-ChildItem (Join-Path $Spool 'processed') -Filter *.dcm | Select-Object -First 1
+        Move-Item $left.FullName $Spool
+        $again = @(Receive-CxasDicomInstance -ListenAddress 127.0.0.1 -Port (Get-CxasFreePort) -SpoolPath $Spool -Count 1 -Timeout 60)
+        $again.Count | Should -Be 1
+        $again[0].SopInstanceUid | Should -Be ([IO.Path]::GetFileNameWithoutExtension($left.Name))
+        @(Get-ChildItem $Spool -Filter *.dcm).Count | Should -Be 0
+        $idle = @(Receive-CxasDicomInstance -ListenAddress 127.0.0.1 -Port (Get-CxasFreePort) -SpoolPath $Spool -Timeout 1)
+        $idle.Count | Should -Be 0
     }
 }

@@ -128,3 +128,24 @@ function Send-CxasStow($Server, [string[]] $Path) {
         -ContentType "multipart/related; type=`"application/dicom`"; boundary=$boundary" -Headers @{ Accept = 'application/dicom+json' } `
         -Credential $Server.Credential -AllowUnencryptedAuthentication
 }
+
+# The PACS tests segment with the closed-form test model (exact, fast) on the CPU, quietly: sets those defaults and
+# returns what they replaced, for Restore-CxasTestSegmentationDefaults.
+function Set-CxasTestSegmentationDefaults {
+    $saved = @{}
+    $defaults = @{ 'Invoke-CxasSegmentation:Model' = 'cxas-test'; 'Invoke-CxasSegmentation:Device' = 'Cpu'; 'Invoke-CxasSegmentation:WarningAction' = 'SilentlyContinue' }
+    foreach ($key in $defaults.Keys) {
+        if ($global:PSDefaultParameterValues.ContainsKey($key)) { $saved[$key] = $global:PSDefaultParameterValues[$key] }
+        $global:PSDefaultParameterValues[$key] = $defaults[$key]
+    }
+    $saved['#keys'] = @($defaults.Keys)
+    $saved
+}
+
+function Restore-CxasTestSegmentationDefaults([hashtable] $Saved) {
+    if (-not $Saved) { return }
+    foreach ($key in $Saved['#keys']) {
+        if ($Saved.ContainsKey($key)) { $global:PSDefaultParameterValues[$key] = $Saved[$key] }
+        else { $global:PSDefaultParameterValues.Remove($key) }
+    }
+}

@@ -90,6 +90,29 @@ namespace Cxas.Core.Tests.Dimse
             Assert.Equal(128, image.Width);
         }
 
+        [OracleFact("dcmqrscp", "pydicom")]
+        public void Move_to_our_storage_SCP_delivers_the_instance_and_found_instances_can_be_retrieved_by_move()
+        {
+            Oracles.Require("dcmqrscp", "pydicom");
+            var dir = TestSupport.NewTempDir("cxas-dimse");
+            var (path, o) = DimseFixtures.Radiograph(dir, 21);
+            using var scp = DimseFixtures.Scp(s => s.AeTitle = "CXASMOVE");
+            using var qr = PeerProcess.QrScp("QRSCP", ("CXASMOVE", scp.Port));
+            var client = new DimseClient(DimseFixtures.Peer(qr.Port, "QRSCP"));
+            Assert.True(client.Store(path, File.ReadAllBytes(path)).Stored);
+
+            Assert.Equal(1, client.Move("CXASMOVE", o.Study, o.Series, o.Instance));
+            var moved = scp.WaitFor(o.Instance, TimeSpan.FromSeconds(30));
+            Assert.Equal("same", DimseFixtures.PydicomCompare(path, moved));
+
+            client.RetrieveByMove(scp, "CXASMOVE");
+            var found = Assert.Single(client.Search(new DicomWebQuery { StudyInstanceUid = o.Study }));
+            var image = found.ToInput().Load!();
+            Assert.Equal(96, image.Height);
+            var ex = Assert.Throws<CxasException>(() => client.Move("NOWHERE", o.Study, o.Series, o.Instance));
+            Assert.Contains("did not move", ex.Message);
+        }
+
         [OracleFact("dcmqrscp")]
         public void A_called_AE_title_the_peer_does_not_know_is_rejected_with_the_reason()
         {
