@@ -84,6 +84,9 @@ namespace Cxas.Dimse
         public int Faults => _faults;
         private int _faults;
 
+        /// <summary>The spool folder.</summary>
+        public string SpoolDirectory => _options.SpoolDirectory;
+
         private string ProcessedDirectory => System.IO.Path.Combine(_options.SpoolDirectory, "processed");
 
         public void Start()

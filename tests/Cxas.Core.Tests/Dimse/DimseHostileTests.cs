@@ -132,6 +132,40 @@ namespace Cxas.Core.Tests.Dimse
         }
 
         [Fact]
+        public void An_acknowledged_instance_is_already_in_the_spool_and_one_cut_off_midway_leaves_nothing()
+        {
+            using var scp = Scp();
+            var dir = TestSupport.NewTempDir("cxas-dimse");
+            var (path, o) = DimseFixtures.Radiograph(dir, 400);
+            var (_, sop, _, dataSet) = DimseData.FromPart10(path, File.ReadAllBytes(path));
+            byte[] Command(string uid) => new DimseCommand().Set(DimseCommand.AffectedSopClassUid, Cr).Set(DimseCommand.Field, CommandField.CStoreRq)
+                .Set(DimseCommand.MessageId, 1).Set(DimseCommand.Priority, 0).Set(DimseCommand.AffectedSopInstanceUid, uid).Set(DimseCommand.DataSetType, 0).Encode();
+
+            // Cut off: half the data set, then the connection drops (a sender killed mid-association).
+            var cut = Associate(scp.Port, out var tcp1);
+            cut.Write(PData(Command(sop), isCommand: true, last: true));
+            cut.Write(PData(dataSet.Take(dataSet.Length / 2).ToArray(), isCommand: false, last: false));
+            tcp1.Dispose();
+            Assert.True(Eventually(() => scp.Aborted == 1));
+            Assert.Empty(Directory.GetFiles(scp.SpoolDirectory)); // no partial file, not even a temporary one
+            Assert.Empty(scp.Pending());
+
+            // Whole: when the success status arrives, the instance is on disk, before anything was taken from the queue.
+            var s = Associate(scp.Port, out var tcp2);
+            using var _ = tcp2;
+            s.Write(PData(Command(sop), isCommand: true, last: true));
+            s.Write(PData(dataSet, isCommand: false, last: true));
+            var rsp = PduIo.Read(s, 1 << 20)!.Value;
+            Assert.Equal(PduType.PData, rsp.Type);
+            var status = DimseCommand.Decode(rsp.Body.Skip(6).ToArray());
+            Assert.Equal(CommandField.CStoreRsp, status.CommandFieldValue);
+            Assert.Equal(0, status.StatusValue);
+            var spooled = Assert.Single(scp.Pending());
+            Assert.Equal(o.Instance + ".dcm", Path.GetFileName(spooled));
+            Assert.Equal(0, scp.Faults);
+        }
+
+        [Fact]
         public void An_association_never_released_is_aborted_after_the_idle_timeout()
         {
             using var scp = Scp();
