@@ -114,6 +114,7 @@ namespace Cxas.Dimse
                     tcp.Dispose();
                     continue;
                 }
+                tcp.NoDelay = true;
                 _open[tcp] = 0;
                 _ = Task.Factory.StartNew(() => Serve(tcp, remote?.ToString()), TaskCreationOptions.LongRunning);
             }

@@ -77,11 +77,12 @@ namespace Cxas.Dimse
         public static void Write(Stream stream, PduType type, byte[] body, int offset = 0, int count = -1)
         {
             if (count < 0) count = body.Length - offset;
-            var header = new byte[6];
-            header[0] = (byte)type;
-            PutBigEndian32(header, 2, (uint)count);
-            stream.Write(header, 0, 6);
-            stream.Write(body, offset, count);
+            // One write per PDU: a header sent apart from its body costs a delayed-ACK wait on peers that use Nagle.
+            var pdu = new byte[6 + count];
+            pdu[0] = (byte)type;
+            PutBigEndian32(pdu, 2, (uint)count);
+            Array.Copy(body, offset, pdu, 6, count);
+            stream.Write(pdu, 0, pdu.Length);
             stream.Flush();
         }
 

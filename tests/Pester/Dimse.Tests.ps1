@@ -183,4 +183,20 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
         $idle = @(Receive-CxasDicomInstance -ListenAddress 127.0.0.1 -Port (Get-CxasFreePort) -SpoolPath $Spool -Timeout 1)
         $idle.Count | Should -Be 0
     }
+
+    It 'stops listening on Ctrl+C' {
+        $port = Get-CxasFreePort
+        $ps = [powershell]::Create()
+        $null = $ps.AddScript("Import-Module '$ModuleDir/Cxas.psd1'; Receive-CxasDicomInstance -ListenAddress 127.0.0.1 -Port $port -AETitle CXAS -SpoolPath '$Work/ctrlc'")
+        $handle = $ps.BeginInvoke()
+        try {
+            $up = $false
+            for ($i = 0; $i -lt 300 -and -not $up; $i++) { $up = Test-CxasDicomNode -ComputerName 127.0.0.1 -Port $port -CalledAETitle CXAS -TimeoutSec 2 -Quiet; if (-not $up) { Start-Sleep -Milliseconds 100 } }
+            $up | Should -BeTrue
+            $ps.Stop() # what Ctrl+C does to the running pipeline
+            $handle.IsCompleted | Should -BeTrue
+            Test-CxasDicomNode -ComputerName 127.0.0.1 -Port $port -CalledAETitle CXAS -TimeoutSec 5 -Quiet | Should -BeFalse
+        }
+        finally { $ps.Dispose() }
+    }
 }

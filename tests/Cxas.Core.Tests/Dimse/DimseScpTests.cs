@@ -33,6 +33,27 @@ namespace Cxas.Core.Tests.Dimse
         }
 
         [OracleFact("echoscu")]
+        public void Associations_beyond_the_limit_are_rejected_as_a_transient_local_limit()
+        {
+            Oracles.Require("echoscu");
+            using var scp = DimseFixtures.Scp(o => o.MaxAssociations = 1);
+            // One association held open by a raw peer, then echoscu: refused; once it is released, echoscu succeeds.
+            using var tcp = new System.Net.Sockets.TcpClient();
+            tcp.Connect(IPAddress.Loopback, scp.Port);
+            var s = tcp.GetStream();
+            var rq = new AssociateMessage { CalledAe = "CXAS", CallingAe = "HOLDER" };
+            rq.Contexts.Add(new PresentationContext { Id = 1, AbstractSyntax = DimseData.Verification, TransferSyntaxes = { Cxas.Dicom.TransferSyntaxes.ImplicitLittle } });
+            PduIo.Write(s, PduType.AssociateRq, rq.Encode(request: true));
+            Assert.Equal(PduType.AssociateAc, PduIo.Read(s, 1 << 20)!.Value.Type);
+            var refused = Echo(scp.Port, "CXAS", "MODALITY");
+            Assert.NotEqual(0, refused.Exit);
+            Assert.Contains("Local Limit Exceeded", refused.Out + refused.Err, StringComparison.OrdinalIgnoreCase);
+            PduIo.WriteRelease(s, response: false);
+            Assert.Equal(PduType.ReleaseRp, PduIo.Read(s, 1 << 20)!.Value.Type);
+            Assert.True(DimseHostileTests.Eventually(() => Echo(scp.Port, "CXAS", "MODALITY").Exit == 0));
+        }
+
+        [OracleFact("echoscu")]
         public void A_host_not_on_the_allow_list_gets_no_association()
         {
             Oracles.Require("echoscu");
