@@ -81,7 +81,7 @@ namespace Cxas.Dicom.Seg
         /// by hand, or one that crossed a process boundary (<see cref="ResultTransfer"/> carries the public SourceInfo, not
         /// the captured attributes); when that file is gone or differs, the error or the size check below says so.
         /// </summary>
-        private static SegSource SourceOf(SegmentationResult result)
+        internal static SegSource SourceOf(SegmentationResult result)
         {
             if (!string.Equals(result.Source.Format, "DICOM", StringComparison.OrdinalIgnoreCase))
                 throw new CxasException(CxasErrorKind.NotSupported,
@@ -99,7 +99,7 @@ namespace Cxas.Dicom.Seg
             return present;
         }
 
-        private static string Version =>
+        internal static string Version =>
             typeof(DicomSegWriter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
             ?? typeof(DicomSegWriter).Assembly.GetName().Version?.ToString() ?? "0";
 
@@ -159,7 +159,7 @@ namespace Cxas.Dicom.Seg
         }
 
         /// <summary>Patient, Patient Study and General Study: copied from the source.</summary>
-        private static void AddPatientAndStudy(DicomDataSetBuilder data, SegSource source, SourceReference reference)
+        internal static void AddPatientAndStudy(DicomDataSetBuilder data, SegSource source, SourceReference reference)
         {
             foreach (var (tag, vr) in SegSource.Copied)
                 if (tag != Tags.SpecificCharacterSet || source.Has(tag)) data.Bytes(tag, vr, source.Value(tag));
@@ -287,7 +287,7 @@ namespace Cxas.Dicom.Seg
             .Text(Tags.CodeMeaning, "LO", code.Meaning);
 
         /// <summary>The source instance as the SEG references it; refuses a source without the UIDs a reference needs.</summary>
-        private sealed class SourceReference
+        internal sealed class SourceReference
         {
             public SourceReference(SegSource source)
             {
