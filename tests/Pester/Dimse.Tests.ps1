@@ -142,6 +142,30 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
         Get-SegCount | Should -Be $Images.Count
     }
 
+    It 'writes overlays as Secondary Captures in the source study that Orthanc takes by C-STORE and STOW-RS' {
+        $sc = Join-Path $Work 'sc'
+        $files = @($Remote | Export-CxasOverlay $sc -Format dicom)
+        $files.Count | Should -Be $Remote.Count
+        $files[0].Name | Should -BeLike '*_overlay.dcm'
+        & storescu -aet CXAS -aec ORTHANC 127.0.0.1 $DicomPort $files[0].FullName
+        $LASTEXITCODE | Should -Be 0
+        if ($files.Count -gt 1) { Send-CxasStow $Server @($files | Select-Object -Skip 1 | ForEach-Object FullName) | Out-Null }
+        $ot = @(Get-OrthancInstances | Where-Object Modality -eq 'OT')
+        $ot.Count | Should -Be $files.Count
+        foreach ($f in $files) {
+            $tags = & $Py -c 'import sys,pydicom; d=pydicom.dcmread(sys.argv[1]); print(d.SOPInstanceUID, d.StudyInstanceUID, d.SourceImageSequence[0].ReferencedSOPInstanceUID, d.BurnedInAnnotation)' $f.FullName
+            $sop, $study, $source, $burned = $tags -split ' '
+            $burned | Should -Be 'YES'
+            ($ot | Where-Object Sop -eq $sop).Study | Should -Be $study
+            ($Images | Where-Object Sop -eq $source).Study | Should -Be $study
+            @(& dciodvfy $f.FullName 2>&1 | Where-Object { $_ -match '^Error' }) | Should -BeNullOrEmpty
+        }
+        # A rerun writes the same instances (derived UIDs): Orthanc still holds one of each.
+        $again = @($Remote | Export-CxasOverlay $sc -Format dicom -Force)
+        Send-CxasStow $Server @($again.FullName) | Out-Null
+        @(Get-OrthancInstances | Where-Object Modality -eq 'OT').Count | Should -Be $files.Count
+    }
+
     It 'receives from storescu and from Orthanc, emits each instance, and as an AI node stores no SEG twice' {
         $spool = Join-Path $Work 'spool'
         $fromStorescu = $Files | Where-Object { $_ -like '*cr_jpeg_baseline.dcm' }
