@@ -54,6 +54,15 @@ namespace Cxas.Dicom
         public static void WritePart10(Stream output, DicomDataSetBuilder meta, DicomDataSetBuilder dataset) =>
             dataset.WriteTo(WritePreambleAndMeta(output, meta));
 
+        /// <summary>The file meta elements of an object Cxas writes or receives (PS3.10 7.1), group length excluded.</summary>
+        public static DicomDataSetBuilder FileMeta(string sopClass, string sopInstance, string transferSyntax) => new DicomDataSetBuilder()
+            .Bytes(Dicom.Tags.FileMetaInformationVersion, "OB", new byte[] { 0, 1 })
+            .Text(Dicom.Tags.MediaStorageSopClassUid, "UI", sopClass)
+            .Text(Dicom.Tags.MediaStorageSopInstanceUid, "UI", sopInstance)
+            .Text(Dicom.Tags.TransferSyntaxUid, "UI", transferSyntax)
+            .Text(Dicom.Tags.ImplementationClassUid, "UI", DicomUid.ImplementationClass)
+            .Text(Dicom.Tags.ImplementationVersionName, "SH", DicomUid.ImplementationVersion);
+
         /// <summary>A Part 10 file around a data set already encoded (as a DIMSE peer sent it) in the meta's transfer syntax.</summary>
         public static void WritePart10Encoded(Stream output, DicomDataSetBuilder meta, byte[] encodedDataset)
         {

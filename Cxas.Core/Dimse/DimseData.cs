@@ -51,15 +51,8 @@ namespace Cxas.Dimse
         /// <summary>A Part 10 file holding a received data set.</summary>
         public static byte[] ToPart10(byte[] dataSet, string sopClass, string sopInstance, string transferSyntax)
         {
-            var meta = new DicomDataSetBuilder()
-                .Bytes(Tags.FileMetaInformationVersion, "OB", new byte[] { 0, 1 })
-                .Text(Tags.MediaStorageSopClassUid, "UI", sopClass)
-                .Text(Tags.MediaStorageSopInstanceUid, "UI", sopInstance)
-                .Text(Tags.TransferSyntaxUid, "UI", transferSyntax)
-                .Text(Tags.ImplementationClassUid, "UI", DicomUid.ImplementationClass)
-                .Text(Tags.ImplementationVersionName, "SH", DicomUid.ImplementationVersion);
             var file = new MemoryStream();
-            DicomDataSetBuilder.WritePart10Encoded(file, meta, dataSet);
+            DicomDataSetBuilder.WritePart10Encoded(file, DicomDataSetBuilder.FileMeta(sopClass, sopInstance, transferSyntax), dataSet);
             return file.ToArray();
         }
 

@@ -17,20 +17,11 @@ param(
     [string] $Model
 )
 $ErrorActionPreference = 'Stop'
-$root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-$shared = Join-Path $root '../shared/dicom/real'
-. (Join-Path $root 'tests/Pester/Orthanc.ps1')
-Import-Module (Join-Path $root 'out/Cxas/Cxas.psd1') -Force
-$modelArgs = @{ Device = 'Cpu'; WarningAction = 'SilentlyContinue' }
-if ($Model) { $modelArgs.Model = $Model }
-
-$work = Join-Path ([IO.Path]::GetTempPath()) ('cxas-dimse-bench-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
-$files = Join-Path $work 'files'
-$server = $null
+. (Join-Path $PSScriptRoot '../Pacs/BenchSetup.ps1')
+$server = $null; $bench = $null
 try {
-    & /usr/bin/python3 (Join-Path $root 'bench/Pacs/make_instances.py') $shared $files $Count
-    if ($LASTEXITCODE -ne 0) { throw 'could not write the benchmark instances' }
-    $paths = @(Get-ChildItem $files -Filter *.dcm | Sort-Object Name | ForEach-Object FullName)
+    $bench = Start-CxasPacsBench -Count $Count -Model $Model -Name dimse
+    $modelArgs = $bench.ModelArgs; $work = $bench.Work; $files = $bench.Files; $paths = $bench.Paths
     $dicomPort = Get-CxasFreePort; $receivePort = Get-CxasFreePort
     $server = Start-CxasTestOrthanc -Extra @{ DicomServerEnabled = $true; DicomPort = $dicomPort; DicomAet = 'ORTHANC'; DicomModalities = @{ cxas = @('CXAS', '127.0.0.1', $receivePort) } }
     $auth = @{ Credential = $server.Credential; AllowUnencryptedAuthentication = $true }
@@ -83,8 +74,4 @@ try {
     }
     if (Test-Path /proc/loadavg) { 'load average: ' + (((Get-Content /proc/loadavg) -split ' ')[0..2] -join ' ') }
 }
-finally {
-    Stop-CxasTestOrthanc $server -Remove
-    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
-    Remove-Module Cxas -ErrorAction SilentlyContinue
-}
+finally { Stop-CxasPacsBench $bench $server }

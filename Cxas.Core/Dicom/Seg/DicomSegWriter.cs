@@ -128,14 +128,7 @@ namespace Cxas.Dicom.Seg
             AddFrames(data, reference, content.Segments.Count);
             data.Bytes(Tags.PixelData, "OB", PackFrames(masks, classes));
 
-            var meta = new DicomDataSetBuilder()
-                .Bytes(Tags.FileMetaInformationVersion, "OB", new byte[] { 0, 1 })
-                .Text(Tags.MediaStorageSopClassUid, "UI", SegmentationStorage)
-                .Text(Tags.MediaStorageSopInstanceUid, "UI", instance)
-                .Text(Tags.TransferSyntaxUid, "UI", TransferSyntaxes.ExplicitLittle)
-                .Text(Tags.ImplementationClassUid, "UI", DicomUid.ImplementationClass)
-                .Text(Tags.ImplementationVersionName, "SH", DicomUid.ImplementationVersion);
-            DicomDataSetBuilder.WritePart10(output, meta, data);
+            DicomDataSetBuilder.WritePart10(output, DicomDataSetBuilder.FileMeta(SegmentationStorage, instance, TransferSyntaxes.ExplicitLittle), data);
         }
 
         /// <summary>The segments: one per class, numbered from 1, made AUTOMATICally by the model.</summary>

@@ -58,15 +58,8 @@ namespace Cxas.Dicom.Seg
                 .US(0x00280103, 0) // Pixel Representation
                 .Text(0x00280301, "CS", "YES") // Burned In Annotation
                 .Bytes(Tags.PixelData, "OB", Rgb(canvas));
-            var meta = new DicomDataSetBuilder()
-                .Bytes(Tags.FileMetaInformationVersion, "OB", new byte[] { 0, 1 })
-                .Text(Tags.MediaStorageSopClassUid, "UI", SecondaryCaptureStorage)
-                .Text(Tags.MediaStorageSopInstanceUid, "UI", sopInstance)
-                .Text(Tags.TransferSyntaxUid, "UI", TransferSyntaxes.ExplicitLittle)
-                .Text(Tags.ImplementationClassUid, "UI", DicomUid.ImplementationClass)
-                .Text(Tags.ImplementationVersionName, "SH", DicomUid.ImplementationVersion);
             var output = new MemoryStream();
-            DicomDataSetBuilder.WritePart10(output, meta, data);
+            DicomDataSetBuilder.WritePart10(output, DicomDataSetBuilder.FileMeta(SecondaryCaptureStorage, sopInstance, TransferSyntaxes.ExplicitLittle), data);
             return output.ToArray();
         }
 

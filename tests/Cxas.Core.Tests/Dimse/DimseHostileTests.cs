@@ -103,10 +103,7 @@ namespace Cxas.Core.Tests.Dimse
             using var scp = Scp();
             var s = Associate(scp.Port, out var tcp);
             using var _ = tcp;
-            var command = new DimseCommand().Set(DimseCommand.AffectedSopClassUid, Cr).Set(DimseCommand.Field, CommandField.CStoreRq)
-                .Set(DimseCommand.MessageId, 1).Set(DimseCommand.Priority, 0).Set(DimseCommand.AffectedSopInstanceUid, "1.2.3.4")
-                .Set(DimseCommand.DataSetType, 0).Encode();
-            s.Write(PData(command, isCommand: true, last: true));
+            s.Write(PData(StoreCommand("1.2.3.4"), isCommand: true, last: true));
             var fragment = PData(new byte[16000], isCommand: false, last: false);
             long sent = 0;
             try
@@ -118,6 +115,10 @@ namespace Cxas.Core.Tests.Dimse
             Assert.True(Eventually(() => scp.Aborted >= 1));
             Assert.Equal(0, scp.Faults);
         }
+
+        /// <summary>A C-STORE-RQ of a CR instance, announcing a data set.</summary>
+        private static byte[] StoreCommand(string sop) => new DimseCommand().Set(DimseCommand.AffectedSopClassUid, Cr).Set(DimseCommand.Field, CommandField.CStoreRq)
+            .Set(DimseCommand.MessageId, 1).Set(DimseCommand.Priority, 0).Set(DimseCommand.AffectedSopInstanceUid, sop).Set(DimseCommand.DataSetType, 0).Encode();
 
         private static byte[] PData(byte[] data, bool isCommand, bool last)
         {
@@ -138,12 +139,10 @@ namespace Cxas.Core.Tests.Dimse
             var dir = TestSupport.NewTempDir("cxas-dimse");
             var (path, o) = DimseFixtures.Radiograph(dir, 400);
             var (_, sop, _, dataSet) = DimseData.FromPart10(path, File.ReadAllBytes(path));
-            byte[] Command(string uid) => new DimseCommand().Set(DimseCommand.AffectedSopClassUid, Cr).Set(DimseCommand.Field, CommandField.CStoreRq)
-                .Set(DimseCommand.MessageId, 1).Set(DimseCommand.Priority, 0).Set(DimseCommand.AffectedSopInstanceUid, uid).Set(DimseCommand.DataSetType, 0).Encode();
 
             // Cut off: half the data set, then the connection drops (a sender killed mid-association).
             var cut = Associate(scp.Port, out var tcp1);
-            cut.Write(PData(Command(sop), isCommand: true, last: true));
+            cut.Write(PData(StoreCommand(sop), isCommand: true, last: true));
             cut.Write(PData(dataSet.Take(dataSet.Length / 2).ToArray(), isCommand: false, last: false));
             tcp1.Dispose();
             Assert.True(Eventually(() => scp.Aborted == 1));
@@ -153,7 +152,7 @@ namespace Cxas.Core.Tests.Dimse
             // Whole: when the success status arrives, the instance is on disk, before anything was taken from the queue.
             var s = Associate(scp.Port, out var tcp2);
             using var _ = tcp2;
-            s.Write(PData(Command(sop), isCommand: true, last: true));
+            s.Write(PData(StoreCommand(sop), isCommand: true, last: true));
             s.Write(PData(dataSet, isCommand: false, last: true));
             var rsp = PduIo.Read(s, 1 << 20)!.Value;
             Assert.Equal(PduType.PData, rsp.Type);
