@@ -18,9 +18,6 @@ public sealed class DicomWebParameters : DimseParameters
     /// <summary>A bearer token for the DICOMweb server, as a SecureString; never shown in output or errors.</summary>
     [Parameter] public SecureString? Token { get; set; }
 
-    /// <summary>Accept any TLS certificate from the server (for test servers only; certificates are verified by default).</summary>
-    [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
-
     /// <summary>Allow -Credential or -Token over plain http (as Invoke-RestMethod does).</summary>
     [Parameter] public SwitchParameter AllowUnencryptedAuthentication { get; set; }
 

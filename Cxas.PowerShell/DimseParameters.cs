@@ -24,6 +24,12 @@ public class DimseParameters
     /// <summary>Cxas' AE title towards the node (the calling AE title; default CXAS): the node must know it.</summary>
     [Parameter] public string CallingAETitle { get; set; } = "CXAS";
 
+    /// <summary>DICOM TLS to the node (-ComputerName): the association runs over TLS and the node's certificate is verified.</summary>
+    [Parameter] public SwitchParameter UseTls { get; set; }
+
+    /// <summary>Accept any TLS certificate from the server or node (for test servers only; certificates are verified by default).</summary>
+    [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
+
     /// <summary>Whether -ComputerName was given (DIMSE) rather than a DICOMweb address.</summary>
     internal bool UsesDimse => !string.IsNullOrEmpty(ComputerName);
 
@@ -34,7 +40,11 @@ public class DimseParameters
         {
             if (string.IsNullOrEmpty(CalledAETitle))
                 throw new CxasException(CxasErrorKind.InvalidArgument, $"-ComputerName {ComputerName} needs -CalledAETitle: the node's AE title.");
-            var peer = new DimsePeer { Host = ComputerName!, Port = Port, CalledAe = CalledAETitle!, CallingAe = CallingAETitle };
+            var peer = new DimsePeer
+            {
+                Host = ComputerName!, Port = Port, CalledAe = CalledAETitle!, CallingAe = CallingAETitle, UseTls = UseTls, SkipCertificateCheck = SkipCertificateCheck,
+            };
+            if (UseTls && SkipCertificateCheck) cmdlet.WriteWarning("-SkipCertificateCheck: the node's TLS certificate is not verified.");
             if (timeout.HasValue) peer.ArtimTimeout = peer.IdleTimeout = timeout.Value;
             return new DimseClient(peer);
         }

@@ -18,6 +18,9 @@ namespace Cxas.Dimse
         public long MaxDataSetBytes { get; set; } = 512L * 1024 * 1024;
         /// <summary>The largest command set accepted (commands are a few hundred bytes).</summary>
         public int MaxCommandBytes { get; set; } = 64 * 1024;
+        /// <summary>As requestor: run the association over TLS, checking the node's certificate unless <see cref="SkipCertificateCheck"/>.</summary>
+        public bool UseTls { get; set; }
+        public bool SkipCertificateCheck { get; set; }
     }
 
     /// <summary>One DIMSE message: the command, the presentation context it came on, and its data set (null when none).</summary>
@@ -95,8 +98,9 @@ namespace Cxas.Dimse
                 var connect = tcp.ConnectAsync(host, port);
                 if (!connect.Wait((int)options.ArtimTimeout.TotalMilliseconds, cancel))
                     throw new CxasException(CxasErrorKind.Network, $"{where} did not accept a connection within {options.ArtimTimeout.TotalSeconds:0} s.");
-                var stream = tcp.GetStream();
-                stream.ReadTimeout = (int)options.ArtimTimeout.TotalMilliseconds;
+                var network = tcp.GetStream();
+                network.ReadTimeout = network.WriteTimeout = (int)options.ArtimTimeout.TotalMilliseconds;
+                Stream stream = options.UseTls ? Secure(network, host, where, options) : network;
                 PduIo.Write(stream, PduType.AssociateRq, rq.Encode(request: true));
                 var pdu = PduIo.Read(stream, options.MaxPduLength)
                     ?? throw new CxasException(CxasErrorKind.Network, $"{where} closed the connection instead of answering A-ASSOCIATE-RQ.");
@@ -127,6 +131,29 @@ namespace Cxas.Dimse
             {
                 tcp.Dispose();
                 throw;
+            }
+        }
+
+        /// <summary>TLS over the connection; a certificate the system does not trust for this host is refused, saying why.</summary>
+        private static Stream Secure(NetworkStream network, string host, string where, DimseOptions options)
+        {
+            System.Net.Security.SslPolicyErrors problem = System.Net.Security.SslPolicyErrors.None;
+            var ssl = new System.Net.Security.SslStream(network, false, (sender, certificate, chain, errors) =>
+            {
+                problem = errors;
+                return options.SkipCertificateCheck || errors == System.Net.Security.SslPolicyErrors.None;
+            });
+            try
+            {
+                ssl.AuthenticateAsClient(host);
+                return ssl;
+            }
+            catch (System.Security.Authentication.AuthenticationException ex)
+            {
+                ssl.Dispose();
+                if (problem != System.Net.Security.SslPolicyErrors.None)
+                    throw new CxasException(CxasErrorKind.Unauthorized, $"{where}: the node's TLS certificate is not trusted ({problem}).", null, ex, CxasRemedy.TrustCertificate);
+                throw new CxasException(CxasErrorKind.Network, $"{where}: the TLS handshake failed: {ex.Message}", null, ex);
             }
         }
 

@@ -15,9 +15,13 @@ namespace Cxas.Dimse
         public string CallingAe { get; set; } = "CXAS";
         public TimeSpan ArtimTimeout { get; set; } = TimeSpan.FromSeconds(30);
         public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
+        /// <summary>DICOM TLS (PS3.15 B.1): the association runs over TLS, the node's certificate checked against the system's trust store and the host name.</summary>
+        public bool UseTls { get; set; }
+        /// <summary>With <see cref="UseTls"/>: accept any certificate (test nodes only).</summary>
+        public bool SkipCertificateCheck { get; set; }
 
-        /// <summary>A name for messages and instance URIs: dicom://CALLED@host:port.</summary>
-        public override string ToString() => $"dicom://{CalledAe}@{Host}:{Port}";
+        /// <summary>A name for messages and instance URIs: dicom://CALLED@host:port (dicoms:// over TLS).</summary>
+        public override string ToString() => $"{(UseTls ? "dicoms" : "dicom")}://{CalledAe}@{Host}:{Port}";
     }
 
     /// <summary>The outcome of a C-STORE: the final status, and the peer's error comment if any.</summary>
@@ -46,7 +50,7 @@ namespace Cxas.Dimse
             _peer = peer;
             peer.CalledAe = PduIo.CheckAeTitle(peer.CalledAe, "The called AE title");
             peer.CallingAe = PduIo.CheckAeTitle(peer.CallingAe, "The calling AE title");
-            _options = new DimseOptions { ArtimTimeout = peer.ArtimTimeout, IdleTimeout = peer.IdleTimeout };
+            _options = new DimseOptions { ArtimTimeout = peer.ArtimTimeout, IdleTimeout = peer.IdleTimeout, UseTls = peer.UseTls, SkipCertificateCheck = peer.SkipCertificateCheck };
         }
 
         public DimsePeer Peer => _peer;

@@ -123,6 +123,33 @@ namespace Cxas.Core.Tests.Dimse
             Assert.Contains("called AE title not recognised", ex.Message);
         }
 
+        [OracleFact("storescp", "openssl")]
+        public void Echo_and_store_over_DICOM_TLS_verify_the_node_certificate()
+        {
+            Oracles.Require("storescp", "openssl");
+            var dir = TestSupport.NewTempDir("cxas-tls");
+            string key = Path.Combine(dir, "key.pem"), cert = Path.Combine(dir, "cert.pem");
+            var made = TestSupport.Run("openssl", new[] { "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1" });
+            Assert.True(made.Exit == 0, made.Err);
+            using var scp = PeerProcess.StoreScp("TLSSCP", "+tls", key, cert, "-pw", "-ic");
+            var peer = DimseFixtures.Peer(scp.Port, "TLSSCP");
+
+            // Plain TCP to a TLS port fails; TLS with a self-signed certificate is refused as untrusted; accepted when told to skip the check.
+            Assert.Throws<CxasException>(() => new DimseClient(peer).Echo());
+            peer.UseTls = true;
+            var untrusted = Assert.Throws<CxasException>(() => new DimseClient(peer).Echo());
+            Assert.Equal(CxasErrorKind.Unauthorized, untrusted.Kind);
+            Assert.Contains("certificate is not trusted", untrusted.Message);
+            peer.SkipCertificateCheck = true;
+            var client = new DimseClient(peer);
+            Assert.True(client.Echo() > TimeSpan.Zero);
+            var (path, _) = DimseFixtures.Radiograph(dir, 600);
+            Assert.Equal(0, client.Store(path, File.ReadAllBytes(path)).Status);
+            Assert.Single(Directory.GetFiles(Path.Combine(scp.Folder, "in")));
+            Assert.StartsWith("dicoms://TLSSCP@", peer.ToString());
+        }
+
         [Fact]
         public void AE_titles_are_checked_before_connecting()
         {
