@@ -244,6 +244,7 @@ namespace Cxas.Dimse
             MemoryStream? data = null;
             DimseCommand? parsed = null;
             byte contextId = 0;
+            long fragments = 0, bytes = 0;
             while (true)
             {
                 var pdu = ReadPdu();
@@ -275,6 +276,12 @@ namespace Cxas.Dimse
                     if (command.Length == 0 && parsed == null) contextId = pc;
                     else if (pc != contextId) throw Protocol("one message spans two presentation contexts.");
                     int n = (int)length - 2;
+                    // A trickle of tiny fragments never reaches the size bound nor the idle timeout: past the first
+                    // thousand, fragments must carry 1 KiB each on average (real senders send several KiB each).
+                    fragments++;
+                    bytes += n;
+                    if (fragments > MinFragmentsChecked && bytes < (fragments - MinFragmentsChecked) * 1024L)
+                        throw Protocol($"{fragments} fragments carrying {bytes} bytes: a message trickled in fragments too small.", 2);
                     if (isCommand)
                     {
                         if (parsed != null) throw Protocol("a command fragment follows a complete command.");
@@ -302,6 +309,8 @@ namespace Cxas.Dimse
                 }
             }
         }
+
+        private const long MinFragmentsChecked = 1024;
 
         private Pdu ReadPdu()
         {

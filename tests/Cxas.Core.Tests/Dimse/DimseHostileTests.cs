@@ -120,6 +120,26 @@ namespace Cxas.Core.Tests.Dimse
         private static byte[] StoreCommand(string sop) => new DimseCommand().Set(DimseCommand.AffectedSopClassUid, Cr).Set(DimseCommand.Field, CommandField.CStoreRq)
             .Set(DimseCommand.MessageId, 1).Set(DimseCommand.Priority, 0).Set(DimseCommand.AffectedSopInstanceUid, sop).Set(DimseCommand.DataSetType, 0).Encode();
 
+        [Fact]
+        public void A_message_trickled_in_empty_fragments_is_aborted()
+        {
+            using var scp = Scp();
+            var s = Associate(scp.Port, out var tcp);
+            using var _ = tcp;
+            s.Write(PData(StoreCommand("1.2.3.4"), isCommand: true, last: true));
+            // Empty data fragments, each a few bytes on the wire, faster than the idle timeout: never near the size bound.
+            var empty = PData(Array.Empty<byte>(), isCommand: false, last: false);
+            int sent = 0;
+            try
+            {
+                for (; sent < 1_000_000; sent++) s.Write(empty);
+            }
+            catch (IOException) { }
+            Assert.True(sent < 100_000, $"{sent} empty fragments sent before the SCP stopped reading");
+            Assert.True(Eventually(() => scp.Aborted == 1));
+            Assert.Equal(0, scp.Faults);
+        }
+
         private static byte[] PData(byte[] data, bool isCommand, bool last)
         {
             var pdu = new byte[6 + 6 + data.Length];
