@@ -36,12 +36,16 @@ namespace Cxas.Dimse
 
         /// <summary>
         /// The next PDU, or null at a clean end of stream before its first byte. <paramref name="maxPDataLength"/> bounds
-        /// P-DATA-TF bodies (what we advertised as our maximum length); control PDUs have bounds of their own.
+        /// P-DATA-TF bodies (what we advertised as our maximum length); control PDUs have bounds of their own. Once its first
+        /// byte has come, the whole PDU must arrive within <paramref name="budget"/> (a peer trickling a byte now and then,
+        /// each within the read timeout, is cut off); waiting for that first byte is the read timeout's business.
         /// </summary>
-        public static Pdu? Read(Stream stream, int maxPDataLength)
+        public static Pdu? Read(Stream stream, int maxPDataLength, TimeSpan? budget = null)
         {
             var header = new byte[6];
-            int got = ReadSome(stream, header, 0, 6);
+            var started = new System.Diagnostics.Stopwatch();
+            var limit = budget ?? TimeSpan.MaxValue;
+            int got = ReadSome(stream, header, 0, 6, started, limit);
             if (got == 0) return null;
             if (got < 6) throw new DimseProtocolException("the connection closed inside a PDU header.");
             var type = (PduType)header[0];
@@ -57,18 +61,21 @@ namespace Cxas.Dimse
             if (length > bound)
                 throw new DimseProtocolException($"a {type} PDU announces {length} bytes, more than the {bound} allowed.", 6);
             var body = new byte[length];
-            if (ReadSome(stream, body, 0, body.Length) < body.Length)
+            if (ReadSome(stream, body, 0, body.Length, started, limit) < body.Length)
                 throw new DimseProtocolException($"the connection closed inside a {type} PDU.");
             return new Pdu(type, body);
         }
 
-        private static int ReadSome(Stream stream, byte[] buffer, int offset, int count)
+        private static int ReadSome(Stream stream, byte[] buffer, int offset, int count, System.Diagnostics.Stopwatch started, TimeSpan limit)
         {
             int total = 0;
             while (total < count)
             {
+                if (started.Elapsed > limit)
+                    throw new DimseProtocolException($"a PDU was still incomplete after {limit.TotalSeconds:0} s.", 2);
                 int n = stream.Read(buffer, offset + total, count - total);
                 if (n == 0) break;
+                started.Start();
                 total += n;
             }
             return total;

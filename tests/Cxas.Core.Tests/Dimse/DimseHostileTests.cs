@@ -205,6 +205,27 @@ namespace Cxas.Core.Tests.Dimse
         }
 
         [Fact]
+        public void A_PDU_trickled_a_byte_at_a_time_within_the_read_timeout_is_cut_off()
+        {
+            using var scp = Scp(); // ARTIM 1 s: the read timeout alone would wait 1 s per byte, forever
+            var s = Connect(scp.Port, out var tcp);
+            using var _ = tcp;
+            s.Write(Header(PduType.AssociateRq, 1000));
+            int sent = 0;
+            try
+            {
+                for (; sent < 100; sent++)
+                {
+                    s.Write(new byte[1]);
+                    if (tcp.Client.Poll(200_000, SelectMode.SelectRead)) break; // the SCP answered or closed
+                }
+            }
+            catch (IOException) { }
+            Assert.True(sent < 50, $"{sent} bytes trickled before the SCP gave up");
+            Assert.Equal(0, scp.Faults);
+        }
+
+        [Fact]
         public void Calling_another_AE_title_gets_A_ASSOCIATE_RJ_called_AE_not_recognised()
         {
             using var scp = Scp();
