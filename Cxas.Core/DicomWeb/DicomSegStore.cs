@@ -23,10 +23,10 @@ namespace Cxas.DicomWeb
 
         protected override string Location(string study, SegUids uids) => _client.InstanceUri(study, uids.Series, uids.Instance);
 
-        protected override bool Exists(string study, SegUids uids, CancellationToken cancel) => _client.Exists(study, uids.Instance, cancel);
-
-        protected override void Send(SegmentationResult result, byte[] bytes, SegUids uids, MaskExportRecord record, CancellationToken cancel)
+        protected override bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
         {
+            bool exists = _client.Exists(study, uids.Instance, cancel);
+            if (exists && !force) return true;
             var outcome = _client.Store(bytes, uids.Instance, cancel);
             if (!outcome.Stored)
                 throw new CxasException(CxasErrorKind.WriteFailed,
@@ -34,6 +34,7 @@ namespace Cxas.DicomWeb
                     DicomWebClient.DescribeStatus(outcome.FailureReason ?? 0xC000) + ".", result.Path);
             if (outcome.RetrieveUrl != null) record.OutputPath = outcome.RetrieveUrl;
             Warnings = outcome.Warnings;
+            return exists;
         }
 
         public override void Dispose() => _client.Dispose();

@@ -47,14 +47,13 @@ namespace Cxas.DicomWeb
                 OutputPath = Location(study, uids),
             };
             Warnings = new List<string>();
-            bool exists = Exists(study, uids, cancel);
+            bool exists = CheckAndSend(result, bytes, study, uids, record, _force, cancel);
             if (exists && !_force)
             {
                 record.Status = "Exists";
                 record.Bytes = 0;
                 return record;
             }
-            Send(result, bytes, uids, record, cancel);
             record.Status = exists ? "Replaced" : "Stored";
             return record;
         }
@@ -62,11 +61,11 @@ namespace Cxas.DicomWeb
         /// <summary>Where the SEG is on the PACS (the record's OutputPath).</summary>
         protected abstract string Location(string study, SegUids uids);
 
-        /// <summary>Whether the PACS holds the SEG already.</summary>
-        protected abstract bool Exists(string study, SegUids uids, CancellationToken cancel);
-
-        /// <summary>Sends the SEG; throws when the PACS refuses it; sets <see cref="Warnings"/> and may refine the record's OutputPath.</summary>
-        protected abstract void Send(SegmentationResult result, byte[] bytes, SegUids uids, MaskExportRecord record, CancellationToken cancel);
+        /// <summary>
+        /// Asks the PACS whether it holds the SEG and sends it unless it does (or when <paramref name="force"/>): throws when
+        /// the PACS refuses it; sets <see cref="Warnings"/> and may refine the record's OutputPath. Returns whether it was there.
+        /// </summary>
+        protected abstract bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel);
 
         public virtual void Dispose() { }
     }

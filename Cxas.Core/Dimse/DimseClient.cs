@@ -150,11 +150,16 @@ namespace Cxas.Dimse
         public bool Exists(string study, string series, string sopInstance, CancellationToken cancel = default)
         {
             using var a = Open(new[] { (DimseData.StudyRootFind, DimseData.NativeLittle, false) }, cancel);
-            var pc = Require(a, DimseData.StudyRootFind, "Study Root C-FIND");
-            var keys = Keys("IMAGE", ImageKeys.Take(3).ToArray(), ("0020000D", study), ("0020000E", series), ("00080018", sopInstance));
-            bool found = Find(a, pc, keys, cancel).Any(d => d.GetString(Tags.SopInstanceUid) == sopInstance);
+            bool found = Holds(a, study, series, sopInstance, cancel);
             a.Release();
             return found;
+        }
+
+        private bool Holds(DimseAssociation a, string study, string series, string sopInstance, CancellationToken cancel)
+        {
+            var pc = Require(a, DimseData.StudyRootFind, "Study Root C-FIND");
+            var keys = Keys("IMAGE", ImageKeys.Take(3).ToArray(), ("0020000D", study), ("0020000E", series), ("00080018", sopInstance));
+            return Find(a, pc, keys, cancel).Any(d => d.GetString(Tags.SopInstanceUid) == sopInstance);
         }
 
         private static List<(string, string, string)> Keys(string level, (string Tag, string Vr)[] returned, params (string Tag, string? Value)[] matching)
@@ -318,12 +323,32 @@ namespace Cxas.Dimse
         {
             var (sopClass, sop, ts, dataSet) = DimseData.FromPart10(name, part10);
             using var a = Open(new[] { (sopClass, new[] { ts }, false) }, cancel);
+            var outcome = StoreOn(a, sopClass, ts, sop, dataSet);
+            a.Release();
+            return outcome;
+        }
+
+        /// <summary>
+        /// An image-level C-FIND for the object, then its C-STORE unless the peer holds it (or when <paramref name="force"/>),
+        /// on one association: the store's outcome, or null when nothing was sent; <paramref name="existed"/> says what the find found.
+        /// </summary>
+        public DimseStoreOutcome? StoreUnlessPresent(string name, byte[] part10, string study, string series, bool force, out bool existed, CancellationToken cancel = default)
+        {
+            var (sopClass, sop, ts, dataSet) = DimseData.FromPart10(name, part10);
+            using var a = Open(new[] { (DimseData.StudyRootFind, DimseData.NativeLittle, false), (sopClass, new[] { ts }, false) }, cancel);
+            existed = Holds(a, study, series, sop, cancel);
+            var outcome = existed && !force ? null : StoreOn(a, sopClass, ts, sop, dataSet);
+            a.Release();
+            return outcome;
+        }
+
+        private DimseStoreOutcome StoreOn(DimseAssociation a, string sopClass, string ts, string sop, byte[] dataSet)
+        {
             var pc = Require(a, sopClass, $"storage of this SOP class in {ts}");
             var rq = new DimseCommand().Set(DimseCommand.AffectedSopClassUid, sopClass).Set(DimseCommand.Field, CommandField.CStoreRq)
                 .Set(DimseCommand.MessageId, a.NextMessageId()).Set(DimseCommand.Priority, 0).Set(DimseCommand.AffectedSopInstanceUid, sop);
             a.Send(pc.Id, rq, dataSet);
             var rsp = ExpectResponse(a, CommandField.CStoreRsp);
-            a.Release();
             return new DimseStoreOutcome { Status = rsp.Command.StatusValue, ErrorComment = rsp.Command.GetString(DimseCommand.ErrorComment) };
         }
 

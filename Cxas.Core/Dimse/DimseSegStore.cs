@@ -8,7 +8,8 @@ namespace Cxas.Dimse
 {
     /// <summary>
     /// Stores the DICOM-SEG of segmentation results on a DIMSE peer (C-STORE), idempotently (<see cref="SegStoreBase"/>):
-    /// an image-level C-FIND for the SEG's derived SOP instance says whether the peer holds it already. Each C-STORE
+    /// an image-level C-FIND for the SEG's derived SOP instance, on the same association as the C-STORE, says whether the
+    /// peer holds it already. Each C-STORE
     /// status is read: success, or a warning (reported), otherwise an error naming the source and the status.
     /// </summary>
     public sealed class DimseSegStore : SegStoreBase
@@ -21,15 +22,15 @@ namespace Cxas.Dimse
 
         protected override string Location(string study, SegUids uids) => $"{_client.Peer}/studies/{study}/series/{uids.Series}/instances/{uids.Instance}";
 
-        protected override bool Exists(string study, SegUids uids, CancellationToken cancel) => _client.Exists(study, uids.Series, uids.Instance, cancel);
-
-        protected override void Send(SegmentationResult result, byte[] bytes, SegUids uids, MaskExportRecord record, CancellationToken cancel)
+        protected override bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
         {
-            var outcome = _client.Store(result.Path, bytes, cancel);
+            var outcome = _client.StoreUnlessPresent(result.Path, bytes, study, uids.Series, force, out bool existed, cancel);
+            if (outcome == null) return existed;
             if (!outcome.Stored)
                 throw new CxasException(CxasErrorKind.WriteFailed,
                     $"{_client.Peer} refused the DICOM-SEG of '{result.Path}' (SEG {uids.Instance}): status {outcome.Describe()}.", result.Path);
             if (outcome.Status != 0) Warnings = new List<string> { "status " + outcome.Describe() };
+            return existed;
         }
     }
 }
