@@ -102,7 +102,7 @@ namespace Cxas.Dimse
                 network.ReadTimeout = network.WriteTimeout = (int)options.ArtimTimeout.TotalMilliseconds;
                 Stream stream = options.UseTls ? Secure(network, host, where, options) : network;
                 PduIo.Write(stream, PduType.AssociateRq, rq.Encode(request: true));
-                var pdu = PduIo.Read(stream, options.MaxPduLength, options.ArtimTimeout)
+                var pdu = PduIo.Read(stream, options.MaxPduLength, options.ArtimTimeout, tcp.Client)
                     ?? throw new CxasException(CxasErrorKind.Network, $"{where} closed the connection instead of answering A-ASSOCIATE-RQ.");
                 switch (pdu.Type)
                 {
@@ -168,7 +168,7 @@ namespace Cxas.Dimse
             stream.WriteTimeout = (int)options.IdleTimeout.TotalMilliseconds;
             try
             {
-                var pdu = PduIo.Read(stream, options.MaxPduLength, options.ArtimTimeout);
+                var pdu = PduIo.Read(stream, options.MaxPduLength, options.ArtimTimeout, tcp.Client);
                 if (pdu == null) return null;
                 if (pdu.Value.Type != PduType.AssociateRq) throw new DimseProtocolException($"a connection began with {pdu.Value.Type}, not A-ASSOCIATE-RQ.");
                 var rq = AssociateMessage.Decode(pdu.Value.Body, request: true);
@@ -316,7 +316,7 @@ namespace Cxas.Dimse
         {
             try
             {
-                return PduIo.Read(_stream, _options.MaxPduLength + 6, _options.IdleTimeout)
+                return PduIo.Read(_stream, _options.MaxPduLength + 6, _options.IdleTimeout, _tcp?.Client)
                     ?? throw new CxasException(CxasErrorKind.Network, $"{PeerName} closed the connection without releasing the association.");
             }
             catch (DimseProtocolException ex)
@@ -351,7 +351,7 @@ namespace Cxas.Dimse
                 SetReadTimeout(_options.ArtimTimeout);
                 for (int i = 0; i < 16; i++)
                 {
-                    var pdu = PduIo.Read(_stream, _options.MaxPduLength + 6, _options.ArtimTimeout);
+                    var pdu = PduIo.Read(_stream, _options.MaxPduLength + 6, _options.ArtimTimeout, _tcp?.Client);
                     if (pdu == null || pdu.Value.Type == PduType.ReleaseRp || pdu.Value.Type == PduType.Abort) break;
                     if (pdu.Value.Type == PduType.ReleaseRq) { PduIo.WriteRelease(_stream, response: true); break; } // release collision
                 }

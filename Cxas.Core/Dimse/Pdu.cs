@@ -38,14 +38,15 @@ namespace Cxas.Dimse
         /// The next PDU, or null at a clean end of stream before its first byte. <paramref name="maxPDataLength"/> bounds
         /// P-DATA-TF bodies (what we advertised as our maximum length); control PDUs have bounds of their own. Once its first
         /// byte has come, the whole PDU must arrive within <paramref name="budget"/> (a peer trickling a byte now and then,
-        /// each within the read timeout, is cut off); waiting for that first byte is the read timeout's business.
+        /// each within the read timeout, is cut off); waiting for that first byte is the read timeout's business. With the
+        /// <paramref name="socket"/> under the stream, each read asks for immediate acknowledgements (<see cref="QuickAck"/>).
         /// </summary>
-        public static Pdu? Read(Stream stream, int maxPDataLength, TimeSpan? budget = null)
+        public static Pdu? Read(Stream stream, int maxPDataLength, TimeSpan? budget = null, System.Net.Sockets.Socket? socket = null)
         {
             var header = new byte[6];
             var started = new System.Diagnostics.Stopwatch();
             var limit = budget ?? TimeSpan.MaxValue;
-            int got = ReadSome(stream, header, 0, 6, started, limit);
+            int got = ReadSome(stream, header, 0, 6, started, limit, socket);
             if (got == 0) return null;
             if (got < 6) throw new DimseProtocolException("the connection closed inside a PDU header.");
             var type = (PduType)header[0];
@@ -61,18 +62,20 @@ namespace Cxas.Dimse
             if (length > bound)
                 throw new DimseProtocolException($"a {type} PDU announces {length} bytes, more than the {bound} allowed.", 6);
             var body = new byte[length];
-            if (ReadSome(stream, body, 0, body.Length, started, limit) < body.Length)
+            if (ReadSome(stream, body, 0, body.Length, started, limit, socket) < body.Length)
                 throw new DimseProtocolException($"the connection closed inside a {type} PDU.");
             return new Pdu(type, body);
         }
 
-        private static int ReadSome(Stream stream, byte[] buffer, int offset, int count, System.Diagnostics.Stopwatch started, TimeSpan limit)
+        private static int ReadSome(Stream stream, byte[] buffer, int offset, int count, System.Diagnostics.Stopwatch started, TimeSpan limit,
+            System.Net.Sockets.Socket? socket)
         {
             int total = 0;
             while (total < count)
             {
                 if (started.Elapsed > limit)
                     throw new DimseProtocolException($"a PDU was still incomplete after {limit.TotalSeconds:0} s.", 2);
+                QuickAck.Request(socket);
                 int n = stream.Read(buffer, offset + total, count - total);
                 if (n == 0) break;
                 started.Start();
@@ -131,6 +134,37 @@ namespace Cxas.Dimse
                 throw new CxasException(CxasErrorKind.InvalidArgument,
                     $"{what} '{ae}' is not a valid AE title: 1 to 16 printable ASCII characters, no backslash.");
             return t;
+        }
+    }
+}
+
+namespace Cxas.Dimse
+{
+    /// <summary>
+    /// TCP_QUICKACK before each read, on Linux: peers that send a PDU in two segments with Nagle's algorithm on (dcmtk,
+    /// Orthanc) otherwise wait for our delayed acknowledgement of the first, about 40 ms per response. The kernel clears
+    /// the flag as it goes, hence before every read; elsewhere, or where setsockopt is missing, nothing happens.
+    /// </summary>
+    internal static class QuickAck
+    {
+        private const int IpProtoTcp = 6, TcpQuickAck = 12;
+        private static bool _unavailable = !System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux);
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        private static extern int setsockopt(IntPtr socket, int level, int name, ref int value, int length);
+
+        public static void Request(System.Net.Sockets.Socket? socket)
+        {
+            if (socket == null || _unavailable) return;
+            try
+            {
+                int on = 1;
+                setsockopt(socket.Handle, IpProtoTcp, TcpQuickAck, ref on, sizeof(int));
+            }
+            catch (Exception ex) when (ex is DllNotFoundException || ex is EntryPointNotFoundException || ex is ObjectDisposedException)
+            {
+                _unavailable = ex is not ObjectDisposedException;
+            }
         }
     }
 }
