@@ -61,6 +61,9 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
         if (_connection.UsesDimse == !string.IsNullOrEmpty(Uri))
             ThrowTerminatingError(ToErrorRecord(new CxasException(CxasErrorKind.InvalidArgument,
                 "Give exactly one of -Uri (a DICOMweb server) and -ComputerName with -CalledAETitle (a DICOM node)."), Uri));
+        if (MoveDestination != null && !_connection.UsesDimse)
+            ThrowTerminatingError(ToErrorRecord(new CxasException(CxasErrorKind.InvalidArgument,
+                "-MoveDestination retrieves from a DICOM node by C-MOVE: give -ComputerName and -CalledAETitle too."), MoveDestination));
         IEnumerable<DicomInstance> search;
         if (_connection.UsesDimse)
         {

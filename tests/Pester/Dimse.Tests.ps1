@@ -92,6 +92,7 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
         @(Find-CxasDicomInstance @Node -Limit 1).Count | Should -Be 1
         { Find-CxasDicomInstance -ComputerName 127.0.0.1 -Port $DicomPort } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
         { Find-CxasDicomInstance } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
+        { Find-CxasDicomInstance -Uri $Server.Uri @Auth -MoveDestination CXASMOVE } | Should -Throw -ErrorId 'Cxas.InvalidArgument*'
     }
 
     It 'segments what C-GET retrieves exactly as the same files read locally' {
