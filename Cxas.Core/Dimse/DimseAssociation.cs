@@ -77,6 +77,8 @@ namespace Cxas.Dimse
         public string CalledAe => Request.CalledAe;
         public IEnumerable<PresentationContext> AcceptedContexts => _accepted.Values;
         public ushort NextMessageId() => _nextMessageId++;
+        /// <summary>Whether the association is still usable (not released, aborted or broken).</summary>
+        public bool IsOpen => !_closed;
 
         /// <summary>The accepted context for <paramref name="abstractSyntax"/> (preferring <paramref name="transferSyntax"/>), or null.</summary>
         public PresentationContext? FindContext(string abstractSyntax, string? transferSyntax = null) =>

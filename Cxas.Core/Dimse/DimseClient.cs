@@ -220,15 +220,59 @@ namespace Cxas.Dimse
 
         /// <summary>
         /// C-GET of one instance: the Part 10 bytes the SCP sent back as a C-STORE sub-operation. The instance must be the
-        /// one asked for; a final status other than success is an error.
+        /// one asked for; a final status other than success is an error. The association is kept for the next C-GET of
+        /// this client (2 s), and opened again if the peer closed it meanwhile.
         /// </summary>
         public byte[] Get(string study, string series, string sopInstance, CancellationToken cancel = default)
+        {
+            lock (_getLock)
+            {
+                _getCloser?.Dispose();
+                bool reused = _get != null && _get.IsOpen;
+                try
+                {
+                    if (!reused) _get = OpenGet(cancel);
+                    try { return GetOn(_get!, study, series, sopInstance, cancel); }
+                    catch (Exception ex) when (reused && (ex is IOException || ex is CxasException cx && cx.Kind == CxasErrorKind.Network))
+                    {
+                        // The peer closed the association kept from the last retrieval: once more on a new one.
+                        _get!.Abort();
+                        _get = OpenGet(cancel);
+                        return GetOn(_get, study, series, sopInstance, cancel);
+                    }
+                }
+                catch (Exception ex) when (!(ex is CxasException cx && cx.Kind == CxasErrorKind.NotFound))
+                {
+                    _get?.Abort(); // left mid-operation (cancelled, broken): never reused
+                    throw;
+                }
+                finally
+                {
+                    // Kept for the next retrieval (instances are retrieved one after another, each while the previous
+                    // one is segmented); released once idle for KeepGet.
+                    _getCloser = new Timer(_ => { lock (_getLock) { _get?.Release(); _get = null; } }, null, KeepGet, System.Threading.Timeout.InfiniteTimeSpan);
+                }
+            }
+        }
+
+        private static readonly TimeSpan KeepGet = TimeSpan.FromSeconds(2);
+        private readonly object _getLock = new object();
+        private DimseAssociation? _get;
+        private Timer? _getCloser;
+
+        private DimseAssociation OpenGet(CancellationToken cancel)
         {
             var contexts = new List<(string, string[], bool)> { (DimseData.StudyRootGet, DimseData.NativeLittle, false) };
             foreach (var sopClass in DimseData.ImageStorageClasses)
                 foreach (var group in DimseData.StorageSyntaxGroups()) contexts.Add((sopClass, group, true));
-            using var a = Open(contexts, cancel);
-            var pc = Require(a, DimseData.StudyRootGet, "Study Root C-GET");
+            var a = Open(contexts, cancel);
+            Require(a, DimseData.StudyRootGet, "Study Root C-GET");
+            return a;
+        }
+
+        private byte[] GetOn(DimseAssociation a, string study, string series, string sopInstance, CancellationToken cancel)
+        {
+            var pc = a.FindContext(DimseData.StudyRootGet)!;
             var keys = Keys("IMAGE", ImageKeys.Take(3).ToArray(), ("0020000D", study), ("0020000E", series), ("00080018", sopInstance));
             var rq = new DimseCommand().Set(DimseCommand.AffectedSopClassUid, pc.AbstractSyntax).Set(DimseCommand.Field, CommandField.CGetRq)
                 .Set(DimseCommand.MessageId, a.NextMessageId()).Set(DimseCommand.Priority, 0);
@@ -254,7 +298,6 @@ namespace Cxas.Dimse
                 }
                 var status = m.Command.StatusValue;
                 if (DimseCommand.IsPending(status)) continue;
-                a.Release();
                 if (received == null || !DimseCommand.IsSuccessOrWarning(status))
                     throw new CxasException(CxasErrorKind.NotFound, $"{_peer} did not return {sopInstance} by C-GET: status {DimseCommand.Describe(status)}" +
                         (m.Command.GetString(DimseCommand.ErrorComment) is string c ? $" ({c})." : "."), $"{_peer}/instances/{sopInstance}");
