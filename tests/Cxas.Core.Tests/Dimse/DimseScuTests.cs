@@ -113,6 +113,52 @@ namespace Cxas.Core.Tests.Dimse
             Assert.Contains("did not move", ex.Message);
         }
 
+        [Fact]
+        public void A_kept_C_GET_association_the_peer_has_dropped_is_opened_again()
+        {
+            // A C-GET SCP on our own association layer that serves one C-GET per association and then aborts it, as a
+            // PACS dropping an idle association would: the client's second C-GET finds its kept association gone.
+            var dir = TestSupport.NewTempDir("cxas-dimse");
+            var (path, o) = DimseFixtures.Radiograph(dir, 33);
+            var (sopClass, sop, ts, dataSet) = DimseData.FromPart10(path, File.ReadAllBytes(path));
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            int associations = 0;
+            var server = System.Threading.Tasks.Task.Run(() =>
+            {
+                for (int k = 0; k < 2; k++)
+                {
+                    using var tcp = listener.AcceptTcpClient();
+                    associations++;
+                    var a = DimseAssociation.Receive(tcp, new DimseOptions(), rq =>
+                    {
+                        var ac = new AssociateMessage { CalledAe = rq.CalledAe, CallingAe = rq.CallingAe, MaxPduLength = 16384 };
+                        foreach (var pc in rq.Contexts) ac.Contexts.Add(new PresentationContext { Id = pc.Id, TransferSyntaxes = { pc.TransferSyntaxes[0] } });
+                        return (ac, null);
+                    })!;
+                    var get = a.ReceiveMessage()!;
+                    var store = a.FindContext(sopClass, ts)!;
+                    a.Send(store.Id, new DimseCommand().Set(DimseCommand.AffectedSopClassUid, sopClass).Set(DimseCommand.Field, CommandField.CStoreRq)
+                        .Set(DimseCommand.MessageId, 1).Set(DimseCommand.Priority, 0).Set(DimseCommand.AffectedSopInstanceUid, sop), dataSet);
+                    Assert.Equal(0, a.ReceiveMessage()!.Command.StatusValue);
+                    a.Send(get.ContextId, DimseCommand.Response(get.Command, CommandField.CGetRsp, 0).Set(DimseCommand.Completed, 1), null);
+                    a.Abort();
+                }
+            });
+            var client = new DimseClient(DimseFixtures.Peer(((System.Net.IPEndPoint)listener.LocalEndpoint).Port, "GETSCP"));
+            try
+            {
+                for (int i = 0; i < 2; i++)
+                {
+                    var bytes = client.Get(o.Study, o.Series, o.Instance);
+                    Assert.Equal(o.Instance, DimseData.FromPart10("got", bytes).SopInstance);
+                }
+                Assert.True(server.Wait(TimeSpan.FromSeconds(30)));
+                Assert.Equal(2, associations);
+            }
+            finally { listener.Stop(); }
+        }
+
         [OracleFact("dcmqrscp")]
         public void A_called_AE_title_the_peer_does_not_know_is_rejected_with_the_reason()
         {
