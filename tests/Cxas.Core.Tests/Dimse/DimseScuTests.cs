@@ -114,7 +114,7 @@ namespace Cxas.Core.Tests.Dimse
         }
 
         [Fact]
-        public void A_kept_C_GET_association_the_peer_has_dropped_is_opened_again()
+        public async System.Threading.Tasks.Task A_kept_C_GET_association_the_peer_has_dropped_is_opened_again()
         {
             // A C-GET SCP on our own association layer that serves one C-GET per association and then aborts it, as a
             // PACS dropping an idle association would: the client's second C-GET finds its kept association gone.
@@ -153,7 +153,7 @@ namespace Cxas.Core.Tests.Dimse
                     var bytes = client.Get(o.Study, o.Series, o.Instance);
                     Assert.Equal(o.Instance, DimseData.FromPart10("got", bytes).SopInstance);
                 }
-                Assert.True(server.Wait(TimeSpan.FromSeconds(30)));
+                await server.WaitAsync(TimeSpan.FromSeconds(30));
                 Assert.Equal(2, associations);
             }
             finally { listener.Stop(); }
