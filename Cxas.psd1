@@ -17,6 +17,8 @@
         'Invoke-CxasSegmentation'
         'Export-CxasMask'
         'Find-CxasDicomInstance'
+        'Test-CxasDicomNode'
+        'Receive-CxasDicomInstance'
         'Import-CxasModel'
         'Install-CxasModel'
         'Uninstall-CxasModel'

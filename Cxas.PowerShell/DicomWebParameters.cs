@@ -8,17 +8,15 @@ namespace Cxas.PowerShell;
 /// The connection parameters of the DICOMweb cmdlets (Find-CxasDicomInstance, Export-CxasMask -DicomWebUri), declared
 /// once: each of those cmdlets returns an instance from <c>IDynamicParameters.GetDynamicParameters</c>, so PowerShell
 /// binds, completes and documents them like the cmdlet's own. <see cref="Open"/> turns them into a <see cref="DicomWebClient"/>.
+/// They extend the DIMSE ones (<see cref="DimseParameters"/>), so the same cmdlets reach a DICOM node by -ComputerName.
 /// </summary>
-public sealed class DicomWebParameters
+public sealed class DicomWebParameters : DimseParameters
 {
     /// <summary>User name and password for the DICOMweb server (HTTP Basic); refused over plain http unless -AllowUnencryptedAuthentication.</summary>
     [Parameter] [Credential] public PSCredential? Credential { get; set; }
 
     /// <summary>A bearer token for the DICOMweb server, as a SecureString; never shown in output or errors.</summary>
     [Parameter] public SecureString? Token { get; set; }
-
-    /// <summary>Accept any TLS certificate from the server (for test servers only; certificates are verified by default).</summary>
-    [Parameter] public SwitchParameter SkipCertificateCheck { get; set; }
 
     /// <summary>Allow -Credential or -Token over plain http (as Invoke-RestMethod does).</summary>
     [Parameter] public SwitchParameter AllowUnencryptedAuthentication { get; set; }

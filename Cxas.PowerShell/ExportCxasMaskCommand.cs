@@ -9,7 +9,7 @@ namespace Cxas.PowerShell;
 [Cmdlet(VerbsData.Export, "CxasMask", SupportsShouldProcess = true), OutputType(typeof(MaskExportRecord))]
 public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, IDisposable
 {
-    /// <summary>The output folder; optional when storing to a DICOMweb server (-DicomWebUri), where it adds a local copy.</summary>
+    /// <summary>The output folder; optional when storing on a PACS (-DicomWebUri or -ComputerName), where it adds a local copy.</summary>
     [Parameter(Position = 0)]
     [Alias("o")]
     public string? OutputPath { get; set; }
@@ -31,33 +31,38 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
 
     private readonly DicomWebParameters _connection = new DicomWebParameters();
 
-    /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>).</summary>
+    /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>)
+    /// and the DIMSE ones (-ComputerName, -Port, -CalledAETitle, -CallingAETitle: store by C-STORE; see <see cref="DimseParameters"/>).</summary>
     public object GetDynamicParameters() => _connection;
 
     private MaskOutputs? _outputs;
-    private DicomSegStore? _store;
+    private ISegStore? _store;
     private int _stored, _existing;
 
     protected override void BeginProcessing() => Setup(() =>
     {
         bool formatGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Format));
-        if (DicomWebUri != null)
+        if (DicomWebUri != null && _connection.UsesDimse)
+            throw new CxasException(CxasErrorKind.InvalidArgument, "Give -DicomWebUri (a DICOMweb server) or -ComputerName (a DICOM node), not both.");
+        if (DicomWebUri != null || _connection.UsesDimse)
         {
             if (!formatGiven) Format = new[] { "dicom-seg" };
             if (!Format.Any(f => MaskExporter.ParseFormat(f) == MaskFormat.DicomSeg))
-                throw new CxasException(CxasErrorKind.InvalidArgument, "-DicomWebUri stores DICOM Segmentations: add dicom-seg to -Format.");
-            _store = new DicomSegStore(_connection.Open(this, DicomWebUri), Force && !NoClobber);
+                throw new CxasException(CxasErrorKind.InvalidArgument, "Storing on a PACS stores DICOM Segmentations: add dicom-seg to -Format.");
+            _store = DicomWebUri != null
+                ? new DicomSegStore(_connection.Open(this, DicomWebUri), Force && !NoClobber)
+                : new Cxas.Dimse.DimseSegStore(_connection.OpenDimse(this), Force && !NoClobber);
         }
         else if (string.IsNullOrEmpty(OutputPath))
         {
-            throw new CxasException(CxasErrorKind.InvalidArgument, "Give -OutputPath (a folder), -DicomWebUri (a DICOMweb server), or both.");
+            throw new CxasException(CxasErrorKind.InvalidArgument, "Give -OutputPath (a folder), -DicomWebUri (a DICOMweb server) or -ComputerName (a DICOM node), or a folder and a server.");
         }
         if (!string.IsNullOrEmpty(OutputPath))
             _outputs = new MaskOutputs(GetUnresolvedProviderPathFromPSPath(OutputPath), Format.Select(MaskExporter.ParseFormat),
                 FileSegmentationRun.WritePolicyOf(Force, NoClobber), Label, new CmdletRunHost(this, null), resume: false);
         else if (Format.Any(f => MaskExporter.ParseFormat(f) != MaskFormat.DicomSeg))
             throw new CxasException(CxasErrorKind.InvalidArgument, "Formats other than dicom-seg are written to files: add -OutputPath.");
-    }, OutputPath ?? DicomWebUri);
+    }, OutputPath ?? DicomWebUri ?? _connection.ComputerName);
 
     protected override string ProgressActivity => _store != null ? "Export-CxasMask (storing DICOM-SEG)" : "Export-CxasMask";
 
@@ -70,7 +75,7 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
 
     private void Store(SegmentationResult result)
     {
-        var target = _store!.Client.Root.ToString();
+        var target = _store!.Target;
         if (!ShouldProcess(target, $"Store the DICOM-SEG of {result.Path}")) return;
         try
         {
@@ -112,6 +117,6 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
     public void Dispose()
     {
         _outputs?.Dispose();
-        _store?.Client.Dispose();
+        _store?.Dispose();
     }
 }

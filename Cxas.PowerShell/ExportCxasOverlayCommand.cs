@@ -11,7 +11,7 @@ public sealed class ExportCxasOverlayCommand : DrawingCmdlet
 {
     public ExportCxasOverlayCommand() : base(new[] { "lung", "heart" }, 0.35) { }
 
-    /// <summary>Folder for the PNGs (created when missing).</summary>
+    /// <summary>Folder for the PNGs or DICOM files (created when missing).</summary>
     [Parameter(Mandatory = true, Position = 0)]
     [Alias("o")]
     public string OutputPath { get; set; } = "";
@@ -30,6 +30,14 @@ public sealed class ExportCxasOverlayCommand : DrawingCmdlet
     /// <summary>Leave out the legend (class colours and feature values).</summary>
     [Parameter] public SwitchParameter NoLegend { get; set; }
 
+    /// <summary>
+    /// png (default), or dicom: a Secondary Capture image in the source's study (new series, derived UIDs, burned-in
+    /// annotation flagged, "NOT FOR DIAGNOSTIC USE" in the image and the header), for PACS viewers that do not show DICOM-SEG.
+    /// </summary>
+    [Parameter]
+    [ValidateSet("png", "dicom")]
+    public string Format { get; set; } = "png";
+
     private string _folder = "";
     private Dictionary<string, Rgba> _colors = new Dictionary<string, Rgba>(StringComparer.OrdinalIgnoreCase);
     private List<FeatureKind> _features = new List<FeatureKind>();
@@ -45,7 +53,8 @@ public sealed class ExportCxasOverlayCommand : DrawingCmdlet
 
     protected override void ProcessResult(SegmentationResult result)
     {
-        var target = System.IO.Path.Combine(_folder, result.Stem + "_overlay.png");
+        bool dicom = string.Equals(Format, "dicom", StringComparison.OrdinalIgnoreCase);
+        var target = System.IO.Path.Combine(_folder, result.Stem + (dicom ? "_overlay.dcm" : "_overlay.png"));
         try
         {
             if (!Force && File.Exists(target))
@@ -67,7 +76,12 @@ public sealed class ExportCxasOverlayCommand : DrawingCmdlet
                     Colors = _colors,
                 };
                 var canvas = ResultOverlay.Render(result, picture, options, _features, CtrMethod);
-                AtomicOutput.WriteFile(target, Force, canvas.SavePng);
+                if (dicom)
+                {
+                    var bytes = Cxas.Dicom.Seg.OverlayCapture.Build(result, canvas, DateTime.Now, out _);
+                    AtomicOutput.WriteFile(target, Force, stream => stream.Write(bytes, 0, bytes.Length));
+                }
+                else AtomicOutput.WriteFile(target, Force, canvas.SavePng);
                 WriteVerbose($"Wrote '{target}'.");
                 if (!PassThru) WriteFileItem(target);
             }

@@ -7,8 +7,8 @@ namespace Cxas.PowerShell;
 [Cmdlet(VerbsCommon.Find, "CxasDicomInstance"), OutputType(typeof(DicomInstance))]
 public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameters
 {
-    /// <summary>The DICOMweb root, e.g. https://pacs/dicom-web.</summary>
-    [Parameter(Mandatory = true, Position = 0)]
+    /// <summary>The DICOMweb root, e.g. https://pacs/dicom-web (or give -ComputerName and -CalledAETitle to search by DIMSE C-FIND).</summary>
+    [Parameter(Position = 0)]
     public string Uri { get; set; } = "";
 
     /// <summary>Only instances of this study.</summary>
@@ -34,25 +34,60 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
     /// <summary>Also emit instances that are not images (structured reports, presentation states, segmentations...).</summary>
     [Parameter] public SwitchParameter IncludeNonImage { get; set; }
 
+    /// <summary>
+    /// With -ComputerName: the found instances are retrieved by C-MOVE to Cxas' own storage SCP, which the node knows by
+    /// this AE title, instead of C-GET (for a PACS that allows only C-MOVE).
+    /// </summary>
+    [Parameter] public string? MoveDestination { get; set; }
+
+    /// <summary>The port of Cxas' storage SCP for -MoveDestination (default 11113), as the node's entry for that AE title names it.</summary>
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int MovePort { get; set; } = 11113;
+
     private readonly DicomWebParameters _connection = new DicomWebParameters();
 
-    /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>).</summary>
+    /// <summary>The DICOMweb connection parameters (-Credential, -Token, -SkipCertificateCheck, ...; see <see cref="DicomWebParameters"/>)
+    /// and the DIMSE ones (-ComputerName, -Port, -CalledAETitle, -CallingAETitle; see <see cref="DimseParameters"/>).</summary>
     public object GetDynamicParameters() => _connection;
 
     protected override void EndProcessing()
     {
-        var client = _connection.Open(this, Uri);
         var query = new DicomWebQuery
         {
             StudyInstanceUid = StudyInstanceUid, SeriesInstanceUid = SeriesInstanceUid, PatientId = PatientId,
             Modality = Modality, StudyDate = StudyDate, Limit = Limit, IncludeNonImage = IncludeNonImage,
         };
-        WriteVerbose($"Searching {client.Root} for instances.");
+        if (_connection.UsesDimse == !string.IsNullOrEmpty(Uri))
+            ThrowTerminatingError(ToErrorRecord(new CxasException(CxasErrorKind.InvalidArgument,
+                "Give exactly one of -Uri (a DICOMweb server) and -ComputerName with -CalledAETitle (a DICOM node)."), Uri));
+        if (MoveDestination != null && !_connection.UsesDimse)
+            ThrowTerminatingError(ToErrorRecord(new CxasException(CxasErrorKind.InvalidArgument,
+                "-MoveDestination retrieves from a DICOM node by C-MOVE: give -ComputerName and -CalledAETitle too."), MoveDestination));
+        IEnumerable<DicomInstance> search;
+        if (_connection.UsesDimse)
+        {
+            var dimse = _connection.OpenDimse(this);
+            if (MoveDestination != null)
+            {
+                try { dimse.RetrieveByMove(MoveListeners.For(MoveDestination, MovePort), MoveDestination); }
+                catch (CxasException ex) { ThrowTerminatingError(ToErrorRecord(ex, MoveDestination)); }
+                WriteVerbose($"Instances are retrieved by C-MOVE to {MoveDestination} (port {MovePort}).");
+            }
+            WriteVerbose($"Searching {dimse.Peer} for instances (C-FIND).");
+            search = dimse.Search(query);
+        }
+        else
+        {
+            var client = _connection.Open(this, Uri);
+            WriteVerbose($"Searching {client.Root} for instances.");
+            search = client.Search(query);
+        }
         var progress = new ProgressTracker(this, "Find-CxasDicomInstance");
         int found = 0;
         try
         {
-            foreach (var instance in client.Search(query))
+            foreach (var instance in search)
             {
                 DicomWebParameters.Flush(this);
                 found++;
@@ -63,10 +98,33 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
         catch (CxasException ex)
         {
             DicomWebParameters.Flush(this);
-            ThrowTerminatingError(ToErrorRecord(ex, Uri));
+            ThrowTerminatingError(ToErrorRecord(ex, _connection.UsesDimse ? _connection.ComputerName : Uri));
         }
         DicomWebParameters.Flush(this);
         progress.Complete();
         WriteVerbose($"Found {found} instance(s).");
+    }
+}
+
+/// <summary>
+/// Cxas' storage SCPs for C-MOVE retrieval, one per AE title and port, started on first use and kept for the session:
+/// the instances a search emits are retrieved later (while Invoke-CxasSegmentation runs), so the listener must outlive
+/// the search. They spool into a temporary folder and deliver each instance to the retrieval waiting for it.
+/// </summary>
+internal static class MoveListeners
+{
+    private static readonly Dictionary<(string, int), Cxas.Dimse.DimseStorageScp> Open = new Dictionary<(string, int), Cxas.Dimse.DimseStorageScp>();
+
+    public static Cxas.Dimse.DimseStorageScp For(string aeTitle, int port)
+    {
+        lock (Open)
+        {
+            if (Open.TryGetValue((aeTitle, port), out var scp)) return scp;
+            var spool = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cxas-move-" + Guid.NewGuid().ToString("N").Substring(0, 10));
+            scp = new Cxas.Dimse.DimseStorageScp(new Cxas.Dimse.StorageScpOptions { Port = port, AeTitle = aeTitle, SpoolDirectory = spool });
+            scp.Start();
+            Open[(aeTitle, port)] = scp;
+            return scp;
+        }
     }
 }

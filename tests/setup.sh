@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 packages=(python3 python3-numpy python3-pil dcmtk dicom3tools python3-pydicom python3-gdcm libgdcm-tools
-          libcharls2 libopenjp2-7 chromium python3-torch orthanc orthanc-dicomweb openssh-server openssh-client
+          libcharls2 libopenjp2-7 chromium python3-torch orthanc orthanc-dicomweb openssh-server openssh-client openssl
           wine64 mono-devel)
 # node/npm may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -51,7 +51,26 @@ namespace Cxas.Dicom
         /// A Part 10 file: 128-byte preamble, "DICM", FileMetaInformationGroupLength, the <paramref name="meta"/> elements
         /// (group 0002), then <paramref name="dataset"/>.
         /// </summary>
-        public static void WritePart10(Stream output, DicomDataSetBuilder meta, DicomDataSetBuilder dataset)
+        public static void WritePart10(Stream output, DicomDataSetBuilder meta, DicomDataSetBuilder dataset) =>
+            dataset.WriteTo(WritePreambleAndMeta(output, meta));
+
+        /// <summary>The file meta elements of an object Cxas writes or receives (PS3.10 7.1), group length excluded.</summary>
+        public static DicomDataSetBuilder FileMeta(string sopClass, string sopInstance, string transferSyntax) => new DicomDataSetBuilder()
+            .Bytes(Dicom.Tags.FileMetaInformationVersion, "OB", new byte[] { 0, 1 })
+            .Text(Dicom.Tags.MediaStorageSopClassUid, "UI", sopClass)
+            .Text(Dicom.Tags.MediaStorageSopInstanceUid, "UI", sopInstance)
+            .Text(Dicom.Tags.TransferSyntaxUid, "UI", transferSyntax)
+            .Text(Dicom.Tags.ImplementationClassUid, "UI", DicomUid.ImplementationClass)
+            .Text(Dicom.Tags.ImplementationVersionName, "SH", DicomUid.ImplementationVersion);
+
+        /// <summary>A Part 10 file around a data set already encoded (as a DIMSE peer sent it) in the meta's transfer syntax.</summary>
+        public static void WritePart10Encoded(Stream output, DicomDataSetBuilder meta, byte[] encodedDataset)
+        {
+            WritePreambleAndMeta(output, meta);
+            output.Write(encodedDataset, 0, encodedDataset.Length);
+        }
+
+        private static DicomWriter WritePreambleAndMeta(Stream output, DicomDataSetBuilder meta)
         {
             var metaBytes = new MemoryStream();
             meta.WriteTo(new DicomWriter(metaBytes));
@@ -61,7 +80,7 @@ namespace Cxas.Dicom
             writer.UL(Dicom.Tags.FileMetaInformationGroupLength, (uint)metaBytes.Length);
             metaBytes.Position = 0;
             metaBytes.CopyTo(output);
-            dataset.WriteTo(writer);
+            return writer;
         }
 
         private DicomDataSetBuilder Add(uint tag, Action<DicomWriter> write)

@@ -25,6 +25,9 @@ namespace Cxas.DicomWeb
         /// <summary>The connection it was found with (credentials stay in it, never in the object's visible properties).</summary>
         internal DicomWebClient? Client { get; set; }
 
+        /// <summary>How an instance that did not come from DICOMweb is fetched as Part 10 bytes (DIMSE C-GET, a spool file).</summary>
+        internal Func<System.Threading.CancellationToken, byte[]>? Retrieve { get; set; }
+
         /// <summary>SOP classes and modalities that are not images: structured reports, presentation states, SEGs, documents.</summary>
         private static readonly HashSet<string> NonImageModalities = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
         {
@@ -60,6 +63,8 @@ namespace Cxas.DicomWeb
         /// </summary>
         public InputFile ToInput()
         {
+            var retrieve = Retrieve;
+            if (retrieve != null) return new InputFile(Uri, null, () => new Cxas.Dicom.DicomImageReader().Read(Uri, retrieve(default)));
             var client = Client ?? throw new CxasException(CxasErrorKind.InvalidArgument,
                 $"'{Uri}' has no DICOMweb connection: pass instances that Find-CxasDicomInstance found.", Uri);
             return new InputFile(Uri, null, () => client.LoadImage(this));

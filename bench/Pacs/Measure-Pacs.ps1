@@ -17,20 +17,11 @@ param(
     [switch] $Store
 )
 $ErrorActionPreference = 'Stop'
-$root = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
-$shared = Join-Path $root '../shared/dicom/real'
-. (Join-Path $root 'tests/Pester/Orthanc.ps1')
-Import-Module (Join-Path $root 'out/Cxas/Cxas.psd1') -Force
-$modelArgs = @{ Device = 'Cpu'; WarningAction = 'SilentlyContinue' }
-if ($Model) { $modelArgs.Model = $Model }
-
-$work = Join-Path ([IO.Path]::GetTempPath()) ('cxas-pacs-bench-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
-$files = Join-Path $work 'files'
-$server = $null
+. (Join-Path $PSScriptRoot 'BenchSetup.ps1')
+$server = $null; $bench = $null
 try {
-    & /usr/bin/python3 (Join-Path $PSScriptRoot 'make_instances.py') $shared $files $Count
-    if ($LASTEXITCODE -ne 0) { throw 'could not write the benchmark instances' }
-    $paths = @(Get-ChildItem $files -Filter *.dcm | Sort-Object Name | ForEach-Object FullName)
+    $bench = Start-CxasPacsBench -Count $Count -Model $Model -Name pacs
+    $shared = $bench.Shared; $modelArgs = $bench.ModelArgs; $files = $bench.Files; $paths = $bench.Paths
     $server = Start-CxasTestOrthanc
     $auth = @{ Credential = $server.Credential; AllowUnencryptedAuthentication = $true }
     for ($i = 0; $i -lt $paths.Count; $i += 10) { Send-CxasStow $server @($paths | Select-Object -Skip $i -First 10) | Out-Null }
@@ -77,8 +68,4 @@ try {
     if ($Store) { "STOW-RS   : {0,6:N2} s  {1,6:N2} SEGs/s (existence check + store, -Force)" -f (& $median $stow), ($paths.Count / (& $median $stow)) }
     "runs (s)  : disk {0}; PACS {1}" -f (($disk | ForEach-Object { $_.ToString('N2') }) -join ' '), (($pacs | ForEach-Object { $_.ToString('N2') }) -join ' ')
 }
-finally {
-    Stop-CxasTestOrthanc $server -Remove
-    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
-    Remove-Module Cxas -ErrorAction SilentlyContinue
-}
+finally { Stop-CxasPacsBench $bench $server }

@@ -24,7 +24,8 @@ function Get-CxasOrthancDicomWebPlugin {
 
 # Starts Orthanc; -Folder reuses an existing storage (a restart). Returns Uri (DICOMweb root), Rest (REST root), User,
 # Password, Credential, Folder, Port, Process.
-function Start-CxasTestOrthanc([string] $Folder, [int] $Port = 0, [string] $Password) {
+# -Extra adds or replaces configuration keys (the DIMSE tests turn the DICOM server on with a port and modalities).
+function Start-CxasTestOrthanc([string] $Folder, [int] $Port = 0, [string] $Password, [hashtable] $Extra) {
     $exe = Get-CxasOrthancExe
     $plugin = Get-CxasOrthancDicomWebPlugin
     if (-not $exe -or -not $plugin) { throw 'Orthanc or its DICOMweb plugin is not installed (apt-get install orthanc orthanc-dicomweb).' }
@@ -51,6 +52,7 @@ function Start-CxasTestOrthanc([string] $Folder, [int] $Port = 0, [string] $Pass
         Plugins = @($plugin)
         DicomWeb = @{ Enable = $true; Root = '/dicom-web/'; EnableWado = $false; StudiesMetadata = 'MainDicomTags'; SeriesMetadata = 'MainDicomTags' }
     }
+    if ($Extra) { foreach ($key in $Extra.Keys) { $config[$key] = $Extra[$key] } }
     $configFile = Join-Path $Folder 'orthanc.json'
     $config | ConvertTo-Json -Depth 5 | Set-Content -Path $configFile -Encoding utf8
     $psi = [Diagnostics.ProcessStartInfo]::new($exe)
@@ -125,4 +127,25 @@ function Send-CxasStow($Server, [string[]] $Path) {
     Invoke-RestMethod "$($Server.Uri)/studies" -Method Post -Body $body.ToArray() `
         -ContentType "multipart/related; type=`"application/dicom`"; boundary=$boundary" -Headers @{ Accept = 'application/dicom+json' } `
         -Credential $Server.Credential -AllowUnencryptedAuthentication
+}
+
+# The PACS tests segment with the closed-form test model (exact, fast) on the CPU, quietly: sets those defaults and
+# returns what they replaced, for Restore-CxasTestSegmentationDefaults.
+function Set-CxasTestSegmentationDefaults {
+    $saved = @{}
+    $defaults = @{ 'Invoke-CxasSegmentation:Model' = 'cxas-test'; 'Invoke-CxasSegmentation:Device' = 'Cpu'; 'Invoke-CxasSegmentation:WarningAction' = 'SilentlyContinue' }
+    foreach ($key in $defaults.Keys) {
+        if ($global:PSDefaultParameterValues.ContainsKey($key)) { $saved[$key] = $global:PSDefaultParameterValues[$key] }
+        $global:PSDefaultParameterValues[$key] = $defaults[$key]
+    }
+    $saved['#keys'] = @($defaults.Keys)
+    $saved
+}
+
+function Restore-CxasTestSegmentationDefaults([hashtable] $Saved) {
+    if (-not $Saved) { return }
+    foreach ($key in $Saved['#keys']) {
+        if ($Saved.ContainsKey($key)) { $global:PSDefaultParameterValues[$key] = $Saved[$key] }
+        else { $global:PSDefaultParameterValues.Remove($key) }
+    }
 }

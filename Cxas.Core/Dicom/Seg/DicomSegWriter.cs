@@ -81,7 +81,7 @@ namespace Cxas.Dicom.Seg
         /// by hand, or one that crossed a process boundary (<see cref="ResultTransfer"/> carries the public SourceInfo, not
         /// the captured attributes); when that file is gone or differs, the error or the size check below says so.
         /// </summary>
-        private static SegSource SourceOf(SegmentationResult result)
+        internal static SegSource SourceOf(SegmentationResult result)
         {
             if (!string.Equals(result.Source.Format, "DICOM", StringComparison.OrdinalIgnoreCase))
                 throw new CxasException(CxasErrorKind.NotSupported,
@@ -99,7 +99,7 @@ namespace Cxas.Dicom.Seg
             return present;
         }
 
-        private static string Version =>
+        internal static string Version =>
             typeof(DicomSegWriter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
             ?? typeof(DicomSegWriter).Assembly.GetName().Version?.ToString() ?? "0";
 
@@ -128,14 +128,7 @@ namespace Cxas.Dicom.Seg
             AddFrames(data, reference, content.Segments.Count);
             data.Bytes(Tags.PixelData, "OB", PackFrames(masks, classes));
 
-            var meta = new DicomDataSetBuilder()
-                .Bytes(Tags.FileMetaInformationVersion, "OB", new byte[] { 0, 1 })
-                .Text(Tags.MediaStorageSopClassUid, "UI", SegmentationStorage)
-                .Text(Tags.MediaStorageSopInstanceUid, "UI", instance)
-                .Text(Tags.TransferSyntaxUid, "UI", TransferSyntaxes.ExplicitLittle)
-                .Text(Tags.ImplementationClassUid, "UI", DicomUid.ImplementationClass)
-                .Text(Tags.ImplementationVersionName, "SH", DicomUid.ImplementationVersion);
-            DicomDataSetBuilder.WritePart10(output, meta, data);
+            DicomDataSetBuilder.WritePart10(output, DicomDataSetBuilder.FileMeta(SegmentationStorage, instance, TransferSyntaxes.ExplicitLittle), data);
         }
 
         /// <summary>The segments: one per class, numbered from 1, made AUTOMATICally by the model.</summary>
@@ -159,7 +152,7 @@ namespace Cxas.Dicom.Seg
         }
 
         /// <summary>Patient, Patient Study and General Study: copied from the source.</summary>
-        private static void AddPatientAndStudy(DicomDataSetBuilder data, SegSource source, SourceReference reference)
+        internal static void AddPatientAndStudy(DicomDataSetBuilder data, SegSource source, SourceReference reference)
         {
             foreach (var (tag, vr) in SegSource.Copied)
                 if (tag != Tags.SpecificCharacterSet || source.Has(tag)) data.Bytes(tag, vr, source.Value(tag));
@@ -287,7 +280,7 @@ namespace Cxas.Dicom.Seg
             .Text(Tags.CodeMeaning, "LO", code.Meaning);
 
         /// <summary>The source instance as the SEG references it; refuses a source without the UIDs a reference needs.</summary>
-        private sealed class SourceReference
+        internal sealed class SourceReference
         {
             public SourceReference(SegSource source)
             {

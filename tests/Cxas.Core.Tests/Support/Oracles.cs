@@ -19,6 +19,7 @@ namespace Cxas.Core.Tests
             ["dciodvfy"] = "apt-get install dicom3tools",
             ["dcentvfy"] = "apt-get install dicom3tools",
             ["gdcmconv"] = "apt-get install libgdcm-tools",
+            ["openssl"] = "apt-get install openssl",
             ["libcharls"] = "apt-get install libcharls2",
             ["flock"] = "apt-get install util-linux",
         };
