@@ -59,6 +59,7 @@ namespace Cxas.Export
                 var stream = TryOpen(path);
                 if (stream != null)
                 {
+                    IO.AtomicOutput.HideOnWindows(path);
                     lock (HeldHere) HeldHere[path] = new Held { Stream = stream, Count = 1 };
                     return new OutputOwnership(path);
                 }

@@ -264,9 +264,7 @@ namespace Cxas.Export
                         throw new CxasException(CxasErrorKind.InvalidData, $"The output plan '{_journalPath}' is a link or a folder; it is not followed.", _journalPath);
                     if (_journalUnusable || info.Exists && info.Length == 0) File.Delete(_journalPath);
                     var stream = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-                    // Hidden on Windows, as the leading dot makes it elsewhere (Explorer and Get-ChildItem leave it out).
-                    if (Path.DirectorySeparatorChar == '\\')
-                        File.SetAttributes(_journalPath, File.GetAttributes(_journalPath) | FileAttributes.Hidden);
+                    AtomicOutput.HideOnWindows(_journalPath);
                     _journal = new StreamWriter(stream, new UTF8Encoding(false));
                 }
                 _journal.Write(planned.RelativeBase + "\t" + planned.InputPath + "\n");

@@ -30,6 +30,22 @@ namespace Cxas.IO
         public static bool IsTemporaryName(string name) => TempPattern.IsMatch(name);
 
         /// <summary>
+        /// Gives what a run keeps for itself in an output folder (the plan's journal, its lock file, the result records)
+        /// the Hidden attribute on Windows, as the leading dot of their names hides them elsewhere: Explorer and
+        /// Get-ChildItem then list only the outputs. Best effort: a file system without attributes leaves them shown.
+        /// </summary>
+        public static void HideOnWindows(string path)
+        {
+            if (Path.DirectorySeparatorChar != '\\') return;
+            try
+            {
+                var attributes = File.GetAttributes(path);
+                if ((attributes & FileAttributes.Hidden) == 0) File.SetAttributes(path, attributes | FileAttributes.Hidden);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+        }
+
+        /// <summary>
         /// Removes abandoned Cxas temporaries directly inside <paramref name="directory"/> (not below it): those written on this
         /// machine by a process that no longer runs, and those older than <see cref="StaleAge"/>. Returns how many were removed.
         /// </summary>

@@ -64,6 +64,7 @@ namespace Cxas.Runs
             if (form == null) return; // beyond the transfer bound: a rerun segments it again
             var path = PathFor(planned.InputPath);
             _plan.PrepareDirectory(_folder);
+            AtomicOutput.HideOnWindows(_folder);
             _plan.EnsureNoLink(path);
             AtomicOutput.WriteFile(path, overwrite: true, stream => stream.Write(form, 0, form.Length));
         }
