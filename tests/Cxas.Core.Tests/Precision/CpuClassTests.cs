@@ -42,7 +42,7 @@ namespace Cxas.Core.Tests.Precision
         public void ThisMachinesClassMatchesTheKernelsFlags()
         {
             var flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal));
-            var set = new HashSet<string>(flags.Substring(flags.IndexOf(':') + 1).Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            var set = new HashSet<string>(flags.Substring(flags.IndexOf(':') + 1).Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries));
             Assert.Equal(CpuClass.ClassifyFlags(set), CpuClass.Current);
             var model = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("model name", StringComparison.Ordinal));
             Assert.Equal(model.Substring(model.IndexOf(':') + 1).Trim(), CpuClass.Model);
