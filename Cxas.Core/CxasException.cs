@@ -54,6 +54,8 @@ namespace Cxas
         NameNewModel,
         /// <summary>Install the reference model (once; from a file already downloaded if there is one).</summary>
         InstallReferenceModel,
+        /// <summary>CUDA was asked for and the companion module with the CUDA provider is not installed.</summary>
+        InstallCudaCompanion,
         /// <summary>Raise the download size limit, if the file really is that large.</summary>
         RaiseSizeLimit,
         /// <summary>Allow a download more time, or download it elsewhere and give the file.</summary>

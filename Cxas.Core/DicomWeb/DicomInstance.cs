@@ -66,7 +66,7 @@ namespace Cxas.DicomWeb
             var retrieve = Retrieve;
             if (retrieve != null) return new InputFile(Uri, null, () => new Cxas.Dicom.DicomImageReader().Read(Uri, retrieve(default)));
             var client = Client ?? throw new CxasException(CxasErrorKind.InvalidArgument,
-                $"'{Uri}' has no DICOMweb connection: pass instances that Find-CxasDicomInstance found.", Uri);
+                $"'{Uri}' has no DICOMweb connection: pass instances that a search of the server found.", Uri);
             return new InputFile(Uri, null, () => client.LoadImage(this));
         }
 

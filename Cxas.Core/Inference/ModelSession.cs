@@ -123,7 +123,9 @@ namespace Cxas.Inference
                 {
                     using var options = NewOptions();
                     var why = cuda(options, device.Index);
-                    if (why != null) throw new CxasException(CxasErrorKind.Device, why);
+                    if (why != null)
+                        throw new CxasException(CxasErrorKind.Device, why, remedy:
+                            NativeRuntime.Directory != null && !NativeRuntime.HasCudaProvider ? CxasRemedy.InstallCudaCompanion : CxasRemedy.None);
                     session = new InferenceSession(model.OnnxPath, options);
                 }
                 else
@@ -159,7 +161,7 @@ namespace Cxas.Inference
                        $"(available: {string.Join(", ", Env.Value.GetAvailableProviders())}).";
             if (NativeRuntime.Directory != null && !NativeRuntime.HasCudaProvider)
                 return $"CUDA device {index} was requested, but the CUDA provider is not installed: it comes in the companion " +
-                       $"module {NativeRuntime.CudaModuleName} (Install-PSResource {NativeRuntime.CudaModuleName}, the same version as Cxas).";
+                       $"module {NativeRuntime.CudaModuleName}, of the same version as Cxas.";
             try
             {
                 options.AppendExecutionProvider_CUDA(index);

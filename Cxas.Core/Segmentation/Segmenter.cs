@@ -6,11 +6,16 @@ using Cxas.Inference;
 
 namespace Cxas.Segmentation
 {
-    /// <summary>Runs one model on one device over decoded images, exactly as the reference pipeline does.</summary>
+    /// <summary>
+    /// Runs one model on one device over decoded images, exactly as the reference pipeline does. Safe to call from
+    /// several threads: the input buffers are reused, so filling one and running the model on it happen under one lock
+    /// of this segmenter's (masks are built per call).
+    /// </summary>
     public sealed class Segmenter
     {
         private readonly ModelSession _session;
         private readonly float[] _input;
+        private readonly object _inputGate = new object();
 
         public Segmenter(CxasModel model, DeviceSpec device)
         {
@@ -33,10 +38,13 @@ namespace Cxas.Segmentation
         {
             var manifest = _session.Model.Manifest;
             var watch = Stopwatch.StartNew();
-            ModelInput.Fill(image.Raster, _session.InputWidth, _session.InputHeight, manifest.Input.Mean, manifest.Input.Std, _input);
             var masks = new MaskSet(manifest.Labels, _session.InputWidth, _session.InputHeight, image.Width, image.Height);
             float cut = manifest.LogitThreshold;
-            _session.Run(_input, logits => masks.SetFromLogits(logits, cut));
+            lock (_inputGate)
+            {
+                ModelInput.Fill(image.Raster, _session.InputWidth, _session.InputHeight, manifest.Input.Mean, manifest.Input.Std, _input);
+                _session.Run(_input, logits => masks.SetFromLogits(logits, cut));
+            }
             watch.Stop();
             var result = new SegmentationResult(image.Info, image.Width, image.Height, manifest.Name, _session.Model.Directory,
                 _session.Device.ToString(), masks, decodeTime, watch.Elapsed) { ModelVersion = manifest.Version ?? "" };
@@ -55,15 +63,16 @@ namespace Cxas.Segmentation
             var manifest = _session.Model.Manifest;
             int w = _session.InputWidth, h = _session.InputHeight, size = 3 * w * h;
             var watch = Stopwatch.StartNew();
-            if (_batchInput == null || _batchInput.Length < images.Count * size) _batchInput = new float[images.Count * size];
             var masks = new MaskSet[images.Count];
-            for (int i = 0; i < images.Count; i++)
-            {
-                ModelInput.Fill(images[i].Raster, w, h, manifest.Input.Mean, manifest.Input.Std, _batchInput.AsSpan(i * size, size));
-                masks[i] = new MaskSet(manifest.Labels, w, h, images[i].Width, images[i].Height);
-            }
+            for (int i = 0; i < images.Count; i++) masks[i] = new MaskSet(manifest.Labels, w, h, images[i].Width, images[i].Height);
             float cut = manifest.LogitThreshold;
-            _session.RunBatch(_batchInput, images.Count, (i, logits) => masks[i].SetFromLogits(logits, cut));
+            lock (_inputGate)
+            {
+                if (_batchInput == null || _batchInput.Length < images.Count * size) _batchInput = new float[images.Count * size];
+                for (int i = 0; i < images.Count; i++)
+                    ModelInput.Fill(images[i].Raster, w, h, manifest.Input.Mean, manifest.Input.Std, _batchInput.AsSpan(i * size, size));
+                _session.RunBatch(_batchInput, images.Count, (i, logits) => masks[i].SetFromLogits(logits, cut));
+            }
             watch.Stop();
             var share = TimeSpan.FromTicks(watch.Elapsed.Ticks / images.Count);
             var results = new SegmentationResult[images.Count];

@@ -66,7 +66,7 @@ Import-Module Cxas
 @(`$r | Where-Object { `$_ -is [Cxas.Segmentation.SegmentationResult] }).Count
 (`$r | Where-Object { `$_ -is [System.Management.Automation.VerboseRecord] -and `$_.Message -like '*ONNX Runtime from*' }).Message
 (Get-CxasModel | Where-Object IsDefault).Name
-try { Invoke-CxasSegmentation '$Samples' -Device Cuda | Out-Null; 'no error' } catch { `$_.Exception.Message }
+try { Invoke-CxasSegmentation '$Samples' -Device Cuda | Out-Null; 'no error' } catch { `$_.Exception.Message; `$_.ErrorDetails.RecommendedAction }
 "@
         $lines[0] | Should -BeLike "$Home2*"
         $lines[1] | Should -Be '2'
@@ -74,6 +74,7 @@ try { Invoke-CxasSegmentation '$Samples' -Device Cuda | Out-Null; 'no error' } c
         $lines[2] | Should -BeLike "*ONNX Runtime from Cxas (*$([IO.Path]::Combine('native', $rid)))*"
         $lines[3] | Should -Be 'cxas-anatomy-r18'
         $lines[4] | Should -BeLike "*$Companion*"
+        $lines[5] | Should -BeLike "Install it with Install-PSResource $Companion *"
         @(Get-ChildItem $out -Directory).Count | Should -Be 2
         @(Get-ChildItem (Join-Path $out '00000001_000') -Filter *.png).Count | Should -Be 9
     }

@@ -9,7 +9,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 fixture="$work/report.html"
 CXAS_REPORT_FIXTURE="$fixture" dotnet test "$root/tests/Cxas.Core.Tests" --nologo -v q \
-  --filter "FullyQualifiedName~Cxas.Core.Tests.Features.ReportTests.WritesTheBrowserFixture"
+  --filter "FullyQualifiedName~Cxas.Core.Tests.Reporting.ReportTests.WritesTheBrowserFixture"
 test -s "$fixture" && test -s "$fixture.expect.json"
 cd "$here"
 # playwright-core never downloads browsers; it drives the system Chromium.

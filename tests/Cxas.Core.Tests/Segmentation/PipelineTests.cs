@@ -30,6 +30,24 @@ namespace Cxas.Core.Tests.Segmentation
             return rgb;
         }
 
+        [Fact]
+        public void OneSegmenterServesSeveralThreadsAtOnce()
+        {
+            // The segmenter reuses its input buffer; callers on several threads (a library user's Parallel.For) must
+            // still each get the masks of their own image, the ones a call alone gives.
+            const int classes = 6, size = 64, images = 8;
+            var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, classes, size));
+            var segmenter = new Segmenter(model, DeviceSpec.Cpu);
+            var sources = Enumerable.Range(0, images)
+                .Select(i => new SourceImage(new Rgb24Raster(size, size, PatternRgb(size, size, 100 + i)), new SourceInfo { Path = $"p{i}.png" }))
+                .ToArray();
+            var alone = sources.Select(img => segmenter.Segment(img, TimeSpan.Zero).PixelCounts.Values.ToArray()).ToArray();
+            var together = new long[images * 6][];
+            System.Threading.Tasks.Parallel.For(0, together.Length, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 },
+                j => together[j] = segmenter.Segment(sources[j % images], TimeSpan.Zero).PixelCounts.Values.ToArray());
+            for (int j = 0; j < together.Length; j++) Assert.Equal(alone[j % images], together[j]);
+        }
+
         [Theory]
         [InlineData(64, 64, 64)]     // same size
         [InlineData(700, 300, 64)]   // wide, down and up
