@@ -56,6 +56,8 @@ namespace Cxas
         InstallReferenceModel,
         /// <summary>CUDA was asked for and the companion module with the CUDA provider is not installed.</summary>
         InstallCudaCompanion,
+        /// <summary>Inputs an earlier run finished are answered from its records; overwriting segments and writes them again.</summary>
+        RedoFinished,
         /// <summary>Raise the download size limit, if the file really is that large.</summary>
         RaiseSizeLimit,
         /// <summary>Allow a download more time, or download it elsewhere and give the file.</summary>

@@ -27,6 +27,7 @@ internal sealed class CmdletRunHost : IRunHost
     public bool Stopping => _cmdlet.Stopping;
     public void Verbose(string message) => _cmdlet.WriteVerbose(message);
     public void Warning(string message) => _cmdlet.WriteWarning(message);
+    public string? Advice(CxasRemedy remedy) => CxasCmdlet.Advice(remedy);
 
     public void InputFailed(Exception error, string path)
     {

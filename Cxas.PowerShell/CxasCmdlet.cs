@@ -82,6 +82,7 @@ public abstract class CxasCmdlet : PSCmdlet
             case CxasRemedy.AllowUnencrypted: return "use https, or -AllowUnencryptedAuthentication if the connection is otherwise protected (e.g. loopback)";
             case CxasRemedy.TrustCertificate: return "install its CA, or use -SkipCertificateCheck for a test server";
             case CxasRemedy.NameNewModel: return "give the model a name with -Name";
+            case CxasRemedy.RedoFinished: return "use -Force to segment and write them again";
             case CxasRemedy.InstallCudaCompanion:
                 return $"install it with Install-PSResource {Cxas.Models.NativeRuntime.CudaModuleName} (the same version as Cxas); it needs CUDA {Cxas.Models.NativeRuntime.CudaMajor} and cuDNN 9";
             case CxasRemedy.RaiseSizeLimit: return "if the checkpoint really is this large, raise -MaximumSizeMB";

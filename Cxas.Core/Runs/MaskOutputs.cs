@@ -19,6 +19,9 @@ namespace Cxas.Runs
     public sealed class MaskOutputs : IDisposable
     {
         private readonly IRunHost _host;
+
+        /// <summary>" (the caller's words for <paramref name="remedy"/>)", or nothing.</summary>
+        private string Hint(CxasRemedy remedy) => _host.Advice(remedy) is string advice ? $" ({advice})" : "";
         private readonly OutputPlan _plan;
         private readonly MaskExporter _exporter;
         private readonly bool _force;
@@ -151,9 +154,9 @@ namespace Cxas.Runs
                 if (!runLevel && !_force && IsWritten(planned, group, result, classes))
                 {
                     if (_resume || MaskExporter.IsFolderFormat(group[0]))
-                        _host.Verbose($"'{target}' already holds what is asked (use -Force to write it again).");
+                        _host.Verbose($"'{target}' already holds what is asked{Hint(CxasRemedy.Overwrite)}.");
                     else if (_noClobber)
-                        _host.Warning($"Skipped '{target}': it already exists (-NoClobber).");
+                        _host.Warning($"Skipped '{target}': it already exists and is kept, as asked.");
                     else
                         _host.OutputFailed(new CxasException(CxasErrorKind.AlreadyExists,
                             $"'{target}' was written by an earlier export (perhaps with other classes); it is kept.", target, remedy: CxasRemedy.Overwrite), result.Path);
@@ -161,7 +164,7 @@ namespace Cxas.Runs
                 }
                 if (_noClobber && !runLevel && Exists(target) && !planned.Recorded)
                 {
-                    _host.Warning($"Skipped '{target}': it already exists (-NoClobber).");
+                    _host.Warning($"Skipped '{target}': it already exists and is kept, as asked.");
                     continue;
                 }
                 var action = runLevel ? $"Add {result.FileName} to COCO file" : $"Write {MaskExporter.GroupName(group)} masks of {result.FileName}";
@@ -177,7 +180,7 @@ namespace Cxas.Runs
                 {
                     if (runLevel && ex is CxasException cx && cx.Kind == CxasErrorKind.AlreadyExists && _noClobber)
                     {
-                        _host.Warning($"Skipped '{target}': it already exists (-NoClobber).");
+                        _host.Warning($"Skipped '{target}': it already exists and is kept, as asked.");
                         _cocoDeclined = true;
                         continue;
                     }

@@ -89,7 +89,8 @@ namespace Cxas.Runs
                 foreach (var record in _outputs.Complete()) _host.Verbose($"Wrote '{record.OutputPath}'.");
             if (_skipped > 0)
                 _host.Warning($"Skipped {_skipped} input(s) whose outputs were already written by an earlier run" +
-                              (_options.SkipFinished ? "" : ": their results are that run's") + " (use -Force to redo them).");
+                              (_options.SkipFinished ? "" : ": their results are that run's") +
+                              (_host.Advice(CxasRemedy.RedoFinished) is string advice ? $" ({advice})." : "."));
         }
 
         /// <summary>The run so far; <paramref name="inputErrors"/> counts every failed input the caller reported (its own and the run's).</summary>

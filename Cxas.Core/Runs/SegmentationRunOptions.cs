@@ -57,6 +57,9 @@ namespace Cxas.Runs
         bool Stopping { get; }
         void Verbose(string message);
         void Warning(string message);
+        /// <summary>The caller's words for a remedy the run suggests (the cmdlets name their parameters: "use -Force to
+        /// ..."), or null for none; Core's own messages name no cmdlet or parameter.</summary>
+        string? Advice(CxasRemedy remedy);
         /// <summary>An input failed (not decoded, not segmented): the other inputs go on.</summary>
         void InputFailed(Exception error, string path);
         /// <summary>An output of an input (or of the run) failed.</summary>

@@ -98,6 +98,7 @@ sealed class ConsoleRunHost : IRunHost
     public bool Stopping => false;
     public void Verbose(string message) { }
     public void Warning(string message) => Console.WriteLine($"  warning: {message}");
+    public string? Advice(Cxas.CxasRemedy remedy) => null;
     public void InputFailed(Exception error, string path) { Failures++; Console.WriteLine($"  error: {path}: {error.Message}"); }
     public void OutputFailed(Exception error, string? target) { Failures++; Console.WriteLine($"  export error: {target}: {error.Message}"); }
     public void Step(string path) { }
