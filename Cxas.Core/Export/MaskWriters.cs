@@ -38,7 +38,7 @@ namespace Cxas.Export
         }
 
         public MaskFormat Format { get; }
-        /// <summary>The name the cmdlets and the README use ("dicom-seg").</summary>
+        /// <summary>The name the cmdlets and the documentation use ("dicom-seg").</summary>
         public string Name { get; }
         /// <summary>Other names accepted for it ("jpeg" for jpg).</summary>
         public IReadOnlyList<string> Aliases { get; }

@@ -29,7 +29,7 @@ namespace Cxas.Imaging
     /// <summary>What a PNG or JPEG decode may allocate, as a function of the pixels its header declares.</summary>
     public static class ImageLimits
     {
-        /// <summary>Bytes a PNG or JPEG decode may allocate for each pixel its header declares (see README, Errors).</summary>
+        /// <summary>Bytes a PNG or JPEG decode may allocate for each pixel its header declares (see docs/using.md, Errors).</summary>
         public const int DecodeBytesPerPixel = 16;
         /// <summary>Bytes a PNG or JPEG decode may allocate whatever the image's size: buffers, tables, metadata (at most 1 MiB a chunk).</summary>
         public const long DecodeFixedBytes = 8L << 20;

@@ -90,7 +90,7 @@ namespace Cxas.Precision
         /// Convolutions (in graph order) at the start that stay float, with their input and the Relu after them.
         /// Default 1: the first convolution reads the normalised image itself, and keeping it float (at most 6.5% of the
         /// default model's arithmetic) raised the default model's pixel agreement from 99.69% to 99.83% and its
-        /// weakest class from 98.8% to 99.3% (README, Precision). 0 quantizes the model input too.
+        /// weakest class from 98.8% to 99.3% (docs/benchmarks.md, Int8 and fp16). 0 quantizes the model input too.
         /// </summary>
         public int FloatFirstConvolutions { get; set; } = 1;
         /// <summary>Convolutions before the head (in graph order) that stay float.</summary>
@@ -100,7 +100,7 @@ namespace Cxas.Precision
         /// -sum over inputs and taps of (dequantized w - w) * mean of the input channel (from calibration). On by default:
         /// with 8-bit weights it changed no figure of the default model's agreement, but with the 7-bit weights of U8S7 it
         /// recovers most of their loss (validation split: pixel agreement 99.754 % -> 99.800 %, largest Dice change
-        /// 0.0053 -> 0.0036; 8-bit weights: 99.808 %, 0.0018; README, Precision).
+        /// 0.0053 -> 0.0036; 8-bit weights: 99.808 %, 0.0018; docs/benchmarks.md, Int8 and fp16).
         /// </summary>
         public bool BiasCorrection { get; set; } = true;
         /// <summary>

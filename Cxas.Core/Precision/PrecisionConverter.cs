@@ -34,7 +34,7 @@ namespace Cxas.Precision
         public double MinPixelAgreement { get; set; } = 0.995;
         /// <summary>
         /// Calibration percentile per image (100: min and max); see <see cref="ActivationCalibrator"/>. 99.99 measured best
-        /// on the default model's validation split (README, Precision).
+        /// on the default model's validation split (docs/benchmarks.md, Int8 and fp16).
         /// </summary>
         public double CalibrationPercentile { get; set; } = 99.99;
         /// <summary>Ranges are the mean of the calibration images' ranges instead of their union.</summary>

@@ -9,13 +9,13 @@ namespace Cxas.Core.Tests.Dicom
     /// <list type="bullet">
     /// <item>pydicom decodes the pixels: Cxas decodes them alike (stored values of frame 0, and the grey image its
     /// documented pipeline makes, against the same pipeline built from pydicom's LUT functions), or refuses the file as
-    /// NotSupported for one of the reasons the README lists (<see cref="NotSupportedKinds"/>).</item>
+    /// NotSupported for one of the reasons docs/dicom.md lists (<see cref="NotSupportedKinds"/>).</item>
     /// <item>pydicom finds no pixels or fails: Cxas fails too, with a <see cref="CxasException"/> naming the file.</item>
     /// </list>
     /// </summary>
     public sealed class PydicomCorpusTests : IDisposable
     {
-        /// <summary>What Cxas refuses on purpose (README, "Not supported"): a fragment of the NotSupported message and why.</summary>
+        /// <summary>What Cxas refuses on purpose (docs/dicom.md, "Not supported"): a fragment of the NotSupported message and why.</summary>
         internal static readonly (string Message, string Why)[] NotSupportedKinds =
         {
             ("1 bits allocated per sample are not supported", "bit-packed binary images (segmentations), not radiographs"),

@@ -3,15 +3,15 @@ using Cxas.Export;
 
 namespace Cxas.Core.Tests.Export
 {
-    /// <summary>The registry of mask output formats is the one list: the README documents exactly it, parsing reads it.</summary>
+    /// <summary>The registry of mask output formats is the one list: docs/using.md documents exactly it, parsing reads it.</summary>
     public class MaskWriterRegistryTests
     {
-        /// <summary>The first-column names of the table under the README heading "Output layouts".</summary>
-        private static string[] ReadmeOutputFormats()
+        /// <summary>The first-column names of the table under the heading "Output layouts" in docs/using.md.</summary>
+        private static string[] DocumentedOutputFormats()
         {
-            var lines = File.ReadAllLines(Path.Combine(TestSupport.RepoRoot, "README.md"));
+            var lines = File.ReadAllLines(Path.Combine(TestSupport.RepoRoot, "docs", "using.md"));
             int heading = Array.FindIndex(lines, l => l.StartsWith("#", StringComparison.Ordinal) && l.Contains("Output layouts"));
-            Assert.True(heading >= 0, "README has no 'Output layouts' heading.");
+            Assert.True(heading >= 0, "docs/using.md has no 'Output layouts' heading.");
             var table = lines.Skip(heading + 1).SkipWhile(l => !l.StartsWith("|", StringComparison.Ordinal)).TakeWhile(l => l.StartsWith("|", StringComparison.Ordinal)).ToArray();
             Assert.True(table.Length > 2, "No table under 'Output layouts'.");
             return table.Skip(2) // header and separator
@@ -21,9 +21,9 @@ namespace Cxas.Core.Tests.Export
         }
 
         [Fact]
-        public void ReadmeTableListsExactlyTheRegisteredFormats()
+        public void DocumentedTableListsExactlyTheRegisteredFormats()
         {
-            var documented = ReadmeOutputFormats();
+            var documented = DocumentedOutputFormats();
             Assert.Equal(documented.Length, documented.Distinct().Count());
             // Formats a test registers (named "test-...") are not the product's.
             Assert.Equal(MaskWriters.Names.Where(n => !n.StartsWith("test-", StringComparison.Ordinal)).OrderBy(n => n, StringComparer.Ordinal),
