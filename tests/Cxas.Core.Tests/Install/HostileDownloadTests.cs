@@ -182,10 +182,12 @@ namespace Cxas.Core.Tests.Install
             var ex = InstallFails(request);
             Assert.Equal(CxasErrorKind.Network, ex.Kind);
             Assert.Contains("deadline of 10 s", ex.Message);
-            Assert.Contains("3000 of 100000 bytes in 3 request(s)", ex.Message);
-            // Pauses of 2 s and 4 s fit in 10 s, the third (8 s) does not: three requests, each resuming where the last ended.
-            Assert.Equal(3, server.Log.Count);
-            Assert.Equal(new string?[] { null, "bytes=1000-", "bytes=2000-" }, server.Log.Select(r => r.Header("Range")));
+            // Pauses of 2 s and 4 s fit in 10 s, the third (8 s) never does: three requests on an idle machine, two when
+            // a loaded one makes the requests themselves slow; each resumes where the last ended.
+            int requests = server.Log.Count;
+            Assert.InRange(requests, 2, 3);
+            Assert.Contains($"{requests * 1000} of 100000 bytes in {requests} request(s)", ex.Message);
+            Assert.Equal(Enumerable.Range(0, requests).Select(i => i == 0 ? null : $"bytes={i * 1000}-"), server.Log.Select(r => r.Header("Range")));
             AssertNothingLeft();
         }
 
