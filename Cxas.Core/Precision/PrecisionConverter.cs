@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Cxas.Imaging;
-using Cxas.Import;
 using Cxas.IO;
 using Cxas.Models;
 using Cxas.Onnx;
