@@ -34,14 +34,14 @@ namespace Cxas.Models
         public bool IsValid => Manifest != null;
         /// <summary>fp32, int8 or fp16 (model.json's precision).</summary>
         public string Precision => Manifest?.Precision ?? "fp32";
-        /// <summary>Int8 models: the weight scheme (U8S7, U8S8, U8U8; see <see cref="Cxas.Precision.Int8Scheme"/>), else null.</summary>
-        public string? Int8Scheme => Manifest == null ? null : Cxas.Precision.Int8Portability.SchemeOf(Manifest)?.ToString();
+        /// <summary>Int8 models: the weight scheme (U8S7, U8S8, U8U8; see <see cref="Models.Int8Scheme"/>), else null.</summary>
+        public string? Int8Scheme => Manifest == null ? null : Int8Portability.SchemeOf(Manifest)?.ToString();
         /// <summary>The processor and instruction class the model's reduced-precision agreement was checked on, when recorded.</summary>
-        public string? CheckedOn => Manifest?.Provenance != null && Manifest.Provenance.TryGetValue(Cxas.Precision.PrecisionConverter.CheckedOnKey, out var on) ? on : null;
+        public string? CheckedOn => Manifest?.Provenance != null && Manifest.Provenance.TryGetValue(Int8Portability.CheckedOnKey, out var on) ? on : null;
         /// <summary>This machine's processor and instruction class (<see cref="CpuClass"/>), e.g. "AMD EPYC (AVX-512 VNNI)".</summary>
         public string ThisCpu => CpuClass.Description;
-        /// <summary>Why the model's checked agreement may not hold on this CPU, or null (see <see cref="Cxas.Precision.Int8Portability"/>).</summary>
-        public string? PrecisionNote => Manifest == null ? null : Cxas.Precision.Int8Portability.Note(Manifest, CpuClass.Current);
+        /// <summary>Why the model's checked agreement may not hold on this CPU, or null (see <see cref="Int8Portability"/>).</summary>
+        public string? PrecisionNote => Manifest == null ? null : Int8Portability.Note(Manifest, CpuClass.Current);
         public override string ToString() => Name;
     }
 
