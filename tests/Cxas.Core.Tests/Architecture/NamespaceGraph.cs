@@ -26,6 +26,18 @@ internal sealed class NamespaceGraph
 
     internal IEnumerable<string> Nodes => Edges.Keys.SelectMany(e => new[] { e.From, e.To }).Distinct();
 
+    /// <summary>The same graph with nodes merged by <paramref name="node"/> (say, a folder into its top-level folder).</summary>
+    internal NamespaceGraph Merge(Func<string, string> node)
+    {
+        var merged = new NamespaceGraph();
+        foreach (var edge in Edges.OrderBy(e => e.Key.From, StringComparer.Ordinal).ThenBy(e => e.Key.To, StringComparer.Ordinal))
+        {
+            var key = (node(edge.Key.From), node(edge.Key.To));
+            if (key.Item1 != key.Item2 && !merged.Edges.ContainsKey(key)) merged.Edges[key] = edge.Value;
+        }
+        return merged;
+    }
+
     internal static NamespaceGraph Read(string assemblyPath)
     {
         using var stream = File.OpenRead(assemblyPath);

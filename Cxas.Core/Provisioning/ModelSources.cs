@@ -1,6 +1,7 @@
 using Cxas.Import;
+using Cxas.Models;
 
-namespace Cxas.Models.Install
+namespace Cxas.Provisioning
 {
     /// <summary>One place a model's checkpoint can be fetched from.</summary>
     public sealed class ModelSource
