@@ -116,10 +116,26 @@ public sealed class NamespaceCycleTests
         return cycle.Skip(first).Concat(cycle.Take(first));
     }
 
+    /// <summary>An acyclic graph's layers: 0 uses no other namespace, n uses some of layer n-1 and none higher.</summary>
+    private static IEnumerable<IGrouping<int, string>> Layers(NamespaceGraph graph)
+    {
+        var depth = new Dictionary<string, int>();
+        int Depth(string node)
+        {
+            if (depth.TryGetValue(node, out var d)) return d;
+            var uses = graph.Edges.Keys.Where(e => e.From == node).Select(e => Depth(e.To)).ToList();
+            return depth[node] = uses.Count == 0 ? 0 : uses.Max() + 1;
+        }
+        return graph.Nodes.GroupBy(Depth).OrderBy(g => g.Key);
+    }
+
     private static string Describe(NamespaceGraph graph, List<List<string>> cycles)
     {
         var text = new StringBuilder();
         text.AppendLine($"{graph.Nodes.Count()} namespaces, {graph.Edges.Count} edges, {cycles.Count} cycle(s)");
+        if (cycles.Count == 0)
+            foreach (var layer in Layers(graph))
+                text.AppendLine($"  layer {layer.Key}: {string.Join(", ", layer.OrderBy(n => n, StringComparer.Ordinal))}");
         foreach (var cycle in cycles)
         {
             text.AppendLine("cycle: " + string.Join(" -> ", cycle.Append(cycle[0])));
