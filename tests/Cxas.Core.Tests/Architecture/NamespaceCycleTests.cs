@@ -27,7 +27,7 @@ public sealed class NamespaceCycleTests
     }
 
     /// <summary>
-    /// The same at the top level: a sub-folder (Cxas.Dicom.Seg, Cxas.Models.Install) counts as its top-level folder, so a
+    /// The same at the top level: a sub-folder (Cxas.Dicom.Seg, Cxas.Dicom.Codecs) counts as its top-level folder, so a
     /// folder cannot hide a cycle in a sub-folder of the namespace it uses.
     /// </summary>
     [Fact]

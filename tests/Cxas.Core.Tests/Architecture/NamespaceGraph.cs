@@ -8,12 +8,15 @@ using System.Reflection.PortableExecutable;
 namespace Cxas.Core.Tests.Architecture;
 
 /// <summary>
-/// The dependency graph between Cxas.Core's namespaces (one node per folder: Cxas.Models, Cxas.Models.Install,
+/// The dependency graph between Cxas.Core's namespaces (one node per folder: Cxas.Models, Cxas.Dicom.Codecs,
 /// Cxas.Dicom.Seg, ...), read from the compiled assembly's metadata, not from source, so a <c>using</c> that is never
 /// used adds no edge and a fully qualified name cannot hide one. A type depends on every Core type its metadata names:
-/// base type and interfaces, generic constraints, field, property, event and method signatures, custom attributes,
+/// base type and interfaces, generic constraints, field, property, event and method signatures, custom attributes (their types; a typeof in an argument is not read),
 /// and every token in its method bodies (calls, field accesses, type tests, <c>ldtoken</c>, locals). Nested and
 /// compiler-generated types (lambdas' closures, iterators, async state machines) count as their enclosing type's.
+/// One use leaves no trace in metadata: a <c>const</c> is copied into its user by the compiler (an <c>ldstr</c> or
+/// <c>ldc</c>), so naming another namespace's constant is no edge here (and no load-time dependency either); keep
+/// shared constants in the lower layer all the same (<c>ModelNames.Reference</c>, <c>Int8Portability.SchemeKey</c>).
 /// <para>The composition root (<c>Cxas.Composition</c>, the module initializer that names every built-in format) is a
 /// node of its own, <see cref="CompositionRoot"/>: it sits above all other namespaces by design and nothing uses it.</para>
 /// </summary>
