@@ -11,8 +11,9 @@ namespace Cxas.Core.Tests.Architecture;
 /// The dependency graph between Cxas.Core's namespaces (one node per folder: Cxas.Models, Cxas.Dicom.Codecs,
 /// Cxas.Dicom.Seg, ...), read from the compiled assembly's metadata, not from source, so a <c>using</c> that is never
 /// used adds no edge and a fully qualified name cannot hide one. A type depends on every Core type its metadata names:
-/// base type and interfaces, generic constraints, field, property, event and method signatures, custom attributes (their types; a typeof in an argument is not read),
-/// and every token in its method bodies (calls, field accesses, type tests, <c>ldtoken</c>, locals). Nested and
+/// base type and interfaces, generic constraints, field, property, event and method signatures, custom attributes'
+/// types (a typeof in an attribute's arguments is not read), and every token in its method bodies (calls, field
+/// accesses, type tests, <c>ldtoken</c>, locals). Nested and
 /// compiler-generated types (lambdas' closures, iterators, async state machines) count as their enclosing type's.
 /// One use leaves no trace in metadata: a <c>const</c> is copied into its user by the compiler (an <c>ldstr</c> or
 /// <c>ldc</c>), so naming another namespace's constant is no edge here (and no load-time dependency either); keep
