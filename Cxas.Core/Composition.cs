@@ -1,12 +1,14 @@
 using System.Runtime.CompilerServices;
 using Cxas.Dicom;
+using Cxas.Dicom.Codecs;
 using Cxas.Imaging;
 
 namespace Cxas
 {
     /// <summary>
     /// The composition root: the one place that names every built-in image format, run by the runtime when Cxas.Core is
-    /// first used. It fills <see cref="ImageReaderConfiguration.Default"/> in recognition order (DICOM, PNG, JPEG, TIFF);
+    /// first used. It fills <see cref="ImageReaderConfiguration.Default"/> in recognition order (DICOM, PNG, JPEG, TIFF)
+    /// and the DICOM frame codecs (<see cref="FrameDecoders"/>);
     /// the imaging code never names a format it does not implement itself.
     /// <para>DICOM comes first because its signature, <c>DICM</c> at offset 128, follows a 128-byte preamble whose content
     /// is free (PS3.10 7.1): it may hold a TIFF header so that one file serves DICOM and TIFF readers both, and asked
@@ -24,6 +26,13 @@ namespace Cxas
             readers.Register(new PngReader());
             readers.Register(new JpegReader());
             readers.Register(new TiffReader());
+
+            // The DICOM frame codecs, named here rather than by the registry in Cxas.Dicom so that the codecs, which
+            // implement Cxas.Dicom's decoder contract, are the only side that names the other.
+            FrameDecoders.Register(RleDecoder.FrameDecoder);
+            FrameDecoders.Register(JpegDecoder.FrameDecoder);
+            FrameDecoders.Register(CharLs.FrameDecoder);
+            FrameDecoders.Register(OpenJpeg.FrameDecoder);
         }
     }
 }

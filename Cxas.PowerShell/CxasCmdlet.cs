@@ -14,7 +14,7 @@ public abstract class CxasCmdlet : PSCmdlet
     {
         var resolved = CxasModelCatalog.ForCmdlet(this).Resolve(string.IsNullOrWhiteSpace(model) ? null : CxasModelCatalog.ResolvePathArgument(this, model!));
         // An int8 model whose check does not carry over to this CPU (8-bit weights, no VNNI here) is used with a warning.
-        var note = Cxas.Precision.Int8Portability.Note(resolved.Manifest, CpuClass.Current);
+        var note = Int8Portability.Note(resolved.Manifest, CpuClass.Current);
         if (note != null) WriteWarning(note);
         return resolved;
     }

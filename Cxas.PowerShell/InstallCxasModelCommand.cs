@@ -2,7 +2,7 @@ using System.Net;
 using System.Threading;
 using Cxas.Import;
 using Cxas.Models;
-using Cxas.Models.Install;
+using Cxas.Provisioning;
 
 namespace Cxas.PowerShell;
 

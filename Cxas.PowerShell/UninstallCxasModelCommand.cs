@@ -1,4 +1,4 @@
-using Cxas.Models.Install;
+using Cxas.Provisioning;
 
 namespace Cxas.PowerShell;
 

@@ -80,7 +80,7 @@ namespace Cxas.Dicom
                 ViewPosition = ds.GetString(Tags.ViewPosition),
                 SopClassUid = ds.GetString(Tags.SopClassUid) ?? file.Meta.GetString(Tags.MediaStorageSopClassUid),
                 FrameOfReferenceUid = ds.GetString(Tags.FrameOfReferenceUid),
-                Seg = Seg.SegSource.From(file),
+                Seg = SegSource.From(file),
             };
             FillSpacing(ds, info);
             var d = DicomPixels.Describe(file);

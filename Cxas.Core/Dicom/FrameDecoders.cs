@@ -1,4 +1,3 @@
-using Cxas.Dicom.Codecs;
 using Cxas.Imaging;
 
 namespace Cxas.Dicom
@@ -86,6 +85,12 @@ namespace Cxas.Dicom
         }
     }
 
+    /// <summary>
+    /// A decoded frame: samples interleaved by component, at full resolution. The codecs' result type belongs to the
+    /// decoder contract here, so the codecs (Cxas.Dicom.Codecs) use this namespace and not the other way round.
+    /// </summary>
+    internal sealed record DecodedFrame(int Width, int Height, int Components, int Precision, int[] Samples);
+
     /// <summary>A codec's entry point: one frame's bytes to samples, within a bound on the samples its header may declare.</summary>
     internal delegate DecodedFrame FrameCodec(byte[] data, int offset, int length, long maxSamples, Func<string, Exception> fail, Func<string, Exception> unsupported);
 
@@ -137,14 +142,6 @@ namespace Cxas.Dicom
             ["1.2.840.10008.1.2.4.202"] = "High-Throughput JPEG 2000 with RPCL Lossless",
             ["1.2.840.10008.1.2.4.203"] = "High-Throughput JPEG 2000",
         };
-
-        static FrameDecoders()
-        {
-            Register(RleDecoder.FrameDecoder);
-            Register(JpegDecoder.FrameDecoder);
-            Register(CharLs.FrameDecoder);
-            Register(OpenJpeg.FrameDecoder);
-        }
 
         /// <summary>Makes <paramref name="decoder"/> the decoder of every syntax it names.</summary>
         public static void Register(FrameDecoder decoder)

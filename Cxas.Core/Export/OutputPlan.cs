@@ -186,9 +186,8 @@ namespace Cxas.Export
                 $"'{key}' has no free output name in '{OutputDirectory}': '{folder}/{stem}' and its alternatives belong to other inputs.", key);
         }
 
-        /// <summary>Whether an input is a URI (a DICOMweb instance) rather than a file path.</summary>
-        public static bool IsRemote(string input) =>
-            input.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || input.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        /// <summary>Whether an input is a URI (a DICOMweb instance) rather than a file path (see <see cref="Imaging.SourceInfo.IsRemote"/>).</summary>
+        public static bool IsRemote(string input) => Imaging.SourceInfo.IsRemote(input);
 
         /// <summary>The planned folder for an input found below a scanned folder; "" for the top.</summary>
         private string PlanFolder(string inputKey, string? relativePath)

@@ -6,6 +6,12 @@ namespace Cxas.Imaging
     {
         public string Path { get; set; } = "";
         /// <summary>
+        /// Whether an input is a URI (a DICOMweb instance) rather than a file path. It lives with the source, below the
+        /// results and the output plan that both ask it, so neither has to call the other.
+        /// </summary>
+        public static bool IsRemote(string input) =>
+            input.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || input.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        /// <summary>
         /// The input's path below the folder it was found in ('/'-separated, file name last), or null when it was named
         /// on its own; output plans mirror it (see <c>Cxas.Export.OutputPlan</c>).
         /// </summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Cxas.IO;
 using Cxas.Models;
+using Cxas.Precision;
 
 namespace Cxas.Import
 {
@@ -29,16 +30,6 @@ namespace Cxas.Import
         public Precision.PrecisionOptions PrecisionOptions { get; set; } = new Precision.PrecisionOptions();
     }
 
-    /// <summary>A stage of an import, for progress reports.</summary>
-    public sealed class ImportProgress
-    {
-        public ImportProgress(string stage, int percent, string detail) { Stage = stage; Percent = percent; Detail = detail; }
-        public string Stage { get; }
-        /// <summary>0..100 within the stage, or -1 when unknown.</summary>
-        public int Percent { get; }
-        public string Detail { get; }
-    }
-
     /// <summary>What an import produced.</summary>
     public sealed class ImportResult
     {
@@ -59,7 +50,7 @@ namespace Cxas.Import
     /// <summary>Turns a reference-layout PyTorch checkpoint into a Cxas model folder (model.onnx + model.json).</summary>
     public static class ModelImporter
     {
-        public const string ReferenceModelName = "UNet_ResNet50_default";
+        public const string ReferenceModelName = Models.ModelNames.Reference;
         public const string ReferenceLicence = "CC BY-NC-SA 4.0 (reference weights; not redistributable by Cxas)";
 
         /// <summary>

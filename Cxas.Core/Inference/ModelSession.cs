@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Cxas.Models;
 using Microsoft.ML.OnnxRuntime;
 
@@ -229,5 +230,32 @@ namespace Cxas.Inference
         }
 
         public void Dispose() => _session.Dispose();
+    }
+
+    /// <summary>
+    /// The sessions of each loaded model, one per device, created on first use and shared by every caller in the process.
+    /// They are Inference's, not the model's: a <see cref="CxasModel"/> is the folder and its manifest, and the session
+    /// cache hangs off it here (weakly: a model's sessions live as long as the model), so Models never names a session.
+    /// </summary>
+    public static class ModelSessions
+    {
+        private static readonly ConditionalWeakTable<CxasModel, ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>> Sessions =
+            new ConditionalWeakTable<CxasModel, ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>>();
+
+        /// <summary>The session for a device; Auto resolves to CUDA when it can be used, else CPU. A failed creation is not kept.</summary>
+        public static ModelSession GetSession(this CxasModel model, DeviceSpec device)
+        {
+            var sessions = Sessions.GetValue(model, _ => new ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>());
+            var lazy = sessions.GetOrAdd(device, d => new Lazy<ModelSession>(() => ModelSession.Create(model, d)));
+            try
+            {
+                return lazy.Value;
+            }
+            catch
+            {
+                sessions.TryRemove(device, out _);
+                throw;
+            }
+        }
     }
 }

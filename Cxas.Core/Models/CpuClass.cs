@@ -10,7 +10,7 @@ namespace Cxas.Models
     /// leaf 7 sub-leaf 1 EAX bit 4 (AVX-VNNI). MLAS takes AVX2, then AVX-VNNI, then AVX-512 core over it, then AVX-512
     /// VNNI; the class is the last of these the processor has. Without VNNI the uint8 x int8 kernels (vpmaddubsw) add
     /// two products into a saturating 16-bit sum, which is why int8 models quantize their weights to 7 bits
-    /// (<see cref="Cxas.Precision.Int8Scheme"/>).
+    /// (<see cref="Int8Scheme"/>).
     /// Cxas.Core is netstandard2.0, so CPUID is reached through .NET's X86Base.CpuId by reflection (present on every .NET
     /// that runs PowerShell 7); where it is missing the class is read from /proc/cpuinfo's flags, else "unknown".
     /// </summary>

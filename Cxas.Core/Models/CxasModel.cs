@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
-using Cxas.Inference;
 
 namespace Cxas.Models
 {
     /// <summary>
     /// A model folder: <c>model.onnx</c> plus <c>model.json</c>. Loading validates both; inference sessions are
-    /// created per device on first use and shared by every caller in the process.
+    /// created per device on first use and shared by every caller in the process (<c>Cxas.Inference.ModelSessions</c>).
     /// </summary>
     public sealed class CxasModel
     {
@@ -13,7 +12,6 @@ namespace Cxas.Models
         public const string ManifestFileName = "model.json";
 
         private static readonly ConcurrentDictionary<string, CxasModel> Loaded = new ConcurrentDictionary<string, CxasModel>(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>> _sessions = new ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>();
 
         public string Directory { get; }
         public ModelManifest Manifest { get; }
@@ -48,21 +46,6 @@ namespace Cxas.Models
             for (int i = 0; i < Manifest.Labels.Length; i++)
                 if (string.Equals(Manifest.Labels[i], label, StringComparison.OrdinalIgnoreCase)) return i;
             return -1;
-        }
-
-        /// <summary>The session for a device; Auto resolves to CUDA when it can be used, else CPU.</summary>
-        public ModelSession GetSession(DeviceSpec device)
-        {
-            var lazy = _sessions.GetOrAdd(device, d => new Lazy<ModelSession>(() => ModelSession.Create(this, d)));
-            try
-            {
-                return lazy.Value;
-            }
-            catch
-            {
-                _sessions.TryRemove(device, out _);
-                throw;
-            }
         }
     }
 }

@@ -34,14 +34,14 @@ namespace Cxas.Models
         public bool IsValid => Manifest != null;
         /// <summary>fp32, int8 or fp16 (model.json's precision).</summary>
         public string Precision => Manifest?.Precision ?? "fp32";
-        /// <summary>Int8 models: the weight scheme (U8S7, U8S8, U8U8; see <see cref="Cxas.Precision.Int8Scheme"/>), else null.</summary>
-        public string? Int8Scheme => Manifest == null ? null : Cxas.Precision.Int8Portability.SchemeOf(Manifest)?.ToString();
+        /// <summary>Int8 models: the weight scheme (U8S7, U8S8, U8U8; see <see cref="Models.Int8Scheme"/>), else null.</summary>
+        public string? Int8Scheme => Manifest == null ? null : Int8Portability.SchemeOf(Manifest)?.ToString();
         /// <summary>The processor and instruction class the model's reduced-precision agreement was checked on, when recorded.</summary>
-        public string? CheckedOn => Manifest?.Provenance != null && Manifest.Provenance.TryGetValue(Cxas.Precision.PrecisionConverter.CheckedOnKey, out var on) ? on : null;
+        public string? CheckedOn => Manifest?.Provenance != null && Manifest.Provenance.TryGetValue(Int8Portability.CheckedOnKey, out var on) ? on : null;
         /// <summary>This machine's processor and instruction class (<see cref="CpuClass"/>), e.g. "AMD EPYC (AVX-512 VNNI)".</summary>
         public string ThisCpu => CpuClass.Description;
-        /// <summary>Why the model's checked agreement may not hold on this CPU, or null (see <see cref="Cxas.Precision.Int8Portability"/>).</summary>
-        public string? PrecisionNote => Manifest == null ? null : Cxas.Precision.Int8Portability.Note(Manifest, CpuClass.Current);
+        /// <summary>Why the model's checked agreement may not hold on this CPU, or null (see <see cref="Int8Portability"/>).</summary>
+        public string? PrecisionNote => Manifest == null ? null : Int8Portability.Note(Manifest, CpuClass.Current);
         public override string ToString() => Name;
     }
 
@@ -281,12 +281,12 @@ namespace Cxas.Models
             var match = entries.FirstOrDefault(e => e.IsValid && string.Equals(e.Name, text, StringComparison.OrdinalIgnoreCase))
                         ?? entries.FirstOrDefault(e => string.Equals(Path.GetFileName(e.Directory), text, StringComparison.OrdinalIgnoreCase));
             if (match == null && File.Exists(Path.Combine(asPath, CxasModel.ManifestFileName))) return asPath;
-            if (match == null && string.Equals(text, Import.ModelImporter.ReferenceModelName, StringComparison.OrdinalIgnoreCase))
+            if (match == null && string.Equals(text, ModelNames.Reference, StringComparison.OrdinalIgnoreCase))
             {
                 // A copy the reference tool downloaded is offered by name: installing it needs no download.
-                var local = Install.ModelSources.ReferenceToolCheckpoints().FirstOrDefault();
+                var local = ReferenceToolCheckpoints().FirstOrDefault();
                 throw new CxasException(CxasErrorKind.NotFound,
-                    $"The reference model '{Import.ModelImporter.ReferenceModelName}' is not installed (searched {string.Join(", ", Roots)}). " +
+                    $"The reference model '{ModelNames.Reference}' is not installed (searched {string.Join(", ", Roots)}). " +
                     "Cxas never downloads it by itself" +
                     (local != null ? $"; the reference tool's own download is at '{local}', which installs without downloading." : "."),
                     local, remedy: CxasRemedy.InstallReferenceModel);
@@ -300,6 +300,22 @@ namespace Cxas.Models
             if (!match.IsValid)
                 throw new CxasException(CxasErrorKind.InvalidModel, $"Model '{text}' in '{match.Directory}' is not usable: {match.Error}", match.Directory);
             return match.Directory;
+        }
+
+        /// <summary>
+        /// Checkpoints the reference tool itself left behind (it downloads to ~/.cxas/weights, or under
+        /// $CXAS_PATH/.cxas/weights): the catalog names one when the reference model is asked for but not installed,
+        /// and the installer (<c>ModelSources</c>) installs from them without downloading again.
+        /// </summary>
+        internal static IReadOnlyList<string> ReferenceToolCheckpoints()
+        {
+            var file = ModelNames.Reference + ".pth";
+            var folders = new List<string>();
+            var cxasPath = Environment.GetEnvironmentVariable("CXAS_PATH");
+            if (!string.IsNullOrWhiteSpace(cxasPath)) folders.Add(Path.Combine(cxasPath!, ".cxas", "weights"));
+            var home = HomeDirectory;
+            if (!string.IsNullOrEmpty(home)) folders.Add(Path.Combine(home, ".cxas", "weights"));
+            return folders.Select(f => Path.Combine(f, file)).Where(File.Exists).Select(Path.GetFullPath).Distinct().ToList();
         }
 
         /// <summary>Loads the model a -Model argument names (see <see cref="ResolveDirectory"/>).</summary>

@@ -12,6 +12,12 @@ namespace Cxas.Models
     {
         public const int MaxLength = 100;
 
+        /// <summary>
+        /// The reference tool's model (UNet_ResNet50_default): the one name the catalog, the importer and the installer all
+        /// know, kept here with the other name rules so that the catalog does not have to ask the importer for it.
+        /// </summary>
+        public const string Reference = "UNet_ResNet50_default";
+
         private static readonly char[] Forbidden = "<>:\"/\\|?*".ToCharArray();
 
         private static readonly string[] Reserved =

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Cxas.Models;
 using Cxas.Onnx;
 
 namespace Cxas.Precision
@@ -63,22 +64,6 @@ namespace Cxas.Precision
             double zp = Math.Round(-lo / scale, MidpointRounding.ToEven);
             return new ActivationQuantization(scale, (byte)Math.Max(0, Math.Min(255, zp)));
         }
-    }
-
-    /// <summary>
-    /// How weights are stored. On x64 ONNX Runtime multiplies uint8 activations by int8 weights with vpmaddubsw unless the
-    /// processor has VNNI (AVX-512 VNNI or AVX-VNNI): two products are added into a saturating 16-bit sum, and
-    /// 255 x 127 x 2 = 64770 overflows 32767, so a U8S8 model's integer results depend on the machine. With weights
-    /// within +-64 (7 bits), 255 x 64 x 2 = 32640 cannot saturate and every class computes the same integers.
-    /// </summary>
-    public enum Int8Scheme
-    {
-        /// <summary>uint8 activations, int8 weights within +-64: the same results on every x64 class (default).</summary>
-        U8S7,
-        /// <summary>uint8 activations, int8 weights within +-127: exact only where the processor has VNNI.</summary>
-        U8S8,
-        /// <summary>uint8 activations, uint8 weights (zero point 128): exact everywhere, on 16-bit kernels.</summary>
-        U8U8,
     }
 
     /// <summary>Parts of the network an int8 rewrite leaves float, beyond the head, and the weight scheme.</summary>

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Cxas.Imaging;
-using Cxas.Import;
 using Cxas.IO;
 using Cxas.Models;
 using Cxas.Onnx;
@@ -110,9 +109,9 @@ namespace Cxas.Precision
         }
 
         /// <summary>Provenance key: the int8 weight scheme (U8S7, U8S8, U8U8); absent on models made before it was recorded (U8S8).</summary>
-        public const string SchemeKey = "precision.scheme";
+        public const string SchemeKey = Int8Portability.SchemeKey;
         /// <summary>Provenance key: the processor and instruction class the agreement was measured on.</summary>
-        public const string CheckedOnKey = "precision.checkedOn";
+        public const string CheckedOnKey = Int8Portability.CheckedOnKey;
 
         /// <summary>Adds the precision and its figures to a manifest.</summary>
         public static void Record(ModelManifest manifest, PrecisionResult result)

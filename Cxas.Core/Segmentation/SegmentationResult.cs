@@ -44,7 +44,7 @@ namespace Cxas.Segmentation
         public string Path => Source.Path;
         public string FileName => System.IO.Path.GetFileName(Source.Path);
         /// <summary>File name without its extension: the name the reference's output layout uses.</summary>
-        public string Stem => Cxas.Export.OutputPlan.IsRemote(Source.Path) ? FileName : System.IO.Path.GetFileNameWithoutExtension(Source.Path);
+        public string Stem => SourceInfo.IsRemote(Source.Path) ? FileName : System.IO.Path.GetFileNameWithoutExtension(Source.Path);
         public string Format => Source.Format;
         public int Width { get; }
         public int Height { get; }

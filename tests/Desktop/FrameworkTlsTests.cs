@@ -1,6 +1,6 @@
 using System.Net;
 using Cxas.DicomWeb;
-using Cxas.Models.Install;
+using Cxas.Provisioning;
 
 namespace Cxas.Core.Tests
 {

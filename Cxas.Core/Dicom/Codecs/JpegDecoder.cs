@@ -2,9 +2,6 @@ using Cxas.Jpeg;
 
 namespace Cxas.Dicom.Codecs
 {
-    /// <summary>A decoded JPEG frame: samples interleaved by component, at full resolution.</summary>
-    internal sealed record DecodedFrame(int Width, int Height, int Components, int Precision, int[] Samples);
-
     /// <summary>
     /// Huffman-coded JPEG as DICOM uses it (ITU T.81): sequential DCT with 8- or 12-bit samples (processes 1, 2, 4:
     /// transfer syntaxes .50 and .51) and lossless (process 14, SOF3) with all seven predictors, point transform and

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cxas.Import;
+using Cxas.Inference;
 using SixLabors.ImageSharp.Processing;
 
 namespace Cxas.Core.Tests.Import

@@ -4,7 +4,7 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Cxas.IO;
-using Cxas.Models.Install;
+using Cxas.Provisioning;
 
 namespace Cxas.Core.Tests.Install
 {

@@ -1,7 +1,7 @@
 using System.Text;
 using Cxas.Core.Tests.Import;
 using Cxas.Import;
-using Cxas.Models.Install;
+using Cxas.Provisioning;
 
 namespace Cxas.Core.Tests.Install
 {

@@ -1,3 +1,4 @@
+using Cxas.Inference;
 
 namespace Cxas.Core.Tests.Precision
 {

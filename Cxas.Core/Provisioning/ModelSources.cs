@@ -1,6 +1,7 @@
 using Cxas.Import;
+using Cxas.Models;
 
-namespace Cxas.Models.Install
+namespace Cxas.Provisioning
 {
     /// <summary>One place a model's checkpoint can be fetched from.</summary>
     public sealed class ModelSource
@@ -87,15 +88,6 @@ namespace Cxas.Models.Install
         /// Checkpoints the reference tool itself left behind (it downloads to ~/.cxas/weights, or under
         /// $CXAS_PATH/.cxas/weights), which can be installed with -Path without downloading again.
         /// </summary>
-        public static IReadOnlyList<string> ReferenceToolCheckpoints()
-        {
-            var file = ModelImporter.ReferenceModelName + ".pth";
-            var folders = new List<string>();
-            var cxasPath = Environment.GetEnvironmentVariable("CXAS_PATH");
-            if (!string.IsNullOrWhiteSpace(cxasPath)) folders.Add(Path.Combine(cxasPath!, ".cxas", "weights"));
-            var home = ModelCatalog.HomeDirectory;
-            if (!string.IsNullOrEmpty(home)) folders.Add(Path.Combine(home, ".cxas", "weights"));
-            return folders.Select(f => Path.Combine(f, file)).Where(File.Exists).Select(Path.GetFullPath).Distinct().ToList();
-        }
+        public static IReadOnlyList<string> ReferenceToolCheckpoints() => ModelCatalog.ReferenceToolCheckpoints();
     }
 }

@@ -3,8 +3,9 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using Cxas.Import;
 using Cxas.IO;
+using Cxas.Models;
 
-namespace Cxas.Models.Install
+namespace Cxas.Provisioning
 {
     public enum ModelScope { CurrentUser, AllUsers }
 

@@ -6,8 +6,9 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Cxas.IO;
+using Cxas.Models;
 
-namespace Cxas.Models.Install
+namespace Cxas.Provisioning
 {
     /// <summary>How downloads behave; the defaults suit a 300 MB file over an ordinary connection.</summary>
     public sealed class DownloadOptions

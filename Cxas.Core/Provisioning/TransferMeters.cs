@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using Cxas.Models;
 
-namespace Cxas.Models.Install
+namespace Cxas.Provisioning
 {
     /// <summary>Bytes per second over the last few seconds.</summary>
     internal sealed class RateMeter

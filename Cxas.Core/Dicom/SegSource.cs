@@ -1,5 +1,5 @@
 
-namespace Cxas.Dicom.Seg
+namespace Cxas.Dicom
 {
     /// <summary>
     /// What a DICOM Segmentation needs from its source image, captured when the source is decoded: the identifying UIDs,

@@ -1,7 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Cxas.Models;
 
-namespace Cxas.Models.Install
+namespace Cxas.Provisioning
 {
     /// <summary>
     /// Google Drive answers a request for a large file with a page saying it cannot scan the file for viruses; the
