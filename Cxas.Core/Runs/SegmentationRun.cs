@@ -40,7 +40,7 @@ namespace Cxas.Runs
             if (!string.IsNullOrEmpty(options.OutputDirectory))
                 _outputs = new MaskOutputs(options.OutputDirectory!, options.Formats, options.WritePolicy, options.Labels, host,
                     resume: true, takeOwnership: !options.PlannedElsewhere, ownershipWait: options.OwnershipWait);
-            _queue = new SegmentationQueue(_segmenter, depth: 2, batchSize: options.BatchSize);
+            _queue = new SegmentationQueue(_segmenter, depth: 2, batchSize: options.BatchSize, readers: options.Readers);
         }
 
         public CxasModel Model => _segmenter.Model;

@@ -1,5 +1,6 @@
 using Cxas.Export;
 using Cxas.Models;
+using Cxas.Imaging;
 
 namespace Cxas.Runs
 {
@@ -41,6 +42,9 @@ namespace Cxas.Runs
         /// ownership, write only under the names the journal holds.
         /// </summary>
         public bool PlannedElsewhere { get; init; }
+        /// <summary>The image formats and decoder limits files are read with (a configuration of the caller's own, or
+        /// <see cref="ImageReaderConfiguration.Default"/>).</summary>
+        public ImageReaderConfiguration Readers { get; init; } = ImageReaderConfiguration.Default;
     }
 
     /// <summary>

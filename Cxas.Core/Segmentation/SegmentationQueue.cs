@@ -39,12 +39,16 @@ namespace Cxas.Segmentation
     public sealed class SegmentationQueue
     {
         private readonly Segmenter _segmenter;
+        private readonly ImageReaderConfiguration _readers;
         private readonly Queue<Task<SegmentationOutcome>> _inFlight = new Queue<Task<SegmentationOutcome>>();
         private readonly object _inferenceGate = new object();
 
-        public SegmentationQueue(Segmenter segmenter, int depth = 2, int batchSize = 1)
+        /// <param name="readers">The image formats and limits files are decoded with (default: <see cref="ImageReaderConfiguration.Default"/>);
+        /// inputs that bring their own loader (DICOMweb and DIMSE instances) use it instead.</param>
+        public SegmentationQueue(Segmenter segmenter, int depth = 2, int batchSize = 1, ImageReaderConfiguration? readers = null)
         {
             _segmenter = segmenter;
+            _readers = readers ?? ImageReaderConfiguration.Default;
             Depth = Math.Max(1, depth);
             BatchSize = Math.Max(1, batchSize);
         }
@@ -107,13 +111,13 @@ namespace Cxas.Segmentation
             return done;
         }
 
-        private static Decoded Decode(InputFile input)
+        private Decoded Decode(InputFile input)
         {
             var decoded = new Decoded { Input = input };
             try
             {
                 var watch = Stopwatch.StartNew();
-                decoded.Image = input.Load != null ? input.Load() : ImageLoader.Load(input.Path);
+                decoded.Image = input.Load != null ? input.Load() : _readers.Load(input.Path);
                 decoded.DecodeTime = watch.Elapsed;
                 decoded.Image.Info.RelativePath = input.RelativePath;
             }
@@ -155,7 +159,7 @@ namespace Cxas.Segmentation
             try
             {
                 var watch = Stopwatch.StartNew();
-                var image = input.Load != null ? input.Load() : ImageLoader.Load(input.Path);
+                var image = input.Load != null ? input.Load() : _readers.Load(input.Path);
                 var decodeTime = watch.Elapsed;
                 image.Info.RelativePath = input.RelativePath;
                 lock (_inferenceGate)

@@ -1,0 +1,55 @@
+using Cxas.Rendering;
+using Cxas.Runs;
+
+namespace Cxas.Core.Tests.Runs
+{
+    /// <summary>
+    /// The run decodes with the reader configuration its options hand it, not a process-wide one: a configuration of
+    /// the caller's own (here one that reads TIFF only) reaches the files the run decodes.
+    /// </summary>
+    public class RunConfigurationTests : TempFolderTests
+    {
+        private sealed class RecordingHost : IRunHost
+        {
+            public readonly List<Exception> Failures = new List<Exception>();
+            public bool ShouldProcess(string target, string action) => true;
+            public bool WritesNothing => false;
+            public bool Stopping => false;
+            public void Verbose(string message) { }
+            public void Warning(string message) { }
+            public string? Advice(CxasRemedy remedy) => null;
+            public void InputFailed(Exception error, string path) => Failures.Add(error);
+            public void OutputFailed(Exception error, string? target) => Failures.Add(error);
+            public void Step(string path) { }
+        }
+
+        private List<SegmentationResult> Run(SegmentationRunOptions options, RecordingHost host, string file)
+        {
+            using var run = new SegmentationRun(options, host);
+            var results = run.Add(new InputFile(file)).ToList();
+            results.AddRange(run.Finish());
+            return results;
+        }
+
+        [Fact]
+        public void TheRunReadsWithTheConfigurationItIsGiven()
+        {
+            var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, 3, 32));
+            var canvas = new RgbaCanvas(40, 30);
+            canvas.FillRect(0, 0, 40, 30, new Rgba(200, 100, 50, 255));
+            var png = Path.Combine(Dir, "chest.png");
+            File.WriteAllBytes(png, canvas.ToPng());
+
+            var byDefault = new RecordingHost();
+            Assert.Single(Run(new SegmentationRunOptions(model), byDefault, png));
+            Assert.Empty(byDefault.Failures);
+
+            var tiffOnly = new RecordingHost();
+            var options = new SegmentationRunOptions(model) { Readers = new ImageReaderConfiguration(null, new TiffReader()) };
+            Assert.Empty(Run(options, tiffOnly, png));
+            var error = Assert.IsType<CxasException>(Assert.Single(tiffOnly.Failures));
+            Assert.Equal(CxasErrorKind.InvalidData, error.Kind);
+            Assert.Contains("TIFF", error.Message);
+        }
+    }
+}
