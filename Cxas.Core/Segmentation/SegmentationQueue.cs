@@ -43,8 +43,10 @@ namespace Cxas.Segmentation
         private readonly Queue<Task<SegmentationOutcome>> _inFlight = new Queue<Task<SegmentationOutcome>>();
         private readonly object _inferenceGate = new object();
 
-        /// <param name="readers">The image formats and limits files are decoded with (default: <see cref="ImageReaderConfiguration.Default"/>);
-        /// inputs that bring their own loader (DICOMweb and DIMSE instances) use it instead.</param>
+        /// <summary>A queue over <paramref name="segmenter"/>: at most <paramref name="depth"/> files in flight,
+        /// <paramref name="batchSize"/> images per model run, files decoded with <paramref name="readers"/> (default:
+        /// <see cref="ImageReaderConfiguration.Default"/>; inputs that bring their own loader, DICOMweb and DIMSE
+        /// instances, use it instead).</summary>
         public SegmentationQueue(Segmenter segmenter, int depth = 2, int batchSize = 1, ImageReaderConfiguration? readers = null)
         {
             _segmenter = segmenter;
