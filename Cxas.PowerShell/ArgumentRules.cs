@@ -98,9 +98,7 @@ public sealed class PathNotResultAttribute : ArgumentTransformationAttribute
         if (value is SegmentationResult) return true;
         if (!(value is PSObject pso)) return false;
         if (pso.BaseObject is SegmentationResult) return true;
-        foreach (var name in pso.TypeNames)
-            if (name.EndsWith("Cxas.Segmentation.SegmentationResult", StringComparison.Ordinal)) return true;
-        return false;
+        return pso.TypeNames.Contains(ResultTransferConverter.DeserializedTypeName);
     }
 
     /// <summary>A value that refuses to become a string.</summary>

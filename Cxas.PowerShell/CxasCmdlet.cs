@@ -124,20 +124,10 @@ public abstract class CxasCmdlet : PSCmdlet
         if (paths == null) yield break;
         foreach (var p in paths)
         {
-            List<string> resolved = new List<string>();
+            List<string> resolved;
             try
             {
-                if (literal)
-                {
-                    resolved.Add(GetUnresolvedProviderPathFromPSPath(p));
-                }
-                else
-                {
-                    resolved.AddRange(GetResolvedProviderPathFromPSPath(p, out var provider));
-                    if (provider.Name != "FileSystem")
-                        throw new CxasException(CxasErrorKind.InvalidArgument, $"'{p}' is not a file system path.", p);
-                    if (resolved.Count == 0) throw new ItemNotFoundException(p);
-                }
+                resolved = ResolveFileSystemPaths(p, literal);
             }
             catch (ItemNotFoundException ex)
             {
@@ -214,6 +204,20 @@ public abstract class CxasCmdlet : PSCmdlet
             if (commandPattern.IsMatch(command) && parameterPattern.IsMatch(parameter)) return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// The file system paths -Path (wildcards) or -LiteralPath names; throws ItemNotFoundException for a pattern that
+    /// matches nothing and a CxasException for another provider's path. Runs on the pipeline thread (the provider's).
+    /// </summary>
+    private protected List<string> ResolveFileSystemPaths(string p, bool literal)
+    {
+        if (literal) return new List<string> { GetUnresolvedProviderPathFromPSPath(p) };
+        var resolved = new List<string>(GetResolvedProviderPathFromPSPath(p, out var provider));
+        if (provider.Name != "FileSystem")
+            throw new CxasException(CxasErrorKind.InvalidArgument, $"'{p}' is not a file system path.", p);
+        if (resolved.Count == 0) throw new ItemNotFoundException(p);
+        return resolved;
     }
 
     /// <summary>Why a path matched nothing; a wildcard pattern that names an existing file literally points to -LiteralPath.</summary>

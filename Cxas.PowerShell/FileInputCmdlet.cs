@@ -166,7 +166,6 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
         foreach (var file in ExpandInputs(given, literal, Recurse, FollowSymlink)) yield return file;
     }
 
-    /// <summary>Segments files: here, results come out as they are ready; with -Session they are collected and sent out at the end.</summary>
     /// <summary>
     /// Counts the input files of <paramref name="paths"/> for <paramref name="progress"/>: paths are resolved here (the
     /// provider needs the pipeline thread; what does not resolve counts nothing, its error comes from the run), folders
@@ -182,8 +181,7 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
         {
             try
             {
-                var resolved = isLiteral ? new[] { GetUnresolvedProviderPathFromPSPath(p) } : GetResolvedProviderPathFromPSPath(p, out _).ToArray();
-                foreach (var r in resolved)
+                foreach (var r in ResolveFileSystemPaths(p, isLiteral))
                 {
                     if (Directory.Exists(r)) folders.Add(r);
                     else if (File.Exists(r)) files++;
@@ -208,6 +206,7 @@ public abstract class FileInputCmdlet : CxasCmdlet, IDisposable
         });
     }
 
+    /// <summary>Segments files: here, results come out as they are ready; with -Session they are collected and sent out at the end.</summary>
     protected void Segment(IEnumerable<InputFile> files)
     {
         StartSegmentation();

@@ -80,8 +80,7 @@ namespace Cxas.Export
         /// <summary>The lock file opened exclusively, or null while another process holds it.</summary>
         private static FileStream? TryOpen(string path)
         {
-            var info = new FileInfo(path);
-            if (info.Exists && (info.Attributes & FileAttributes.ReparsePoint) != 0 || Directory.Exists(path))
+            if (IO.AtomicOutput.IsLinkOrFolder(path))
                 throw new CxasException(CxasErrorKind.AlreadyExists,
                     $"'{path}' is a link or a folder, not the lock file a run keeps there; it is not followed. Remove it.", path);
             // Read access is enough for the lock (a share-none open is exclusive whatever the access), and works on a

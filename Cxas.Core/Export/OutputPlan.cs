@@ -91,16 +91,23 @@ namespace Cxas.Export
         private const int MaxJournalLine = 16 << 10;
         private bool _journalUnusable;
 
+        /// <summary>The journal must be the regular file a run writes: a link (which could point anywhere) or a folder
+        /// in its place is an error, whether the run is reading it or about to append to it.</summary>
+        private void RefuseJournalLinkOrFolder()
+        {
+            if (AtomicOutput.IsLinkOrFolder(_journalPath!))
+                throw new CxasException(CxasErrorKind.InvalidData,
+                    $"The output plan '{_journalPath}' is a link or a folder, not the journal a run keeps; it is not followed. Remove it to plan the folder afresh.", _journalPath);
+        }
+
         // The journal is read only when it is a regular file of bounded size: a link (which could lead anywhere) is an
         // error, an entry of length 0 (empty, or a FIFO or device, which report 0) is never opened and is rebuilt at the
         // first record, and one over MaxJournalBytes is an error. Reading streams it line by line; damaged lines are ignored.
         private void LoadJournal()
         {
             var path = _journalPath!;
+            RefuseJournalLinkOrFolder();
             var info = new FileInfo(path);
-            if (Directory.Exists(path) || info.Exists && (info.Attributes & FileAttributes.ReparsePoint) != 0)
-                throw new CxasException(CxasErrorKind.InvalidData,
-                    $"The output plan '{path}' is a link or a folder, not the journal a run keeps; it is not followed. Remove it to plan the folder afresh.", path);
             if (!info.Exists) return;
             if (info.Length == 0) { _journalUnusable = true; return; }
             if (info.Length > MaxJournalBytes) throw TooLarge(path, info.Length);
@@ -258,9 +265,8 @@ namespace Cxas.Export
                 {
                     PrepareDirectory(OutputDirectory);
                     // Appended to only as the regular file that was read; an empty entry (perhaps a FIFO) is replaced.
+                    RefuseJournalLinkOrFolder();
                     var info = new FileInfo(_journalPath);
-                    if (Directory.Exists(_journalPath) || info.Exists && (info.Attributes & FileAttributes.ReparsePoint) != 0)
-                        throw new CxasException(CxasErrorKind.InvalidData, $"The output plan '{_journalPath}' is a link or a folder; it is not followed.", _journalPath);
                     if (_journalUnusable || info.Exists && info.Length == 0) File.Delete(_journalPath);
                     var stream = new FileStream(_journalPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
                     AtomicOutput.HideOnWindows(_journalPath);

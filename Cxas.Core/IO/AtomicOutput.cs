@@ -29,6 +29,15 @@ namespace Cxas.IO
         /// <summary>Whether a file or folder name has the form of a Cxas temporary.</summary>
         public static bool IsTemporaryName(string name) => TempPattern.IsMatch(name);
 
+        /// <summary>Whether <paramref name="path"/> is a folder or a link (symbolic link, junction) where a run expects a
+        /// regular file of its own: such an entry is never opened or followed (it may lead anywhere).</summary>
+        public static bool IsLinkOrFolder(string path)
+        {
+            if (Directory.Exists(path)) return true;
+            var info = new FileInfo(path);
+            return info.Exists && (info.Attributes & FileAttributes.ReparsePoint) != 0;
+        }
+
         /// <summary>
         /// Gives what a run keeps for itself in an output folder (the plan's journal, its lock file, the result records)
         /// the Hidden attribute on Windows, as the leading dot of their names hides them elsewhere: Explorer and
