@@ -4,7 +4,7 @@ using System.Text;
 namespace Cxas.DicomWeb
 {
     /// <summary>One body part of a multipart/related message: its headers and its bytes.</summary>
-    public sealed class MultipartPart
+    internal sealed class MultipartPart
     {
         internal MultipartPart(Dictionary<string, string> headers, byte[] body)
         {
@@ -18,7 +18,7 @@ namespace Cxas.DicomWeb
     }
 
     /// <summary>multipart/related (RFC 2387) as DICOMweb uses it: parsing WADO-RS responses, building STOW-RS requests.</summary>
-    public static class Multipart
+    internal static class Multipart
     {
         /// <summary>The boundary parameter of a multipart Content-Type, or null.</summary>
         public static string? Boundary(string? contentType)

@@ -9,7 +9,7 @@ namespace Cxas.Export
     /// one annotation per non-empty class with uncompressed RLE in COCO's column-major order (iscrowd 1), unique ids.
     /// Annotations stream into a temporary file; the file appears under its final name only on <see cref="Complete"/>.
     /// </summary>
-    public sealed class CocoWriter : IRunMaskFile
+    internal sealed class CocoWriter : IRunMaskFile
     {
         private readonly string _finalPath;
         private readonly string _tempPath;

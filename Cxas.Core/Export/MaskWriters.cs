@@ -9,7 +9,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Cxas.Export
 {
     /// <summary>Where a format's output of one input goes.</summary>
-    public enum MaskLayout
+    internal enum MaskLayout
     {
         /// <summary><c>&lt;out&gt;/&lt;name&gt;/&lt;class&gt;.ext</c>: one file per class in the input's folder, shared by every folder format.</summary>
         FolderPerInput,
@@ -25,7 +25,7 @@ namespace Cxas.Export
     /// format is one subclass of its layout's base, registered once with <see cref="MaskWriters.Register"/>; its
     /// <see cref="MaskFormat"/> comes from its name.
     /// </summary>
-    public abstract class MaskWriter
+    internal abstract class MaskWriter
     {
         protected MaskWriter(string name, string extension, MaskLayout layout, string description, params string[] aliases)
         {
@@ -54,7 +54,7 @@ namespace Cxas.Export
     }
 
     /// <summary>A format that writes one image per class into the input's folder.</summary>
-    public abstract class ClassImageWriter : MaskWriter
+    internal abstract class ClassImageWriter : MaskWriter
     {
         protected ClassImageWriter(string name, string extension, string description, params string[] aliases)
             : base(name, extension, MaskLayout.FolderPerInput, description, aliases) { }
@@ -63,7 +63,7 @@ namespace Cxas.Export
     }
 
     /// <summary>A format that writes one file per input, atomically, at the planned place.</summary>
-    public abstract class InputFileWriter : MaskWriter
+    internal abstract class InputFileWriter : MaskWriter
     {
         protected InputFileWriter(string name, string extension, string description, params string[] aliases)
             : base(name, extension, MaskLayout.FilePerInput, description, aliases) { }
@@ -72,7 +72,7 @@ namespace Cxas.Export
     }
 
     /// <summary>A file per input whose content is one stream of the chosen classes' masks.</summary>
-    public abstract class StreamedFileWriter : InputFileWriter
+    internal abstract class StreamedFileWriter : InputFileWriter
     {
         protected StreamedFileWriter(string name, string extension, string description, params string[] aliases)
             : base(name, extension, description, aliases) { }
@@ -90,7 +90,7 @@ namespace Cxas.Export
     }
 
     /// <summary>The file a run-level format gathers every result into; it appears only on <see cref="Complete"/>.</summary>
-    public interface IRunMaskFile : IDisposable
+    internal interface IRunMaskFile : IDisposable
     {
         string OutputPath { get; }
         /// <summary>Adds one result; returns how many classes it recorded.</summary>
@@ -99,7 +99,7 @@ namespace Cxas.Export
     }
 
     /// <summary>A format that writes one file for the whole run, named <see cref="FileName"/> in the output folder.</summary>
-    public abstract class RunFileWriter : MaskWriter
+    internal abstract class RunFileWriter : MaskWriter
     {
         protected RunFileWriter(string name, string fileName, string description, params string[] aliases)
             : base(name, Path.GetExtension(fileName), MaskLayout.FilePerRun, description, aliases)
@@ -117,7 +117,7 @@ namespace Cxas.Export
     /// The registry of mask output formats: the one place that knows their names, extensions and writers. Parsing, the
     /// exporter's dispatch, the output plan's names, and the cmdlets' validation (<see cref="Names"/>) all read it.
     /// </summary>
-    public static class MaskWriters
+    internal static class MaskWriters
     {
         private static readonly List<MaskWriter> Writers = new List<MaskWriter>
         {
@@ -162,7 +162,7 @@ namespace Cxas.Export
     }
 
     /// <summary>png: one 1-bit greyscale PNG per class.</summary>
-    public sealed class PngMaskWriter : ClassImageWriter
+    internal sealed class PngMaskWriter : ClassImageWriter
     {
         public PngMaskWriter() : base("png", ".png", "one 1-bit greyscale PNG per class in the input's folder") { }
 
@@ -171,7 +171,7 @@ namespace Cxas.Export
     }
 
     /// <summary>jpg: one 8-bit JPEG (0 or 255, quality 95) per class.</summary>
-    public sealed class JpegMaskWriter : ClassImageWriter
+    internal sealed class JpegMaskWriter : ClassImageWriter
     {
         public JpegMaskWriter() : base("jpg", ".jpg", "one 8-bit JPEG (0 or 255, lossy) per class in the input's folder", "jpeg") { }
 
@@ -186,7 +186,7 @@ namespace Cxas.Export
     }
 
     /// <summary>npy: a bool array [C, H, W] of the chosen classes.</summary>
-    public sealed class NpyMaskWriter : StreamedFileWriter
+    internal sealed class NpyMaskWriter : StreamedFileWriter
     {
         public NpyMaskWriter() : base("npy", ".npy", "a bool array [C, H, W] per input") { }
 
@@ -206,7 +206,7 @@ namespace Cxas.Export
     }
 
     /// <summary>npz: the npy array deflated under the key arr_0, as <c>np.savez_compressed</c> writes it.</summary>
-    public sealed class NpzMaskWriter : StreamedFileWriter
+    internal sealed class NpzMaskWriter : StreamedFileWriter
     {
         public NpzMaskWriter() : base("npz", ".npz", "the npy array, deflated, under the key arr_0") { }
 
@@ -221,7 +221,7 @@ namespace Cxas.Export
     }
 
     /// <summary>json: one COCO file (RLE annotations) for the whole run.</summary>
-    public sealed class CocoMaskWriter : RunFileWriter
+    internal sealed class CocoMaskWriter : RunFileWriter
     {
         public CocoMaskWriter() : base("json", MaskExporter.CocoFileName, "one COCO file with RLE annotations for the whole run", "coco") { }
 
@@ -230,7 +230,7 @@ namespace Cxas.Export
     }
 
     /// <summary>dicom-seg: one multi-segment DICOM Segmentation per DICOM source.</summary>
-    public sealed class DicomSegMaskWriter : InputFileWriter
+    internal sealed class DicomSegMaskWriter : InputFileWriter
     {
         public DicomSegMaskWriter()
             : base("dicom-seg", ".seg.dcm", "one DICOM Segmentation per DICOM input", "dicomseg", "dcm", "seg") { }

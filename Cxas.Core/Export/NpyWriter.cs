@@ -5,7 +5,7 @@ using Cxas.Masks;
 namespace Cxas.Export
 {
     /// <summary>NumPy .npy (format 1.0) writer for bool arrays [C,H,W], streamed one row at a time.</summary>
-    public static class NpyWriter
+    internal static class NpyWriter
     {
         public static void WriteHeader(Stream output, string descr, params long[] shape)
         {

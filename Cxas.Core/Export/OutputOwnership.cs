@@ -17,7 +17,7 @@ namespace Cxas.Export
     /// planner holds the lock for and take none themselves.
     /// </para>
     /// </summary>
-    public sealed class OutputOwnership : IDisposable
+    internal sealed class OutputOwnership : IDisposable
     {
         public const string LockFileName = ".cxas-plan.lock";
         /// <summary>How long a run waits by default for another that owns its folder.</summary>

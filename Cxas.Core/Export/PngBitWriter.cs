@@ -5,7 +5,7 @@ using Cxas.IO;
 namespace Cxas.Export
 {
     /// <summary>Writes 1-bit greyscale PNGs row by row (no full-image buffer), with a zlib stream built on Deflate.</summary>
-    public static class PngBitWriter
+    internal static class PngBitWriter
     {
         /// <summary>
         /// Writes a 1-bit grey PNG whose rows come already packed (most significant bit first, (width+7)/8 bytes):

@@ -32,7 +32,7 @@ namespace Cxas.Features
     /// Cardio-thoracic ratio from heart and lung masks. "Right" and "left" are the patient's, as seen on a PA view:
     /// the patient's right is the image's left (smaller column indices).
     /// </summary>
-    public static class CardiothoracicRatio
+    internal static class CardiothoracicRatio
     {
         /// <summary>
         /// Standard CTR: the widest transverse diameter of the heart (from its most lateral point on the right to its

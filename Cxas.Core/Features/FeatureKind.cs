@@ -22,7 +22,7 @@ namespace Cxas.Features
         Reference,
     }
 
-    public static class FeatureNames
+    internal static class FeatureNames
     {
         private static readonly Dictionary<string, FeatureKind> Aliases = new Dictionary<string, FeatureKind>(StringComparer.OrdinalIgnoreCase)
         {

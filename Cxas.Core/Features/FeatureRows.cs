@@ -1,7 +1,7 @@
 namespace Cxas.Features
 {
     /// <summary>One column of a feature row: its name and value.</summary>
-    public readonly struct FeatureColumn
+    internal readonly struct FeatureColumn
     {
         public FeatureColumn(string name, object? value)
         {
@@ -27,7 +27,7 @@ namespace Cxas.Features
     /// one-feature form.</item>
     /// </list>
     /// </summary>
-    public static class FeatureRows
+    internal static class FeatureRows
     {
         /// <summary>The columns of the long form, in order.</summary>
         public static readonly IReadOnlyList<string> LongColumns =

@@ -3,7 +3,7 @@ using Cxas.Masks;
 namespace Cxas.Features
 {
     /// <summary>Leftmost and rightmost foreground column of one row.</summary>
-    public readonly struct RowExtent
+    internal readonly struct RowExtent
     {
         public RowExtent(int y, int left, int right) { Y = y; Left = left; Right = right; }
         public int Y { get; }
@@ -18,7 +18,7 @@ namespace Cxas.Features
     /// [x, x+1) x [y, y+1) of the image plane, its centre at (x + 0.5, y + 0.5) in edge coordinates; centroids are
     /// reported in index coordinates (the centre of pixel (0,0) is (0,0)).
     /// </summary>
-    public static class MaskGeometry
+    internal static class MaskGeometry
     {
         /// <summary>Leftmost and rightmost foreground pixel of every non-empty row, top to bottom.</summary>
         public static List<RowExtent> RowExtents(BinaryMask mask)

@@ -30,7 +30,7 @@ namespace Cxas.Features
     /// |x - a - b*y| / sqrt(1 + b^2) in physical coordinates (the reference takes the nearest of the line's points
     /// sampled once per row, which is the same up to rounding).
     /// </summary>
-    public static class SpineCenterDistance
+    internal static class SpineCenterDistance
     {
         /// <summary>Fewer centres leave nothing to measure (two points always lie on their line).</summary>
         public const int MinimumVertebrae = 3;

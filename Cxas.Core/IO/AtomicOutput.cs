@@ -13,7 +13,7 @@ namespace Cxas.IO
     /// process is gone, and any older than <see cref="StaleAge"/> (other machines' writers on a shared folder), nothing else.
     /// </para>
     /// </summary>
-    public static class AtomicOutput
+    internal static class AtomicOutput
     {
         /// <summary>Age after which a temporary of another machine is taken as abandoned.</summary>
         public static readonly TimeSpan StaleAge = TimeSpan.FromHours(24);

@@ -8,7 +8,7 @@ namespace Cxas.IO
     /// format characters (escape sequences, carriage returns, bidirectional overrides) become '?', and it is cut to a
     /// bounded length, so a peer can neither repaint a terminal nor forge log lines through an error.
     /// </summary>
-    public static class PeerText
+    internal static class PeerText
     {
         public static string Clean(string? text, int max = 200)
         {

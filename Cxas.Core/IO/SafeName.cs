@@ -18,7 +18,7 @@ namespace Cxas.IO
     /// <see cref="MaxBytes"/> leaves room for the longest suffix an output adds (<c>.seg.dcm</c>) within the 255-byte
     /// component limit of common file systems; temporary names are short and fixed (see <see cref="AtomicOutput"/>).
     /// </summary>
-    public static class SafeName
+    internal static class SafeName
     {
         /// <summary>Longest safe name in UTF-8 bytes: 255 minus the longest output suffix (".seg.dcm").</summary>
         public const int MaxBytes = 247;

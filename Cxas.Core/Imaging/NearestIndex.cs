@@ -6,7 +6,7 @@ namespace Cxas.Imaging
     /// source index = min(floor(dst * (float)src / dst_size), src - 1), computed in float32 like ATen does,
     /// with ATen's shortcuts for equal sizes and exact doubling.
     /// </summary>
-    public static class NearestIndex
+    internal static class NearestIndex
     {
         public static int[] Map(int srcSize, int dstSize)
         {

@@ -148,7 +148,7 @@ namespace Cxas.Import
         }
 
         /// <summary>The manifest for an imported checkpoint.</summary>
-        public static ModelManifest CreateManifest(TorchCheckpoint checkpoint, UNetResNetSpec spec, ImportOptions options, string sha256)
+        internal static ModelManifest CreateManifest(TorchCheckpoint checkpoint, UNetResNetSpec spec, ImportOptions options, string sha256)
         {
             bool reference = spec.IsReference;
             string[] labels;
@@ -211,7 +211,7 @@ namespace Cxas.Import
         /// the checkpoint's file name without its extension, which must be a valid model name (a file called
         /// '...pth' gives '..', which is refused rather than used as a folder).
         /// </summary>
-        public static string DefaultName(string checkpointPath, UNetResNetSpec spec)
+        internal static string DefaultName(string checkpointPath, UNetResNetSpec spec)
         {
             if (spec.IsReference) return ReferenceModelName;
             var name = Path.GetFileNameWithoutExtension(checkpointPath);

@@ -1,7 +1,7 @@
 namespace Cxas.Import
 {
     /// <summary>The reference model's 159 class names (PAX-Ray++ label_dict), in output-channel order.</summary>
-    public static class ReferenceLabels
+    internal static class ReferenceLabels
     {
         public static readonly string[] Names =
         {

@@ -4,10 +4,10 @@ using System.Text;
 
 namespace Cxas.Import
 {
-    public enum TorchDType { Float32, Float64, Float16, BFloat16, Int64, Int32, Int16, Int8, UInt8, Bool }
+    internal enum TorchDType { Float32, Float64, Float16, BFloat16, Int64, Int32, Int16, Int8, UInt8, Bool }
 
     /// <summary>One tensor of a checkpoint's state dict: where its values are, not the values themselves.</summary>
-    public sealed class CheckpointTensor
+    internal sealed class CheckpointTensor
     {
         internal CheckpointTensor(string name, TensorRef source)
         {
@@ -33,7 +33,7 @@ namespace Cxas.Import
     /// <c>state_dict</c>, <c>model_state_dict</c>, <c>model_state</c>, <c>net</c>, <c>network</c>); <c>module.</c>
     /// prefixes (DataParallel) are stripped, and so are <c>model.</c> and <c>net.</c> when every key has them.
     /// </summary>
-    public sealed class TorchCheckpoint : IDisposable
+    internal sealed class TorchCheckpoint : IDisposable
     {
         /// <summary>Wrapper keys under which training scripts commonly keep the state dict.</summary>
         private static readonly string[] WrapperKeys = { "model", "state_dict", "model_state_dict", "model_state", "net", "network" };

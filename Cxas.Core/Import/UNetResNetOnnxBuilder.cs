@@ -8,7 +8,7 @@ namespace Cxas.Import
     /// Resize (linear, half_pixel: PyTorch's align_corners=False) to the skip feature's size; the 1x1 output conv runs
     /// before the last resize, which is exact because both are linear and the resize weights sum to one.
     /// </summary>
-    public static class UNetResNetOnnxBuilder
+    internal static class UNetResNetOnnxBuilder
     {
         public const double BatchNormEpsilon = 1e-5;
         public const string InputName = "input";

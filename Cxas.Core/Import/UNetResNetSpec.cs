@@ -7,7 +7,7 @@ namespace Cxas.Import
     /// reduces f5, then a double conv over [f4, up(x)]), up2..up4 (double convs over [skip, up(x)]), and a 1x1 output
     /// conv. <see cref="Reference"/> is the published ResNet-50 model; <see cref="Scaled"/> divides every width.
     /// </summary>
-    public sealed class UNetResNetSpec : IEquatable<UNetResNetSpec>
+    internal sealed class UNetResNetSpec : IEquatable<UNetResNetSpec>
     {
         public int StemWidth { get; set; } = 64;
         /// <summary>Bottleneck (inner) widths of layer1..layer4; a stage outputs width x <see cref="Expansion"/>.</summary>

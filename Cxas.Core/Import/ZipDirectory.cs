@@ -10,7 +10,7 @@ namespace Cxas.Import
     /// </summary>
     internal static class ZipDirectory
     {
-        public readonly struct Entry
+        internal readonly struct Entry
         {
             public Entry(uint crc, long size) { Crc = crc; Size = size; }
             public uint Crc { get; }

@@ -7,7 +7,7 @@ namespace Cxas.Inference
     /// size with PyTorch's rule (<see cref="NearestIndex"/>), values in [0,1] normalised per channel,
     /// (value - mean[c]) / std[c], into the [3, H, W] input tensor.
     /// </summary>
-    public static class ModelInput
+    internal static class ModelInput
     {
         /// <summary>Fills <paramref name="chw"/> ([3, dstHeight, dstWidth]) from <paramref name="image"/>.</summary>
         public static void Fill(ImageRaster image, int dstWidth, int dstHeight, float[] mean, float[] std, float[] chw) =>

@@ -6,13 +6,13 @@ using Microsoft.ML.OnnxRuntime;
 namespace Cxas.Inference
 {
     /// <summary>Receives one image's logits [C,H,W]; the span is only valid during the call.</summary>
-    public delegate void LogitsConsumer(ReadOnlySpan<float> logits);
+    internal delegate void LogitsConsumer(ReadOnlySpan<float> logits);
 
     /// <summary>Receives the logits [C,H,W] of image <paramref name="index"/> of a batch; the span is only valid during the call.</summary>
-    public delegate void BatchLogitsConsumer(int index, ReadOnlySpan<float> logits);
+    internal delegate void BatchLogitsConsumer(int index, ReadOnlySpan<float> logits);
 
     /// <summary>One ONNX Runtime session for one model on one device.</summary>
-    public sealed class ModelSession : IDisposable
+    internal sealed class ModelSession : IDisposable
     {
         private readonly InferenceSession _session;
         private readonly object _runLock = new object();
@@ -237,7 +237,7 @@ namespace Cxas.Inference
     /// They are Inference's, not the model's: a <see cref="CxasModel"/> is the folder and its manifest, and the session
     /// cache hangs off it here (weakly: a model's sessions live as long as the model), so Models never names a session.
     /// </summary>
-    public static class ModelSessions
+    internal static class ModelSessions
     {
         private static readonly ConditionalWeakTable<CxasModel, ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>> Sessions =
             new ConditionalWeakTable<CxasModel, ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>>();

@@ -19,7 +19,7 @@ namespace Cxas.Inference
     /// turns it off. It never writes beside the model, so a model stays one folder a user can copy; a changed, moved or
     /// touched model file, another ONNX Runtime or another CPU class simply gets a new entry.
     /// </summary>
-    public static class OptimizedModelCache
+    internal static class OptimizedModelCache
     {
         public const string PathVariable = "CXAS_CACHE_PATH";
 
@@ -142,7 +142,7 @@ namespace Cxas.Inference
     }
 
     /// <summary>A session and where its graph came from.</summary>
-    public sealed class InferenceSessionResult
+    internal sealed class InferenceSessionResult
     {
         public InferenceSessionResult(InferenceSession session, string? cacheFile, bool fromCache)
         {

@@ -8,7 +8,7 @@ namespace Cxas.Models
     /// logit[k] = value[channel(k)] - threshold(k), with values in [0,1]. Class k is therefore present exactly where
     /// the 8-bit sample of channel k mod 3 exceeds <see cref="ThresholdLevel"/>(k). It does not segment anatomy.
     /// </summary>
-    public static class ClosedFormModel
+    internal static class ClosedFormModel
     {
         public static int Channel(int k) => k % 3;
 

@@ -28,7 +28,7 @@ namespace Cxas.Models
     /// <para>It reads only the manifest, so it lives with the model: the catalog asks it without reaching up into the
     /// converter, which writes the keys below through <c>PrecisionConverter</c>.</para>
     /// </summary>
-    public static class Int8Portability
+    internal static class Int8Portability
     {
         /// <summary>Provenance key: the int8 weight scheme (U8S7, U8S8, U8U8); absent on models made before it was recorded (U8S8).</summary>
         public const string SchemeKey = "precision.scheme";

@@ -8,7 +8,7 @@ namespace Cxas.Models
     /// that some file system refuses, no Windows device name (con, nul, com1...), not hidden (a leading dot is how
     /// temporary folders are marked), no trailing dot or space, at most <see cref="MaxLength"/> characters.
     /// </summary>
-    public static class ModelNames
+    internal static class ModelNames
     {
         public const int MaxLength = 100;
 

@@ -15,7 +15,7 @@ namespace Cxas.Onnx
     // Writing streams the initializers' bytes after computed length prefixes, so a model is held once, not copied.
 
     /// <summary>ONNX TensorProto element types used by Cxas.</summary>
-    public static class OnnxType
+    internal static class OnnxType
     {
         public const int Float = 1;
         public const int UInt8 = 2;
@@ -32,7 +32,7 @@ namespace Cxas.Onnx
     }
 
     /// <summary>An initializer: raw little-endian values of one element type.</summary>
-    public sealed class OnnxTensor
+    internal sealed class OnnxTensor
     {
         public OnnxTensor(string name, int dataType, long[] dims, byte[] raw)
         {
@@ -71,7 +71,7 @@ namespace Cxas.Onnx
     }
 
     /// <summary>One encoded attribute of a node, with its int value(s) read for the attributes rewrites consult.</summary>
-    public sealed class OnnxNodeAttribute
+    internal sealed class OnnxNodeAttribute
     {
         internal OnnxNodeAttribute(string name, byte[] encoded, long? intValue, long[] ints)
         {
@@ -93,7 +93,7 @@ namespace Cxas.Onnx
         }
     }
 
-    public sealed class OnnxNode
+    internal sealed class OnnxNode
     {
         public OnnxNode(string opType, string name, IEnumerable<string> inputs, IEnumerable<string> outputs, params OnnxAttribute[] attributes)
         {
@@ -131,7 +131,7 @@ namespace Cxas.Onnx
     }
 
     /// <summary>A graph input or output: its name, element type and encoded ValueInfoProto.</summary>
-    public sealed class OnnxValue
+    internal sealed class OnnxValue
     {
         internal OnnxValue(string name, int elementType, byte[] encoded) { Name = name; ElementType = elementType; Encoded = encoded; }
 
@@ -151,7 +151,7 @@ namespace Cxas.Onnx
     }
 
     /// <summary>An ONNX model read for rewriting; see the representation note at the top of the file.</summary>
-    public sealed class OnnxModel
+    internal sealed class OnnxModel
     {
         private readonly List<byte[]> _modelFields = new List<byte[]>();
         private readonly List<byte[]> _graphFields = new List<byte[]>();

@@ -2,7 +2,7 @@
 namespace Cxas.Onnx
 {
     /// <summary>An ONNX attribute value (int, float, ints, floats or string).</summary>
-    public sealed class OnnxAttribute
+    internal sealed class OnnxAttribute
     {
         public string Name { get; }
         internal object Value { get; }
@@ -19,7 +19,7 @@ namespace Cxas.Onnx
     /// counterpart of <see cref="OnnxModel"/>, which reads an existing one.
     /// Used by the checkpoint importer and by tests that need models with outputs known in closed form.
     /// </summary>
-    public sealed class OnnxModelBuilder
+    internal sealed class OnnxModelBuilder
     {
         private const int FloatType = 1;
         private const int Int64Type = 7;

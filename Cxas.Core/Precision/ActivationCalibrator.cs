@@ -13,7 +13,7 @@ namespace Cxas.Precision
     // passes instead of holding all its activations at once.
 
     /// <summary>Measures activation ranges of a float model; see the note at the top of the file.</summary>
-    public sealed class ActivationCalibrator : IDisposable
+    internal sealed class ActivationCalibrator : IDisposable
     {
         private const int FirstImageGroup = 8;
         private readonly InferenceSession _session;

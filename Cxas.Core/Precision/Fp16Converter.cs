@@ -13,7 +13,7 @@ namespace Cxas.Precision
     //   graph float output y -> its producer writes y_float16 -> Cast(to float) -> y.
     // A Constant node with a float value feeding arithmetic would mix types: such a model is refused.
 
-    public static class Fp16Converter
+    internal static class Fp16Converter
     {
         private static readonly HashSet<string> Arithmetic = new HashSet<string>(StringComparer.Ordinal)
         {
@@ -76,7 +76,7 @@ namespace Cxas.Precision
     }
 
     /// <summary>IEEE 754 binary16 conversion (netstandard2.0 has no System.Half).</summary>
-    public static class Float16Bits
+    internal static class Float16Bits
     {
         /// <summary>The nearest float16 (ties to even); overflow gives infinity, NaN stays NaN.</summary>
         public static unsafe ushort FromSingle(float value)

@@ -29,7 +29,7 @@ namespace Cxas.Precision
     //      s_x * scale_c (s_x the input's scale) and zero point 0, as ONNX Runtime's integer convolution expects.
 
     /// <summary>Which tensors an int8 rewrite quantizes; see the pipeline note at the top of the file.</summary>
-    public sealed class QuantizationPlan
+    internal sealed class QuantizationPlan
     {
         internal QuantizationPlan(List<string> activations, Dictionary<string, string> sharedWith, List<OnnxNode> weightConvs, HashSet<OnnxNode> floatConvolutions)
         {
@@ -49,7 +49,7 @@ namespace Cxas.Precision
     }
 
     /// <summary>Parameters of one uint8 activation: real = scale * (q - zeroPoint).</summary>
-    public readonly struct ActivationQuantization
+    internal readonly struct ActivationQuantization
     {
         public ActivationQuantization(float scale, byte zeroPoint) { Scale = scale; ZeroPoint = zeroPoint; }
         public float Scale { get; }
@@ -98,7 +98,7 @@ namespace Cxas.Precision
         public ISet<string> FloatConvolutionOutputs { get; set; } = new HashSet<string>(StringComparer.Ordinal);
     }
 
-    public static class Int8Quantizer
+    internal static class Int8Quantizer
     {
         private static readonly HashSet<string> FloatOps = new HashSet<string>(StringComparer.Ordinal)
         {

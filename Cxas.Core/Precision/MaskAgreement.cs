@@ -73,7 +73,7 @@ namespace Cxas.Precision
     }
 
     /// <summary>Runs a float model and a variant side by side and counts mask agreement; see the file's note.</summary>
-    public sealed class MaskAgreement : IDisposable
+    internal sealed class MaskAgreement : IDisposable
     {
         private readonly InferenceSession _reference, _variant;
         private readonly ModelManifest _manifest;

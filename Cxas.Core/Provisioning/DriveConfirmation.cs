@@ -11,7 +11,7 @@ namespace Cxas.Provisioning
     /// with GET; and the older page with a link carrying <c>confirm=TOKEN</c> or, failing that, a
     /// <c>download_warning_*</c> cookie whose value is the token. This reads either; it runs nothing from the page.
     /// </summary>
-    public static class DriveConfirmation
+    internal static class DriveConfirmation
     {
         private static readonly Regex FormRegex = new Regex(@"<form\b(?<attrs>[^>]*)>(?<body>.*?)</form>",
             RegexOptions.IgnoreCase | RegexOptions.Singleline | RegexOptions.CultureInvariant);

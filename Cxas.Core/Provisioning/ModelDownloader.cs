@@ -56,7 +56,7 @@ namespace Cxas.Provisioning
         public int Percent => Total is long t && t > 0 ? (int)Math.Min(100, Bytes * 100 / t) : -1;
     }
 
-    public sealed class DownloadResult
+    internal sealed class DownloadResult
     {
         public string Url { get; set; } = "";
         /// <summary>The URL the bytes finally came from (after redirects and a Drive confirmation).</summary>
@@ -77,7 +77,7 @@ namespace Cxas.Provisioning
     /// callbacks arrive there too; one download at a time per downloader. Errors are <see cref="CxasException"/> naming
     /// the URL, or the file for a write error (a full disk).
     /// </summary>
-    public sealed class ModelDownloader : IDisposable
+    internal sealed class ModelDownloader : IDisposable
     {
         private const int MaxRedirects = 10;
         private const int MaxConfirmationPages = 3;

@@ -4,7 +4,7 @@ using Cxas.Models;
 namespace Cxas.Provisioning
 {
     /// <summary>One place a model's checkpoint can be fetched from.</summary>
-    public sealed class ModelSource
+    internal sealed class ModelSource
     {
         public ModelSource(string kind, Uri url, bool driveConfirmation)
         {
@@ -22,7 +22,7 @@ namespace Cxas.Provisioning
     /// Google Drive file and TorchXRayVision's re-packed copy, a GitHub release asset. Neither is reachable from the
     /// test machines; <see cref="BaseUrlVariable"/> points both at another server (the tests' loopback server).
     /// </summary>
-    public static class ModelSources
+    internal static class ModelSources
     {
         public const string Auto = "Auto", Reference = "Reference", TorchXRayVision = "TorchXRayVision";
 

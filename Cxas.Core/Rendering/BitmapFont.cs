@@ -5,7 +5,7 @@ namespace Cxas.Rendering
     /// A small 5x7 bitmap font for legends: upper-case letters, digits and common punctuation. Lower-case letters are
     /// drawn as capitals; characters it lacks are drawn as '?'. Each glyph advances 6 columns (one column of spacing).
     /// </summary>
-    public static class BitmapFont
+    internal static class BitmapFont
     {
         public const int GlyphWidth = 5;
         public const int GlyphHeight = 7;

@@ -34,7 +34,7 @@ namespace Cxas.Rendering
     /// The image is the caller's: <see cref="Segmentation.SegmentationResult.LoadSourceImage"/> gives the one a result was
     /// segmented from without decoding it again while it is still in memory (its cache policy is stated there).
     /// </summary>
-    public static class OverlayRenderer
+    internal static class OverlayRenderer
     {
         /// <summary>Output size for an image of <paramref name="width"/> x <paramref name="height"/> limited to <paramref name="maxSize"/>.</summary>
         public static (int Width, int Height) OutputSize(int width, int height, int? maxSize)

@@ -54,7 +54,7 @@ namespace Cxas.Rendering
     }
 
     /// <summary>Colours for classes and feature drawings.</summary>
-    public static class Palette
+    internal static class Palette
     {
         /// <summary>A colour for class index <paramref name="c"/>: hues spaced by the golden ratio, so neighbours differ.</summary>
         public static Rgba ForClass(int c) => Rgba.FromHue(0.07 + c * 0.6180339887498949, 0.75, 1.0);

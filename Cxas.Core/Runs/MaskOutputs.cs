@@ -16,7 +16,7 @@ namespace Cxas.Runs
     /// output), as an AlreadyExists error in an export (it may hold other classes), so asking again never does nothing silently.</item>
     /// </list>
     /// </summary>
-    public sealed class MaskOutputs : IDisposable
+    internal sealed class MaskOutputs : IDisposable
     {
         private readonly IRunHost _host;
 

@@ -15,7 +15,7 @@ namespace Cxas.Runs
     /// a regular file (no link) of at most <see cref="ResultTransfer.MaxBytes"/> that names the same input, otherwise the
     /// input is segmented again (and the record written anew).
     /// </summary>
-    public sealed class ResultRecords
+    internal sealed class ResultRecords
     {
         public const string FolderName = ".cxas-results";
         private readonly OutputPlan _plan;

@@ -20,7 +20,7 @@ namespace Cxas.Dicom.Seg
     /// objects refuse what DICOM does not allow; then one <see cref="DicomDataSetBuilder"/> filled module by module (PS3.3
     /// A.51), which writes the elements in tag order whatever order they were added in.</para>
     /// </summary>
-    public static class DicomSegWriter
+    internal static class DicomSegWriter
     {
         public const string SegmentationStorage = "1.2.840.10008.5.1.4.1.1.66.4";
 

@@ -12,7 +12,7 @@ namespace Cxas.Dicom.Seg
     /// CodingSchemeIdentificationSequence, with the class name as code meaning: a local code is never wrong, a borrowed
     /// parent concept would be. Classes of other models that this table does not know are coded privately too.
     /// </summary>
-    public static class SegCoding
+    internal static class SegCoding
     {
         public const string PrivateScheme = "99CXAS";
         public const string PrivateSchemeName = "Cxas anatomy classes (PAX-Ray++ label set)";

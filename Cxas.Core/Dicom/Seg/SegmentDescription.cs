@@ -8,7 +8,7 @@ namespace Cxas.Dicom.Seg
     // (InvalidArgument) that names the attribute.
 
     /// <summary>A coded concept: (code value, coding scheme designator, code meaning).</summary>
-    public sealed class CodedConcept
+    internal sealed class CodedConcept
     {
         public CodedConcept(string value, string scheme, string meaning)
         {
@@ -24,7 +24,7 @@ namespace Cxas.Dicom.Seg
     }
 
     /// <summary>How one class is coded in a Segment Sequence item.</summary>
-    public sealed class SegmentCoding
+    internal sealed class SegmentCoding
     {
         public SegmentCoding(CodedConcept category, CodedConcept type, CodedConcept? modifier)
         {
@@ -44,7 +44,7 @@ namespace Cxas.Dicom.Seg
     }
 
     /// <summary>SegmentAlgorithmType: how a segment was made.</summary>
-    public enum SegmentAlgorithmType
+    internal enum SegmentAlgorithmType
     {
         Automatic,
         SemiAutomatic,
@@ -52,7 +52,7 @@ namespace Cxas.Dicom.Seg
     }
 
     /// <summary>The algorithm that made a segment (SegmentationAlgorithmIdentificationSequence).</summary>
-    public sealed class AlgorithmIdentification
+    internal sealed class AlgorithmIdentification
     {
         public AlgorithmIdentification(string name, string version, CodedConcept family)
         {
@@ -68,7 +68,7 @@ namespace Cxas.Dicom.Seg
     }
 
     /// <summary>One item of the Segment Sequence.</summary>
-    public sealed class SegmentDescription
+    internal sealed class SegmentDescription
     {
         public int Number { get; }
         public string Label { get; }
@@ -98,7 +98,7 @@ namespace Cxas.Dicom.Seg
     }
 
     /// <summary>The segments of one BINARY segmentation and how its content is labelled.</summary>
-    public sealed class SegmentationContent
+    internal sealed class SegmentationContent
     {
         public SegmentationContent(IReadOnlyList<SegmentDescription> segments, string label, string description)
         {

@@ -46,7 +46,7 @@ namespace Cxas.Core.Tests.Dicom
         [Theory]
         [InlineData(SegmentAlgorithmType.Automatic, "AUTOMATIC")]
         [InlineData(SegmentAlgorithmType.SemiAutomatic, "SEMIAUTOMATIC")]
-        public void AlgorithmMadeSegmentsWithoutAlgorithmIdentificationAreRefused(SegmentAlgorithmType type, string term)
+        internal void AlgorithmMadeSegmentsWithoutAlgorithmIdentificationAreRefused(SegmentAlgorithmType type, string term)
         {
             Refused(() => new SegmentDescription(1, "lung", LungCoding, type, null), "Segment 1", term, "algorithm (name, version and family)");
             Assert.Equal(term, new SegmentDescription(1, "lung", LungCoding, type, Algorithm).AlgorithmTypeTerm);
