@@ -171,8 +171,10 @@ Describe 'A killed run, rerun' {
         }
         $p.HasExited | Should -BeFalse -Because 'the run must be killed midway'
         $p.Kill($true); $p.WaitForExit()
-        # What a kill can leave: the planned outputs written so far, and perhaps a temporary of the dead process.
-        [IO.File]::WriteAllText((Join-Path $out ".cxas-$([Cxas.IO.SafeName]::Hash8([Environment]::MachineName.ToLowerInvariant()))-$($p.Id)-0badf00d.tmp"), 'partial')
+        # What a kill can leave: the planned outputs written so far, and perhaps a temporary of the dead process, named
+        # .cxas-<host>-<pid>-<random>.tmp with <host> the first 4 bytes of SHA-256 of the lower-case machine name, in hex.
+        $hostTag = -join ([Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::UTF8.GetBytes([Environment]::MachineName.ToLowerInvariant()))[0..3] | ForEach-Object { $_.ToString('x2') })
+        [IO.File]::WriteAllText((Join-Path $out ".cxas-$hostTag-$($p.Id)-0badf00d.tmp"), 'partial')
         $done = @(Get-ChildItem $out -Filter *.npz | ForEach-Object BaseName)
         $done.Count | Should -BeLessThan 30
         $stamp = (Get-Item (Join-Path $out "$($done[0]).npz")).LastWriteTimeUtc
