@@ -79,7 +79,7 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
         if (!ShouldProcess(target, $"Store the DICOM-SEG of {result.Path}")) return;
         try
         {
-            var record = _store.Store(result, MaskExporter.ClassesFor(result.Masks, Label));
+            var record = SegSink.Send(result, MaskExporter.ClassesFor(result.Masks, Label), _store);
             DicomWebParameters.Flush(this);
             foreach (var warning in _store.Warnings) WriteWarning($"The server stored the DICOM-SEG of '{result.Path}' with a warning: {warning}.");
             if (record.Status == "Exists")

@@ -80,9 +80,9 @@ namespace Cxas.Dicom
                 ViewPosition = ds.GetString(Tags.ViewPosition),
                 SopClassUid = ds.GetString(Tags.SopClassUid) ?? file.Meta.GetString(Tags.MediaStorageSopClassUid),
                 FrameOfReferenceUid = ds.GetString(Tags.FrameOfReferenceUid),
-                Seg = SegSource.From(file),
             };
             FillSpacing(ds, info);
+            info.Dicom = DicomIdentityReader.Read(file, info);
             var d = DicomPixels.Describe(file);
             if (d.Frames > 1) info.Warnings.Add($"Multi-frame image: frame 1 of {d.Frames} was used; the other frames were ignored.");
             var stored = DicomPixels.DecodeFirstFrame(file, d, options);

@@ -1,7 +1,6 @@
 using System.Threading;
 using Cxas.Dicom.Seg;
 using Cxas.Export;
-using Cxas.Segmentation;
 
 namespace Cxas.DicomWeb
 {
@@ -23,15 +22,15 @@ namespace Cxas.DicomWeb
 
         protected override string Location(string study, SegUids uids) => _client.InstanceUri(study, uids.Series, uids.Instance);
 
-        protected override bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
+        protected override bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
         {
             bool exists = _client.Exists(study, uids.Instance, cancel);
             if (exists && !force) return true;
             var outcome = _client.Store(bytes, uids.Instance, cancel);
             if (!outcome.Stored)
                 throw new CxasException(CxasErrorKind.WriteFailed,
-                    $"The server refused the DICOM-SEG of '{result.Path}' (SEG {uids.Instance}): failure reason " +
-                    DicomWebClient.DescribeStatus(outcome.FailureReason ?? 0xC000) + (outcome.FailureComment == null ? "" : $" ({outcome.FailureComment})") + ".", result.Path);
+                    $"The server refused the DICOM-SEG of '{source}' (SEG {uids.Instance}): failure reason " +
+                    DicomWebClient.DescribeStatus(outcome.FailureReason ?? 0xC000) + (outcome.FailureComment == null ? "" : $" ({outcome.FailureComment})") + ".", source);
             if (outcome.RetrieveUrl != null) record.OutputPath = outcome.RetrieveUrl;
             Warnings = outcome.Warnings;
             return exists;

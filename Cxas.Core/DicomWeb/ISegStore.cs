@@ -1,29 +1,20 @@
 using System.Threading;
 using Cxas.Dicom.Seg;
 using Cxas.Export;
-using Cxas.Segmentation;
 
 namespace Cxas.DicomWeb
 {
     /// <summary>
-    /// Where Export-CxasMask stores DICOM-SEGs on a PACS: over DICOMweb (<see cref="DicomSegStore"/>, STOW-RS) or DIMSE
-    /// (<see cref="Dimse.DimseSegStore"/>, C-STORE).
+    /// A PACS as a destination of DICOM-SEGs (<see cref="ISegDestination"/>; <see cref="SegSink"/> sends them): over
+    /// DICOMweb (<see cref="DicomSegStore"/>, STOW-RS) or DIMSE (<see cref="Dimse.DimseSegStore"/>, C-STORE).
     /// </summary>
-    public interface ISegStore : IDisposable
+    public interface ISegStore : ISegDestination
     {
-        /// <summary>The PACS, for messages and ShouldProcess.</summary>
-        string Target { get; }
-
-        /// <summary>Stores the SEG of <paramref name="classes"/> of a result; status "Stored", "Replaced" or "Exists". Failures throw.</summary>
-        MaskExportRecord Store(SegmentationResult result, IReadOnlyList<int> classes, CancellationToken cancel = default);
-
-        /// <summary>The warnings of the last store, for the cmdlet to show.</summary>
-        IReadOnlyList<string> Warnings { get; }
     }
 
     /// <summary>
-    /// The idempotent store both protocols share: the SEG is built with UIDs derived from the source instance and the
-    /// model (<see cref="SegUids"/>), so the same result always gives the same instance; the PACS is asked whether it holds
+    /// The idempotent store both protocols share: the SEG comes with UIDs derived from the source instance and the model
+    /// (<see cref="SegUids"/>), so the same result always gives the same instance; the PACS is asked whether it holds
     /// that instance already (QIDO-RS or C-FIND), and it is then left alone unless <c>force</c>; otherwise it is sent
     /// (STOW-RS or C-STORE) and the answer read, a refusal throwing an error that names the source.
     /// </summary>
@@ -37,17 +28,17 @@ namespace Cxas.DicomWeb
 
         public IReadOnlyList<string> Warnings { get; protected set; } = new List<string>();
 
-        public MaskExportRecord Store(SegmentationResult result, IReadOnlyList<int> classes, CancellationToken cancel = default)
+        public MaskExportRecord Send(DicomSegBuilder seg, CancellationToken cancel = default)
         {
-            var study = DicomSegWriter.StudyOf(result);
-            var bytes = DicomSegWriter.Build(result, classes, out var uids, out int segments);
+            var study = seg.Study;
+            var bytes = seg.Encode();
             var record = new MaskExportRecord
             {
-                Path = result.Path, Format = "dicom-seg", Classes = segments, Bytes = bytes.Length, SopInstanceUid = uids.Instance,
-                OutputPath = Location(study, uids),
+                Path = seg.SourceName, Format = "dicom-seg", Classes = seg.Content.Segments.Count, Bytes = bytes.Length,
+                SopInstanceUid = seg.Uids.Instance, OutputPath = Location(study, seg.Uids),
             };
             Warnings = new List<string>();
-            bool exists = CheckAndSend(result, bytes, study, uids, record, _force, cancel);
+            bool exists = CheckAndSend(seg.SourceName, bytes, study, seg.Uids, record, _force, cancel);
             if (exists && !_force)
             {
                 record.Status = "Exists";
@@ -62,10 +53,11 @@ namespace Cxas.DicomWeb
         protected abstract string Location(string study, SegUids uids);
 
         /// <summary>
-        /// Asks the PACS whether it holds the SEG and sends it unless it does (or when <paramref name="force"/>): throws when
-        /// the PACS refuses it; sets <see cref="Warnings"/> and may refine the record's OutputPath. Returns whether it was there.
+        /// Asks the PACS whether it holds the SEG of <paramref name="source"/> and sends it unless it does (or when
+        /// <paramref name="force"/>): throws when the PACS refuses it; sets <see cref="Warnings"/> and may refine the
+        /// record's OutputPath. Returns whether it was there.
         /// </summary>
-        protected abstract bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel);
+        protected abstract bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel);
 
         public virtual void Dispose() { }
     }

@@ -2,7 +2,6 @@ using System.Threading;
 using Cxas.Dicom.Seg;
 using Cxas.DicomWeb;
 using Cxas.Export;
-using Cxas.Segmentation;
 
 namespace Cxas.Dimse
 {
@@ -22,13 +21,13 @@ namespace Cxas.Dimse
 
         protected override string Location(string study, SegUids uids) => $"{_client.Peer}/studies/{study}/series/{uids.Series}/instances/{uids.Instance}";
 
-        protected override bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
+        protected override bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
         {
-            var outcome = _client.StoreUnlessPresent(result.Path, bytes, study, uids.Series, force, out bool existed, cancel);
+            var outcome = _client.StoreUnlessPresent(source, bytes, study, uids.Series, force, out bool existed, cancel);
             if (outcome == null) return existed;
             if (!outcome.Stored)
                 throw new CxasException(CxasErrorKind.WriteFailed,
-                    $"{_client.Peer} refused the DICOM-SEG of '{result.Path}' (SEG {uids.Instance}): status {outcome.Describe()}.", result.Path);
+                    $"{_client.Peer} refused the DICOM-SEG of '{source}' (SEG {uids.Instance}): status {outcome.Describe()}.", source);
             if (outcome.Status != 0) Warnings = new List<string> { "status " + outcome.Describe() };
             return existed;
         }

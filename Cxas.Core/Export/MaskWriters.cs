@@ -236,6 +236,6 @@ namespace Cxas.Export
             : base("dicom-seg", ".seg.dcm", "one DICOM Segmentation per DICOM input", "dicomseg", "dcm", "seg") { }
 
         public override MaskExportRecord Write(SegmentationResult result, string target, bool overwrite, IReadOnlyList<int> classes) =>
-            DicomSegFile.Export(result, target, overwrite, classes);
+            SegSink.Send(result, classes, new SegFileDestination(target, overwrite));
     }
 }

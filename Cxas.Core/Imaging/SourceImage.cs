@@ -35,10 +35,10 @@ namespace Cxas.Imaging
         public List<string> Warnings { get; } = new List<string>();
 
         /// <summary>
-        /// What a DICOM Segmentation of this source needs (DICOM sources only), captured at decode time: the DICOM reader's
-        /// <c>SegSource</c>, held untyped so that imaging does not depend on the DICOM code that reads and writes it.
+        /// The DICOM identity (DICOM sources only), captured at decode time: what a DICOM Segmentation or another derived
+        /// object of this source needs. It travels with the result, so a SEG can be made without the source file.
         /// </summary>
-        internal object? Seg { get; set; }
+        public DicomIdentity? Dicom { get; set; }
 
         public override string ToString() => Format;
     }

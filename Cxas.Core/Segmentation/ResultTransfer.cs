@@ -17,8 +17,9 @@ namespace Cxas.Segmentation
     /// 64-bit words, little-endian, deflated; nothing follows.</item>
     /// </list>
     /// Full-resolution masks follow from the grid bits and the sizes (see <see cref="MaskSet"/>), so nothing is lost:
-    /// 159 classes at 512x512 are 5.2 MB before deflating, typically well under 1 MB after. What a DICOM Segmentation
-    /// needs from its source is not carried: write DICOM-SEG where the source was decoded.
+    /// 159 classes at 512x512 are 5.2 MB before deflating, typically well under 1 MB after. A DICOM source's identity
+    /// (<see cref="DicomIdentity"/>: what a DICOM Segmentation needs) travels with the source, so a rebuilt result can
+    /// still be exported as DICOM-SEG where its source file is not.
     /// </summary>
     public static class ResultTransfer
     {

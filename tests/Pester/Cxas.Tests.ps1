@@ -555,6 +555,30 @@ print(json.dumps({'modality': ds.Modality, 'sop': ds.SOPClassUID, 'counts': out}
         }
     }
 
+    It 'writes the SEG of a result rebuilt from another process, its source file gone, equal to the local one' {
+        # The source's DICOM identity travels in the result's transfer form, so the file is not read again.
+        $r = $DcmResults[0]
+        $copy = Join-Path $Work 'seg-rebuilt-src'
+        New-Item -ItemType Directory $copy | Out-Null
+        Copy-Item $r.Path (Join-Path $copy $r.FileName)
+        $job = Start-Job -ScriptBlock { param($m, $p, $model)
+            Import-Module $m
+            Invoke-CxasSegmentation $p -Model $model -Device Cpu -WarningAction SilentlyContinue } -ArgumentList (Join-Path $ModuleDir 'Cxas.psd1'), (Join-Path $copy $r.FileName), $r.Model
+        $rebuilt = @(Receive-Job $job -Wait -AutoRemoveJob)
+        $rebuilt.Count | Should -Be 1
+        Remove-Item -Recurse -Force $copy  # a copy of the read-only shared file is read-only
+        $out = Join-Path $Work 'seg-rebuilt-out'
+        $record = $rebuilt[0] | Export-CxasMask -OutputPath $out -Format dicom-seg -ErrorAction Stop
+        $code = @'
+import sys, pydicom
+a = pydicom.dcmread(sys.argv[1]); b = pydicom.dcmread(sys.argv[2])
+for d in (a, b):
+    del d.ContentDate; del d.ContentTime
+print('same' if a == b else 'differ')
+'@
+        & $Py -c $code (Join-Path $SegOut ($r.Stem + '.seg.dcm')) $record.OutputPath | Should -Be 'same'
+    }
+
     It 'refuses DICOM-SEG for a PNG source, saying why' {
         $png = Join-Path $Work 'seg-png'
         New-ChestPngs $png 1 64 64

@@ -21,15 +21,14 @@ namespace Cxas.Dicom.Seg
         /// <summary>The Part 10 bytes of the overlay <paramref name="overlay"/> of <paramref name="result"/> (with the warning band above it), and its SOP instance UID.</summary>
         public static byte[] Build(SegmentationResult result, RgbaCanvas overlay, DateTime now, out string sopInstance)
         {
-            var source = DicomSegWriter.SourceOf(result);
-            var reference = new DicomSegWriter.SourceReference(source);
+            var reference = new SourceReference(ResultSeg.IdentityOf(result), result.Path);
             string seed = "cxas-overlay\n" + reference.SopInstance + "\n" + result.Model + "\n" + result.ModelVersion + "\n";
             sopInstance = DicomUid.Derive(seed + "instance");
             string series = DicomUid.Derive(seed + "series");
             var canvas = WithWarning(overlay);
 
             var data = new DicomDataSetBuilder();
-            DicomSegWriter.AddPatientAndStudy(data, source, reference);
+            reference.AddPatientAndStudy(data);
             data.Text(Tags.ImageType, "CS", "DERIVED\\SECONDARY")
                 .Text(Tags.SopClassUid, "UI", SecondaryCaptureStorage)
                 .Text(Tags.SopInstanceUid, "UI", sopInstance)
@@ -41,7 +40,7 @@ namespace Cxas.Dicom.Seg
                 .Text(Tags.SeriesDescription, "LO", Truncate("Cxas overlay (" + result.Model + ") - " + Warning, 64))
                 .Text(0x00082111, "ST", Truncate("Segmentation overlay by " + result.Model + "; " + Warning, 1024)) // Derivation Description
                 .Sequence(Tags.SourceImageSequence, reference.Instance())
-                .Text(Tags.SoftwareVersions, "LO", DicomSegWriter.Version)
+                .Text(Tags.SoftwareVersions, "LO", DicomSegBuilder.Version)
                 .Text(Tags.SeriesInstanceUid, "UI", series)
                 .IS(Tags.SeriesNumber, 9901)
                 .Text(0x00200060, "CS", "") // Laterality: type 2C, unknown for an overlay of a chest

@@ -1,5 +1,3 @@
-using Cxas.Segmentation;
-
 namespace Cxas.Dicom.Seg
 {
     /// <summary>
@@ -27,8 +25,7 @@ namespace Cxas.Dicom.Seg
         public static SegUids For(string sourceSopInstanceUid, string modelName, string modelVersion) =>
             new SegUids("cxas-seg\n" + sourceSopInstanceUid + "\n" + modelName + "\n" + modelVersion + "\n");
 
-        /// <summary>The UIDs for a result, or null when its source has no SOP Instance UID (the writer then refuses it).</summary>
-        internal static SegUids? For(SegSource source, SegmentationResult result) =>
-            source.SopInstanceUid == null ? null : For(source.SopInstanceUid, result.Model, result.ModelVersion);
+        /// <summary>New random UIDs, for a SEG that need not be recognised again.</summary>
+        public static SegUids Random() => new SegUids("cxas-seg-random\n" + DicomUid.New() + "\n");
     }
 }

@@ -8,7 +8,7 @@ namespace Cxas.Dicom.Seg
     // (InvalidArgument) that names the attribute.
 
     /// <summary>A coded concept: (code value, coding scheme designator, code meaning).</summary>
-    internal sealed class CodedConcept
+    public sealed class CodedConcept
     {
         public CodedConcept(string value, string scheme, string meaning)
         {
@@ -52,7 +52,7 @@ namespace Cxas.Dicom.Seg
     }
 
     /// <summary>The algorithm that made a segment (SegmentationAlgorithmIdentificationSequence).</summary>
-    internal sealed class AlgorithmIdentification
+    public sealed class AlgorithmIdentification
     {
         public AlgorithmIdentification(string name, string version, CodedConcept family)
         {

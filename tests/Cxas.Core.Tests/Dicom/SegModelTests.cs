@@ -101,14 +101,13 @@ namespace Cxas.Core.Tests.Dicom
             {
                 var path = Path.Combine(dir, "src.dcm");
                 SyntheticDicom.Write(path, SyntheticDicom.Image(4, 4, 12, 1), new SyntheticDicom.Options { Rows = 4, Columns = 4 });
-                var source = SegSource.From(DicomParser.ReadFile(path));
-                var output = new MemoryStream();
-                var ex = Assert.Throws<CxasException>(() => DicomSegWriter.Write(output, source, masks, new[] { 0, 1 }, "model", DateTime.Now));
+                var source = ImageLoader.Load(path).Info.Dicom!;
+                var algorithm = new AlgorithmIdentification("model", "1", DicomSegBuilder.ArtificialIntelligence);
+                var ex = Assert.Throws<CxasException>(() => new DicomSegBuilder(source, masks, new[] { 0, 1 }, algorithm, sourceName: path));
                 Assert.Equal(CxasErrorKind.InvalidArgument, ex.Kind);
                 Assert.Equal(path, ex.FilePath);
                 Assert.Contains(path, ex.Message);
                 Assert.Contains("backslash", ex.Message);
-                Assert.Equal(0, output.Length);
             }
             finally
             {
@@ -134,7 +133,7 @@ namespace Cxas.Core.Tests.Dicom
                 .AT(Tags.DimensionIndexPointer, Tags.ReferencedSegmentNumber);
             var meta = new DicomDataSetBuilder()
                 .Text(Tags.TransferSyntaxUid, "UI", TransferSyntaxes.ExplicitLittle)
-                .Text(Tags.MediaStorageSopClassUid, "UI", DicomSegWriter.SegmentationStorage);
+                .Text(Tags.MediaStorageSopClassUid, "UI", DicomSegBuilder.SegmentationStorage);
             var output = new MemoryStream();
             DicomDataSetBuilder.WritePart10(output, meta, data);
 

@@ -210,7 +210,7 @@ namespace Cxas.Core.Tests.DicomWeb
             Assert.Equal((128, 96), (image.Width, image.Height));
             Assert.Equal(instance.Uri, image.Info.Path);
             Assert.Equal("1.2.3.4.0", image.Info.SopInstanceUid);
-            Assert.NotNull(image.Info.Seg);
+            Assert.Equal("1.2.3.4.0", image.Info.Dicom?.SopInstanceUid);
             var retrievals = server.Log.Where(r => r.Path.Contains("/instances/")).ToList();
             Assert.Contains("transfer-syntax=*", retrievals[0].Header("Accept"));
             Assert.DoesNotContain("transfer-syntax", retrievals[1].Header("Accept"));

@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using Cxas.Core.Tests.Dicom;
 using Cxas.Core.Tests.Install;
 using Cxas.DicomWeb;
+using Cxas.Export;
 
 namespace Cxas.Core.Tests.DicomWeb
 {
@@ -183,7 +184,7 @@ namespace Cxas.Core.Tests.DicomWeb
         {
             Assert.NotEmpty(_radiograph.Classes);
             using var client = Client(server);
-            var ex = GuardedError(c => new DicomSegStore(client, force: false).Store(_radiograph.Result, _radiograph.Classes, c));
+            var ex = GuardedError(c => SegSink.Send(_radiograph.Result, _radiograph.Classes, new DicomSegStore(client, force: false), c));
             Assert.DoesNotContain(ex.Message, char.IsControl);
             var post = Assert.Single(server.Log, r => r.Method == "POST");
             Assert.Equal(_radiograph.Classes.Count, CountSegments(post));
@@ -221,7 +222,7 @@ namespace Cxas.Core.Tests.DicomWeb
                          "\"00081190\":{\"vr\":\"UR\",\"Value\":[\"http://x/" + Escape + "\"]}}]}}";
             using var server = StowServer(() => Json(stored));
             using var client = Client(server);
-            var record = Guarded(c => new DicomSegStore(client, force: false).Store(_radiograph.Result, _radiograph.Classes, c));
+            var record = Guarded(c => SegSink.Send(_radiograph.Result, _radiograph.Classes, new DicomSegStore(client, force: false), c));
             Assert.Equal("Stored", record.Status);
             Assert.Equal("http://x/?[2J?]0;pwned?", record.OutputPath);
         }
@@ -229,8 +230,7 @@ namespace Cxas.Core.Tests.DicomWeb
         /// <summary>The SOP Instance UID the SEG of the radiograph gets (derived from the source and the model).</summary>
         private string DicomSegWriterUids()
         {
-            Cxas.Dicom.Seg.DicomSegWriter.Build(_radiograph.Result, _radiograph.Classes, out var uids, out _);
-            return uids.Instance;
+            return Cxas.Dicom.Seg.ResultSeg.Build(_radiograph.Result, _radiograph.Classes).Uids.Instance;
         }
 
         [Fact]
