@@ -14,7 +14,7 @@ namespace Cxas.DicomWeb
         /// <summary>The PACS, for messages and ShouldProcess.</summary>
         string Target { get; }
 
-        /// <summary>Stores the SEG of <paramref name="classes"/> of a result; status "Stored", "Replaced" or "Exists". Failures throw.</summary>
+        /// <summary>Stores the SEG of <paramref name="classes"/> of a result; status Stored, Replaced or Exists. Failures throw.</summary>
         MaskExportRecord Store(SegmentationResult result, IReadOnlyList<int> classes, CancellationToken cancel = default);
 
         /// <summary>The warnings of the last store, for the cmdlet to show.</summary>
@@ -41,21 +41,15 @@ namespace Cxas.DicomWeb
         {
             var study = DicomSegWriter.StudyOf(result);
             var bytes = DicomSegWriter.Build(result, classes, out var uids, out int segments);
-            var record = new MaskExportRecord
-            {
-                Path = result.Path, Format = "dicom-seg", Classes = segments, Bytes = bytes.Length, SopInstanceUid = uids.Instance,
-                OutputPath = Location(study, uids),
-            };
             Warnings = new List<string>();
-            bool exists = CheckAndSend(result, bytes, study, uids, record, _force, cancel);
-            if (exists && !_force)
+            bool exists = CheckAndSend(result, bytes, study, uids, out var storedAt, _force, cancel);
+            bool sent = !exists || _force;
+            return new MaskExportRecord
             {
-                record.Status = "Exists";
-                record.Bytes = 0;
-                return record;
-            }
-            record.Status = exists ? "Replaced" : "Stored";
-            return record;
+                Path = result.Path, Format = "dicom-seg", Classes = segments, Bytes = sent ? bytes.Length : 0, SopInstanceUid = uids.Instance,
+                OutputPath = storedAt ?? Location(study, uids),
+                Status = !sent ? OutputStatus.Exists : exists ? OutputStatus.Replaced : OutputStatus.Stored,
+            };
         }
 
         /// <summary>Where the SEG is on the PACS (the record's OutputPath).</summary>
@@ -63,9 +57,10 @@ namespace Cxas.DicomWeb
 
         /// <summary>
         /// Asks the PACS whether it holds the SEG and sends it unless it does (or when <paramref name="force"/>): throws when
-        /// the PACS refuses it; sets <see cref="Warnings"/> and may refine the record's OutputPath. Returns whether it was there.
+        /// the PACS refuses it; sets <see cref="Warnings"/>, and <paramref name="storedAt"/> where the PACS names the stored
+        /// instance's place (else null: the record's OutputPath is <see cref="Location"/>). Returns whether it was there.
         /// </summary>
-        protected abstract bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel);
+        protected abstract bool CheckAndSend(SegmentationResult result, byte[] bytes, string study, SegUids uids, out string? storedAt, bool force, CancellationToken cancel);
 
         public virtual void Dispose() { }
     }

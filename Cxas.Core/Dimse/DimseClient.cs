@@ -27,8 +27,8 @@ namespace Cxas.Dimse
     /// <summary>The outcome of a C-STORE: the final status, and the peer's error comment if any.</summary>
     public sealed class DimseStoreOutcome
     {
-        public ushort Status { get; set; }
-        public string? ErrorComment { get; set; }
+        public ushort Status { get; internal init; }
+        public string? ErrorComment { get; internal init; }
         public bool Stored => DimseCommand.IsSuccessOrWarning(Status);
         public string Describe() => DimseCommand.Describe(Status) + (ErrorComment != null ? $": {ErrorComment}" : "");
     }

@@ -34,12 +34,12 @@ namespace Cxas.Dimse
     /// <summary>One instance received and spooled.</summary>
     public sealed class ReceivedInstance
     {
-        public string Path { get; set; } = "";
-        public string SopClassUid { get; set; } = "";
-        public string SopInstanceUid { get; set; } = "";
-        public string TransferSyntax { get; set; } = "";
-        public string CallingAe { get; set; } = "";
-        public string? Peer { get; set; }
+        public string Path { get; internal init; } = "";
+        public string SopClassUid { get; internal init; } = "";
+        public string SopInstanceUid { get; internal init; } = "";
+        public string TransferSyntax { get; internal init; } = "";
+        public string CallingAe { get; internal init; } = "";
+        public string? Peer { get; internal init; }
     }
 
     /// <summary>

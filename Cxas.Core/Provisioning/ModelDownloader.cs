@@ -58,12 +58,12 @@ namespace Cxas.Provisioning
 
     public sealed class DownloadResult
     {
-        public string Url { get; set; } = "";
+        public string Url { get; internal init; } = "";
         /// <summary>The URL the bytes finally came from (after redirects and a Drive confirmation).</summary>
-        public string FinalUrl { get; set; } = "";
-        public long Bytes { get; set; }
-        public int Resumes { get; set; }
-        public TimeSpan Elapsed { get; set; }
+        public string FinalUrl { get; internal init; } = "";
+        public long Bytes { get; internal init; }
+        public int Resumes { get; internal init; }
+        public TimeSpan Elapsed { get; internal init; }
     }
 
     /// <summary>

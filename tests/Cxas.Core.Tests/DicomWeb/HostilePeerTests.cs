@@ -222,7 +222,7 @@ namespace Cxas.Core.Tests.DicomWeb
             using var server = StowServer(() => Json(stored));
             using var client = Client(server);
             var record = Guarded(c => new DicomSegStore(client, force: false).Store(_radiograph.Result, _radiograph.Classes, c));
-            Assert.Equal("Stored", record.Status);
+            Assert.Equal(Cxas.Export.OutputStatus.Stored, record.Status);
             Assert.Equal("http://x/?[2J?]0;pwned?", record.OutputPath);
         }
 

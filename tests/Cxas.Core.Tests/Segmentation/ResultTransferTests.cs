@@ -12,11 +12,9 @@ namespace Cxas.Core.Tests.Segmentation
                 for (int y = 0; y < gh; y++)
                     for (int x = 0; x < gw; x++)
                         if (rng.Next(3 + c % 5) == 0) masks.SetGridBit(c, x, y, true);
-            var source = new SourceInfo { Path = "/data/a b/IM0001", RelativePath = "a b/IM0001", Format = "DICOM", RowSpacingMm = 0.139,
-                ColumnSpacingMm = 0.143, SopInstanceUid = "1.2.3.4", PatientId = "P\u00e9" };
-            source.Warnings.Add("frame 1 of 3 was used");
-            return new SegmentationResult(source, w, h, "m", "/models/m", "Cpu", masks, TimeSpan.FromTicks(125_000), TimeSpan.FromMilliseconds(40))
-            { ModelVersion = "7" };
+            var source = new SourceInfo("/data/a b/IM0001", "DICOM") { RelativePath = "a b/IM0001", RowSpacingMm = 0.139,
+                ColumnSpacingMm = 0.143, SopInstanceUid = "1.2.3.4", PatientId = "P\u00e9", Warnings = new[] { "frame 1 of 3 was used" } };
+            return new SegmentationResult(source, w, h, "m", "/models/m", "Cpu", masks, TimeSpan.FromTicks(125_000), TimeSpan.FromMilliseconds(40), "7");
         }
 
         [Theory]
