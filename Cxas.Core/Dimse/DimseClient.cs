@@ -6,7 +6,7 @@ using Cxas.DicomWeb;
 
 namespace Cxas.Dimse
 {
-    /// <summary>Where a DIMSE peer is and who we are to it.</summary>
+    /// <summary>Where a DIMSE peer is and who we are to it. Connection parameters a caller fills, so settable.</summary>
     public sealed class DimsePeer
     {
         public string Host { get; set; } = "127.0.0.1";

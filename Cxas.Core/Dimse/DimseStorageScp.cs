@@ -7,7 +7,7 @@ using Cxas.Dicom;
 
 namespace Cxas.Dimse
 {
-    /// <summary>The settings of a storage SCP.</summary>
+    /// <summary>The settings of a storage SCP. Options a caller fills, so settable (the instances received are immutable).</summary>
     public sealed class StorageScpOptions
     {
         /// <summary>The TCP port (0: any free one, see <see cref="DimseStorageScp.Port"/>).</summary>

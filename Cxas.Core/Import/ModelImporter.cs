@@ -7,7 +7,7 @@ using Cxas.Precision;
 
 namespace Cxas.Import
 {
-    /// <summary>Choices for <see cref="ModelImporter.Import"/>; every one has a sensible default.</summary>
+    /// <summary>Choices for <see cref="ModelImporter.Import"/>; every one has a sensible default. Options a caller fills, so settable (the result is immutable).</summary>
     public sealed class ImportOptions
     {
         /// <summary>Model name; default "UNet_ResNet50_default" for the reference, else the checkpoint's file name.</summary>

@@ -10,7 +10,7 @@ using Cxas.Models;
 
 namespace Cxas.Provisioning
 {
-    /// <summary>How downloads behave; the defaults suit a 300 MB file over an ordinary connection.</summary>
+    /// <summary>How downloads behave; the defaults suit a 300 MB file over an ordinary connection. Options a caller fills, so settable.</summary>
     public sealed class DownloadOptions
     {
         /// <summary>An explicit proxy; null uses the system's (environment variables on Linux/macOS, WinINet settings on Windows).</summary>

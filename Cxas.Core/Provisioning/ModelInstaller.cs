@@ -9,7 +9,7 @@ namespace Cxas.Provisioning
 {
     public enum ModelScope { CurrentUser, AllUsers }
 
-    /// <summary>What to install, from where, and where to.</summary>
+    /// <summary>What to install, from where, and where to. A request a caller fills, so settable (the result is immutable).</summary>
     public sealed class InstallRequest
     {
         public string Name { get; set; } = ModelImporter.ReferenceModelName;
