@@ -3,12 +3,16 @@ using Cxas.Masks;
 
 namespace Cxas.Segmentation
 {
-    /// <summary>Pixel counts by class name; shown as "name=count; ..." for the classes present.</summary>
-    public sealed class ClassPixelCounts : Dictionary<string, long>
+    /// <summary>Pixel counts by class name (case-insensitive, read-only like the result); shown as "name=count; ..." for the classes present.</summary>
+    public sealed class ClassPixelCounts : System.Collections.ObjectModel.ReadOnlyDictionary<string, long>
     {
-        internal ClassPixelCounts(IReadOnlyList<string> labels, IReadOnlyList<long> counts) : base(StringComparer.OrdinalIgnoreCase)
+        internal ClassPixelCounts(IReadOnlyList<string> labels, IReadOnlyList<long> counts) : base(ByLabel(labels, counts)) { }
+
+        private static Dictionary<string, long> ByLabel(IReadOnlyList<string> labels, IReadOnlyList<long> counts)
         {
-            for (int i = 0; i < labels.Count; i++) this[labels[i]] = counts[i];
+            var byLabel = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+            for (int i = 0; i < labels.Count; i++) byLabel[labels[i]] = counts[i];
+            return byLabel;
         }
 
         public override string ToString() => string.Join("; ", this.Where(p => p.Value > 0).Select(p => $"{p.Key}={p.Value}"));
