@@ -163,6 +163,11 @@ Describe 'Values and statuses' {
         $r.Source.Path | Should -Be (Join-Path $In 'a.png')
     }
 
+    It 'gives the DICOM node status the cmdlets emit no public setter' {
+        $settable = [Cxas.PowerShell.DicomNodeStatus].GetProperties() | Where-Object { $_.SetMethod -and $_.SetMethod.IsPublic }
+        @($settable).Name | Should -BeNullOrEmpty
+    }
+
     It 'sends statuses across a job as their names, so filters and CSV there match' {
         $job = Start-Job {
             param($Module, $Image, $Out)
