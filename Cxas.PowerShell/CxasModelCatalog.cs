@@ -28,9 +28,7 @@ public static class CxasModelCatalog
     /// <summary>One model folder as Get-CxasModel shows it, its scope taken from the catalog of this session.</summary>
     public static PSObject Describe(PSCmdlet cmdlet, string directory, string root)
     {
-        var entry = ModelCatalog.Describe(directory, root);
-        entry.Scope = ForCmdlet(cmdlet).ScopeOf(root);
-        return ToPSObject(entry);
+        return ToPSObject(ModelCatalog.Describe(directory, root, ForCmdlet(cmdlet).ScopeOf(root), isDefault: false));
     }
 
     /// <summary>

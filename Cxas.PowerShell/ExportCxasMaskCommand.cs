@@ -82,7 +82,7 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
             var record = SegSink.Send(result, MaskExporter.ClassesFor(result.Masks, Label), _store);
             DicomWebParameters.Flush(this);
             foreach (var warning in _store.Warnings) WriteWarning($"The server stored the DICOM-SEG of '{result.Path}' with a warning: {warning}.");
-            if (record.Status == "Exists")
+            if (record.Status == OutputStatus.Exists)
             {
                 _existing++;
                 WriteVerbose($"'{record.OutputPath}' is already on the server (use -Force to store it again).");

@@ -174,7 +174,7 @@ public sealed class GetCxasFeatureCommand : FileInputCmdlet
         bool longForm = _kinds.Distinct().Count() > 1;
         foreach (var v in values)
         {
-            if (v.Status != FeatureStatus.Ok)
+            if (v.Status != FeatureStatus.OK)
                 WriteVerbose($"{result.FileName}: {v.Feature}{(v.Label != null ? " " + v.Label : "")}: {v.Status}. {v.Message}");
             if (longForm)
                 foreach (var columns in FeatureRows.Long(v)) WriteObject(Row(columns, v.Feature, "Long", computer));

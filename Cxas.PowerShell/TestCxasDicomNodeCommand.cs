@@ -2,18 +2,18 @@ using Cxas.Dimse;
 
 namespace Cxas.PowerShell;
 
-/// <summary>What Test-CxasDicomNode found: whether the node answered C-ECHO, and how fast.</summary>
+/// <summary>What Test-CxasDicomNode found: whether the node answered C-ECHO, and how fast. Immutable.</summary>
 public sealed class DicomNodeStatus
 {
-    public string ComputerName { get; set; } = "";
-    public int Port { get; set; }
-    public string CalledAETitle { get; set; } = "";
-    public string CallingAETitle { get; set; } = "";
-    public bool Success { get; set; }
+    public string ComputerName { get; internal init; } = "";
+    public int Port { get; internal init; }
+    public string CalledAETitle { get; internal init; } = "";
+    public string CallingAETitle { get; internal init; } = "";
+    public bool Success { get; internal init; }
     /// <summary>The C-ECHO round trip in milliseconds (association set-up excluded); null when it failed.</summary>
-    public double? RoundTripMs { get; set; }
+    public double? RoundTripMs { get; internal init; }
     /// <summary>Why it failed (rejected association, unreachable host, ...); null on success.</summary>
-    public string? Message { get; set; }
+    public string? Message { get; internal init; }
 }
 
 /// <include file="Help/Text/Test-CxasDicomNode.xml" path="doc/cmdlet/*" />
@@ -38,21 +38,23 @@ public sealed class TestCxasDicomNodeCommand : CxasCmdlet, IDynamicParameters
         if (!_connection.UsesDimse)
             ThrowTerminatingError(ToErrorRecord(new CxasException(CxasErrorKind.InvalidArgument, "Give -ComputerName and -CalledAETitle: the node to test."), null));
         var client = _connection.OpenDimse(this, TimeSpan.FromSeconds(TimeoutSec));
-        var status = new DicomNodeStatus
-        {
-            ComputerName = _connection.ComputerName!, Port = _connection.Port, CalledAETitle = client.Peer.CalledAe, CallingAETitle = client.Peer.CallingAe,
-        };
         WriteVerbose($"C-ECHO to {client.Peer} as {client.Peer.CallingAe}.");
+        double? roundTrip = null;
+        string? failure = null;
         try
         {
-            status.RoundTripMs = Math.Round(client.Echo().TotalMilliseconds, 3);
-            status.Success = true;
+            roundTrip = Math.Round(client.Echo().TotalMilliseconds, 3);
         }
         catch (CxasException ex)
         {
-            status.Message = ex.Message;
+            failure = ex.Message;
             WriteVerbose(ex.Message);
         }
+        var status = new DicomNodeStatus
+        {
+            ComputerName = _connection.ComputerName!, Port = _connection.Port, CalledAETitle = client.Peer.CalledAe, CallingAETitle = client.Peer.CallingAe,
+            Success = failure == null, RoundTripMs = roundTrip, Message = failure,
+        };
         WriteObject(Quiet ? status.Success : (object)status);
     }
 }

@@ -17,7 +17,7 @@ namespace Cxas.Dicom
             (Tags.PatientSex, "CS"), (Tags.StudyId, "SH"), (Tags.PatientOrientation, "CS"),
         };
 
-        public static DicomIdentity Read(DicomFile file, SourceInfo info)
+        public static DicomIdentity Read(DicomFile file, double? rowSpacingMm, double? columnSpacingMm)
         {
             var src = file.Dataset;
             var copied = new Dictionary<uint, byte[]>();
@@ -42,8 +42,8 @@ namespace Cxas.Dicom
                 Rows = src.GetUShort(Tags.Rows) ?? 0,
                 Columns = src.GetUShort(Tags.Columns) ?? 0,
                 NumberOfFrames = src.GetNumber(Tags.NumberOfFrames),
-                RowSpacingMm = info.RowSpacingMm,
-                ColumnSpacingMm = info.ColumnSpacingMm,
+                RowSpacingMm = rowSpacingMm,
+                ColumnSpacingMm = columnSpacingMm,
                 PatientAge = src.GetString(Tags.PatientAge),
                 PatientSize = src.GetString(Tags.PatientSize),
                 PatientWeight = src.GetString(Tags.PatientWeight),

@@ -67,11 +67,17 @@ namespace Cxas.Dicom
 
         internal static SourceImage Read(DicomFile file, ImageReadOptions options)
         {
+            // Decode first, gathering the warnings, then describe the source complete (it is immutable).
             var ds = file.Dataset;
-            var info = new SourceInfo
+            var warnings = new List<string>();
+            var d = DicomPixels.Describe(file);
+            if (d.Frames > 1) warnings.Add($"Multi-frame image: frame 1 of {d.Frames} was used; the other frames were ignored.");
+            var stored = DicomPixels.DecodeFirstFrame(file, d, options);
+            warnings.AddRange(stored.Warnings);
+            var grey = ToGrey(stored, d, ds, warnings, file.Path);
+            var spacing = Spacing(ds);
+            var info = new SourceInfo(file.Path, "DICOM")
             {
-                Path = file.Path,
-                Format = "DICOM",
                 PatientId = ds.GetString(Tags.PatientId),
                 StudyInstanceUid = ds.GetString(Tags.StudyInstanceUid),
                 SeriesInstanceUid = ds.GetString(Tags.SeriesInstanceUid),
@@ -80,30 +86,24 @@ namespace Cxas.Dicom
                 ViewPosition = ds.GetString(Tags.ViewPosition),
                 SopClassUid = ds.GetString(Tags.SopClassUid) ?? file.Meta.GetString(Tags.MediaStorageSopClassUid),
                 FrameOfReferenceUid = ds.GetString(Tags.FrameOfReferenceUid),
+                RowSpacingMm = spacing?.Row,
+                ColumnSpacingMm = spacing?.Column,
+                SpacingSource = spacing?.Source,
+                Warnings = warnings,
+                Dicom = DicomIdentityReader.Read(file, spacing?.Row, spacing?.Column),
             };
-            FillSpacing(ds, info);
-            info.Dicom = DicomIdentityReader.Read(file, info);
-            var d = DicomPixels.Describe(file);
-            if (d.Frames > 1) info.Warnings.Add($"Multi-frame image: frame 1 of {d.Frames} was used; the other frames were ignored.");
-            var stored = DicomPixels.DecodeFirstFrame(file, d, options);
-            info.Warnings.AddRange(stored.Warnings);
-            var grey = ToGrey(stored, d, ds, info.Warnings, file.Path);
             return new SourceImage(new GrayRaster(stored.Width, stored.Height, grey), info);
         }
 
-        private static void FillSpacing(DicomDataset ds, SourceInfo info)
+        /// <summary>Row and column spacing from PixelSpacing, else ImagerPixelSpacing, with the attribute's name; null when neither is usable.</summary>
+        private static (double Row, double Column, string Source)? Spacing(DicomDataset ds)
         {
             foreach (var (tag, name) in new[] { (Tags.PixelSpacing, "PixelSpacing"), (Tags.ImagerPixelSpacing, "ImagerPixelSpacing") })
             {
                 var v = ds.GetNumbers(tag);
-                if (v.Length >= 2 && v[0] > 0 && v[1] > 0)
-                {
-                    info.RowSpacingMm = v[0];
-                    info.ColumnSpacingMm = v[1];
-                    info.SpacingSource = name;
-                    return;
-                }
+                if (v.Length >= 2 && v[0] > 0 && v[1] > 0) return (v[0], v[1], name);
             }
+            return null;
         }
 
         /// <summary>Stored values -> [0,1] grey, following the pipeline in the class documentation.</summary>

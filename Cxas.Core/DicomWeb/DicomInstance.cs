@@ -9,18 +9,18 @@ namespace Cxas.DicomWeb
     public sealed class DicomInstance
     {
         /// <summary>The instance's WADO-RS URI: <c>{root}/studies/{study}/series/{series}/instances/{sop}</c>.</summary>
-        public string Uri { get; set; } = "";
-        public string StudyInstanceUid { get; set; } = "";
-        public string SeriesInstanceUid { get; set; } = "";
-        public string SopInstanceUid { get; set; } = "";
-        public string? SopClassUid { get; set; }
-        public string? PatientId { get; set; }
-        public string? Modality { get; set; }
-        public string? StudyDate { get; set; }
-        public string? SeriesDescription { get; set; }
-        public int? InstanceNumber { get; set; }
-        public int? Rows { get; set; }
-        public int? Columns { get; set; }
+        public string Uri { get; internal init; } = "";
+        public string StudyInstanceUid { get; internal init; } = "";
+        public string SeriesInstanceUid { get; internal init; } = "";
+        public string SopInstanceUid { get; internal init; } = "";
+        public string? SopClassUid { get; internal init; }
+        public string? PatientId { get; internal init; }
+        public string? Modality { get; internal init; }
+        public string? StudyDate { get; internal init; }
+        public string? SeriesDescription { get; internal init; }
+        public int? InstanceNumber { get; internal init; }
+        public int? Rows { get; internal init; }
+        public int? Columns { get; internal init; }
 
         /// <summary>The connection it was found with (credentials stay in it, never in the object's visible properties).</summary>
         internal DicomWebClient? Client { get; set; }

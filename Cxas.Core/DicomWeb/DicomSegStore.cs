@@ -22,8 +22,9 @@ namespace Cxas.DicomWeb
 
         protected override string Location(string study, SegUids uids) => _client.InstanceUri(study, uids.Series, uids.Instance);
 
-        protected override bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
+        protected override bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, out string? storedAt, bool force, CancellationToken cancel)
         {
+            storedAt = null;
             bool exists = _client.Exists(study, uids.Instance, cancel);
             if (exists && !force) return true;
             var outcome = _client.Store(bytes, uids.Instance, cancel);
@@ -31,7 +32,7 @@ namespace Cxas.DicomWeb
                 throw new CxasException(CxasErrorKind.WriteFailed,
                     $"The server refused the DICOM-SEG of '{source}' (SEG {uids.Instance}): failure reason " +
                     DicomWebClient.DescribeStatus(outcome.FailureReason ?? 0xC000) + (outcome.FailureComment == null ? "" : $" ({outcome.FailureComment})") + ".", source);
-            if (outcome.RetrieveUrl != null) record.OutputPath = outcome.RetrieveUrl;
+            storedAt = outcome.RetrieveUrl;
             Warnings = outcome.Warnings;
             return exists;
         }

@@ -11,7 +11,7 @@ using Cxas.IO;
 
 namespace Cxas.DicomWeb
 {
-    /// <summary>How a <see cref="DicomWebClient"/> connects and retries.</summary>
+    /// <summary>How a <see cref="DicomWebClient"/> connects and retries. Options a caller fills, so settable (results are immutable).</summary>
     public sealed class DicomWebOptions
     {
         /// <summary>Accept any server certificate (only when asked: -SkipCertificateCheck).</summary>
@@ -54,7 +54,7 @@ namespace Cxas.DicomWeb
         public List<string> Warnings { get; } = new List<string>();
     }
 
-    /// <summary>Search criteria for <see cref="DicomWebClient.Search"/>.</summary>
+    /// <summary>Search criteria for <see cref="DicomWebClient.Search"/>. Criteria a caller fills, so settable (the instances found are immutable).</summary>
     public sealed class DicomWebQuery
     {
         public string? StudyInstanceUid { get; set; }

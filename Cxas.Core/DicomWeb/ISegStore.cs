@@ -32,32 +32,26 @@ namespace Cxas.DicomWeb
         {
             var study = seg.Study;
             var bytes = seg.Encode();
-            var record = new MaskExportRecord
-            {
-                Path = seg.SourceName, Format = "dicom-seg", Classes = seg.Content.Segments.Count, Bytes = bytes.Length,
-                SopInstanceUid = seg.Uids.Instance, OutputPath = Location(study, seg.Uids),
-            };
             Warnings = new List<string>();
-            bool exists = CheckAndSend(seg.SourceName, bytes, study, seg.Uids, record, _force, cancel);
-            if (exists && !_force)
+            bool exists = CheckAndSend(seg.SourceName, bytes, study, seg.Uids, out var storedAt, _force, cancel);
+            bool sent = !exists || _force;
+            return new MaskExportRecord
             {
-                record.Status = "Exists";
-                record.Bytes = 0;
-                return record;
-            }
-            record.Status = exists ? "Replaced" : "Stored";
-            return record;
+                Path = seg.SourceName, Format = "dicom-seg", Classes = seg.Content.Segments.Count, Bytes = sent ? bytes.Length : 0,
+                SopInstanceUid = seg.Uids.Instance, OutputPath = storedAt ?? Location(study, seg.Uids),
+                Status = !sent ? OutputStatus.Exists : exists ? OutputStatus.Replaced : OutputStatus.Stored,
+            };
         }
 
         /// <summary>Where the SEG is on the PACS (the record's OutputPath).</summary>
         protected abstract string Location(string study, SegUids uids);
 
         /// <summary>
-        /// Asks the PACS whether it holds the SEG of <paramref name="source"/> and sends it unless it does (or when
-        /// <paramref name="force"/>): throws when the PACS refuses it; sets <see cref="Warnings"/> and may refine the
-        /// record's OutputPath. Returns whether it was there.
+        /// Asks the PACS whether it holds the SEG of <paramref name="source"/> and sends it unless it does (or when <paramref name="force"/>): throws when
+        /// the PACS refuses it; sets <see cref="Warnings"/>, and <paramref name="storedAt"/> where the PACS names the stored
+        /// instance's place (else null: the record's OutputPath is <see cref="Location"/>). Returns whether it was there.
         /// </summary>
-        protected abstract bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel);
+        protected abstract bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, out string? storedAt, bool force, CancellationToken cancel);
 
         public virtual void Dispose() { }
     }

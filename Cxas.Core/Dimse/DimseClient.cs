@@ -6,7 +6,7 @@ using Cxas.DicomWeb;
 
 namespace Cxas.Dimse
 {
-    /// <summary>Where a DIMSE peer is and who we are to it.</summary>
+    /// <summary>Where a DIMSE peer is and who we are to it. Connection parameters a caller fills, so settable.</summary>
     public sealed class DimsePeer
     {
         public string Host { get; set; } = "127.0.0.1";
@@ -27,8 +27,8 @@ namespace Cxas.Dimse
     /// <summary>The outcome of a C-STORE: the final status, and the peer's error comment if any.</summary>
     public sealed class DimseStoreOutcome
     {
-        public ushort Status { get; set; }
-        public string? ErrorComment { get; set; }
+        public ushort Status { get; internal init; }
+        public string? ErrorComment { get; internal init; }
         public bool Stored => DimseCommand.IsSuccessOrWarning(Status);
         public string Describe() => DimseCommand.Describe(Status) + (ErrorComment != null ? $": {ErrorComment}" : "");
     }

@@ -21,8 +21,9 @@ namespace Cxas.Dimse
 
         protected override string Location(string study, SegUids uids) => $"{_client.Peer}/studies/{study}/series/{uids.Series}/instances/{uids.Instance}";
 
-        protected override bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, MaskExportRecord record, bool force, CancellationToken cancel)
+        protected override bool CheckAndSend(string source, byte[] bytes, string study, SegUids uids, out string? storedAt, bool force, CancellationToken cancel)
         {
+            storedAt = null;
             var outcome = _client.StoreUnlessPresent(source, bytes, study, uids.Series, force, out bool existed, cancel);
             if (outcome == null) return existed;
             if (!outcome.Stored)

@@ -7,7 +7,7 @@ using Cxas.Dicom;
 
 namespace Cxas.Dimse
 {
-    /// <summary>The settings of a storage SCP.</summary>
+    /// <summary>The settings of a storage SCP. Options a caller fills, so settable (the instances received are immutable).</summary>
     public sealed class StorageScpOptions
     {
         /// <summary>The TCP port (0: any free one, see <see cref="DimseStorageScp.Port"/>).</summary>
@@ -34,12 +34,12 @@ namespace Cxas.Dimse
     /// <summary>One instance received and spooled.</summary>
     public sealed class ReceivedInstance
     {
-        public string Path { get; set; } = "";
-        public string SopClassUid { get; set; } = "";
-        public string SopInstanceUid { get; set; } = "";
-        public string TransferSyntax { get; set; } = "";
-        public string CallingAe { get; set; } = "";
-        public string? Peer { get; set; }
+        public string Path { get; internal init; } = "";
+        public string SopClassUid { get; internal init; } = "";
+        public string SopInstanceUid { get; internal init; } = "";
+        public string TransferSyntax { get; internal init; } = "";
+        public string CallingAe { get; internal init; } = "";
+        public string? Peer { get; internal init; }
     }
 
     /// <summary>

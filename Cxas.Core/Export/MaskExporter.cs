@@ -30,18 +30,31 @@ namespace Cxas.Export
         public override string ToString() => Name;
     }
 
-    /// <summary>What one export wrote.</summary>
+    /// <summary>What became of one export's output; the names are the words tables and CSV files show.</summary>
+    public enum OutputStatus
+    {
+        /// <summary>A file was written.</summary>
+        Written,
+        /// <summary>Stored on a PACS (STOW-RS or C-STORE).</summary>
+        Stored,
+        /// <summary>Stored again over the same instance (-Force).</summary>
+        Replaced,
+        /// <summary>Already on the PACS: nothing was sent.</summary>
+        Exists,
+    }
+
+    /// <summary>What one export wrote. Immutable: the exporter or store builds it once the output is complete.</summary>
     public sealed class MaskExportRecord
     {
-        public string Path { get; set; } = "";
-        public string Format { get; set; } = "";
-        public string OutputPath { get; set; } = "";
-        public int Classes { get; set; }
-        public long Bytes { get; set; }
-        /// <summary>"Written" (a file), "Stored" (STOW-RS), "Replaced" (stored again with -Force), "Exists" (already on the server: nothing sent).</summary>
-        public string Status { get; set; } = "Written";
+        public string Path { get; internal init; } = "";
+        public string Format { get; internal init; } = "";
+        public string OutputPath { get; internal init; } = "";
+        public int Classes { get; internal init; }
+        public long Bytes { get; internal init; }
+        /// <summary>Written (a file), Stored (STOW-RS or C-STORE), Replaced (stored again with -Force), Exists (already on the server: nothing sent).</summary>
+        public OutputStatus Status { get; internal init; } = OutputStatus.Written;
         /// <summary>The SOP Instance UID of a DICOM-SEG written or stored.</summary>
-        public string? SopInstanceUid { get; set; }
+        public string? SopInstanceUid { get; internal init; }
         public override string ToString() => OutputPath;
     }
 

@@ -4,28 +4,29 @@ namespace Cxas.Features
 {
     /// <summary>
     /// A cardio-thoracic ratio and its construction. Lengths are in the spacing's unit; the *Px members are pixel
-    /// indices (column, row) of the points the construction uses, for drawing.
+    /// indices (column, row) of the points the construction uses, for drawing. Immutable: built once by
+    /// <see cref="CardiothoracicRatio"/>.
     /// </summary>
     public sealed class CtrResult
     {
-        public CtrMethod Method { get; internal set; }
-        public string Status { get; internal set; } = FeatureStatus.Ok;
-        public string? Message { get; internal set; }
-        public double? Ratio { get; internal set; }
-        public double HeartWidth { get; internal set; }
-        public double ThoracicWidth { get; internal set; }
-        public double RightExtent { get; internal set; }
-        public double LeftExtent { get; internal set; }
+        public CtrMethod Method { get; internal init; }
+        public FeatureStatus Status { get; internal init; } = FeatureStatus.OK;
+        public string? Message { get; internal init; }
+        public double? Ratio { get; internal init; }
+        public double HeartWidth { get; internal init; }
+        public double ThoracicWidth { get; internal init; }
+        public double RightExtent { get; internal init; }
+        public double LeftExtent { get; internal init; }
         /// <summary>Midline column in index coordinates (may fall between pixels for the standard method).</summary>
-        public double MidlineX { get; internal set; }
-        public int HeartRightX { get; internal set; }
-        public int HeartRightY { get; internal set; }
-        public int HeartLeftX { get; internal set; }
-        public int HeartLeftY { get; internal set; }
-        public int ThoraxRightX { get; internal set; }
-        public int ThoraxLeftX { get; internal set; }
-        public int ThoraxY { get; internal set; }
-        public bool IsOk => Status == FeatureStatus.Ok;
+        public double MidlineX { get; internal init; }
+        public int HeartRightX { get; internal init; }
+        public int HeartRightY { get; internal init; }
+        public int HeartLeftX { get; internal init; }
+        public int HeartLeftY { get; internal init; }
+        public int ThoraxRightX { get; internal init; }
+        public int ThoraxLeftX { get; internal init; }
+        public int ThoraxY { get; internal init; }
+        public bool IsOk => Status == FeatureStatus.OK;
     }
 
     /// <summary>
@@ -43,8 +44,8 @@ namespace Cxas.Features
         /// </summary>
         public static CtrResult Standard(BinaryMask? heart, BinaryMask? lung, PixelSpacing spacing)
         {
-            var result = new CtrResult { Method = CtrMethod.Standard };
-            if (!CheckPresent(result, ("heart", heart), ("lung", lung))) return result;
+            var missing = Missing(CtrMethod.Standard, ("heart", heart), ("lung", lung));
+            if (missing != null) return missing;
             var heartRows = MaskGeometry.RowExtents(heart!);
             var lungRows = MaskGeometry.RowExtents(lung!);
             ExtremeColumns(heartRows, out var mostRight, out var mostLeft);
@@ -52,20 +53,25 @@ namespace Cxas.Features
             foreach (var r in lungRows) if (r.Span > widest.Span) widest = r;
 
             double midlineEdge = (widest.Left + widest.Right + 1) / 2.0; // in edge coordinates
-            result.HeartRightX = mostRight.Left;
-            result.HeartRightY = mostRight.Y;
-            result.HeartLeftX = mostLeft.Right;
-            result.HeartLeftY = mostLeft.Y;
-            result.ThoraxRightX = widest.Left;
-            result.ThoraxLeftX = widest.Right;
-            result.ThoraxY = widest.Y;
-            result.MidlineX = midlineEdge - 0.5;
-            result.HeartWidth = (mostLeft.Right - mostRight.Left + 1) * spacing.X;
-            result.ThoracicWidth = widest.Span * spacing.X;
-            result.RightExtent = (midlineEdge - mostRight.Left) * spacing.X;
-            result.LeftExtent = (mostLeft.Right + 1 - midlineEdge) * spacing.X;
-            result.Ratio = result.HeartWidth / result.ThoracicWidth;
-            return result;
+            double heartWidth = (mostLeft.Right - mostRight.Left + 1) * spacing.X;
+            double thoracicWidth = widest.Span * spacing.X;
+            return new CtrResult
+            {
+                Method = CtrMethod.Standard,
+                HeartRightX = mostRight.Left,
+                HeartRightY = mostRight.Y,
+                HeartLeftX = mostLeft.Right,
+                HeartLeftY = mostLeft.Y,
+                ThoraxRightX = widest.Left,
+                ThoraxLeftX = widest.Right,
+                ThoraxY = widest.Y,
+                MidlineX = midlineEdge - 0.5,
+                HeartWidth = heartWidth,
+                ThoracicWidth = thoracicWidth,
+                RightExtent = (midlineEdge - mostRight.Left) * spacing.X,
+                LeftExtent = (mostLeft.Right + 1 - midlineEdge) * spacing.X,
+                Ratio = heartWidth / thoracicWidth,
+            };
         }
 
         /// <summary>
@@ -76,8 +82,8 @@ namespace Cxas.Features
         /// </summary>
         public static CtrResult Reference(BinaryMask? heart, BinaryMask? lung, BinaryMask? rightHemidiaphragm, PixelSpacing spacing)
         {
-            var result = new CtrResult { Method = CtrMethod.Reference };
-            if (!CheckPresent(result, ("heart", heart), ("lung", lung), ("right hemidiaphragm", rightHemidiaphragm))) return result;
+            var missing = Missing(CtrMethod.Reference, ("heart", heart), ("lung", lung), ("right hemidiaphragm", rightHemidiaphragm));
+            if (missing != null) return missing;
             int midline = -1;
             foreach (var r in MaskGeometry.RowExtents(rightHemidiaphragm!)) if (r.Right > midline) midline = r.Right;
 
@@ -90,27 +96,27 @@ namespace Cxas.Features
             foreach (var r in MaskGeometry.RowExtents(lung!))
                 if (r.Right - r.Left > (widest?.Right - widest?.Left ?? 0)) widest = r;
 
-            result.MidlineX = midline;
-            result.HeartRightX = mostRight.Left;
-            result.HeartRightY = mostRight.Y;
-            result.HeartLeftX = mostLeft.Right;
-            result.HeartLeftY = mostLeft.Y;
-            result.RightExtent = mrd * spacing.X;
-            result.LeftExtent = mld * spacing.X;
-            result.HeartWidth = (mrd + mld) * spacing.X;
-            if (widest == null)
+            // The heart's construction always; the thorax's and the ratio only when the lung has a width.
+            var w = widest ?? default;
+            return new CtrResult
             {
-                result.Status = FeatureStatus.Degenerate;
-                result.Message = "The lung mask is never wider than one column, so the thoracic diameter is zero.";
-                return result;
-            }
-            var w = widest.Value;
-            result.ThoraxRightX = w.Left;
-            result.ThoraxLeftX = w.Right;
-            result.ThoraxY = w.Y;
-            result.ThoracicWidth = (w.Right - w.Left) * spacing.X;
-            result.Ratio = (double)(mrd + mld) / (w.Right - w.Left);
-            return result;
+                Method = CtrMethod.Reference,
+                MidlineX = midline,
+                HeartRightX = mostRight.Left,
+                HeartRightY = mostRight.Y,
+                HeartLeftX = mostLeft.Right,
+                HeartLeftY = mostLeft.Y,
+                RightExtent = mrd * spacing.X,
+                LeftExtent = mld * spacing.X,
+                HeartWidth = (mrd + mld) * spacing.X,
+                Status = widest == null ? FeatureStatus.Degenerate : FeatureStatus.OK,
+                Message = widest == null ? "The lung mask is never wider than one column, so the thoracic diameter is zero." : null,
+                ThoraxRightX = w.Left,
+                ThoraxLeftX = w.Right,
+                ThoraxY = w.Y,
+                ThoracicWidth = (w.Right - w.Left) * spacing.X,
+                Ratio = widest == null ? (double?)null : (double)(mrd + mld) / (w.Right - w.Left),
+            };
         }
 
         /// <summary>The first row (top down) reaching the smallest column, and the first reaching the largest.</summary>
@@ -125,14 +131,18 @@ namespace Cxas.Features
             }
         }
 
-        private static bool CheckPresent(CtrResult result, params (string Name, BinaryMask? Mask)[] masks)
+        /// <summary>The result for a construction lacking one of its structures (naming them all), or null when all are present.</summary>
+        private static CtrResult? Missing(CtrMethod method, params (string Name, BinaryMask? Mask)[] masks)
         {
             var missing = new List<string>();
             foreach (var (name, mask) in masks) if (mask == null || mask.IsEmpty()) missing.Add(name);
-            if (missing.Count == 0) return true;
-            result.Status = FeatureStatus.Missing;
-            result.Message = "Not found in the segmentation: " + string.Join(", ", missing) + ".";
-            return false;
+            if (missing.Count == 0) return null;
+            return new CtrResult
+            {
+                Method = method,
+                Status = FeatureStatus.Missing,
+                Message = "Not found in the segmentation: " + string.Join(", ", missing) + ".",
+            };
         }
     }
 }

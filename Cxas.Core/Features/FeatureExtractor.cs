@@ -89,51 +89,50 @@ namespace Cxas.Features
             }
         }
 
+        // Each feature result maps to its value here, once: the construction's columns are empty where the result has none
+        // (a missing structure: none; a degenerate thorax: the heart's only).
         public FeatureValue ToValue(CtrResult r)
         {
-            var v = NewValue(FeatureKind.CTR.ToString(), "ratio");
-            v.Method = r.Method.ToString();
-            v.Label = r.Method == CtrMethod.Standard ? "heart; lung" : "heart; lung; right hemidiaphragm";
-            v.Status = r.Status;
-            v.Message = r.Message;
-            if (r.Status == FeatureStatus.Missing) return v;
-            v.Value = r.Ratio;
-            v.HeartWidth = r.HeartWidth;
-            v.RightHeartExtent = r.RightExtent;
-            v.LeftHeartExtent = r.LeftExtent;
-            v.MidlineXPx = r.MidlineX;
-            v.HeartRightXPx = r.HeartRightX;
-            v.HeartRightYPx = r.HeartRightY;
-            v.HeartLeftXPx = r.HeartLeftX;
-            v.HeartLeftYPx = r.HeartLeftY;
-            if (r.IsOk)
+            bool measured = r.Status != FeatureStatus.Missing;
+            return new FeatureValue
             {
-                v.ThoracicWidth = r.ThoracicWidth;
-                v.ThoraxRightXPx = r.ThoraxRightX;
-                v.ThoraxLeftXPx = r.ThoraxLeftX;
-                v.ThoraxYPx = r.ThoraxY;
-            }
-            return v;
+                Path = Path, Feature = FeatureKind.CTR.ToString(), Unit = "ratio", SpacingSource = SpacingSource,
+                Method = r.Method.ToString(),
+                Label = r.Method == CtrMethod.Standard ? "heart; lung" : "heart; lung; right hemidiaphragm",
+                Status = r.Status,
+                Message = r.Message,
+                Value = measured ? r.Ratio : null,
+                HeartWidth = measured ? r.HeartWidth : null,
+                RightHeartExtent = measured ? r.RightExtent : null,
+                LeftHeartExtent = measured ? r.LeftExtent : null,
+                MidlineXPx = measured ? r.MidlineX : null,
+                HeartRightXPx = measured ? r.HeartRightX : null,
+                HeartRightYPx = measured ? r.HeartRightY : null,
+                HeartLeftXPx = measured ? r.HeartLeftX : null,
+                HeartLeftYPx = measured ? r.HeartLeftY : null,
+                ThoracicWidth = r.IsOk ? r.ThoracicWidth : null,
+                ThoraxRightXPx = r.IsOk ? r.ThoraxRightX : null,
+                ThoraxLeftXPx = r.IsOk ? r.ThoraxLeftX : null,
+                ThoraxYPx = r.IsOk ? r.ThoraxY : null,
+            };
         }
 
-        public FeatureValue ToValue(ScdResult r)
+        public FeatureValue ToValue(ScdResult r) => new FeatureValue
         {
-            var v = NewValue(FeatureKind.SCD.ToString(), Spacing.LengthUnit);
-            v.Label = "vertebrae";
-            v.Status = r.Status;
-            v.Message = r.Message;
-            v.VertebraCount = r.Centers.Count;
-            v.Vertebrae = r.Names.Count > 0 ? string.Join("; ", r.Names) : null;
-            v.CentersPx = r.Centers.Count > 0
+            Path = Path, Feature = FeatureKind.SCD.ToString(), Unit = Spacing.LengthUnit, SpacingSource = SpacingSource,
+            Label = "vertebrae",
+            Status = r.Status,
+            Message = r.Message,
+            VertebraCount = r.Centers.Count,
+            Vertebrae = r.Names.Count > 0 ? string.Join("; ", r.Names) : null,
+            CentersPx = r.Centers.Count > 0
                 ? string.Join("; ", r.Centers.Select(c => string.Format(CultureInfo.InvariantCulture, "{0:0.##},{1:0.##}", c.X, c.Y)))
-                : null;
-            if (!r.IsOk) return v;
-            v.Value = r.Value;
-            v.MaxDistance = r.MaxDistance;
-            v.LineSlope = r.Slope;
-            v.LineIntercept = r.Intercept;
-            return v;
-        }
+                : null,
+            Value = r.IsOk ? r.Value : null,
+            MaxDistance = r.IsOk ? r.MaxDistance : null,
+            LineSlope = r.IsOk ? r.Slope : null,
+            LineIntercept = r.IsOk ? r.Intercept : null,
+        };
 
         public FeatureValue Shape(FeatureKind kind, string label)
         {
@@ -149,65 +148,64 @@ namespace Cxas.Features
                 FeatureKind.Convexity => "1",
                 _ => s.LengthUnit,
             };
-            var v = NewValue(kind.ToString(), unit);
-            v.Label = canonical;
-            if (_masks.PixelCounts[c] == 0)
-            {
-                v.Status = FeatureStatus.Missing;
-                v.Message = $"'{canonical}' was not found in the segmentation.";
-                v.PixelCount = 0;
-                return v;
-            }
-            var mask = Mask(canonical)!;
             long count = _masks.PixelCounts[c];
+            if (count == 0)
+                return new FeatureValue
+                {
+                    Path = Path, Feature = kind.ToString(), Unit = unit, SpacingSource = SpacingSource, Label = canonical,
+                    Status = FeatureStatus.Missing, Message = $"'{canonical}' was not found in the segmentation.", PixelCount = 0,
+                };
+
+            // The measures this kind reports, then one value carrying them.
+            var mask = Mask(canonical)!;
             double area = count * s.X * s.Y;
-            v.PixelCount = count;
+            double? value = null, x = null, y = null, width = null, height = null, areaColumn = null, contour = null, convex = null, perimeter = null;
             switch (kind)
             {
                 case FeatureKind.Area:
-                    v.Value = v.Area = area;
+                    value = areaColumn = area;
                     break;
                 case FeatureKind.Perimeter:
-                    v.Value = v.Perimeter = MaskGeometry.Perimeter(mask, s);
+                    value = perimeter = MaskGeometry.Perimeter(mask, s);
                     break;
                 case FeatureKind.Centroid:
                     var centroid = MaskGeometry.Centroid(mask)!.Value;
-                    v.X = centroid.X * s.X;
-                    v.Y = centroid.Y * s.Y;
+                    x = centroid.X * s.X;
+                    y = centroid.Y * s.Y;
                     break;
                 case FeatureKind.BoundingBox:
                     var box = MaskGeometry.BoundingBox(mask)!.Value;
-                    v.X = box.X * s.X;
-                    v.Y = box.Y * s.Y;
-                    v.Width = box.Width * s.X;
-                    v.Height = box.Height * s.Y;
+                    x = box.X * s.X;
+                    y = box.Y * s.Y;
+                    width = box.Width * s.X;
+                    height = box.Height * s.Y;
                     break;
                 case FeatureKind.Compactness:
                     double p = MaskGeometry.Perimeter(mask, s);
                     double enclosed = MaskGeometry.ContourArea(mask, s);
-                    v.Area = area;
-                    v.ContourArea = enclosed;
-                    v.Perimeter = p;
-                    v.Value = 4 * Math.PI * enclosed / (p * p);
+                    areaColumn = area;
+                    contour = enclosed;
+                    perimeter = p;
+                    value = 4 * Math.PI * enclosed / (p * p);
                     break;
                 case FeatureKind.Convexity:
                     double inside = MaskGeometry.ContourArea(mask, s);
                     double hull = MaskGeometry.PolygonArea(MaskGeometry.ContourHull(mask, s));
-                    v.Area = area;
-                    v.ContourArea = inside;
-                    v.ConvexArea = hull;
-                    v.Value = hull > 0 ? inside / hull : 1.0;
+                    areaColumn = area;
+                    contour = inside;
+                    convex = hull;
+                    value = hull > 0 ? inside / hull : 1.0;
                     break;
             }
-            return v;
+            return new FeatureValue
+            {
+                Path = Path, Feature = kind.ToString(), Unit = unit, SpacingSource = SpacingSource, Label = canonical,
+                PixelCount = count, Value = value, X = x, Y = y, Width = width, Height = height,
+                Area = areaColumn, ContourArea = contour, ConvexArea = convex, Perimeter = perimeter,
+            };
         }
 
-        private FeatureValue NewValue(string feature, string unit) => new FeatureValue
-        {
-            Path = Path,
-            Feature = feature,
-            Unit = unit,
-            SpacingSource = Spacing.IsPhysical ? (Spacing.Source ?? "stated") : null,
-        };
+        /// <summary>The SpacingSource column: where physical spacing came from, empty for pixel units.</summary>
+        private string? SpacingSource => Spacing.IsPhysical ? (Spacing.Source ?? "stated") : null;
     }
 }

@@ -2,21 +2,22 @@ using Cxas.Masks;
 
 namespace Cxas.Features
 {
+    /// <summary>A spine-centre distance and the centres and line it was measured on. Immutable: built once by <see cref="SpineCenterDistance"/>.</summary>
     public sealed class ScdResult
     {
-        public string Status { get; internal set; } = FeatureStatus.Ok;
-        public string? Message { get; internal set; }
+        public FeatureStatus Status { get; internal init; } = FeatureStatus.OK;
+        public string? Message { get; internal init; }
         /// <summary>Mean perpendicular distance of the vertebra centres to their regression line.</summary>
-        public double? Value { get; internal set; }
-        public double? MaxDistance { get; internal set; }
+        public double? Value { get; internal init; }
+        public double? MaxDistance { get; internal init; }
         /// <summary>Line x = Intercept + Slope * y in physical coordinates (index times spacing).</summary>
-        public double? Slope { get; internal set; }
-        public double? Intercept { get; internal set; }
-        public List<string> Names { get; } = new List<string>();
+        public double? Slope { get; internal init; }
+        public double? Intercept { get; internal init; }
+        public IReadOnlyList<string> Names { get; internal init; } = Array.Empty<string>();
         /// <summary>Centres (mean pixel index) of the vertebrae used, in the order of <see cref="Names"/>.</summary>
-        public List<(double X, double Y)> Centers { get; } = new List<(double X, double Y)>();
-        public List<double> Distances { get; } = new List<double>();
-        public bool IsOk => Status == FeatureStatus.Ok;
+        public IReadOnlyList<(double X, double Y)> Centers { get; internal init; } = Array.Empty<(double X, double Y)>();
+        public IReadOnlyList<double> Distances { get; internal init; } = Array.Empty<double>();
+        public bool IsOk => Status == FeatureStatus.OK;
 
         /// <summary>The line's column (index coordinates) at image row <paramref name="y"/> (index coordinates).</summary>
         public double LineXAt(double y, PixelSpacing spacing) =>
@@ -37,54 +38,57 @@ namespace Cxas.Features
 
         public static ScdResult Compute(IEnumerable<(string Name, BinaryMask Mask)> vertebrae, PixelSpacing spacing)
         {
-            var result = new ScdResult();
+            // The centres first; a result without a line when they are too few or all on one row.
+            var names = new List<string>();
+            var centers = new List<(double X, double Y)>();
             foreach (var (name, mask) in vertebrae)
             {
                 var c = MaskGeometry.Centroid(mask);
                 if (c == null) continue;
-                result.Names.Add(name);
-                result.Centers.Add((c.Value.X, c.Value.Y));
+                names.Add(name);
+                centers.Add((c.Value.X, c.Value.Y));
             }
-            int n = result.Centers.Count;
+            int n = centers.Count;
             if (n < MinimumVertebrae)
-            {
-                result.Status = n == 0 ? FeatureStatus.Missing : FeatureStatus.TooFew;
-                result.Message = $"{n} vertebra{(n == 1 ? "" : "e")} found; the line fit needs at least {MinimumVertebrae}.";
-                return result;
-            }
+                return new ScdResult
+                {
+                    Names = names, Centers = centers, Status = n == 0 ? FeatureStatus.Missing : FeatureStatus.TooFew,
+                    Message = $"{n} vertebra{(n == 1 ? "" : "e")} found; the line fit needs at least {MinimumVertebrae}.",
+                };
             double my = 0, mx = 0;
-            foreach (var (x, y) in result.Centers) { mx += x * spacing.X; my += y * spacing.Y; }
+            foreach (var (x, y) in centers) { mx += x * spacing.X; my += y * spacing.Y; }
             mx /= n;
             my /= n;
             double syy = 0, sxy = 0;
-            foreach (var (x, y) in result.Centers)
+            foreach (var (x, y) in centers)
             {
                 double dy = y * spacing.Y - my, dx = x * spacing.X - mx;
                 syy += dy * dy;
                 sxy += dx * dy;
             }
             if (syy <= 0)
-            {
-                result.Status = FeatureStatus.Degenerate;
-                result.Message = "All vertebra centres lie on one row; no line x(y) fits them.";
-                return result;
-            }
+                return new ScdResult
+                {
+                    Names = names, Centers = centers, Status = FeatureStatus.Degenerate,
+                    Message = "All vertebra centres lie on one row; no line x(y) fits them.",
+                };
             double slope = sxy / syy;
             double intercept = mx - slope * my;
             double norm = Math.Sqrt(1 + slope * slope);
+            var distances = new List<double>();
             double sum = 0, max = 0;
-            foreach (var (x, y) in result.Centers)
+            foreach (var (x, y) in centers)
             {
                 double d = Math.Abs(x * spacing.X - intercept - slope * y * spacing.Y) / norm;
-                result.Distances.Add(d);
+                distances.Add(d);
                 sum += d;
                 if (d > max) max = d;
             }
-            result.Slope = slope;
-            result.Intercept = intercept;
-            result.Value = sum / n;
-            result.MaxDistance = max;
-            return result;
+            return new ScdResult
+            {
+                Names = names, Centers = centers, Distances = distances,
+                Slope = slope, Intercept = intercept, Value = sum / n, MaxDistance = max,
+            };
         }
     }
 }

@@ -50,7 +50,7 @@ namespace Cxas.Imaging
         }
 
         /// <summary>Decodes <paramref name="pixels"/> (and disposes it); an ImageSharp failure is InvalidData naming the file.</summary>
-        public static SourceImage Decode(Stream pixels, IImageDecoder decoder, string path, string format)
+        public static SourceImage Decode(Stream pixels, IImageDecoder decoder, string path, string format, IReadOnlyList<string>? warnings = null)
         {
             Image<Rgb24> image;
             using (pixels)
@@ -68,7 +68,7 @@ namespace Cxas.Imaging
             {
                 var rgb = new byte[checked(image.Width * image.Height * 3)];
                 image.CopyPixelDataTo(rgb);
-                return new SourceImage(new Rgb24Raster(image.Width, image.Height, rgb), new SourceInfo { Path = path, Format = format });
+                return new SourceImage(new Rgb24Raster(image.Width, image.Height, rgb), new SourceInfo(path, format) { Warnings = warnings ?? Array.Empty<string>() });
             }
         }
     }

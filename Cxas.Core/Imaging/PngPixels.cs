@@ -46,7 +46,7 @@ namespace Cxas.Imaging
         public SourceImage ToImage()
         {
             if (_y != _height) throw Damaged(_path, $"its image data hold {_y} of {_height} rows.");
-            return new SourceImage(new Rgb24Raster(_width, _height, _rgb), new SourceInfo { Path = _path, Format = "PNG" });
+            return new SourceImage(new Rgb24Raster(_width, _height, _rgb), new SourceInfo(_path, "PNG"));
         }
 
         private static CxasException Damaged(string path, string what) =>

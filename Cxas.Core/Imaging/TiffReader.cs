@@ -51,9 +51,8 @@ namespace Cxas.Imaging
             CheckStrips(data, layout, path);
             bool multiPage = ifd.NextIfdOffset != 0;
             ifd.ClearNextIfdOffset();
-            var image = ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new TiffDecoder { IgnoreMetadata = true }, path, Format);
-            if (multiPage) image.Info.Warnings.Add("Multi-page TIFF: the first image was used; the others were ignored.");
-            return image;
+            var warnings = multiPage ? new[] { "Multi-page TIFF: the first image was used; the others were ignored." } : null;
+            return ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new TiffDecoder { IgnoreMetadata = true }, path, Format, warnings);
         }
 
         private static CxasException Invalid(string path, string what) =>

@@ -7,7 +7,7 @@ using Cxas.Precision;
 
 namespace Cxas.Import
 {
-    /// <summary>Choices for <see cref="ModelImporter.Import"/>; every one has a sensible default.</summary>
+    /// <summary>Choices for <see cref="ModelImporter.Import"/>; every one has a sensible default. Options a caller fills, so settable (the result is immutable).</summary>
     public sealed class ImportOptions
     {
         /// <summary>Model name; default "UNet_ResNet50_default" for the reference, else the checkpoint's file name.</summary>
@@ -33,17 +33,17 @@ namespace Cxas.Import
     /// <summary>What an import produced.</summary>
     public sealed class ImportResult
     {
-        public string Name { get; set; } = "";
-        public string Directory { get; set; } = "";
-        public string Source { get; set; } = "";
-        public string SourceSha256 { get; set; } = "";
-        public string Architecture { get; set; } = "";
-        public int Classes { get; set; }
-        public long Parameters { get; set; }
-        public long OnnxBytes { get; set; }
-        public TimeSpan Elapsed { get; set; }
+        public string Name { get; internal init; } = "";
+        public string Directory { get; internal init; } = "";
+        public string Source { get; internal init; } = "";
+        public string SourceSha256 { get; internal init; } = "";
+        public string Architecture { get; internal init; } = "";
+        public int Classes { get; internal init; }
+        public long Parameters { get; internal init; }
+        public long OnnxBytes { get; internal init; }
+        public TimeSpan Elapsed { get; internal init; }
         /// <summary>The precision conversion and its agreement figures (null for float32).</summary>
-        public Precision.PrecisionResult? Precision { get; set; }
+        public Precision.PrecisionResult? Precision { get; internal init; }
         public override string ToString() => Directory;
     }
 
@@ -105,21 +105,20 @@ namespace Cxas.Import
         private static ImportResult ImportOpened(TorchCheckpoint checkpoint, UNetResNetSpec spec, string source, string target, bool overwrite,
             ImportOptions options, Action<ImportProgress>? progress, Stopwatch watch)
         {
-            var result = new ImportResult { Source = source, Directory = target };
+            // Hash, build, write (with the reduced-precision conversion), then describe what was imported.
             progress?.Invoke(new ImportProgress("Hashing checkpoint", 0, Path.GetFileName(source)));
-            result.SourceSha256 = Sha256(source, p => progress?.Invoke(new ImportProgress("Hashing checkpoint", p, Path.GetFileName(source))));
+            var sha256 = Sha256(source, p => progress?.Invoke(new ImportProgress("Hashing checkpoint", p, Path.GetFileName(source))));
 
             var graph = UNetResNetOnnxBuilder.Build(checkpoint, spec, options.InputHeight, options.InputWidth,
                 (done, total) => progress?.Invoke(new ImportProgress("Reading and folding weights", done * 100 / total, $"{done}/{total} tensors")));
-            var manifest = CreateManifest(checkpoint, spec, options, result.SourceSha256);
-            result.Name = manifest.Name;
-            result.Architecture = manifest.Architecture ?? "";
-            result.Classes = spec.Classes;
-            result.Parameters = graph.InitializerValueCount;
+            var manifest = CreateManifest(checkpoint, spec, options, sha256);
+            long parameters = graph.InitializerValueCount;
+            Precision.PrecisionResult? precision = null;
+            long onnxBytes = 0;
 
             AtomicOutput.WriteDirectory(target, overwrite, temp =>
             {
-                progress?.Invoke(new ImportProgress("Writing model.onnx", -1, $"{result.Parameters * 4 / (1 << 20)} MB"));
+                progress?.Invoke(new ImportProgress("Writing model.onnx", -1, $"{parameters * 4 / (1 << 20)} MB"));
                 var onnx = Path.Combine(temp, CxasModel.OnnxFileName);
                 bool reduced = options.Precision != Precision.ModelPrecision.Fp32;
                 // A reduced-precision model is made from the float one, written first under another name and removed.
@@ -133,7 +132,7 @@ namespace Cxas.Import
                     var converted = Precision.PrecisionConverter.ConvertFile(floatOnnx, manifest, onnx, options.Precision, options.PrecisionOptions, progress);
                     File.Delete(floatOnnx);
                     Precision.PrecisionConverter.Record(manifest, converted);
-                    result.Precision = converted;
+                    precision = converted;
                 }
                 manifest.Save(Path.Combine(temp, CxasModel.ManifestFileName));
                 if (options.Verify)
@@ -141,10 +140,13 @@ namespace Cxas.Import
                     progress?.Invoke(new ImportProgress("Checking the model loads", -1, "ONNX Runtime"));
                     VerifyLoads(onnx, spec, options);
                 }
-                result.OnnxBytes = new FileInfo(onnx).Length;
+                onnxBytes = new FileInfo(onnx).Length;
             });
-            result.Elapsed = watch.Elapsed;
-            return result;
+            return new ImportResult
+            {
+                Source = source, Directory = target, SourceSha256 = sha256, Name = manifest.Name, Architecture = manifest.Architecture ?? "",
+                Classes = spec.Classes, Parameters = parameters, Precision = precision, OnnxBytes = onnxBytes, Elapsed = watch.Elapsed,
+            };
         }
 
         /// <summary>The manifest for an imported checkpoint.</summary>

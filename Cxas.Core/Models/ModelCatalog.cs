@@ -2,35 +2,35 @@ using System.Runtime.InteropServices;
 
 namespace Cxas.Models
 {
-    /// <summary>One model folder found by a <see cref="ModelCatalog"/>.</summary>
+    /// <summary>One model folder found by a <see cref="ModelCatalog"/>. Immutable: read whole from the folder.</summary>
     public sealed class ModelCatalogEntry
     {
-        public string Name { get; set; } = "";
-        public string Directory { get; set; } = "";
+        public string Name { get; internal init; } = "";
+        public string Directory { get; internal init; } = "";
         /// <summary>The root folder it was found in.</summary>
-        public string Root { get; set; } = "";
-        public bool IsDefault { get; set; }
+        public string Root { get; internal init; } = "";
+        public bool IsDefault { get; internal init; }
         /// <summary>Module (shipped with Cxas), CurrentUser (the per-user folder or a CXAS_MODEL_PATH folder) or AllUsers (the machine-wide folder).</summary>
-        public string Scope { get; set; } = "";
-        public int LabelCount { get; set; }
+        public string Scope { get; internal init; } = "";
+        public int LabelCount { get; internal init; }
         /// <summary>Where the weights came from: the download URL, or the checkpoint file's name, or empty.</summary>
-        public string Source { get; set; } = "";
+        public string Source { get; internal init; } = "";
         /// <summary>SHA-256 of the checkpoint the model was imported from (model.json's provenance), or empty.</summary>
-        public string Sha256 { get; set; } = "";
+        public string Sha256 { get; internal init; } = "";
         /// <summary>Size of the model folder's files in bytes.</summary>
-        public long Bytes { get; set; }
+        public long Bytes { get; internal init; }
         public double SizeMB => Math.Round(Bytes / 1048576.0, 1);
-        public string? Licence { get; set; }
-        public string? Version { get; set; }
-        public string? Architecture { get; set; }
-        public bool TestOnly { get; set; }
-        public int InputWidth { get; set; }
-        public int InputHeight { get; set; }
+        public string? Licence { get; internal init; }
+        public string? Version { get; internal init; }
+        public string? Architecture { get; internal init; }
+        public bool TestOnly { get; internal init; }
+        public int InputWidth { get; internal init; }
+        public int InputHeight { get; internal init; }
         /// <summary>The manifest, or null when it could not be read (see <see cref="Error"/>). A method, not a property,
         /// so that the entry's properties stay flat values (a CSV of Get-CxasModel has no object-typed column).</summary>
         public ModelManifest? GetManifest() => Manifest;
         internal ModelManifest? Manifest { get; set; }
-        public string? Error { get; set; }
+        public string? Error { get; internal init; }
         public bool IsValid => Manifest != null;
         /// <summary>fp32, int8 or fp16 (model.json's precision).</summary>
         public string Precision => Manifest?.Precision ?? "fp32";
@@ -197,56 +197,59 @@ namespace Cxas.Models
                     var folderName = Path.GetFileName(dir);
                     if (folderName.StartsWith(".", StringComparison.Ordinal)) continue; // temporary / hidden folders
                     if (!File.Exists(Path.Combine(dir, CxasModel.ManifestFileName))) continue;
-                    var entry = Describe(dir, root);
-                    entry.Scope = ScopeOf(root);
-                    if (!defaultMarked && defaultName != null && ModuleModelsDirectory != null
+                    bool isDefault = !defaultMarked && defaultName != null && ModuleModelsDirectory != null
                         && PathComparer.Equals(root, ModuleModelsDirectory)
-                        && string.Equals(folderName, defaultName, StringComparison.OrdinalIgnoreCase))
-                    {
-                        entry.IsDefault = true;
-                        defaultMarked = true;
-                    }
-                    result.Add(entry);
+                        && string.Equals(folderName, defaultName, StringComparison.OrdinalIgnoreCase);
+                    defaultMarked |= isDefault;
+                    result.Add(Describe(dir, root, ScopeOf(root), isDefault));
                 }
             }
             return result;
         }
 
         /// <summary>Reads one model folder's manifest into an entry (errors are recorded, not thrown).</summary>
-        public static ModelCatalogEntry Describe(string directory, string root)
+        public static ModelCatalogEntry Describe(string directory, string root) => Describe(directory, root, "", false);
+
+        /// <summary>An entry with its scope and default mark. The manifest and the folder's size are read first (a failure
+        /// becomes the entry's Error), then the entry is built whole.</summary>
+        internal static ModelCatalogEntry Describe(string directory, string root, string scope, bool isDefault)
         {
-            var entry = new ModelCatalogEntry { Directory = Path.GetFullPath(directory), Root = root, Name = Path.GetFileName(directory) };
+            ModelManifest? manifest = null;
+            long bytes = 0;
+            string? error = null;
             try
             {
-                var manifest = ModelManifest.Load(Path.Combine(directory, CxasModel.ManifestFileName));
-                entry.Manifest = manifest;
-                entry.Name = manifest.Name;
-                entry.LabelCount = manifest.Labels.Length;
-                entry.Licence = manifest.Licence;
-                entry.Version = manifest.Version;
-                entry.Architecture = manifest.Architecture;
-                entry.TestOnly = manifest.TestOnly;
-                entry.InputWidth = manifest.Input.Width;
-                entry.InputHeight = manifest.Input.Height;
-                var provenance = manifest.Provenance;
-                if (provenance != null)
-                {
-                    entry.Source = provenance.TryGetValue("sourceUrl", out var url) ? url
-                        : provenance.TryGetValue("source", out var src) ? src : "";
-                    entry.Sha256 = provenance.TryGetValue("sourceSha256", out var sha) ? sha : "";
-                }
-                entry.Bytes = Directory.GetFiles(directory).Sum(f => new FileInfo(f).Length);
-                if (!File.Exists(Path.Combine(directory, CxasModel.OnnxFileName))) entry.Error = $"{CxasModel.OnnxFileName} is missing.";
+                manifest = ModelManifest.Load(Path.Combine(directory, CxasModel.ManifestFileName));
+                bytes = Directory.GetFiles(directory).Sum(f => new FileInfo(f).Length);
+                if (!File.Exists(Path.Combine(directory, CxasModel.OnnxFileName))) error = $"{CxasModel.OnnxFileName} is missing.";
             }
             catch (CxasException ex)
             {
-                entry.Error = ex.Message;
+                error = ex.Message;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                entry.Error = ex.Message;
+                error = ex.Message;
             }
-            return entry;
+            var provenance = manifest?.Provenance;
+            return new ModelCatalogEntry
+            {
+                Directory = Path.GetFullPath(directory), Root = root, Scope = scope, IsDefault = isDefault,
+                Name = manifest?.Name ?? Path.GetFileName(directory),
+                Manifest = manifest,
+                LabelCount = manifest?.Labels.Length ?? 0,
+                Licence = manifest?.Licence,
+                Version = manifest?.Version,
+                Architecture = manifest?.Architecture,
+                TestOnly = manifest?.TestOnly ?? false,
+                InputWidth = manifest?.Input.Width ?? 0,
+                InputHeight = manifest?.Input.Height ?? 0,
+                Source = provenance == null ? "" : provenance.TryGetValue("sourceUrl", out var url) ? url
+                    : provenance.TryGetValue("source", out var src) ? src : "",
+                Sha256 = provenance != null && provenance.TryGetValue("sourceSha256", out var sha) ? sha : "",
+                Bytes = bytes,
+                Error = error,
+            };
         }
 
         /// <summary>

@@ -10,7 +10,7 @@ using Cxas.Models;
 
 namespace Cxas.Provisioning
 {
-    /// <summary>How downloads behave; the defaults suit a 300 MB file over an ordinary connection.</summary>
+    /// <summary>How downloads behave; the defaults suit a 300 MB file over an ordinary connection. Options a caller fills, so settable.</summary>
     public sealed class DownloadOptions
     {
         /// <summary>An explicit proxy; null uses the system's (environment variables on Linux/macOS, WinINet settings on Windows).</summary>
@@ -58,12 +58,12 @@ namespace Cxas.Provisioning
 
     internal sealed class DownloadResult
     {
-        public string Url { get; set; } = "";
+        public string Url { get; internal init; } = "";
         /// <summary>The URL the bytes finally came from (after redirects and a Drive confirmation).</summary>
-        public string FinalUrl { get; set; } = "";
-        public long Bytes { get; set; }
-        public int Resumes { get; set; }
-        public TimeSpan Elapsed { get; set; }
+        public string FinalUrl { get; internal init; } = "";
+        public long Bytes { get; internal init; }
+        public int Resumes { get; internal init; }
+        public TimeSpan Elapsed { get; internal init; }
     }
 
     /// <summary>

@@ -9,7 +9,7 @@ namespace Cxas.Provisioning
 {
     public enum ModelScope { CurrentUser, AllUsers }
 
-    /// <summary>What to install, from where, and where to.</summary>
+    /// <summary>What to install, from where, and where to. A request a caller fills, so settable (the result is immutable).</summary>
     public sealed class InstallRequest
     {
         public string Name { get; set; } = ModelImporter.ReferenceModelName;
@@ -46,20 +46,20 @@ namespace Cxas.Provisioning
 
     public sealed class InstallResult
     {
-        public string Name { get; set; } = "";
-        public string Directory { get; set; } = "";
-        public string Root { get; set; } = "";
-        public ModelScope Scope { get; set; }
+        public string Name { get; internal init; } = "";
+        public string Directory { get; internal init; } = "";
+        public string Root { get; internal init; } = "";
+        public ModelScope Scope { get; internal init; }
         /// <summary>Reference, TorchXRayVision, Uri or File.</summary>
-        public string SourceKind { get; set; } = "";
+        public string SourceKind { get; internal init; } = "";
         /// <summary>The URL downloaded, or the file's full path.</summary>
-        public string Source { get; set; } = "";
-        public string Sha256 { get; set; } = "";
-        public long Bytes { get; set; }
-        public int Resumes { get; set; }
+        public string Source { get; internal init; } = "";
+        public string Sha256 { get; internal init; } = "";
+        public long Bytes { get; internal init; }
+        public int Resumes { get; internal init; }
         /// <summary>Sources tried before the one that worked, each with why it failed.</summary>
-        public IReadOnlyList<string> Failures { get; set; } = Array.Empty<string>();
-        public ImportResult? Import { get; set; }
+        public IReadOnlyList<string> Failures { get; internal init; } = Array.Empty<string>();
+        public ImportResult? Import { get; internal init; }
     }
 
     /// <summary>
@@ -129,11 +129,8 @@ namespace Cxas.Provisioning
                 string? download = null;
                 try
                 {
-                    var result = new InstallResult
-                    {
-                        Name = request.Name, Directory = target, Root = root, Scope = request.Scope, SourceKind = kind, Source = location,
-                        Failures = failures,
-                    };
+                    // Fetch (or take the local file), check its hash, import; the result describes all three.
+                    int resumes = 0;
                     string file = location;
                     if (remote != null)
                     {
@@ -143,7 +140,7 @@ namespace Cxas.Provisioning
                         progress?.Invoke(new InstallProgress("Downloading", -1, remote.Url.ToString()));
                         var got = downloader.Download(remote.Url, download,
                             p => progress?.Invoke(new InstallProgress("Downloading", p.Percent, remote.Url.ToString(), p)), cancel);
-                        result.Resumes = got.Resumes;
+                        resumes = got.Resumes;
                         file = download;
                     }
                     else
@@ -152,11 +149,11 @@ namespace Cxas.Provisioning
                     }
 
                     progress?.Invoke(new InstallProgress("Checking SHA-256", -1, location));
-                    result.Sha256 = ModelImporter.Sha256(file, p => progress?.Invoke(new InstallProgress("Checking SHA-256", p, location)));
-                    result.Bytes = new FileInfo(file).Length;
-                    if (expected != null && result.Sha256 != expected)
+                    var sha256 = ModelImporter.Sha256(file, p => progress?.Invoke(new InstallProgress("Checking SHA-256", p, location)));
+                    long bytes = new FileInfo(file).Length;
+                    if (expected != null && sha256 != expected)
                         throw new CxasException(CxasErrorKind.InvalidData,
-                            $"The checkpoint from {location} has SHA-256 {result.Sha256}, not the {expected} expected: not installed.",
+                            $"The checkpoint from {location} has SHA-256 {sha256}, not the {expected} expected: not installed.",
                             remote == null ? file : null);
 
                     var import = CopyImportOptions(request.Import);
@@ -168,14 +165,18 @@ namespace Cxas.Provisioning
                         ["source"] = remote != null ? remote.Url.ToString() : System.IO.Path.GetFileName(file),
                         ["sourceUrl"] = remote != null ? remote.Url.ToString() : new Uri(file).AbsoluteUri,
                         ["sourceKind"] = kind,
-                        ["sourceBytes"] = result.Bytes.ToString(CultureInfo.InvariantCulture),
+                        ["sourceBytes"] = bytes.ToString(CultureInfo.InvariantCulture),
                         ["installedUtc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                         ["installScope"] = request.Scope.ToString(),
                     };
                     if (expected != null) import.Provenance["sha256Pinned"] = "true";
-                    result.Import = ModelImporter.Import(file, target, request.Force, import,
+                    var imported = ModelImporter.Import(file, target, request.Force, import,
                         p => progress?.Invoke(new InstallProgress(p.Stage, p.Percent, p.Detail)));
-                    return result;
+                    return new InstallResult
+                    {
+                        Name = request.Name, Directory = target, Root = root, Scope = request.Scope, SourceKind = kind, Source = location,
+                        Failures = failures, Resumes = resumes, Sha256 = sha256, Bytes = bytes, Import = imported,
+                    };
                 }
                 catch (CxasException ex) when (IsSourceFailure(ex) && !cancel.IsCancellationRequested)
                 {

@@ -5,7 +5,7 @@ using Cxas.Masks;
 
 namespace Cxas.Rendering
 {
-    /// <summary>What an overlay shows.</summary>
+    /// <summary>What an overlay shows. Options a caller fills, so settable.</summary>
     public sealed class OverlayOptions
     {
         /// <summary>Classes to fill and outline, drawn in this order (later ones on top).</summary>

@@ -51,7 +51,7 @@ namespace Cxas.Reporting
                     else if (v.Value is double d2)
                         w.Write($"<td data-value=\"{d2.ToString("R", Inv)}\">{E(Format(d2, v.Unit))}</td>");
                     else
-                        w.Write($"<td data-value=\"\" class=\"status\" title=\"{E(v.Message ?? "")}\">{E(v.Status)}</td>");
+                        w.Write($"<td data-value=\"\" class=\"status\" title=\"{E(v.Message ?? "")}\">{E(v.Status.ToString())}</td>");
                 }
                 w.WriteLine("</tr>");
             }
@@ -124,7 +124,7 @@ namespace Cxas.Reporting
                 {
                     w.WriteLine($"<tr><td>{E(f.Feature)}</td><td>{E(f.Method ?? "")}</td><td>{E(f.Label ?? "")}</td>" +
                                 $"<td>{(f.Value is double d ? E(Format(d, f.Unit)) : "")}</td><td>{E(f.Unit)}</td>" +
-                                $"<td>{E(f.Status)}</td><td>{E(f.Message ?? Explain(f))}</td></tr>");
+                                $"<td>{E(f.Status.ToString())}</td><td>{E(f.Message ?? Explain(f))}</td></tr>");
                 }
                 w.WriteLine("</tbody></table>");
             }

@@ -35,7 +35,7 @@ namespace Cxas.Reporting
         public List<ReportLayer> ConstructionLayers { get; } = new List<ReportLayer>();
     }
 
-    /// <summary>What a report item is made of.</summary>
+    /// <summary>What a report item is made of. Options a caller fills, so settable.</summary>
     public sealed class ReportOptions
     {
         /// <summary>Classes with a toggle layer each.</summary>

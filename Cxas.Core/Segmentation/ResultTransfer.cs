@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Cxas.Imaging;
 using Cxas.Masks;
 
@@ -30,9 +29,11 @@ namespace Cxas.Segmentation
 
         private static readonly byte[] Magic = Encoding.ASCII.GetBytes("CXAS-RESULT 1\n");
 
+        // The header's JSON, named as SourceInfo's and the result's public properties (version 1 wrote them directly):
+        // the immutable result and source are rebuilt from it through their constructors.
         private sealed class Header
         {
-            public SourceInfo Source { get; set; } = new SourceInfo();
+            public SourceHeader? Source { get; set; }
             public int Width { get; set; }
             public int Height { get; set; }
             public int GridWidth { get; set; }
@@ -46,8 +47,43 @@ namespace Cxas.Segmentation
             public List<string> Labels { get; set; } = new List<string>();
         }
 
-        // SourceInfo's public properties travel as they are (its Warnings list is filled in place).
-        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions { PreferredObjectCreationHandling = JsonObjectCreationHandling.Populate };
+        private sealed class SourceHeader
+        {
+            public string Path { get; set; } = "";
+            public string? RelativePath { get; set; }
+            public string Format { get; set; } = "";
+            public double? RowSpacingMm { get; set; }
+            public double? ColumnSpacingMm { get; set; }
+            public string? SpacingSource { get; set; }
+            public string? PatientId { get; set; }
+            public string? StudyInstanceUid { get; set; }
+            public string? SeriesInstanceUid { get; set; }
+            public string? SopInstanceUid { get; set; }
+            public string? SopClassUid { get; set; }
+            public string? FrameOfReferenceUid { get; set; }
+            public string? Modality { get; set; }
+            public string? ViewPosition { get; set; }
+            public List<string> Warnings { get; set; } = new List<string>();
+            public DicomIdentity? Dicom { get; set; }
+
+            public static SourceHeader From(SourceInfo s) => new SourceHeader
+            {
+                Path = s.Path, RelativePath = s.RelativePath, Format = s.Format, RowSpacingMm = s.RowSpacingMm, ColumnSpacingMm = s.ColumnSpacingMm,
+                SpacingSource = s.SpacingSource, PatientId = s.PatientId, StudyInstanceUid = s.StudyInstanceUid, SeriesInstanceUid = s.SeriesInstanceUid,
+                SopInstanceUid = s.SopInstanceUid, SopClassUid = s.SopClassUid, FrameOfReferenceUid = s.FrameOfReferenceUid, Modality = s.Modality,
+                ViewPosition = s.ViewPosition, Warnings = s.Warnings.ToList(), Dicom = s.Dicom,
+            };
+
+            public SourceInfo ToSource() => new SourceInfo(Path ?? "", Format ?? "")
+            {
+                RelativePath = RelativePath, RowSpacingMm = RowSpacingMm, ColumnSpacingMm = ColumnSpacingMm, SpacingSource = SpacingSource,
+                PatientId = PatientId, StudyInstanceUid = StudyInstanceUid, SeriesInstanceUid = SeriesInstanceUid, SopInstanceUid = SopInstanceUid,
+                SopClassUid = SopClassUid, FrameOfReferenceUid = FrameOfReferenceUid, Modality = Modality, ViewPosition = ViewPosition,
+                Warnings = (Warnings ?? new List<string>()).ToList(), Dicom = Dicom,
+            };
+        }
+
+        private static readonly JsonSerializerOptions Json = new JsonSerializerOptions();
 
         /// <summary>The transfer form of a result, or null when it would exceed <see cref="MaxBytes"/>.</summary>
         public static byte[]? Pack(SegmentationResult result)
@@ -55,7 +91,7 @@ namespace Cxas.Segmentation
             var m = result.Masks;
             var header = new Header
             {
-                Source = result.Source, Width = result.Width, Height = result.Height, GridWidth = m.GridWidth, GridHeight = m.GridHeight,
+                Source = SourceHeader.From(result.Source), Width = result.Width, Height = result.Height, GridWidth = m.GridWidth, GridHeight = m.GridHeight,
                 Model = result.Model, ModelVersion = result.ModelVersion, ModelDirectory = result.ModelDirectory, Device = result.Device,
                 DecodeMs = result.DecodeMs, InferenceMs = result.InferenceMs, Labels = m.Labels.ToList(),
             };
@@ -114,10 +150,10 @@ namespace Cxas.Segmentation
                     if (deflate.ReadByte() >= 0) throw Bad("it holds more mask data than its sizes say");
                 }
                 masks.PlanesChanged();
-                var source = header.Source ?? throw Bad("its source is missing");
+                var source = header.Source?.ToSource() ?? throw Bad("its source is missing");
                 // From ticks: .NET Framework's TimeSpan.FromMilliseconds rounds to whole milliseconds (Windows PowerShell 5.1).
                 return new SegmentationResult(source, header.Width, header.Height, header.Model, header.ModelDirectory, header.Device, masks,
-                    Milliseconds(header.DecodeMs), Milliseconds(header.InferenceMs)) { ModelVersion = header.ModelVersion };
+                    Milliseconds(header.DecodeMs), Milliseconds(header.InferenceMs), header.ModelVersion ?? "");
             }
             catch (Exception ex) when (ex is JsonException || ex is InvalidDataException || ex is ArgumentException)
             {

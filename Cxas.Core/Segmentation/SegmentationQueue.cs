@@ -113,15 +113,22 @@ namespace Cxas.Segmentation
             return done;
         }
 
+        /// <summary>Decodes an input with its source complete: where it was found below a scanned folder included.</summary>
+        private SourceImage Load(InputFile input)
+        {
+            var image = input.Load != null ? input.Load() : _readers.Load(input.Path);
+            var info = image.Info.WithRelativePath(input.RelativePath);
+            return ReferenceEquals(info, image.Info) ? image : new SourceImage(image.Raster, info);
+        }
+
         private Decoded Decode(InputFile input)
         {
             var decoded = new Decoded { Input = input };
             try
             {
                 var watch = Stopwatch.StartNew();
-                decoded.Image = input.Load != null ? input.Load() : _readers.Load(input.Path);
+                decoded.Image = Load(input);
                 decoded.DecodeTime = watch.Elapsed;
-                decoded.Image.Info.RelativePath = input.RelativePath;
             }
             catch (Exception ex)
             {
@@ -161,9 +168,8 @@ namespace Cxas.Segmentation
             try
             {
                 var watch = Stopwatch.StartNew();
-                var image = input.Load != null ? input.Load() : _readers.Load(input.Path);
+                var image = Load(input);
                 var decodeTime = watch.Elapsed;
-                image.Info.RelativePath = input.RelativePath;
                 lock (_inferenceGate)
                     return new SegmentationOutcome(input.Path, _segmenter.Segment(image, decodeTime), null);
             }

@@ -3,19 +3,24 @@ using Cxas.Masks;
 
 namespace Cxas.Segmentation
 {
-    /// <summary>Pixel counts by class name; shown as "name=count; ..." for the classes present.</summary>
-    public sealed class ClassPixelCounts : Dictionary<string, long>
+    /// <summary>Pixel counts by class name (case-insensitive, read-only like the result); shown as "name=count; ..." for the classes present.</summary>
+    public sealed class ClassPixelCounts : System.Collections.ObjectModel.ReadOnlyDictionary<string, long>
     {
-        internal ClassPixelCounts(IReadOnlyList<string> labels, IReadOnlyList<long> counts) : base(StringComparer.OrdinalIgnoreCase)
+        internal ClassPixelCounts(IReadOnlyList<string> labels, IReadOnlyList<long> counts) : base(ByLabel(labels, counts)) { }
+
+        private static Dictionary<string, long> ByLabel(IReadOnlyList<string> labels, IReadOnlyList<long> counts)
         {
-            for (int i = 0; i < labels.Count; i++) this[labels[i]] = counts[i];
+            var byLabel = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
+            for (int i = 0; i < labels.Count; i++) byLabel[labels[i]] = counts[i];
+            return byLabel;
         }
 
         public override string ToString() => string.Join("; ", this.Where(p => p.Value > 0).Select(p => $"{p.Key}={p.Value}"));
     }
 
     /// <summary>
-    /// One image's segmentation: where it came from, which model and device, and every class's mask.
+    /// One image's segmentation: where it came from, which model and device, and every class's mask. Immutable, like its
+    /// <see cref="SourceInfo"/>: what a cmdlet returns is what was decoded and segmented.
     /// Scalar properties are what tables and CSV exports show; <see cref="PixelCounts"/>
     /// is indexed by class name (case-insensitive); <see cref="GetMask(string)"/> gives one class at full resolution.
     /// </summary>
@@ -25,7 +30,7 @@ namespace Cxas.Segmentation
         private WeakReference<SourceImage>? _image;
 
         public SegmentationResult(SourceInfo source, int width, int height, string modelName, string modelDirectory,
-            string device, MaskSet masks, TimeSpan decodeTime, TimeSpan inferenceTime)
+            string device, MaskSet masks, TimeSpan decodeTime, TimeSpan inferenceTime, string modelVersion = "")
         {
             // The image: where it came from, its size, its masks and their counts.
             Source = source;
@@ -35,6 +40,7 @@ namespace Cxas.Segmentation
             _counts = new ClassPixelCounts(masks.Labels, masks.PixelCounts);
             // How it was segmented, and how long that took.
             Model = modelName;
+            ModelVersion = modelVersion ?? "";
             ModelDirectory = modelDirectory;
             Device = device;
             DecodeMs = Math.Round(decodeTime.TotalMilliseconds, 1);
@@ -50,7 +56,7 @@ namespace Cxas.Segmentation
         public int Height { get; }
         public string Model { get; }
         /// <summary>The model's version (from its manifest); part of the identity of the DICOM-SEG objects derived from this result.</summary>
-        public string ModelVersion { get; set; } = "";
+        public string ModelVersion { get; }
         public string ModelDirectory { get; }
         public string Device { get; }
         public int ClassCount => Masks.Count;

@@ -47,7 +47,7 @@ namespace Cxas.Segmentation
             }
             watch.Stop();
             var result = new SegmentationResult(image.Info, image.Width, image.Height, manifest.Name, _session.Model.Directory,
-                _session.Device.ToString(), masks, decodeTime, watch.Elapsed) { ModelVersion = manifest.Version ?? "" };
+                _session.Device.ToString(), masks, decodeTime, watch.Elapsed, manifest.Version ?? "");
             result.HoldImageWeakly(image);
             return result;
         }
@@ -78,7 +78,7 @@ namespace Cxas.Segmentation
             var results = new SegmentationResult[images.Count];
             for (int i = 0; i < images.Count; i++)
                 results[i] = new SegmentationResult(images[i].Info, images[i].Width, images[i].Height, manifest.Name, _session.Model.Directory,
-                    _session.Device.ToString(), masks[i], decodeTimes[i], share) { ModelVersion = manifest.Version ?? "" };
+                    _session.Device.ToString(), masks[i], decodeTimes[i], share, manifest.Version ?? "");
             for (int i = 0; i < images.Count; i++) results[i].HoldImageWeakly(images[i]);
             return results;
         }

@@ -152,6 +152,40 @@ Describe 'Get-CxasFeature' {
     }
 }
 
+Describe 'Values and statuses' {
+    It 'keeps a result, its source and an export record read-only' {
+        $r = $Results[0]
+        { $r.Source.Path = 'elsewhere.png' } | Should -Throw '*ReadOnly*'
+        { $r.ModelVersion = '2' } | Should -Throw '*ReadOnly*'
+        $record = $r | Export-CxasMask -OutputPath (Join-Path $Work 'read-only') -Format npy
+        { $record.Status = 'Stored' } | Should -Throw '*ReadOnly*'
+        $record.Status | Should -Be 'Written'
+        $r.Source.Path | Should -Be (Join-Path $In 'a.png')
+    }
+
+    It 'gives the DICOM node status the cmdlets emit no public setter' {
+        $settable = [Cxas.PowerShell.DicomNodeStatus].GetProperties() | Where-Object { $_.SetMethod -and $_.SetMethod.IsPublic }
+        @($settable).Name | Should -BeNullOrEmpty
+    }
+
+    It 'sends statuses across a job as their names, so filters and CSV there match' {
+        $job = Start-Job {
+            param($Module, $Image, $Out)
+            Import-Module $Module
+            $r = Invoke-CxasSegmentation $Image -Model cxas-test -Device cpu -WarningAction SilentlyContinue
+            $r | Get-CxasFeature -Feature CTR
+            $r | Export-CxasMask -OutputPath $Out -Format npy
+        } -ArgumentList (Join-Path $ModuleDir 'Cxas.psd1'), (Join-Path $In 'c.png'), (Join-Path $Work 'job')
+        $out = $job | Wait-Job -Timeout 300 | Receive-Job
+        $job | Remove-Job -Force
+        $ctr = $out | Where-Object Feature -eq 'CTR'
+        $ctr.Status | Should -BeOfType [string]
+        $ctr.Status | Should -Be 'Missing'
+        @($out | Where-Object Status -eq 'Written').Count | Should -Be 1
+        ($ctr | ConvertTo-Csv -NoTypeInformation)[1] | Should -Match '"Missing"'
+    }
+}
+
 Describe 'Export-CxasOverlay' {
     It 'writes one PNG per image with fills and the CTR construction' {
         $out = Join-Path $Work 'overlays'

@@ -86,7 +86,7 @@ Describe 'Output names from hostile input names' {
         Test-Path -LiteralPath (Join-Path $out "$name245.npz") | Should -BeTrue
         Test-Path -LiteralPath (Join-Path $out "$name245/heart.png") | Should -BeTrue
         # A 300-character stem cannot be a file name (255 bytes): the plan shortens it and keeps it distinct.
-        $r = [Cxas.Segmentation.SegmentationResult]::new([Cxas.Imaging.SourceInfo]@{ Path = (Join-Path $root "$name300.png"); Format = 'PNG' },
+        $r = [Cxas.Segmentation.SegmentationResult]::new([Cxas.Imaging.SourceInfo]::new((Join-Path $root "$name300.png"), 'PNG'),
             4, 4, 'm', '.', 'Cpu', [Cxas.Masks.MaskSet]::new([string[]] @('a'), 4, 4, 4, 4), [TimeSpan]::Zero, [TimeSpan]::Zero)
         $record = $r | Export-CxasMask -OutputPath $out -Format npy
         [Text.Encoding]::UTF8.GetByteCount((Split-Path $record.OutputPath -Leaf)) | Should -BeLessOrEqual 255

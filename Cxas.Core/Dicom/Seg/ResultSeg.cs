@@ -35,7 +35,7 @@ namespace Cxas.Dicom.Seg
                 throw new CxasException(CxasErrorKind.NotSupported,
                     $"'{result.Path}' is a {result.Source.Format} image: it has no DICOM identity (patient, study, series, SOP instance) " +
                     "to derive a DICOM Segmentation from; choose another output type for it.", result.Path);
-            return result.Source.Dicom ?? DicomIdentityReader.Read(DicomParser.ReadFile(result.Path), result.Source);
+            return result.Source.Dicom ?? DicomIdentityReader.Read(DicomParser.ReadFile(result.Path), result.Source.RowSpacingMm, result.Source.ColumnSpacingMm);
         }
     }
 }

@@ -143,7 +143,7 @@ namespace Cxas.Core.Tests.Dicom
             using var server = StowServer(seg.Uids.Instance);
             using var stow = new DicomSegStore(new DicomWebClient(server.Url("/dicom-web"), null, new DicomWebOptions { MaxAttempts = 1 }), force: false);
             var stored = stow.Send(seg);
-            Assert.Equal(("Stored", seg.Uids.Instance), (stored.Status, stored.SopInstanceUid));
+            Assert.Equal((OutputStatus.Stored, seg.Uids.Instance), (stored.Status, stored.SopInstanceUid));
             var post = Assert.Single(server.Log, r => r.Method == "POST");
             var posted = Assert.Single(Multipart.Parse(post.Body, Multipart.Boundary(post.Header("Content-Type"))!)).Body;
             Assert.Equal(File.ReadAllBytes(file), posted);
@@ -152,7 +152,7 @@ namespace Cxas.Core.Tests.Dicom
             using var qr = PeerProcess.QrScp("QRSCP");
             using var dimse = new DimseSegStore(new DimseClient(DimseFixtures.Peer(qr.Port, "QRSCP")), force: false);
             var sent = dimse.Send(seg);
-            Assert.Equal(("Stored", seg.Uids.Instance), (sent.Status, sent.SopInstanceUid));
+            Assert.Equal((OutputStatus.Stored, seg.Uids.Instance), (sent.Status, sent.SopInstanceUid));
             var kept = Assert.Single(Directory.GetFiles(Path.Combine(qr.Folder, "db")), f => Path.GetFileName(f) != "index.dat");
             var verdict = TestSupport.Python(
                 "import sys, pydicom, numpy as np\n" +
@@ -161,7 +161,7 @@ namespace Cxas.Core.Tests.Dicom
                 file, kept).Trim();
             Assert.Equal("same", verdict);
             // A second store finds it there and leaves it alone.
-            Assert.Equal("Exists", dimse.Send(seg).Status);
+            Assert.Equal(OutputStatus.Exists, dimse.Send(seg).Status);
         }
     }
 }

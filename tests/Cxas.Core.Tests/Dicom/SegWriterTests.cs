@@ -160,7 +160,7 @@ namespace Cxas.Core.Tests.Dicom
 
             // A result built by hand without the identity reads it from the file, and its SEG is the same.
             var info = image.Info;
-            var handMade = new SourceInfo { Path = info.Path, Format = info.Format };
+            var handMade = new SourceInfo(info.Path, info.Format);
             var reread = ResultSeg.Build(new SegmentationResult(handMade, result.Width, result.Height, result.Model, "/models/x", "cpu", result.Masks,
                 TimeSpan.Zero, TimeSpan.Zero), classes, when);
             Assert.Equal(captured, reread.Encode());

@@ -223,7 +223,7 @@ namespace Cxas.Core.Tests.DicomWeb
             using var server = StowServer(() => Json(stored));
             using var client = Client(server);
             var record = Guarded(c => SegSink.Send(_radiograph.Result, _radiograph.Classes, new DicomSegStore(client, force: false), c));
-            Assert.Equal("Stored", record.Status);
+            Assert.Equal(Cxas.Export.OutputStatus.Stored, record.Status);
             Assert.Equal("http://x/?[2J?]0;pwned?", record.OutputPath);
         }
 

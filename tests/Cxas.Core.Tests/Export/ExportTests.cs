@@ -19,7 +19,7 @@ namespace Cxas.Core.Tests.Export
                     for (int gx = 0; gx < 32; gx++)
                         masks.SetGridBit(c, gx, gy, rng.Next(c + 2) == 0);
             }
-            var info = new SourceInfo { Path = "/data/" + name + ".png", Format = "PNG" };
+            var info = new SourceInfo("/data/" + name + ".png", "PNG");
             return new SegmentationResult(info, width, height, "m", "/models/m", "Cpu", masks, TimeSpan.Zero, TimeSpan.Zero);
         }
 

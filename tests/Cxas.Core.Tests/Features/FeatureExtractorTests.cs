@@ -28,7 +28,7 @@ namespace Cxas.Core.Tests.Features
             var area = ex.Compute(FeatureKind.Area, new[] { "right hemidiaphragm" }).Single();
             Assert.Equal(36 * 4, area.Value);
             Assert.Equal("px^2", area.Unit);
-            Assert.Equal(FeatureStatus.Ok, area.Status);
+            Assert.Equal(FeatureStatus.OK, area.Status);
             var perimeter = ex.Compute(FeatureKind.Perimeter, new[] { "Right Hemidiaphragm" }).Single();
             Assert.Equal("right hemidiaphragm", perimeter.Label);
             Assert.Equal(2 * 35 + 2 * 3 + 4 * Math.Sqrt(0.5), perimeter.Value!.Value, 9);
@@ -86,7 +86,7 @@ namespace Cxas.Core.Tests.Features
         public void ScdRowListsTheVertebraeUsed()
         {
             var v = new FeatureExtractor(Build()).Compute(FeatureKind.SCD).Single();
-            Assert.Equal(FeatureStatus.Ok, v.Status);
+            Assert.Equal(FeatureStatus.OK, v.Status);
             Assert.Equal(3, v.VertebraCount);
             Assert.Equal("vertebrae T1; vertebrae T2; vertebrae T3", v.Vertebrae);
             // Full-res centres: x = 49.5, 51.5, 49.5 at y = 5.5, 21.5, 37.5: vertical line at x = 151.5/3, residuals 2/3, 4/3, 2/3.

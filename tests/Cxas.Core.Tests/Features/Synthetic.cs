@@ -38,10 +38,8 @@ namespace Cxas.Core.Tests.Features
 
         public static SegmentationResult Result(MaskSet set, string path = "/data/chest.png", double? columnMm = null, double? rowMm = null)
         {
-            var info = new SourceInfo
+            var info = new SourceInfo(path, "PNG")
             {
-                Path = path,
-                Format = "PNG",
                 ColumnSpacingMm = columnMm,
                 RowSpacingMm = rowMm,
                 SpacingSource = columnMm.HasValue ? "PixelSpacing" : null,

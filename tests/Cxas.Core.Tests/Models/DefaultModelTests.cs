@@ -77,7 +77,7 @@ namespace Cxas.Core.Tests.Models
         {
             var model = CxasModel.Load(ModelDir);
             var segmenter = new Segmenter(model, DeviceSpec.Cpu);
-            var image = new SourceImage(new Rgb24Raster(w, h, SyntheticChest(w, h)), new SourceInfo { Path = "x.png" });
+            var image = new SourceImage(new Rgb24Raster(w, h, SyntheticChest(w, h)), new SourceInfo("x.png", ""));
             var result = segmenter.Segment(image, TimeSpan.Zero);
             Assert.Equal(w, result.Width);
             Assert.Equal(h, result.Height);

@@ -39,7 +39,7 @@ namespace Cxas.Core.Tests.Segmentation
             var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, classes, size));
             var segmenter = new Segmenter(model, DeviceSpec.Cpu);
             var sources = Enumerable.Range(0, images)
-                .Select(i => new SourceImage(new Rgb24Raster(size, size, PatternRgb(size, size, 100 + i)), new SourceInfo { Path = $"p{i}.png" }))
+                .Select(i => new SourceImage(new Rgb24Raster(size, size, PatternRgb(size, size, 100 + i)), new SourceInfo($"p{i}.png", "")))
                 .ToArray();
             var alone = sources.Select(img => segmenter.Segment(img, TimeSpan.Zero).PixelCounts.Values.ToArray()).ToArray();
             var together = new long[images * 6][];
@@ -60,7 +60,7 @@ namespace Cxas.Core.Tests.Segmentation
             var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, classes, inputSize));
             var segmenter = new Segmenter(model, DeviceSpec.Cpu);
             var rgb = PatternRgb(width, height, width * 31 + height);
-            var image = new SourceImage(new Rgb24Raster(width, height, rgb), new SourceInfo { Path = "pattern.png", Format = "PNG" });
+            var image = new SourceImage(new Rgb24Raster(width, height, rgb), new SourceInfo("pattern.png", "PNG"));
 
             var result = segmenter.Segment(image, TimeSpan.Zero);
 
@@ -98,7 +98,7 @@ namespace Cxas.Core.Tests.Segmentation
             var segmenter = new Segmenter(model, DeviceSpec.Cpu);
             var rgb = new byte[40 * 20 * 3];
             for (int i = 0; i < rgb.Length; i += 3) rgb[i] = 255;
-            var result = segmenter.Segment(new SourceImage(new Rgb24Raster(40, 20, rgb), new SourceInfo { Path = "red.png" }), TimeSpan.Zero);
+            var result = segmenter.Segment(new SourceImage(new Rgb24Raster(40, 20, rgb), new SourceInfo("red.png", "")), TimeSpan.Zero);
             for (int k = 0; k < 9; k++)
                 Assert.Equal(k % 3 == 0 ? 800L : 0L, result.PixelCounts["class " + k]);
             Assert.Equal("class 0; class 3; class 6", result.PresentLabels);
@@ -118,7 +118,7 @@ namespace Cxas.Core.Tests.Segmentation
             var rgb = new byte[256 * 1 * 3];
             for (int x = 0; x < 256; x++) rgb[x * 3] = (byte)x;
             var raster = new Rgb24Raster(256, 1, rgb);
-            var result = new Segmenter(model, DeviceSpec.Cpu).Segment(new SourceImage(raster, new SourceInfo { Path = "ramp.png" }), TimeSpan.Zero);
+            var result = new Segmenter(model, DeviceSpec.Cpu).Segment(new SourceImage(raster, new SourceInfo("ramp.png", "")), TimeSpan.Zero);
             double cut = Math.Log(0.6 / 0.4);
             long expected = 0;
             for (int x = 0; x < 256; x++)
