@@ -51,7 +51,7 @@ namespace Cxas.Imaging
             CheckStrips(data, layout, path);
             bool multiPage = ifd.NextIfdOffset != 0;
             ifd.ClearNextIfdOffset();
-            var image = ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new TiffDecoder { IgnoreMetadata = true }, path, Format);
+            var image = ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new TiffDecoder { IgnoreMetadata = true }, path, Format, options);
             if (multiPage) image.Info.Warnings.Add("Multi-page TIFF: the first image was used; the others were ignored.");
             return image;
         }
