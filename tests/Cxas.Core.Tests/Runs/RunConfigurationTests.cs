@@ -45,7 +45,7 @@ namespace Cxas.Core.Tests.Runs
             Assert.Empty(byDefault.Failures);
 
             var tiffOnly = new RecordingHost();
-            var options = new SegmentationRunOptions(model) { Readers = new ImageReaderConfiguration(null, new TiffReader()) };
+            var options = new SegmentationRunOptions(model) { Configuration = new CxasConfiguration(new ImageReaderConfiguration(null, new TiffReader())) };
             Assert.Empty(Run(options, tiffOnly, png));
             var error = Assert.IsType<CxasException>(Assert.Single(tiffOnly.Failures));
             Assert.Equal(CxasErrorKind.InvalidData, error.Kind);
