@@ -34,7 +34,10 @@ namespace Cxas.DicomWeb
         public long MaxJsonBytes { get; set; } = 32L << 20;
         /// <summary>Most QIDO-RS pages one search asks for (a million instances at 100 a page).</summary>
         public int MaxPages { get; set; } = 10_000;
-        /// <summary>Messages about requests and retries (never credentials); the cmdlets send them to the verbose stream.</summary>
+        /// <summary>
+        /// Where the client's messages about requests and retries go (never credentials); null: into the client's own
+        /// queue, which <see cref="DicomWebClient.TakeMessages"/> empties (the cmdlets write it to their verbose stream).
+        /// </summary>
         public Action<string>? Log { get; set; }
         /// <summary>How to wait between attempts (tests replace it).</summary>
         public Action<TimeSpan, CancellationToken> Delay { get; set; } = (t, c) => { if (c.WaitHandle.WaitOne(t)) c.ThrowIfCancellationRequested(); };
@@ -388,7 +391,26 @@ namespace Cxas.DicomWeb
 
         // ---- HTTP with retries ----
 
-        private void Log(string message) => _options.Log?.Invoke(message);
+        /// <summary>The most messages a client keeps for <see cref="TakeMessages"/>; older ones are dropped first.</summary>
+        public const int MaxQueuedMessages = 1000;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        // A message belongs to the client that made it: to its options' Log, else to its own queue (bounded), never to
+        // anything shared, so two clients (two cmdlets, two runspaces) never see each other's messages.
+        private void Log(string message)
+        {
+            if (_options.Log != null) { _options.Log(message); return; }
+            _messages.Enqueue(message);
+            while (_messages.Count > MaxQueuedMessages && _messages.TryDequeue(out _)) { }
+        }
+
+        /// <summary>Empties this client's queue of messages (requests, retries, fallbacks), oldest first; any thread may call it.</summary>
+        public IReadOnlyList<string> TakeMessages()
+        {
+            var taken = new List<string>();
+            while (_messages.TryDequeue(out var message)) taken.Add(message);
+            return taken;
+        }
 
         private static bool IsTransient(HttpStatusCode status) =>
             (int)status == 429 || status == HttpStatusCode.BadGateway || status == HttpStatusCode.ServiceUnavailable || status == HttpStatusCode.GatewayTimeout;
