@@ -122,7 +122,8 @@ namespace Cxas.Core.Tests.Export
         /// The output plan keeps apart the outputs of the formats of the configuration it is given, read at each use: a
         /// format registered after the plan was made still counts. "x.png" writes x.counts.txt there, so a second input
         /// "x.counts.txt.png" cannot take the stem "x.counts.txt" and gets its whole file name; a plan of the default
-        /// configuration, which has no such format, gives it the stem.
+        /// configuration, which has no such format, gives it the stem. (Before, the plan took a static copy of the formats
+        /// at its first use, so a format registered later was not kept apart.)
         /// </summary>
         [Fact]
         public void ThePlanKeepsApartTheOutputsOfItsConfigurationsFormats()
@@ -132,6 +133,7 @@ namespace Cxas.Core.Tests.Export
             {
                 var mine = CxasConfiguration.Default.Clone();
                 using var plan = new OutputPlan(Path.Combine(dir, "out"), useJournal: false, mine.Writers);
+                Assert.Equal("before", plan.Plan(Path.Combine(dir, "in", "before.png"), null).RelativeBase); // the plan in use
                 mine.Writers.Register(new PixelCountWriter());
                 var first = plan.Plan(Path.Combine(dir, "in", "x.png"), null);
                 var second = plan.Plan(Path.Combine(dir, "in", "x.counts.txt.png"), null);
