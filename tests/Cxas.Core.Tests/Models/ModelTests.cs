@@ -113,41 +113,6 @@ namespace Cxas.Core.Tests.Models
             Assert.Equal(4 * 16 * 16, logits!.Length);
         }
 
-        /// <summary>A run given no owner disposes its own session when it ends; one given an owner leaves it loaded for the next run.</summary>
-        [Fact]
-        public void ARunDisposesItsOwnSessionAndKeepsAnOwnersForTheNextRun()
-        {
-            var model = CxasModel.Load(Model());
-            var image = new Cxas.Imaging.SourceImage(new Cxas.Imaging.GrayRaster(16, 16, new float[256]), new Cxas.Imaging.SourceInfo { Path = "flat" });
-            var alone = new Cxas.Runs.SegmentationRun(new Cxas.Runs.SegmentationRunOptions(model), new NoHost());
-            alone.Segmenter.Segment(image, TimeSpan.Zero);
-            alone.Dispose();
-            Assert.Throws<ObjectDisposedException>(() => alone.Segmenter.Segment(image, TimeSpan.Zero));
-
-            var options = new Cxas.Runs.SegmentationRunOptions(model) { Sessions = _sessions };
-            ModelSession first;
-            using (var run = new Cxas.Runs.SegmentationRun(options, new NoHost())) first = _sessions.Get(model, DeviceSpec.Cpu);
-            using (var run = new Cxas.Runs.SegmentationRun(options, new NoHost()))
-            {
-                run.Segmenter.Segment(image, TimeSpan.Zero);
-                Assert.Same(first, _sessions.Get(CxasModel.Load(model.Directory), DeviceSpec.Cpu));
-            }
-            Assert.Equal(1, _sessions.Count);
-        }
-
-        private sealed class NoHost : Cxas.Runs.IRunHost
-        {
-            public bool ShouldProcess(string target, string action) => true;
-            public bool WritesNothing => false;
-            public bool Stopping => false;
-            public void Verbose(string message) { }
-            public void Warning(string message) { }
-            public string? Advice(CxasRemedy remedy) => null;
-            public void InputFailed(Exception error, string path) => throw error;
-            public void OutputFailed(Exception error, string? target) => throw error!;
-            public void Step(string path) { }
-        }
-
         [Theory]
         [InlineData("auto", DeviceKind.Auto, 0)]
         [InlineData("CPU", DeviceKind.Cpu, 0)]
