@@ -391,26 +391,18 @@ namespace Cxas.DicomWeb
 
         // ---- HTTP with retries ----
 
-        /// <summary>The most messages a client keeps for <see cref="TakeMessages"/>; older ones are dropped first.</summary>
-        public const int MaxQueuedMessages = 1000;
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        // A message belongs to the client that made it: to its options' Log, else to its own queue, never to anything
+        // shared, so two clients (two cmdlets, two runspaces) never see each other's messages.
+        private readonly ClientMessages _messages = new ClientMessages();
 
-        // A message belongs to the client that made it: to its options' Log, else to its own queue (bounded), never to
-        // anything shared, so two clients (two cmdlets, two runspaces) never see each other's messages.
         private void Log(string message)
         {
-            if (_options.Log != null) { _options.Log(message); return; }
-            _messages.Enqueue(message);
-            while (_messages.Count > MaxQueuedMessages && _messages.TryDequeue(out _)) { }
+            if (_options.Log != null) _options.Log(message);
+            else _messages.Add(message);
         }
 
-        /// <summary>Empties this client's queue of messages (requests, retries, fallbacks), oldest first; any thread may call it.</summary>
-        public IReadOnlyList<string> TakeMessages()
-        {
-            var taken = new List<string>();
-            while (_messages.TryDequeue(out var message)) taken.Add(message);
-            return taken;
-        }
+        /// <summary>Empties this client's queue of messages (the last 1000 at most), oldest first; any thread may call it.</summary>
+        public IReadOnlyList<string> TakeMessages() => _messages.Take();
 
         private static bool IsTransient(HttpStatusCode status) =>
             (int)status == 429 || status == HttpStatusCode.BadGateway || status == HttpStatusCode.ServiceUnavailable || status == HttpStatusCode.GatewayTimeout;
