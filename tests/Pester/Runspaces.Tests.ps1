@@ -2,8 +2,9 @@
 # Pester 6 tests of what Cxas keeps per PowerShell runspace rather than per process (issue 25). Two runspaces of one
 # process search two loopback DICOMweb servers (tests/Pester/loopback_server.py, /busy/ and /hold/) at the same time;
 # each one's verbose stream must hold its own retries only. Before, every client's messages went into one static queue
-# of the cmdlet layer, and whichever runspace wrote its verbose output first wrote the other's messages too. Run
-# against the built module ($env:CXAS_MODULE).
+# of the cmdlet layer, and whichever runspace wrote its verbose output first wrote the other's messages too. The ONNX
+# sessions are the runspace's: kept between its runs, disposed when the module is removed (before, they were cached for
+# the process and never disposed). Run against the built module ($env:CXAS_MODULE).
 
 BeforeAll {
     $ErrorActionPreference = 'Stop'
@@ -57,5 +58,35 @@ Describe 'DICOMweb messages per runspace' {
         @($theirs | Where-Object { $_ -match 'attempt 2 of 2' }) | Should -HaveCount 1
         ($theirs -join "`n") | Should -Match '/hold/A/'
         ($theirs -join "`n") | Should -Not -Match '/busy/B/'
+    }
+}
+
+Describe 'ONNX sessions per runspace' {
+    It 'keeps the model loaded between the runs of a runspace and disposes it when the module is removed' {
+        $sample = Join-Path $PSScriptRoot '../../samples/00000001_000.png'
+        # The runspace's owner of sessions, read through the module's own (internal) accessor.
+        $sessionsType = (Get-Command Invoke-CxasSegmentation).ImplementingType.Assembly.GetType('Cxas.PowerShell.RunspaceSessions', $true)
+        $current = $sessionsType.GetProperty('Current', [Reflection.BindingFlags]'NonPublic, Public, Static')
+
+        $first = Invoke-CxasSegmentation -Path $sample -Model cxas-test -Device cpu -WarningAction SilentlyContinue
+        $owner = $current.GetValue($null)
+        $owner.Count | Should -Be 1
+        $model = [Cxas.Models.CxasModel]::Load($first.ModelDirectory)
+        $session = $owner.Get($model, [Cxas.Models.DeviceSpec]::Cpu)
+
+        $second = Invoke-CxasSegmentation -Path $sample -Model cxas-test -Device cpu -WarningAction SilentlyContinue
+        $second.PixelCounts.Count | Should -BeGreaterThan 0
+        [object]::ReferenceEquals($owner, $current.GetValue($null)) | Should -BeTrue
+        $owner.Count | Should -Be 1
+        [object]::ReferenceEquals($session, $owner.Get($model, [Cxas.Models.DeviceSpec]::Cpu)) | Should -BeTrue
+
+        Remove-Module Cxas
+        try {
+            $owner.Count | Should -Be 0
+            { $owner.Get($model, [Cxas.Models.DeviceSpec]::Cpu) } | Should -Throw '*disposed*'
+        }
+        finally {
+            Import-Module (Join-Path $ModuleDir 'Cxas.psd1') -Force
+        }
     }
 }
