@@ -7,14 +7,14 @@ namespace Cxas.PowerShell;
 
 /// <summary>
 /// The argument vocabularies that several cmdlets share, each checked and completed from the one list Core keeps:
-/// mask formats (<see cref="MaskExporter"/>) and feature names (<see cref="FeatureNames"/>). A parameter declares
+/// mask formats (the writers of <see cref="CxasCmdlet.Configuration"/>) and feature names (<see cref="FeatureNames"/>). A parameter declares
 /// the attribute and the completer; parsing goes through the same Core call, so the three never disagree.
 /// </summary>
 public sealed class ValidateMaskFormatAttribute : ValidateEnumeratedArgumentsAttribute
 {
     protected override void ValidateElement(object element)
     {
-        try { MaskExporter.ParseFormat(element?.ToString() ?? ""); }
+        try { CxasCmdlet.Configuration.Writers.ParseFormat(element?.ToString() ?? ""); }
         catch (CxasException ex) { throw new ValidationMetadataException(ex.Message); }
     }
 }
@@ -24,7 +24,7 @@ public sealed class MaskFormatCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters) =>
-        ArgumentRules.Complete(MaskWriters.Names, wordToComplete);
+        ArgumentRules.Complete(CxasCmdlet.Configuration.Writers.Names, wordToComplete);
 }
 
 /// <summary>Accepts feature names (short or the reference's long ones), optionally only some features.</summary>

@@ -41,6 +41,6 @@ internal sealed class CmdletRunHost : IRunHost
     public void Step(string path)
     {
         _progress?.Step(path);
-        DicomWebParameters.Flush(_cmdlet);
+        _cmdlet.FlushDicomWebMessages();
     }
 }

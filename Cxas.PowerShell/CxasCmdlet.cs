@@ -9,6 +9,29 @@ namespace Cxas.PowerShell;
 /// <summary>Shared plumbing for Cxas cmdlets: path resolution, model lookup, errors, progress.</summary>
 public abstract class CxasCmdlet : PSCmdlet
 {
+    /// <summary>
+    /// The configuration the cmdlets read, decode and write with: the built-in one. It is read-only, so nothing a
+    /// script or another runspace does changes what a cmdlet accepts; a program that needs formats of its own builds
+    /// a configuration from Cxas.Core directly.
+    /// </summary>
+    internal static Cxas.Runs.CxasConfiguration Configuration => Cxas.Runs.CxasConfiguration.Default;
+
+    /// <summary>The DICOMweb clients whose messages this cmdlet writes: the ones it opened and those of the instances piped to it.</summary>
+    private readonly List<Cxas.DicomWeb.DicomWebClient> _dicomWebClients = new List<Cxas.DicomWeb.DicomWebClient>();
+
+    /// <summary>Writes <paramref name="client"/>'s messages to this cmdlet's verbose stream from now on (see <see cref="FlushDicomWebMessages"/>).</summary>
+    internal void WatchDicomWeb(Cxas.DicomWeb.DicomWebClient? client)
+    {
+        if (client != null && !_dicomWebClients.Contains(client)) _dicomWebClients.Add(client);
+    }
+
+    /// <summary>Writes the queued messages (requests, retries, fallbacks) of the watched clients as verbose output; on the pipeline thread.</summary>
+    internal void FlushDicomWebMessages()
+    {
+        foreach (var client in _dicomWebClients)
+            foreach (var message in client.TakeMessages()) WriteVerbose(message);
+    }
+
     /// <summary>Resolves a model name or folder through the model catalog (see Get-CxasModel).</summary>
     internal CxasModel ResolveModel(string? model)
     {

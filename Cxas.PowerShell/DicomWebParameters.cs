@@ -33,7 +33,7 @@ public sealed class DicomWebParameters : DimseParameters
 
     /// <summary>
     /// A client for <paramref name="uri"/> with Basic (-Credential) or Bearer (-Token) authorisation; retries and
-    /// requests are logged to the verbose stream (never the credentials). Problems are terminating errors.
+    /// requests are logged to the verbose stream of the cmdlet that uses it (never the credentials). Problems are terminating errors.
     /// </summary>
     internal DicomWebClient Open(PSCmdlet cmdlet, string uri)
     {
@@ -54,24 +54,18 @@ public sealed class DicomWebParameters : DimseParameters
                 AllowUnencryptedAuthentication = AllowUnencryptedAuthentication,
                 MaxAttempts = Math.Max(0, MaximumRetryCount) + 1,
                 Timeout = TimeSpan.FromSeconds(TimeoutSec > 0 ? TimeoutSec : 120),
-                // Called from the queue's threads too: the messages are queued and written by the pipeline thread.
-                Log = message => Messages.Enqueue(message),
+                // No Log: the client queues its messages itself (requests run on the queue's threads too), and the
+                // cmdlet that opened or was handed it writes them on its pipeline thread (CxasCmdlet.FlushDicomWebMessages).
             };
             if (SkipCertificateCheck) cmdlet.WriteWarning("-SkipCertificateCheck: the server's TLS certificate is not verified.");
-            return new DicomWebClient(root, auth, options);
+            var client = new DicomWebClient(root, auth, options);
+            (cmdlet as CxasCmdlet)?.WatchDicomWeb(client);
+            return client;
         }
         catch (CxasException ex)
         {
             cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(ex, uri));
             throw; // not reached
         }
-    }
-
-    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
-
-    /// <summary>Writes the clients' queued messages (retries, fallbacks) as verbose output; call it on the pipeline thread.</summary>
-    internal static void Flush(Cmdlet cmdlet)
-    {
-        while (Messages.TryDequeue(out var message)) cmdlet.WriteVerbose(message);
     }
 }

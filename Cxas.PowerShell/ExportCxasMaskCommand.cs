@@ -47,7 +47,7 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
         if (DicomWebUri != null || _connection.UsesDimse)
         {
             if (!formatGiven) Format = new[] { "dicom-seg" };
-            if (!Format.Any(f => MaskExporter.ParseFormat(f) == MaskFormat.DicomSeg))
+            if (!Format.Any(f => CxasCmdlet.Configuration.Writers.ParseFormat(f) == MaskFormat.DicomSeg))
                 throw new CxasException(CxasErrorKind.InvalidArgument, "Storing on a PACS stores DICOM Segmentations: add dicom-seg to -Format.");
             _store = DicomWebUri != null
                 ? new DicomSegStore(_connection.Open(this, DicomWebUri), Force && !NoClobber)
@@ -58,9 +58,9 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
             throw new CxasException(CxasErrorKind.InvalidArgument, "Give -OutputPath (a folder), -DicomWebUri (a DICOMweb server) or -ComputerName (a DICOM node), or a folder and a server.");
         }
         if (!string.IsNullOrEmpty(OutputPath))
-            _outputs = new MaskOutputs(GetUnresolvedProviderPathFromPSPath(OutputPath), Format.Select(MaskExporter.ParseFormat),
+            _outputs = new MaskOutputs(GetUnresolvedProviderPathFromPSPath(OutputPath), Format.Select(CxasCmdlet.Configuration.Writers.ParseFormat),
                 FileSegmentationRun.WritePolicyOf(Force, NoClobber), Label, new CmdletRunHost(this, null), resume: false);
-        else if (Format.Any(f => MaskExporter.ParseFormat(f) != MaskFormat.DicomSeg))
+        else if (Format.Any(f => CxasCmdlet.Configuration.Writers.ParseFormat(f) != MaskFormat.DicomSeg))
             throw new CxasException(CxasErrorKind.InvalidArgument, "Formats other than dicom-seg are written to files: add -OutputPath.");
     }, OutputPath ?? DicomWebUri ?? _connection.ComputerName);
 
@@ -80,7 +80,7 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
         try
         {
             var record = SegSink.Send(result, MaskExporter.ClassesFor(result.Masks, Label), _store);
-            DicomWebParameters.Flush(this);
+            FlushDicomWebMessages();
             foreach (var warning in _store.Warnings) WriteWarning($"The server stored the DICOM-SEG of '{result.Path}' with a warning: {warning}.");
             if (record.Status == OutputStatus.Exists)
             {
@@ -96,12 +96,12 @@ public sealed class ExportCxasMaskCommand : ResultCmdlet, IDynamicParameters, ID
         }
         catch (CxasException ex) when (ex.Kind == CxasErrorKind.Unauthorized)
         {
-            DicomWebParameters.Flush(this);
+            FlushDicomWebMessages();
             ThrowTerminatingError(ToErrorRecord(ex, result.Path));
         }
         catch (CxasException ex)
         {
-            DicomWebParameters.Flush(this);
+            FlushDicomWebMessages();
             // The message names the request; the record's target is the source instance.
             WriteError(ToErrorRecord(new CxasException(ex.Kind, $"Storing the DICOM-SEG of '{result.Path}' failed: {ex.Message}", result.Path, ex), result.Path));
         }

@@ -30,11 +30,14 @@ internal sealed class FileSegmentationRun : IDisposable
                 Device = spec,
                 BatchSize = batchSize,
                 OutputDirectory = string.IsNullOrEmpty(outputPath) ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(outputPath),
-                Formats = outputTypes.Select(MaskExporter.ParseFormat).Distinct().ToList(),
+                Formats = outputTypes.Select(CxasCmdlet.Configuration.Writers.ParseFormat).Distinct().ToList(),
                 WritePolicy = WritePolicyOf(force, noClobber),
                 Activity = activity,
                 PlannedElsewhere = plannedElsewhere,
                 SkipFinished = skipFinished,
+                Configuration = CxasCmdlet.Configuration,
+                // The runspace's sessions: a second run in this PowerShell session does not load the model again.
+                Sessions = RunspaceSessions.Current,
             };
             _run = new SegmentationRun(options, new CmdletRunHost(cmdlet, _progress));
         }

@@ -89,7 +89,7 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
         {
             foreach (var instance in search)
             {
-                DicomWebParameters.Flush(this);
+                FlushDicomWebMessages();
                 found++;
                 progress.Step($"found {instance.SopInstanceUid}");
                 WriteObject(instance);
@@ -97,10 +97,10 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
         }
         catch (CxasException ex)
         {
-            DicomWebParameters.Flush(this);
+            FlushDicomWebMessages();
             ThrowTerminatingError(ToErrorRecord(ex, _connection.UsesDimse ? _connection.ComputerName : Uri));
         }
-        DicomWebParameters.Flush(this);
+        FlushDicomWebMessages();
         progress.Complete();
         WriteVerbose($"Found {found} instance(s).");
     }

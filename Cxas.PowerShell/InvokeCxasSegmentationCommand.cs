@@ -68,6 +68,8 @@ public sealed class InvokeCxasSegmentationCommand : FileInputCmdlet
         {
             if (instance == null) continue;
             Imaging.InputFile input;
+            // The instance is retrieved through the client that found it: its messages are written here.
+            WatchDicomWeb(instance.Client);
             try { input = instance.ToInput(); }
             catch (CxasException ex)
             {

@@ -17,6 +17,7 @@ namespace Cxas.PowerShell;
 /// in the default load context only, so without them <c>$r -is [Cxas.Segmentation.SegmentationResult]</c> would fail.
 /// A name some other module already claimed is left alone. <see cref="OnRemove"/> takes back what was added.</item>
 /// </list>
+/// <see cref="OnRemove"/> also disposes the ONNX sessions of the runspace the module is removed from (<see cref="RunspaceSessions"/>).
 /// </summary>
 public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
@@ -40,6 +41,7 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
 
     public void OnRemove(PSModuleInfo module)
     {
+        RunspaceSessions.Release(Runspace.DefaultRunspace);
         var accelerators = AcceleratorsClass();
         if (accelerators == null) return;
         lock (AddedAccelerators)

@@ -90,7 +90,7 @@ $sha = if ($entry) { (Get-FileHash -Algorithm SHA256 -LiteralPath (Join-Path $en
         {
             try
             {
-                _outputs = new MaskOutputs(_outputPath, outputTypes.Select(Cxas.Export.MaskExporter.ParseFormat),
+                _outputs = new MaskOutputs(_outputPath, outputTypes.Select(CxasCmdlet.Configuration.Writers.ParseFormat),
                     FileSegmentationRun.WritePolicyOf(force, noClobber), null, new CmdletRunHost(cmdlet, null));
             }
             catch (CxasException ex) { cmdlet.ThrowTerminatingError(CxasCmdlet.ToErrorRecord(ex, _outputPath)); }

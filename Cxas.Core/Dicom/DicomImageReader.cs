@@ -26,6 +26,18 @@ namespace Cxas.Dicom
     /// </summary>
     public sealed class DicomImageReader : IImageReader
     {
+        /// <summary>The frame decoders this reader hands compressed frames to: its configuration's.</summary>
+        private readonly FrameDecoders _decoders;
+
+        /// <summary>A reader with the built-in frame decoders.</summary>
+        public DicomImageReader() : this(FrameDecoders.Default) { }
+
+        /// <summary>A reader whose compressed frames go to <paramref name="decoders"/> (a configuration's own set).</summary>
+        internal DicomImageReader(FrameDecoders decoders) => _decoders = decoders;
+
+        /// <summary>The decoders by transfer syntax this reader uses.</summary>
+        internal FrameDecoders Decoders => _decoders;
+
         public string Format => "DICOM";
         public IReadOnlyCollection<string> Extensions { get; } = new[] { ".dcm", ".dicom" };
         /// <summary>A 128-byte preamble and "DICM"; files without the preamble are recognised from their first 8 bytes.</summary>
@@ -42,11 +54,11 @@ namespace Cxas.Dicom
         public SourceImage Read(string name, byte[] data, ImageReadOptions? options = null) =>
             ReadGuarded(name, () => DicomParser.Parse(name, data), options ?? ImageReadOptions.Default);
 
-        private static SourceImage ReadGuarded(string path, Func<DicomFile> parse, ImageReadOptions options)
+        private SourceImage ReadGuarded(string path, Func<DicomFile> parse, ImageReadOptions options)
         {
             try
             {
-                return Read(parse(), options);
+                return Read(parse(), options, _decoders);
             }
             catch (CxasException)
             {
@@ -63,16 +75,16 @@ namespace Cxas.Dicom
 
         /// <summary>Parses and decodes a file's bytes without the defensive wrapper of <see cref="Read(string)"/> (tests use it to
         /// prove that corrupt input only ever raises <see cref="CxasException"/>).</summary>
-        internal static SourceImage Decode(string path, byte[] data) => Read(DicomParser.Parse(path, data), ImageReadOptions.Default);
+        internal static SourceImage Decode(string path, byte[] data) => Read(DicomParser.Parse(path, data), ImageReadOptions.Default, FrameDecoders.Default);
 
-        internal static SourceImage Read(DicomFile file, ImageReadOptions options)
+        internal static SourceImage Read(DicomFile file, ImageReadOptions options, FrameDecoders decoders)
         {
             // Decode first, gathering the warnings, then describe the source complete (it is immutable).
             var ds = file.Dataset;
             var warnings = new List<string>();
             var d = DicomPixels.Describe(file);
             if (d.Frames > 1) warnings.Add($"Multi-frame image: frame 1 of {d.Frames} was used; the other frames were ignored.");
-            var stored = DicomPixels.DecodeFirstFrame(file, d, options);
+            var stored = DicomPixels.DecodeFirstFrame(file, d, options, decoders);
             warnings.AddRange(stored.Warnings);
             var grey = ToGrey(stored, d, ds, warnings, file.Path);
             var spacing = Spacing(ds);

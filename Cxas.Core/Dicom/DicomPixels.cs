@@ -59,7 +59,8 @@ namespace Cxas.Dicom
             return d;
         }
 
-        public static StoredFrame DecodeFirstFrame(DicomFile file, PixelDescription d, ImageReadOptions? options = null)
+        /// <summary>Frame 0's stored values; a compressed frame goes to <paramref name="decoders"/>' decoder for its syntax (the built-in ones when null).</summary>
+        public static StoredFrame DecodeFirstFrame(DicomFile file, PixelDescription d, ImageReadOptions? options = null, FrameDecoders? decoders = null)
         {
             var path = file.Path;
             var limits = options ?? ImageReadOptions.Default;
@@ -84,7 +85,7 @@ namespace Cxas.Dicom
                 if (pixels * spp > FrameInput.CodecBound(frame.Count, limits))
                     throw fail($"it declares {w}x{h} pixels, far more than {frame.Count} compressed bytes can hold.");
                 limits.Check(path, w, h);
-                var decoder = FrameDecoders.For(file.TransferSyntax, path);
+                var decoder = (decoders ?? FrameDecoders.Default).For(file.TransferSyntax, path);
                 var input = new FrameInput(path, frame, d, limits);
                 values = decoder.Decode(input, out fromCodec);
                 warnings = input.Warnings;

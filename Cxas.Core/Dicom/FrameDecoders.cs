@@ -115,14 +115,39 @@ namespace Cxas.Dicom
     }
 
     /// <summary>
-    /// The frame decoders by transfer syntax UID, as fo-dicom's codec manager keeps them: each decoder registers the
-    /// syntaxes it names; a frame goes to the decoder of its file's syntax. A syntax without one is NotSupported, named
-    /// by UID and name; a decoder whose native library is absent is NotSupported with the library to install.
+    /// The frame decoders by transfer syntax UID, as fo-dicom's codec manager keeps them, but one set per configuration
+    /// rather than one per process: each decoder registers the syntaxes it names; a frame goes to the decoder of its
+    /// file's syntax. A syntax without one is NotSupported, named by UID and name; a decoder whose native library is
+    /// absent is NotSupported with the library to install. <see cref="Default"/> holds the built-in codecs (the
+    /// composition root fills it) and is read-only; a program that adds a decoder registers it on its own
+    /// <see cref="Clone"/>, which a <see cref="DicomImageReader"/> of its own then uses.
     /// </summary>
-    internal static class FrameDecoders
+    internal sealed class FrameDecoders
     {
-        private static readonly Dictionary<string, FrameDecoder> ByUid = new Dictionary<string, FrameDecoder>(StringComparer.Ordinal);
-        private static readonly object Gate = new object();
+        private readonly Dictionary<string, FrameDecoder> _byUid = new Dictionary<string, FrameDecoder>(StringComparer.Ordinal);
+        private readonly object _gate = new object();
+
+        /// <summary>The built-in decoders: filled once by <c>Cxas.Composition</c> when the assembly loads, then read-only.</summary>
+        public static FrameDecoders Default { get; } = new FrameDecoders();
+
+        /// <summary>Whether <see cref="Register"/> is refused (so for <see cref="Default"/>).</summary>
+        public bool IsReadOnly { get; private set; }
+
+        /// <summary>Refuses any later registration.</summary>
+        internal FrameDecoders MakeReadOnly()
+        {
+            IsReadOnly = true;
+            return this;
+        }
+
+        /// <summary>A writable copy holding the same decoders.</summary>
+        public FrameDecoders Clone()
+        {
+            var copy = new FrameDecoders();
+            lock (_gate)
+                foreach (var pair in _byUid) copy._byUid[pair.Key] = pair.Value;
+            return copy;
+        }
 
         /// <summary>Names of encapsulated syntaxes no decoder here handles, so that refusing one says what it is.</summary>
         private static readonly Dictionary<string, string> OtherNames = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -144,20 +169,22 @@ namespace Cxas.Dicom
         };
 
         /// <summary>Makes <paramref name="decoder"/> the decoder of every syntax it names.</summary>
-        public static void Register(FrameDecoder decoder)
+        public void Register(FrameDecoder decoder)
         {
-            lock (Gate)
-                foreach (var syntax in decoder.Syntaxes) ByUid[syntax.Uid] = decoder;
+            if (IsReadOnly)
+                throw new InvalidOperationException("The default frame decoders are read-only: register on a clone of the configuration.");
+            lock (_gate)
+                foreach (var syntax in decoder.Syntaxes) _byUid[syntax.Uid] = decoder;
         }
 
         /// <summary>The syntaxes some decoder handles, in UID order.</summary>
-        public static IReadOnlyList<TransferSyntax> Supported
+        public IReadOnlyList<TransferSyntax> Supported
         {
             get
             {
                 var list = new List<TransferSyntax>();
-                lock (Gate)
-                    foreach (var decoder in ByUid.Values)
+                lock (_gate)
+                    foreach (var decoder in _byUid.Values)
                         foreach (var syntax in decoder.Syntaxes)
                             if (!list.Exists(s => s.Uid == syntax.Uid)) list.Add(syntax);
                 list.Sort((a, b) => string.CompareOrdinal(a.Uid, b.Uid));
@@ -166,10 +193,10 @@ namespace Cxas.Dicom
         }
 
         /// <summary>The decoder for <paramref name="uid"/>, ready to use; else NotSupported naming the syntax and, for a native codec, the library.</summary>
-        public static FrameDecoder For(string uid, string path)
+        public FrameDecoder For(string uid, string path)
         {
             FrameDecoder? decoder;
-            lock (Gate) ByUid.TryGetValue(uid, out decoder);
+            lock (_gate) _byUid.TryGetValue(uid, out decoder);
             if (decoder == null)
                 throw DicomPixels.Unsupported(path, $"transfer syntax {uid} ({NameOf(uid)}) is not supported.");
             var missing = decoder.Unavailable;

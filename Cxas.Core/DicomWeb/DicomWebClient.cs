@@ -34,7 +34,10 @@ namespace Cxas.DicomWeb
         public long MaxJsonBytes { get; set; } = 32L << 20;
         /// <summary>Most QIDO-RS pages one search asks for (a million instances at 100 a page).</summary>
         public int MaxPages { get; set; } = 10_000;
-        /// <summary>Messages about requests and retries (never credentials); the cmdlets send them to the verbose stream.</summary>
+        /// <summary>
+        /// Where the client's messages about requests and retries go (never credentials); null: into the client's own
+        /// queue, which <see cref="DicomWebClient.TakeMessages"/> empties (the cmdlets write it to their verbose stream).
+        /// </summary>
         public Action<string>? Log { get; set; }
         /// <summary>How to wait between attempts (tests replace it).</summary>
         public Action<TimeSpan, CancellationToken> Delay { get; set; } = (t, c) => { if (c.WaitHandle.WaitOne(t)) c.ThrowIfCancellationRequested(); };
@@ -388,7 +391,18 @@ namespace Cxas.DicomWeb
 
         // ---- HTTP with retries ----
 
-        private void Log(string message) => _options.Log?.Invoke(message);
+        // A message belongs to the client that made it: to its options' Log, else to its own queue, never to anything
+        // shared, so two clients (two cmdlets, two runspaces) never see each other's messages.
+        private readonly ClientMessages _messages = new ClientMessages();
+
+        private void Log(string message)
+        {
+            if (_options.Log != null) _options.Log(message);
+            else _messages.Add(message);
+        }
+
+        /// <summary>Empties this client's queue of messages (the last 1000 at most), oldest first; any thread may call it.</summary>
+        public IReadOnlyList<string> TakeMessages() => _messages.Take();
 
         private static bool IsTransient(HttpStatusCode status) =>
             (int)status == 429 || status == HttpStatusCode.BadGateway || status == HttpStatusCode.ServiceUnavailable || status == HttpStatusCode.GatewayTimeout;

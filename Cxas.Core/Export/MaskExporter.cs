@@ -64,7 +64,7 @@ namespace Cxas.Export
     /// folder, which is written as a whole), <c>&lt;out&gt;/&lt;base&gt;.npy|npz</c> (bool [C,H,W]; npz key <c>arr_0</c>),
     /// <c>&lt;out&gt;/&lt;base&gt;.seg.dcm</c>, and one COCO file per run, <c>&lt;out&gt;/<see cref="CocoFileName"/></c>.
     /// Everything is written under a temporary name first and renamed when complete. What each format writes is its
-    /// <see cref="MaskWriter"/>'s (<see cref="MaskWriters"/>); the exporter groups the formats and dispatches on their layout.
+    /// <see cref="MaskWriter"/>'s, from the plan's <see cref="OutputPlan.Writers"/>; the exporter groups the formats and dispatches on their layout.
     /// </summary>
     public sealed class MaskExporter : IDisposable
     {
@@ -77,14 +77,14 @@ namespace Cxas.Export
         private RunFileWriter? _runWriter;
         private IRunMaskFile? _coco;
 
-        /// <summary>One format into <paramref name="outputDirectory"/>, planned without a journal.</summary>
-        public MaskExporter(string outputDirectory, MaskFormat format, bool overwrite, IReadOnlyList<string>? labels = null)
-            : this(new OutputPlan(outputDirectory, useJournal: false), new[] { format }, overwrite, labels)
+        /// <summary>One format of <paramref name="writers"/> (the built-in ones when null) into <paramref name="outputDirectory"/>, planned without a journal.</summary>
+        public MaskExporter(string outputDirectory, MaskFormat format, bool overwrite, IReadOnlyList<string>? labels = null, MaskWriters? writers = null)
+            : this(new OutputPlan(outputDirectory, useJournal: false, writers), new[] { format }, overwrite, labels)
         {
             _ownsPlan = true;
         }
 
-        /// <summary>Several formats at the places <paramref name="plan"/> decides.</summary>
+        /// <summary>Several formats, written by <paramref name="plan"/>'s writers at the places it decides.</summary>
         public MaskExporter(OutputPlan plan, IEnumerable<MaskFormat> formats, bool overwrite, IReadOnlyList<string>? labels = null)
         {
             _plan = plan;
@@ -107,15 +107,16 @@ namespace Cxas.Export
         /// <summary>The writes of one input, each a unit that succeeds or fails as a whole.</summary>
         public IReadOnlyList<MaskFormat[]> Groups { get; }
 
-        public static bool IsFolderFormat(MaskFormat format) => MaskWriters.Of(format).Layout == MaskLayout.FolderPerInput;
+        /// <summary>The formats this exporter writes with: its plan's.</summary>
+        public MaskWriters Writers => _plan.Writers;
 
-        public static string FileExtension(MaskFormat format) => MaskWriters.Of(format).Extension;
+        public bool IsFolderFormat(MaskFormat format) => Writers.Of(format).Layout == MaskLayout.FolderPerInput;
 
-        public static MaskFormat ParseFormat(string text) => MaskWriters.Parse(text).Format;
+        public string FileExtension(MaskFormat format) => Writers.Of(format).Extension;
 
-        public static string FormatName(MaskFormat format) => MaskWriters.Of(format).Name;
+        public string FormatName(MaskFormat format) => Writers.Of(format).Name;
 
-        public static string GroupName(IEnumerable<MaskFormat> group) => string.Join("+", group.Select(FormatName));
+        public string GroupName(IEnumerable<MaskFormat> group) => string.Join("+", group.Select(FormatName));
 
         /// <summary>The place of a result's outputs.</summary>
         public PlannedInput PlanFor(SegmentationResult result) => _plan.Plan(result.Path, result.Source.RelativePath);
@@ -157,7 +158,7 @@ namespace Cxas.Export
         {
             var classes = ClassesFor(result.Masks);
             var records = new List<MaskExportRecord>();
-            var writer = MaskWriters.Of(group[0]);
+            var writer = Writers.Of(group[0]);
             if (writer is RunFileWriter run)
             {
                 if (_coco == null)
@@ -218,12 +219,12 @@ namespace Cxas.Export
             return records;
         }
 
-        private static ClassImageWriter ClassWriter(MaskFormat format) => (ClassImageWriter)MaskWriters.Of(format);
+        private ClassImageWriter ClassWriter(MaskFormat format) => (ClassImageWriter)Writers.Of(format);
 
         /// <summary>A folder that a mask write may replace: mask images only (of the folder formats), no subfolders or links.</summary>
-        private static bool IsMaskFolder(string directory) =>
+        private bool IsMaskFolder(string directory) =>
             AtomicOutput.HoldsFilesOnly(directory) &&
-            Directory.EnumerateFiles(directory).All(f => MaskWriters.All.Any(w => w is ClassImageWriter && f.EndsWith(w.Extension, StringComparison.OrdinalIgnoreCase)));
+            Directory.EnumerateFiles(directory).All(f => Writers.All.Any(w => w is ClassImageWriter && f.EndsWith(w.Extension, StringComparison.OrdinalIgnoreCase)));
 
         /// <summary>Finishes run-level outputs (the COCO file). Without it, they are discarded on dispose.</summary>
         public MaskExportRecord? Complete()
@@ -242,8 +243,8 @@ namespace Cxas.Export
             if (_ownsPlan) _plan.Dispose();
         }
 
-        public static void WritePng(Stream stream, MaskSet masks, int c) => ClassWriter(MaskFormat.Png).WriteClass(stream, masks, c);
+        public static void WritePng(Stream stream, MaskSet masks, int c) => new PngMaskWriter().WriteClass(stream, masks, c);
 
-        public static void WriteJpeg(Stream stream, MaskSet masks, int c) => ClassWriter(MaskFormat.Jpg).WriteClass(stream, masks, c);
+        public static void WriteJpeg(Stream stream, MaskSet masks, int c) => new JpegMaskWriter().WriteClass(stream, masks, c);
     }
 }

@@ -22,7 +22,7 @@ namespace Cxas.Export
     /// <summary>
     /// One mask output format: its name on the command line (and the names it also answers to), the extension of what it
     /// writes, a one-line description, its layout, and the code that writes it (in the subclass of its layout). A new
-    /// format is one subclass of its layout's base, registered once with <see cref="MaskWriters.Register"/>; its
+    /// format is one subclass of its layout's base, registered on a configuration's <see cref="MaskWriters"/>; its
     /// <see cref="MaskFormat"/> comes from its name.
     /// </summary>
     internal abstract class MaskWriter
@@ -114,42 +114,61 @@ namespace Cxas.Export
     }
 
     /// <summary>
-    /// The registry of mask output formats: the one place that knows their names, extensions and writers. Parsing, the
-    /// exporter's dispatch, the output plan's names, and the cmdlets' validation (<see cref="Names"/>) all read it.
+    /// A set of mask output formats: the one place a configuration knows their names, extensions and writers. Parsing, the
+    /// exporter's dispatch, the output plan's names, and the cmdlets' validation (<see cref="Names"/>) read the set they are
+    /// given, as ImageSharp's codecs are read from the <c>Configuration</c> a caller passes. <see cref="Default"/> holds the
+    /// built-in formats and is read-only, so that what one caller registers never reaches another's plan or parser: a
+    /// format is registered on a <see cref="Clone"/> (usually its <c>CxasConfiguration</c>'s). The writer contract is
+    /// internal for now (a writer builds export records and writes atomically through internals), so registration is
+    /// this library's and its tests'; a program reads the set (<see cref="Names"/>, <see cref="ParseFormat"/>).
     /// </summary>
-    internal static class MaskWriters
+    public sealed class MaskWriters
     {
-        private static readonly List<MaskWriter> Writers = new List<MaskWriter>
+        private readonly List<MaskWriter> _writers;
+
+        private MaskWriters(IEnumerable<MaskWriter> writers) => _writers = writers.ToList();
+
+        /// <summary>The built-in formats (png, jpg, npy, npz, json, dicom-seg), read-only.</summary>
+        public static MaskWriters Default { get; } = new MaskWriters(new MaskWriter[]
         {
             new PngMaskWriter(), new JpegMaskWriter(), new NpyMaskWriter(), new NpzMaskWriter(), new CocoMaskWriter(), new DicomSegMaskWriter(),
-        };
+        }) { IsReadOnly = true };
+
+        /// <summary>Whether <see cref="Register"/> is refused (<see cref="Default"/> is).</summary>
+        public bool IsReadOnly { get; private init; }
+
+        /// <summary>A writable set holding the same formats, in order.</summary>
+        public MaskWriters Clone() => new MaskWriters(All);
 
         /// <summary>Every format, built-in ones first, then the registered ones in their order.</summary>
-        public static IReadOnlyList<MaskWriter> All
+        internal IReadOnlyList<MaskWriter> All
         {
-            get { lock (Writers) return Writers.ToArray(); }
+            get { lock (_writers) return _writers.ToArray(); }
         }
 
         /// <summary>The formats' names, as the cmdlets accept them: png, jpg, npy, npz, json, dicom-seg, then registered ones.</summary>
-        public static IReadOnlyList<string> Names => All.Select(w => w.Name).ToArray();
+        public IReadOnlyList<string> Names => All.Select(w => w.Name).ToArray();
 
-        /// <summary>Adds a format; its name and aliases must be new.</summary>
-        public static void Register(MaskWriter writer)
+        /// <summary>Adds a format; its name and aliases must be new. A read-only set (<see cref="Default"/>) refuses (InvalidOperationException).</summary>
+        internal void Register(MaskWriter writer)
         {
-            lock (Writers)
+            if (writer == null) throw new ArgumentNullException(nameof(writer));
+            if (IsReadOnly)
+                throw new InvalidOperationException("The default mask writers are read-only: register on a Clone() of the configuration and hand that to the run.");
+            lock (_writers)
             {
                 foreach (var name in new[] { writer.Name }.Concat(writer.Aliases))
                     if (Find(name) != null)
                         throw new CxasException(CxasErrorKind.InvalidArgument, $"A mask format named '{name}' is already registered.");
-                Writers.Add(writer);
+                _writers.Add(writer);
             }
         }
 
-        public static MaskWriter Of(MaskFormat format) =>
-            All.FirstOrDefault(w => w.Format == format) ?? throw new ArgumentOutOfRangeException(nameof(format), format, "Not a mask format.");
+        internal MaskWriter Of(MaskFormat format) =>
+            All.FirstOrDefault(w => w.Format == format) ?? throw new ArgumentOutOfRangeException(nameof(format), format, "Not a mask format of this configuration.");
 
         /// <summary>The format a name (or alias, or extension: ".npz") stands for, case ignored; null when none.</summary>
-        public static MaskWriter? Find(string? text)
+        internal MaskWriter? Find(string? text)
         {
             var key = (text ?? "").Trim().TrimStart('.');
             return All.FirstOrDefault(w => string.Equals(w.Name, key, StringComparison.OrdinalIgnoreCase)
@@ -157,8 +176,11 @@ namespace Cxas.Export
         }
 
         /// <summary>As <see cref="Find"/>, throwing InvalidArgument with the accepted names when none matches.</summary>
-        public static MaskWriter Parse(string? text) =>
+        internal MaskWriter Parse(string? text) =>
             Find(text) ?? throw new CxasException(CxasErrorKind.InvalidArgument, $"Output type '{text}' is not one of {string.Join(", ", Names)}.");
+
+        /// <summary>The <see cref="MaskFormat"/> a name stands for (as <see cref="Parse"/>).</summary>
+        public MaskFormat ParseFormat(string? text) => Parse(text).Format;
     }
 
     /// <summary>png: one 1-bit greyscale PNG per class.</summary>

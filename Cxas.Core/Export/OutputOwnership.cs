@@ -29,6 +29,8 @@ namespace Cxas.Export
             public int Count;
         }
 
+        // Process-wide on purpose: a lock file's lock belongs to the process that opened it, so two runs of one process
+        // into one folder share the one lock rather than wait on each other.
         private static readonly Dictionary<string, Held> HeldHere = new Dictionary<string, Held>(StringComparer.Ordinal);
         private readonly string _key;
         private bool _released;

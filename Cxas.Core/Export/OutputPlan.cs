@@ -26,7 +26,7 @@ namespace Cxas.Export
         public string TargetFor(MaskFormat format)
         {
             var full = Path.Combine(Plan.OutputDirectory, RelativeBase.Replace('/', Path.DirectorySeparatorChar));
-            var writer = MaskWriters.Of(format);
+            var writer = Plan.Writers.Of(format);
             return writer is RunFileWriter run ? Path.Combine(Plan.OutputDirectory, run.FileName) : full + writer.Suffix;
         }
 
@@ -56,9 +56,6 @@ namespace Cxas.Export
     {
         public const string JournalFileName = ".cxas-plan.tsv";
 
-        /// <summary>What the formats of one input add to its base name ("" for the folder formats' folder).</summary>
-        private static readonly string[] PerInputSuffixes =
-            MaskWriters.All.Where(w => w.Layout != MaskLayout.FilePerRun).Select(w => w.Suffix).Distinct().ToArray();
         private static readonly StringComparer NameComparer = StringComparer.OrdinalIgnoreCase;
 
         private readonly Dictionary<string, string> _baseOf = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -72,8 +69,10 @@ namespace Cxas.Export
 
         /// <param name="outputDirectory">The output folder.</param>
         /// <param name="useJournal">Keep the journal in the output folder (the cmdlets do; plain library use need not).</param>
-        public OutputPlan(string outputDirectory, bool useJournal)
+        /// <param name="writers">The formats whose names the plan keeps apart (the configuration's; the built-in ones when null).</param>
+        public OutputPlan(string outputDirectory, bool useJournal, MaskWriters? writers = null)
         {
+            Writers = writers ?? MaskWriters.Default;
             OutputDirectory = Path.GetFullPath(outputDirectory);
             _ownerOf[MaskExporter.CocoFileName] = "";
             if (!useJournal) return;
@@ -83,7 +82,16 @@ namespace Cxas.Export
 
         public string OutputDirectory { get; }
 
-        private static IEnumerable<string> OutputNames(string relativeBase) => PerInputSuffixes.Select(suffix => relativeBase + suffix);
+        /// <summary>The formats of this plan's configuration: every output they may write for an input is kept apart.</summary>
+        public MaskWriters Writers { get; }
+
+        /// <summary>
+        /// Every name the formats may give one input's outputs (its base name with what each per-input format adds: "" for
+        /// the folder formats' folder). Read from <see cref="Writers"/> at each use, so a format registered on the
+        /// configuration after the plan was made is kept apart too.
+        /// </summary>
+        private IEnumerable<string> OutputNames(string relativeBase) =>
+            Writers.All.Where(w => w.Layout != MaskLayout.FilePerRun).Select(w => w.Suffix).Distinct().Select(suffix => relativeBase + suffix);
 
         /// <summary>The largest journal a run reads (about 300,000 inputs); a larger one is an error, never read.</summary>
         public const long MaxJournalBytes = 64L << 20;
@@ -325,7 +333,7 @@ namespace Cxas.Export
         {
             if (!planned.Recorded) return false;
             var target = planned.TargetFor(format);
-            var writer = MaskWriters.Of(format);
+            var writer = planned.Plan.Writers.Of(format);
             switch (writer.Layout)
             {
                 case MaskLayout.FolderPerInput:

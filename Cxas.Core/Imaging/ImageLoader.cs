@@ -1,13 +1,13 @@
 
 namespace Cxas.Imaging
 {
-    /// <summary>Reads images through <see cref="ImageReaderConfiguration.Default"/>: the readers of every built-in format, default limits.</summary>
+    /// <summary>
+    /// Reads images through <see cref="ImageReaderConfiguration.Default"/>: the readers of every built-in format, default
+    /// limits. It adds nothing (the default is read-only); other readers go in a configuration of one's own.
+    /// </summary>
     public static class ImageLoader
     {
         public static IReadOnlyList<IImageReader> All => ImageReaderConfiguration.Default.Readers;
-
-        /// <summary>Adds a reader to the default configuration (ignored when one of its format name is there).</summary>
-        public static void Register(IImageReader reader) => ImageReaderConfiguration.Default.Register(reader);
 
         /// <summary>Extensions a folder scan includes.</summary>
         public static ISet<string> KnownExtensions => ImageReaderConfiguration.Default.KnownExtensions;

@@ -15,6 +15,16 @@ namespace Cxas.Imaging
         /// <summary>Largest accepted pixel count (width x height); a 12000x10000 radiograph still fits.</summary>
         public long MaxPixels { get; init; } = 150_000_000;
 
+        /// <summary>
+        /// For tests and the mutation bench: this read's ImageSharp buffers come from the GC instead of its unmanaged pool,
+        /// so that <c>GC.GetTotalAllocatedBytes</c> counts every byte the decode allocates (slower: large arrays cost GCs).
+        /// A property of the read, so that one caller measuring never changes how another decodes.
+        /// </summary>
+        internal bool CountAllocations { get; init; }
+
+        /// <summary>The default limits, with <see cref="CountAllocations"/>.</summary>
+        internal static ImageReadOptions Counting { get; } = new ImageReadOptions { CountAllocations = true };
+
         /// <summary>Throws InvalidData for an empty size, LimitExceeded for one beyond the limits.</summary>
         public void Check(string path, long width, long height)
         {

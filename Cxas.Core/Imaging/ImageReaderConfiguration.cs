@@ -28,7 +28,10 @@ namespace Cxas.Imaging
     /// <item>Each read gets <see cref="ImageReadOptions"/>: the ones passed in, else the configuration's <see cref="Options"/>.</item>
     /// <item>Any failure of a reader that is not already a <see cref="CxasException"/> becomes an InvalidData error naming the file.</item>
     /// </list>
-    /// <see cref="Default"/> holds every built-in format: the formats register themselves at start-up (<c>Cxas.Composition</c>).
+    /// <see cref="Default"/> holds every built-in format: the composition root (<c>Cxas.Composition</c>) registers them when
+    /// the assembly loads and then makes it read-only, so no caller can change what every other caller reads with. A
+    /// program with readers of its own registers them on a <see cref="Clone"/> (or a new configuration) and hands that
+    /// to what reads (the run's <c>CxasConfiguration</c>, <c>SegmentationQueue</c>, <c>FolderScanner</c>).
     /// </summary>
     public sealed class ImageReaderConfiguration
     {
@@ -42,15 +45,31 @@ namespace Cxas.Imaging
             foreach (var reader in readers) Register(reader);
         }
 
-        /// <summary>The configuration <see cref="ImageLoader"/>, the folder scanner and the segmenter use.</summary>
+        /// <summary>The built-in formats at default limits, read-only: what <see cref="ImageLoader"/> and callers given no configuration use.</summary>
         public static ImageReaderConfiguration Default { get; } = new ImageReaderConfiguration();
 
         /// <summary>The limits of a read that is given none.</summary>
         public ImageReadOptions Options { get; }
 
+        /// <summary>Whether <see cref="Register"/> is refused (<see cref="Default"/> is).</summary>
+        public bool IsReadOnly { get; private set; }
+
+        /// <summary>Refuses any later registration (the composition root, once <see cref="Default"/> is filled).</summary>
+        internal ImageReaderConfiguration MakeReadOnly()
+        {
+            IsReadOnly = true;
+            return this;
+        }
+
+        /// <summary>A writable configuration holding the same readers, in order, with <paramref name="options"/> (else these limits).</summary>
+        public ImageReaderConfiguration Clone(ImageReadOptions? options = null) => new ImageReaderConfiguration(options ?? Options, Readers.ToArray());
+
+        /// <summary>Adds a reader after the others; a read-only configuration refuses (InvalidOperationException).</summary>
         public void Register(IImageReader reader)
         {
             if (reader == null) throw new ArgumentNullException(nameof(reader));
+            if (IsReadOnly)
+                throw new InvalidOperationException("The default image reader configuration is read-only: register on a Clone() of it and hand that to the run.");
             lock (_gate)
             {
                 if (!_readers.Any(r => r.Format == reader.Format)) _readers.Add(reader);

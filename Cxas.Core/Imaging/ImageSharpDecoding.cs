@@ -20,13 +20,8 @@ namespace Cxas.Imaging
         private static readonly Configuration PooledConfig = CreateConfiguration(false);
         private static readonly Configuration GcConfig = CreateConfiguration(true);
 
-        /// <summary>
-        /// For tests and the mutation bench: ImageSharp takes its buffers from the GC instead of its unmanaged pool, so
-        /// that <c>GC.GetTotalAllocatedBytes</c> counts every byte a decode allocates (slower: large arrays cost GCs).
-        /// </summary>
-        internal static bool CountAllocations { get; set; }
-
-        private static Configuration Config => CountAllocations ? GcConfig : PooledConfig;
+        /// <summary>ImageSharp's configuration for one read: GC buffers when it counts its allocations (<see cref="ImageReadOptions.CountAllocations"/>).</summary>
+        private static Configuration ConfigFor(ImageReadOptions options) => options.CountAllocations ? GcConfig : PooledConfig;
 
         private static Configuration CreateConfiguration(bool gcAllocator)
         {
@@ -50,14 +45,14 @@ namespace Cxas.Imaging
         }
 
         /// <summary>Decodes <paramref name="pixels"/> (and disposes it); an ImageSharp failure is InvalidData naming the file.</summary>
-        public static SourceImage Decode(Stream pixels, IImageDecoder decoder, string path, string format, IReadOnlyList<string>? warnings = null)
+        public static SourceImage Decode(Stream pixels, IImageDecoder decoder, string path, string format, ImageReadOptions options, IReadOnlyList<string>? warnings = null)
         {
             Image<Rgb24> image;
             using (pixels)
             {
                 try
                 {
-                    image = Image.Load<Rgb24>(Config, pixels, decoder);
+                    image = Image.Load<Rgb24>(ConfigFor(options), pixels, decoder);
                 }
                 catch (Exception ex) when (!(ex is OutOfMemoryException) && !(ex is CxasException))
                 {

@@ -30,7 +30,7 @@ namespace Cxas.Imaging
             using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
                 data = ImageSharpDecoding.ReadWhole(stream, path, Format);
             JpegChecker.Check(data, path, options);
-            return ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new JpegDecoder { IgnoreMetadata = true }, path, Format);
+            return ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new JpegDecoder { IgnoreMetadata = true }, path, Format, options);
         }
     }
 }

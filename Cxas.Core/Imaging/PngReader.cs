@@ -32,7 +32,7 @@ namespace Cxas.Imaging
             var layout = PngChecker.Check(stream, path, options,
                 header => PngPixels.Handles(header) ? (pixels = new PngPixels(header, path)).Add : (Action<byte[]>?)null);
             if (pixels != null) return pixels.ToImage();
-            return ImageSharpDecoding.Decode(new SegmentStream(stream, layout.Critical), new PngDecoder { IgnoreMetadata = true }, path, Format);
+            return ImageSharpDecoding.Decode(new SegmentStream(stream, layout.Critical), new PngDecoder { IgnoreMetadata = true }, path, Format, options);
         }
     }
 }

@@ -52,7 +52,7 @@ namespace Cxas.Imaging
             bool multiPage = ifd.NextIfdOffset != 0;
             ifd.ClearNextIfdOffset();
             var warnings = multiPage ? new[] { "Multi-page TIFF: the first image was used; the others were ignored." } : null;
-            return ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new TiffDecoder { IgnoreMetadata = true }, path, Format, warnings);
+            return ImageSharpDecoding.Decode(new MemoryStream(data, writable: false), new TiffDecoder { IgnoreMetadata = true }, path, Format, options, warnings);
         }
 
         private static CxasException Invalid(string path, string what) =>

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
+using System.Threading;
 using Cxas.Models;
 using Microsoft.ML.OnnxRuntime;
 
@@ -73,6 +73,8 @@ namespace Cxas.Inference
         /// <summary>Why Auto did not pick CUDA (null when it did, or when CPU was asked for).</summary>
         public string? FallbackReason { get; private set; }
 
+        // ONNX Runtime's environment is one per process by its own design (OrtEnv.Instance is a singleton that every
+        // session of the process shares), so it is the one process-wide object here; sessions are owned by ModelSessions.
         private static readonly Lazy<OrtEnv> Env = new Lazy<OrtEnv>(() =>
         {
             var env = OrtEnv.Instance();
@@ -187,6 +189,7 @@ namespace Cxas.Inference
         {
             lock (_runLock)
             {
+                ThrowIfDisposed();
                 var shape = new long[] { 1, 3, InputHeight, InputWidth };
                 using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
                 using var runOptions = new RunOptions();
@@ -214,6 +217,7 @@ namespace Cxas.Inference
                 throw new ArgumentException($"A batch of {count} needs {count * 3 * plane} input values; {input.Length} were given.", nameof(input));
             lock (_runLock)
             {
+                ThrowIfDisposed();
                 var shape = new long[] { count, 3, InputHeight, InputWidth };
                 using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(input, 0, (int)(count * 3 * plane)), shape);
                 using var runOptions = new RunOptions();
@@ -229,33 +233,84 @@ namespace Cxas.Inference
             }
         }
 
-        public void Dispose() => _session.Dispose();
+        private bool _disposed;
+
+        /// <summary>Frees the native session once no run is in progress on it; a later run is an <see cref="ObjectDisposedException"/>.</summary>
+        public void Dispose()
+        {
+            lock (_runLock)
+            {
+                if (_disposed) return;
+                _disposed = true;
+                _session.Dispose();
+            }
+        }
+
+        private void ThrowIfDisposed()
+        {
+            if (_disposed)
+                throw new ObjectDisposedException(nameof(ModelSession), $"The session of '{Model.OnnxPath}' on {Device} was disposed with its owner.");
+        }
     }
 
     /// <summary>
-    /// The sessions of each loaded model, one per device, created on first use and shared by every caller in the process.
-    /// They are Inference's, not the model's: a <see cref="CxasModel"/> is the folder and its manifest, and the session
-    /// cache hangs off it here (weakly: a model's sessions live as long as the model), so Models never names a session.
+    /// An owner of ONNX Runtime sessions: one per model file (its <see cref="CxasModel.Identity"/>: folder, size and times)
+    /// and device, created on first use and shared by every caller handed this owner, and disposed with it. A run's
+    /// host keeps one (the cmdlets: one per PowerShell runspace, disposed when the runspace closes or the module is
+    /// removed, so a second run in a session does not load the model again; a <see cref="Cxas.Runs.SegmentationRun"/>
+    /// given none makes its own and disposes it at its end). After <see cref="Dispose"/>, asking for a session is an
+    /// <see cref="ObjectDisposedException"/>, and a session handed out earlier refuses to run the same way.
     /// </summary>
-    internal static class ModelSessions
+    public sealed class ModelSessions : IDisposable
     {
-        private static readonly ConditionalWeakTable<CxasModel, ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>> Sessions =
-            new ConditionalWeakTable<CxasModel, ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>>();
+        private readonly ConcurrentDictionary<(string Model, DeviceSpec Device), Lazy<ModelSession>> _sessions =
+            new ConcurrentDictionary<(string, DeviceSpec), Lazy<ModelSession>>();
+        private readonly Func<CxasModel, DeviceSpec, ModelSession> _create;
+        private bool _disposed;
+
+        public ModelSessions() : this(ModelSession.Create) { }
+
+        /// <summary>An owner whose sessions <paramref name="create"/> makes (tests inject the CUDA set-up).</summary>
+        internal ModelSessions(Func<CxasModel, DeviceSpec, ModelSession> create) => _create = create;
+
+        /// <summary>How many sessions it holds now.</summary>
+        public int Count => _sessions.Count;
 
         /// <summary>The session for a device; Auto resolves to CUDA when it can be used, else CPU. A failed creation is not kept.</summary>
-        public static ModelSession GetSession(this CxasModel model, DeviceSpec device)
+        internal ModelSession Get(CxasModel model, DeviceSpec device)
         {
-            var sessions = Sessions.GetValue(model, _ => new ConcurrentDictionary<DeviceSpec, Lazy<ModelSession>>());
-            var lazy = sessions.GetOrAdd(device, d => new Lazy<ModelSession>(() => ModelSession.Create(model, d)));
+            if (model == null) throw new ArgumentNullException(nameof(model));
+            var key = (model.Identity, device);
+            var lazy = _sessions.GetOrAdd(key, k => new Lazy<ModelSession>(() => _create(model, device)));
+            ModelSession session;
             try
             {
-                return lazy.Value;
+                session = lazy.Value;
             }
             catch
             {
-                sessions.TryRemove(device, out _);
+                _sessions.TryRemove(key, out _);
                 throw;
             }
+            // A session made while Dispose ran is disposed here rather than handed out and leaked.
+            if (Volatile.Read(ref _disposed))
+            {
+                Dispose();
+                throw new ObjectDisposedException(nameof(ModelSessions), "The model sessions were disposed (the run or the PowerShell session that owned them ended).");
+            }
+            return session;
+        }
+
+        /// <summary>Disposes every session it made (each waits for a run in progress on it to end).</summary>
+        public void Dispose()
+        {
+            Volatile.Write(ref _disposed, true);
+            foreach (var key in _sessions.Keys.ToArray())
+                if (_sessions.TryRemove(key, out var lazy) && lazy.IsValueCreated)
+                {
+                    try { lazy.Value.Dispose(); }
+                    catch (Exception) { /* a creation that failed has nothing to dispose */ }
+                }
         }
     }
 }

@@ -21,6 +21,7 @@ namespace Cxas.Interop
     /// </summary>
     internal sealed class NativeLib
     {
+        // Process-wide on purpose: the loader maps a library once per process, whoever asks; this only remembers the handle.
         private static readonly Dictionary<string, NativeLib?> Opened = new Dictionary<string, NativeLib?>(StringComparer.Ordinal);
         private static readonly object Gate = new object();
 

@@ -1,17 +1,14 @@
-using System.Collections.Concurrent;
-
 namespace Cxas.Models
 {
     /// <summary>
-    /// A model folder: <c>model.onnx</c> plus <c>model.json</c>. Loading validates both; inference sessions are
-    /// created per device on first use and shared by every caller in the process (<c>Cxas.Inference.ModelSessions</c>).
+    /// A model folder: <c>model.onnx</c> plus <c>model.json</c>. Loading validates both and keeps nothing: each load is a
+    /// new value. Inference sessions are not the model's: an owner of sessions (<c>Cxas.Inference.ModelSessions</c>)
+    /// makes one per <see cref="Identity"/> and device, and disposes them with itself.
     /// </summary>
     public sealed class CxasModel
     {
         public const string OnnxFileName = "model.onnx";
         public const string ManifestFileName = "model.json";
-
-        private static readonly ConcurrentDictionary<string, CxasModel> Loaded = new ConcurrentDictionary<string, CxasModel>(StringComparer.Ordinal);
 
         public string Directory { get; }
         public ModelManifest Manifest { get; }
@@ -19,13 +16,20 @@ namespace Cxas.Models
         public IReadOnlyList<string> Labels => Manifest.Labels;
         public string OnnxPath => Path.Combine(Directory, OnnxFileName);
 
-        private CxasModel(string directory, ModelManifest manifest)
+        /// <summary>
+        /// What makes two loads the same model file: the folder, the ONNX file's size and both files' times. Sessions are
+        /// shared by identity, so a model rewritten in place (an import, an install) gets new ones.
+        /// </summary>
+        public string Identity { get; }
+
+        private CxasModel(string directory, ModelManifest manifest, string identity)
         {
             Directory = directory;
             Manifest = manifest;
+            Identity = identity;
         }
 
-        /// <summary>Loads (or returns the already loaded) model in <paramref name="directory"/>.</summary>
+        /// <summary>Loads the model in <paramref name="directory"/> (its manifest read and checked).</summary>
         public static CxasModel Load(string directory)
         {
             var full = Path.GetFullPath(directory);
@@ -38,7 +42,7 @@ namespace Cxas.Models
             if (!File.Exists(onnx))
                 throw new CxasException(CxasErrorKind.InvalidModel, $"Model folder '{full}' has no {OnnxFileName}.", full);
             var stamp = $"{full}|{File.GetLastWriteTimeUtc(onnx).Ticks}|{File.GetLastWriteTimeUtc(json).Ticks}|{new FileInfo(onnx).Length}";
-            return Loaded.GetOrAdd(stamp, _ => new CxasModel(full, ModelManifest.Load(json)));
+            return new CxasModel(full, ModelManifest.Load(json), stamp);
         }
 
         public int IndexOf(string label)

@@ -17,6 +17,9 @@ namespace Cxas.Models
     /// name reuse it), on .NET elsewhere through a DllImport resolver for ONNX Runtime's assembly. Windows PowerShell 5.1
     /// off Windows does not exist, so no third way is needed.</item>
     /// </list>
+    /// <para>This is the one piece of state that stays process-wide on purpose (unlike the readers, decoders, writers and
+    /// sessions, which belong to a configuration or an owner): a process loads one libonnxruntime, and a DllImport
+    /// resolver, once bound, serves every caller of ONNX Runtime's assembly in it.</para>
     /// </summary>
     public static class NativeRuntime
     {

@@ -41,8 +41,9 @@ namespace Cxas.Runs
         /// <param name="resume">A run that resumes (its earlier outputs are finished work) rather than an export.</param>
         /// <param name="takeOwnership">Take the folder's lock (false: a fan-out node, whose planner holds it).</param>
         /// <param name="ownershipWait">How long to wait for another run that owns the folder.</param>
+        /// <param name="writers">The configuration's formats, which write and name the outputs (the built-in ones when null).</param>
         public MaskOutputs(string outputDirectory, IEnumerable<MaskFormat> formats, WritePolicy policy, IReadOnlyList<string>? labels, IRunHost host,
-            bool resume = true, bool takeOwnership = true, TimeSpan? ownershipWait = null)
+            bool resume = true, bool takeOwnership = true, TimeSpan? ownershipWait = null, MaskWriters? writers = null)
         {
             _host = host;
             _force = policy == WritePolicy.Overwrite;
@@ -60,7 +61,7 @@ namespace Cxas.Runs
                     host.Verbose($"The output folder is not locked: {ex.Message}");
                 }
             }
-            try { _plan = new OutputPlan(outputDirectory, useJournal: true); }
+            try { _plan = new OutputPlan(outputDirectory, useJournal: true, writers); }
             catch
             {
                 _ownership?.Dispose();
@@ -121,13 +122,13 @@ namespace Cxas.Runs
         private static bool Exists(string target) => File.Exists(target) || Directory.Exists(target);
 
         /// <summary>Whether a recorded input's outputs of one group hold what is asked: every class file of a mask folder, or the file.</summary>
-        private static bool IsWritten(PlannedInput planned, MaskFormat[] group, SegmentationResult result, IReadOnlyList<int> classes)
+        private bool IsWritten(PlannedInput planned, MaskFormat[] group, SegmentationResult result, IReadOnlyList<int> classes)
         {
             if (!planned.Recorded) return false;
-            if (!MaskExporter.IsFolderFormat(group[0])) return group.All(f => OutputPlan.IsFinished(planned, f));
+            if (!_exporter.IsFolderFormat(group[0])) return group.All(f => OutputPlan.IsFinished(planned, f));
             var target = planned.TargetFor(group[0]);
             return Directory.Exists(target) &&
-                   group.All(f => classes.All(c => File.Exists(Path.Combine(target, result.Masks.Labels[c] + MaskExporter.FileExtension(f)))));
+                   group.All(f => classes.All(c => File.Exists(Path.Combine(target, result.Masks.Labels[c] + _exporter.FileExtension(f)))));
         }
 
         /// <summary>Writes every output of one result; failures go to the host, naming the file.</summary>
@@ -153,7 +154,7 @@ namespace Cxas.Runs
                 if (runLevel && _cocoDeclined) continue;
                 if (!runLevel && !_force && IsWritten(planned, group, result, classes))
                 {
-                    if (_resume || MaskExporter.IsFolderFormat(group[0]))
+                    if (_resume || _exporter.IsFolderFormat(group[0]))
                         _host.Verbose($"'{target}' already holds what is asked{Hint(CxasRemedy.Overwrite)}.");
                     else if (_noClobber)
                         _host.Warning($"Skipped '{target}': it already exists and is kept, as asked.");
@@ -167,7 +168,7 @@ namespace Cxas.Runs
                     _host.Warning($"Skipped '{target}': it already exists and is kept, as asked.");
                     continue;
                 }
-                var action = runLevel ? $"Add {result.FileName} to COCO file" : $"Write {MaskExporter.GroupName(group)} masks of {result.FileName}";
+                var action = runLevel ? $"Add {result.FileName} to COCO file" : $"Write {_exporter.GroupName(group)} masks of {result.FileName}";
                 // Confirmation is outside the catch: a host that cannot prompt stops the run, as PowerShell's own cmdlets do.
                 if (!_host.ShouldProcess(target, action))
                 {

@@ -36,11 +36,20 @@ namespace Cxas.Runs
         {
             _options = options;
             _host = host;
-            _segmenter = new Segmenter(options.Model, options.Device);
-            if (!string.IsNullOrEmpty(options.OutputDirectory))
-                _outputs = new MaskOutputs(options.OutputDirectory!, options.Formats, options.WritePolicy, options.Labels, host,
-                    resume: true, takeOwnership: !options.PlannedElsewhere, ownershipWait: options.OwnershipWait);
-            _queue = new SegmentationQueue(_segmenter, depth: 2, batchSize: options.BatchSize, readers: options.Readers);
+            // Given no owner of sessions, the segmenter's own session is disposed with the run.
+            _segmenter = new Segmenter(options.Model, options.Device, options.Sessions);
+            try
+            {
+                if (!string.IsNullOrEmpty(options.OutputDirectory))
+                    _outputs = new MaskOutputs(options.OutputDirectory!, options.Formats, options.WritePolicy, options.Labels, host,
+                        resume: true, takeOwnership: !options.PlannedElsewhere, ownershipWait: options.OwnershipWait, writers: options.Configuration.Writers);
+            }
+            catch
+            {
+                _segmenter.Dispose();
+                throw;
+            }
+            _queue = new SegmentationQueue(_segmenter, depth: 2, batchSize: options.BatchSize, readers: options.Configuration.Readers);
         }
 
         public CxasModel Model => _segmenter.Model;
@@ -142,6 +151,7 @@ namespace Cxas.Runs
             // Drain background work so no task outlives the run, and discard unfinished run-level outputs.
             try { while (_queue.TakeNext() != null) { } } catch (Exception) { }
             _outputs?.Dispose();
+            _segmenter.Dispose(); // only a session of the run's own: one from options.Sessions stays with its owner
         }
     }
 }

@@ -1,6 +1,6 @@
 using Cxas.Export;
 using Cxas.Models;
-using Cxas.Imaging;
+using Cxas.Inference;
 
 namespace Cxas.Runs
 {
@@ -42,9 +42,12 @@ namespace Cxas.Runs
         /// ownership, write only under the names the journal holds.
         /// </summary>
         public bool PlannedElsewhere { get; init; }
-        /// <summary>The image formats and decoder limits files are read with (a configuration of the caller's own, or
-        /// <see cref="ImageReaderConfiguration.Default"/>).</summary>
-        public ImageReaderConfiguration Readers { get; init; } = ImageReaderConfiguration.Default;
+        /// <summary>The readers, decode limits, DICOM frame decoders and mask writers of the run (a configuration of the
+        /// caller's own, or <see cref="CxasConfiguration.Default"/>).</summary>
+        public CxasConfiguration Configuration { get; init; } = CxasConfiguration.Default;
+        /// <summary>The owner of the ONNX sessions the run takes its model's from (the caller keeps and disposes it, and a
+        /// later run given the same owner does not load the model again); null: the run makes its own and disposes it.</summary>
+        public ModelSessions? Sessions { get; init; }
     }
 
     /// <summary>

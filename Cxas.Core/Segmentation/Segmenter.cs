@@ -9,19 +9,28 @@ namespace Cxas.Segmentation
     /// <summary>
     /// Runs one model on one device over decoded images, exactly as the reference pipeline does. Safe to call from
     /// several threads: the input buffers are reused, so filling one and running the model on it happen under one lock
-    /// of this segmenter's (masks are built per call).
+    /// of this segmenter's (masks are built per call). Its session comes from the <see cref="ModelSessions"/> it is given,
+    /// which owns it; given none, the segmenter makes a session of its own and disposes it with itself.
     /// </summary>
-    public sealed class Segmenter
+    public sealed class Segmenter : IDisposable
     {
         private readonly ModelSession _session;
+        private readonly ModelSessions? _own;
         private readonly float[] _input;
         private readonly object _inputGate = new object();
 
-        public Segmenter(CxasModel model, DeviceSpec device)
+        /// <param name="model">The model.</param>
+        /// <param name="device">The device (Auto: CUDA when it can be used, else CPU).</param>
+        /// <param name="sessions">The owner to take the session from (shared with its other users); null: one of the segmenter's own.</param>
+        public Segmenter(CxasModel model, DeviceSpec device, ModelSessions? sessions = null)
         {
-            _session = model.GetSession(device);
+            if (sessions == null) sessions = _own = new ModelSessions();
+            _session = sessions.Get(model, device);
             _input = new float[3 * _session.InputWidth * _session.InputHeight];
         }
+
+        /// <summary>Disposes the session when it is the segmenter's own (a shared owner's stay with it).</summary>
+        public void Dispose() => _own?.Dispose();
 
         public CxasModel Model => _session.Model;
         public DeviceSpec Device => _session.Device;
@@ -85,10 +94,11 @@ namespace Cxas.Segmentation
 
         private float[]? _batchInput;
 
-        public SegmentationResult Segment(string path)
+        /// <summary>Decodes a file with <paramref name="readers"/> (the built-in formats when null) and segments it.</summary>
+        public SegmentationResult Segment(string path, ImageReaderConfiguration? readers = null)
         {
             var watch = Stopwatch.StartNew();
-            var image = ImageLoader.Load(path);
+            var image = (readers ?? ImageReaderConfiguration.Default).Load(path);
             return Segment(image, watch.Elapsed);
         }
     }

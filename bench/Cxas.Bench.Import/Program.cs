@@ -80,8 +80,9 @@ namespace Cxas.Bench.Import
 
             var model = CxasModel.Load(modelDir!);
             var load = Stopwatch.StartNew();
-            var segmenter = new Segmenter(model, DeviceSpec.Cpu);
-            var session = model.GetSession(DeviceSpec.Cpu);
+            using var sessions = new ModelSessions();
+            var segmenter = new Segmenter(model, DeviceSpec.Cpu, sessions);
+            var session = sessions.Get(model, DeviceSpec.Cpu);
             Console.WriteLine($"session (CPU): {load.Elapsed.TotalSeconds:F2} s; model {model.Name}, {model.Labels.Count} classes, " +
                               $"input {session.InputWidth}x{session.InputHeight}");
 

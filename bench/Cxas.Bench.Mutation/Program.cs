@@ -49,15 +49,13 @@ internal static class Program
     {
         foreach (var file in files)
         {
-            ImageSharpDecoding.CountAllocations = false; // timed as in use: ImageSharp's pool
-            ImageLoader.Load(file);
+            ImageLoader.Load(file); // timed as in use: ImageSharp's pool
             var watch = System.Diagnostics.Stopwatch.StartNew();
             for (int i = 0; i < 3; i++) ImageLoader.Load(file);
             double ms = watch.Elapsed.TotalMilliseconds / 3;
-            ImageSharpDecoding.CountAllocations = true; // counted: every buffer from the GC
             GC.Collect();
             long before = GC.GetTotalAllocatedBytes(true);
-            var image = ImageLoader.Load(file);
+            var image = ImageLoader.Load(file, ImageReadOptions.Counting); // counted: every buffer from the GC
             long allocated = GC.GetTotalAllocatedBytes(true) - before;
             long pixels = (long)image.Width * image.Height, size = new FileInfo(file).Length;
             Console.WriteLine($"{Path.GetFileName(file)}: {image.Width}x{image.Height}, {size:N0} bytes, {allocated / 1048576.0:F1} MiB allocated, " +

@@ -11,6 +11,10 @@ port (printed on the first line of stdout) and imitates what the real sources do
   /slow/<anything>         announces 1,000,000 bytes, sends 'PK\x03\x04' and then one byte every 2 s (300 at most)
   /endless/<anything>      no length, 'PK\x03\x04' and then zeros until 256 MiB or the client goes away
   /tofile/<anything>       302 to file:///etc/passwd
+  /busy/<name>/<...>       a DICOMweb server under load: the first request of <name> is 503, later ones an empty
+                           QIDO answer ([])
+  /hold/<name>/<...>       as /busy/, but later requests wait (60 s at most) for a file release-<name> in FOLDER
+  /seen/<name>             how many requests /busy/<name> or /hold/<name> got, as text
   anything else            404
 
 Usage: python3 loopback_server.py FOLDER. Runs until killed. Never listens beyond 127.0.0.1.
@@ -26,6 +30,7 @@ from urllib.parse import parse_qs, urlparse
 FOLDER = sys.argv[1]
 TOKEN = "pester-token"
 dropped = set()
+seen = {}
 lock = threading.Lock()
 
 
@@ -104,6 +109,29 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client went away, as it should
 
+    def text(self, body, status, content_type="text/plain"):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def busy(self, name, hold):
+        with lock:
+            seen[name] = seen.get(name, 0) + 1
+            first = seen[name] == 1
+        if first:
+            return self.text("busy", 503)
+        if hold:
+            release = os.path.join(FOLDER, "release-" + os.path.basename(name))
+            for _ in range(600):  # bounded: 60 s
+                if os.path.exists(release):
+                    break
+                time.sleep(0.1)
+        return self.text("[]", 200, "application/dicom+json")
+
     def do_GET(self):
         url = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -136,6 +164,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.misbehave(slow=p.startswith("/slow/"))
         if p.startswith("/tofile/"):
             return self.redirect("file:///etc/passwd")
+        if p.startswith("/busy/") or p.startswith("/hold/"):
+            return self.busy(p.split("/")[2], hold=p.startswith("/hold/"))
+        if p.startswith("/seen/"):
+            with lock:
+                count = seen.get(p[6:], 0)
+            return self.text(str(count), 200)
         if p.startswith("/html/"):
             return self.html("<!doctype html><html><head><title>Sign in</title></head><body>log in first</body></html>")
         return self.not_found()

@@ -62,6 +62,31 @@ namespace Cxas.Core.Tests.DicomWeb
             Assert.Equal(new[] { TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2) }, _waits);
         }
 
+        /// <summary>
+        /// A client's messages (here its retries) belong to it: two clients of two servers, used one after the other and
+        /// then together, each hand back exactly their own, and nothing is left for the other to take.
+        /// </summary>
+        [Fact]
+        public void EachClientKeepsItsOwnMessages()
+        {
+            int a = 0, b = 0;
+            using var serverA = new LoopbackHttpServer(r => Interlocked.Increment(ref a) <= 1 ? Fault(503) : Json("[]"));
+            using var serverB = new LoopbackHttpServer(r => Interlocked.Increment(ref b) <= 2 ? Fault(502) : Json("[]"));
+            using var clientA = Client(serverA);
+            using var clientB = Client(serverB);
+            Assert.Empty(clientA.Search(new DicomWebQuery()));
+            Assert.Empty(clientB.Search(new DicomWebQuery()));
+
+            var fromA = clientA.TakeMessages();
+            var fromB = clientB.TakeMessages();
+            Assert.Single(fromA);
+            Assert.Equal(2, fromB.Count);
+            Assert.All(fromA, m => Assert.Contains(serverA.Url("/dicom-web").Authority, m));
+            Assert.All(fromB, m => Assert.Contains(serverB.Url("/dicom-web").Authority, m));
+            Assert.Empty(clientA.TakeMessages());
+            Assert.Empty(clientB.TakeMessages());
+        }
+
         [Fact]
         public void RetriesTooManyRequestsAndGatewayErrorsWithExponentialBackoff()
         {

@@ -59,7 +59,8 @@ namespace Cxas.Core.Tests.Import
                 Assert.DoesNotContain(Directory.GetDirectories(dir), d => Path.GetFileName(d).StartsWith(".", StringComparison.Ordinal));
 
                 // Through the project's own session (fixed input size from model.json).
-                var session = model.GetSession(DeviceSpec.Cpu);
+                using var sessions = new ModelSessions();
+                var session = sessions.Get(model, DeviceSpec.Cpu);
                 float[]? actual = null;
                 session.Run(input.Data, logits => actual = logits.ToArray());
                 var parity = TestSupport.Compare(actual!, expected.Data);

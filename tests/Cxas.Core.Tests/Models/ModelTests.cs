@@ -5,7 +5,15 @@ namespace Cxas.Core.Tests.Models
 {
     public class ModelTests : TempFolderTests
     {
+        private readonly ModelSessions _sessions = new ModelSessions();
+
         private string Model(int classes = 4, int size = 16) => TestSupport.WriteClosedFormModel(Dir, classes, size);
+
+        public override void Dispose()
+        {
+            _sessions.Dispose();
+            base.Dispose();
+        }
 
         [Fact]
         public void MissingFilesAreInvalidModel()
@@ -25,7 +33,7 @@ namespace Cxas.Core.Tests.Models
             var manifest = ModelManifest.Load(Path.Combine(dir, "model.json"));
             manifest.Labels = new[] { "a", "b", "c" };
             manifest.Save(Path.Combine(dir, "model.json"));
-            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir).GetSession(DeviceSpec.Cpu));
+            var ex = Assert.Throws<CxasException>(() => _sessions.Get(CxasModel.Load(dir), DeviceSpec.Cpu));
             Assert.Equal(CxasErrorKind.InvalidModel, ex.Kind);
             Assert.Contains("4 output channels", ex.Message);
             Assert.Contains("3 labels", ex.Message);
@@ -38,7 +46,7 @@ namespace Cxas.Core.Tests.Models
             var manifest = ModelManifest.Load(Path.Combine(dir, "model.json"));
             manifest.Input.Width = 32;
             manifest.Save(Path.Combine(dir, "model.json"));
-            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir).GetSession(DeviceSpec.Cpu));
+            var ex = Assert.Throws<CxasException>(() => _sessions.Get(CxasModel.Load(dir), DeviceSpec.Cpu));
             Assert.Contains("[N,3,16,32]", ex.Message);
         }
 
@@ -47,7 +55,7 @@ namespace Cxas.Core.Tests.Models
         {
             var dir = Model();
             File.WriteAllText(Path.Combine(dir, "model.onnx"), "not a protobuf at all");
-            var ex = Assert.Throws<CxasException>(() => CxasModel.Load(dir).GetSession(DeviceSpec.Cpu));
+            var ex = Assert.Throws<CxasException>(() => _sessions.Get(CxasModel.Load(dir), DeviceSpec.Cpu));
             Assert.Equal(CxasErrorKind.InvalidModel, ex.Kind);
         }
 
@@ -70,9 +78,39 @@ namespace Cxas.Core.Tests.Models
         public void SessionsAreSharedPerModelAndDevice()
         {
             var dir = Model();
-            var a = CxasModel.Load(dir).GetSession(DeviceSpec.Cpu);
-            var b = CxasModel.Load(dir).GetSession(DeviceSpec.Cpu);
+            var a = _sessions.Get(CxasModel.Load(dir), DeviceSpec.Cpu);
+            var b = _sessions.Get(CxasModel.Load(dir), DeviceSpec.Cpu);
             Assert.Same(a, b);
+        }
+
+        /// <summary>
+        /// The owner of sessions owns them: disposing it disposes every session it made (a session handed out before
+        /// refuses to run, clearly), it hands out no more, and a new owner loads the model afresh and runs it.
+        /// </summary>
+        [Fact]
+        public void DisposingTheOwnerDisposesItsSessions()
+        {
+            var model = CxasModel.Load(Model());
+            var input = new float[3 * 16 * 16];
+            var owner = new ModelSessions();
+            var session = owner.Get(model, DeviceSpec.Cpu);
+            var segmenter = new Segmenter(model, DeviceSpec.Cpu, owner);
+            session.Run(input, logits => { });
+            Assert.Equal(1, owner.Count);
+
+            owner.Dispose();
+            Assert.Equal(0, owner.Count);
+            Assert.Throws<ObjectDisposedException>(() => session.Run(input, logits => { }));
+            Assert.Throws<ObjectDisposedException>(() => owner.Get(model, DeviceSpec.Cpu));
+            var image = new Cxas.Imaging.SourceImage(new Cxas.Imaging.GrayRaster(16, 16, new float[256]), new Cxas.Imaging.SourceInfo("flat", ""));
+            Assert.Throws<ObjectDisposedException>(() => segmenter.Segment(image, TimeSpan.Zero));
+
+            using var fresh = new ModelSessions();
+            var again = fresh.Get(model, DeviceSpec.Cpu);
+            Assert.NotSame(session, again);
+            float[]? logits = null;
+            again.Run(input, l => logits = l.ToArray());
+            Assert.Equal(4 * 16 * 16, logits!.Length);
         }
 
         [Theory]
@@ -125,12 +163,12 @@ namespace Cxas.Core.Tests.Models
         public void TheRealSetUpMatchesTheMachine()
         {
             // Independent of ONNX Runtime: the driver's device nodes (Linux) or library (Windows) say whether a GPU is here.
-            var session = CxasModel.Load(Model()).GetSession(DeviceSpec.Auto);
+            var session = _sessions.Get(CxasModel.Load(Model()), DeviceSpec.Auto);
             if (CudaDevices.Count() == 0)
             {
                 Assert.Equal(DeviceKind.Cpu, session.Device.Kind);
                 Assert.False(string.IsNullOrEmpty(session.FallbackReason));
-                var ex = Assert.Throws<CxasException>(() => CxasModel.Load(Model()).GetSession(new DeviceSpec(DeviceKind.Cuda, 0)));
+                var ex = Assert.Throws<CxasException>(() => _sessions.Get(CxasModel.Load(Model()), new DeviceSpec(DeviceKind.Cuda, 0)));
                 Assert.Equal(CxasErrorKind.Device, ex.Kind);
                 Assert.Contains("CUDA", ex.Message);
             }

@@ -42,7 +42,8 @@ namespace Cxas.Core.Tests.Precision
         public void BatchInputMustHoldTheImages()
         {
             var model = CxasModel.Load(Path.Combine(RepoRoot, "models", "cxas-anatomy-r18"));
-            var session = model.GetSession(DeviceSpec.Cpu);
+            using var sessions = new ModelSessions();
+            var session = sessions.Get(model, DeviceSpec.Cpu);
             Assert.Throws<ArgumentException>(() => session.RunBatch(new float[3 * 320 * 320], 2, (i, l) => { }));
         }
 

@@ -5,7 +5,8 @@ namespace Cxas.Core.Tests.Runs
 {
     /// <summary>
     /// The run decodes with the reader configuration its options hand it, not a process-wide one: a configuration of
-    /// the caller's own (here one that reads TIFF only) reaches the files the run decodes.
+    /// the caller's own (here one that reads TIFF only) reaches the files the run decodes. Its ONNX session is its own
+    /// (disposed at its end) or the owner's it is handed (kept for the next run).
     /// </summary>
     public class RunConfigurationTests : TempFolderTests
     {
@@ -45,11 +46,34 @@ namespace Cxas.Core.Tests.Runs
             Assert.Empty(byDefault.Failures);
 
             var tiffOnly = new RecordingHost();
-            var options = new SegmentationRunOptions(model) { Readers = new ImageReaderConfiguration(null, new TiffReader()) };
+            var options = new SegmentationRunOptions(model) { Configuration = new CxasConfiguration(new ImageReaderConfiguration(null, new TiffReader())) };
             Assert.Empty(Run(options, tiffOnly, png));
             var error = Assert.IsType<CxasException>(Assert.Single(tiffOnly.Failures));
             Assert.Equal(CxasErrorKind.InvalidData, error.Kind);
             Assert.Contains("TIFF", error.Message);
+        }
+
+        /// <summary>A run given no owner disposes its own session when it ends; one given an owner leaves it loaded for the next run.</summary>
+        [Fact]
+        public void ARunDisposesItsOwnSessionAndKeepsAnOwnersForTheNextRun()
+        {
+            var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, 3, 16));
+            var image = new SourceImage(new GrayRaster(16, 16, new float[256]), new SourceInfo("flat", ""));
+            var alone = new SegmentationRun(new SegmentationRunOptions(model), new RecordingHost());
+            alone.Segmenter.Segment(image, TimeSpan.Zero);
+            alone.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => alone.Segmenter.Segment(image, TimeSpan.Zero));
+
+            using var sessions = new Cxas.Inference.ModelSessions();
+            var options = new SegmentationRunOptions(model) { Sessions = sessions };
+            Cxas.Inference.ModelSession first;
+            using (var run = new SegmentationRun(options, new RecordingHost())) first = sessions.Get(model, DeviceSpec.Cpu);
+            using (var run = new SegmentationRun(options, new RecordingHost()))
+            {
+                run.Segmenter.Segment(image, TimeSpan.Zero);
+                Assert.Same(first, sessions.Get(CxasModel.Load(model.Directory), DeviceSpec.Cpu));
+            }
+            Assert.Equal(1, sessions.Count);
         }
     }
 }

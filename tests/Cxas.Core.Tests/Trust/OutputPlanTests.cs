@@ -34,7 +34,7 @@ namespace Cxas.Core.Tests.Trust
             using var plan = new OutputPlan(OutDir, useJournal: false);
             var planned = plan.Plan(Path.Combine(Dir, "in", fileName), null);
             Assert.Equal(expected, planned.RelativeBase);
-            foreach (var f in MaskWriters.All.Select(w => w.Format))
+            foreach (var f in MaskWriters.Default.All.Select(w => w.Format))
                 Assert.True(Inside(OutDir, planned.TargetFor(f)), $"{f}: {planned.TargetFor(f)}");
         }
 
