@@ -45,8 +45,11 @@ namespace Cxas.Masks
         public int GridHeight { get; }
         internal int GridWordsPerRow { get; }
 
-        /// <summary>Sets grid bits of every class from logits [C, GridHeight, GridWidth]: present where logit &gt; cut.</summary>
-        public void SetFromLogits(ReadOnlySpan<float> logits, float cut)
+        /// <summary>
+        /// Sets grid bits of every class from logits [C, GridHeight, GridWidth]: present where logit &gt; cut. Internal: the
+        /// segmenter fills a new set once, before any result holds it, so a result's masks never change afterwards.
+        /// </summary>
+        internal void SetFromLogits(ReadOnlySpan<float> logits, float cut)
         {
             int plane = GridWidth * GridHeight;
             if (logits.Length != plane * Count) throw new ArgumentException("Logit count does not match the mask grid.", nameof(logits));

@@ -72,18 +72,20 @@ Describe 'ONNX sessions per runspace' {
         $owner = $current.GetValue($null)
         $owner.Count | Should -Be 1
         $model = [Cxas.Models.CxasModel]::Load($first.ModelDirectory)
-        $session = $owner.Get($model, [Cxas.Models.DeviceSpec]::Cpu)
+        # ModelSessions.Get is internal (a session is not public API): called through reflection, as Current is.
+        $get = [Cxas.Inference.ModelSessions].GetMethod('Get', [Reflection.BindingFlags]'NonPublic, Instance')
+        $session = $get.Invoke($owner, @($model, [Cxas.Models.DeviceSpec]::Cpu))
 
         $second = Invoke-CxasSegmentation -Path $sample -Model cxas-test -Device cpu -WarningAction SilentlyContinue
         $second.PixelCounts.Count | Should -BeGreaterThan 0
         [object]::ReferenceEquals($owner, $current.GetValue($null)) | Should -BeTrue
         $owner.Count | Should -Be 1
-        [object]::ReferenceEquals($session, $owner.Get($model, [Cxas.Models.DeviceSpec]::Cpu)) | Should -BeTrue
+        [object]::ReferenceEquals($session, $get.Invoke($owner, @($model, [Cxas.Models.DeviceSpec]::Cpu))) | Should -BeTrue
 
         Remove-Module Cxas
         try {
             $owner.Count | Should -Be 0
-            { $owner.Get($model, [Cxas.Models.DeviceSpec]::Cpu) } | Should -Throw '*disposed*'
+            { $get.Invoke($owner, @($model, [Cxas.Models.DeviceSpec]::Cpu)) } | Should -Throw '*disposed*'
         }
         finally {
             Import-Module (Join-Path $ModuleDir 'Cxas.psd1') -Force
