@@ -1,9 +1,9 @@
 using Cxas.Inference;
 
-namespace Cxas.Core.Tests.Precision
+namespace Cxas.Core.Tests.Segmentation
 {
     /// <summary>Batched segmentation (-BatchSize) against the one-image path, which the parity tests tie to PyTorch.</summary>
-    [Collection(PrecisionCollection.Name)]
+    [Collection(Precision.PrecisionCollection.Name)]
     public class BatchTests
     {
         private static string RepoRoot => TestSupport.RepoRoot;

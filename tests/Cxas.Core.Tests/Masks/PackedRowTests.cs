@@ -1,5 +1,5 @@
 
-namespace Cxas.Core.Tests.Precision
+namespace Cxas.Core.Tests.Masks
 {
     /// <summary>PNG rows built from runs of grid bits against the per-pixel packing they replaced and against the mask's own pixels.</summary>
     public class PackedRowTests

@@ -1,4 +1,4 @@
-namespace Cxas.Core.Tests.Import
+namespace Cxas.Core.Tests.Models
 {
     public sealed class ModelCatalogTests : TempFolderTests
     {
