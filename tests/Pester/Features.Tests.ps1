@@ -168,7 +168,7 @@ Describe 'Values and statuses' {
         @($settable).Name | Should -BeNullOrEmpty
     }
 
-    It 'sends statuses across a job as their names, so filters and CSV there match' {
+    It 'sends statuses across a job as their names, so filters and CSV there match' -Tag 'PwshProcess' {
         $job = Start-Job {
             param($Module, $Image, $Out)
             Import-Module $Module

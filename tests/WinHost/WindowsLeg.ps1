@@ -45,10 +45,11 @@ $skipped = [ordered]@{
     'Overlap.Tests.ps1'   = 'it races two pwsh processes and makes FIFOs and POSIX links (mkfifo, ln); the SDK host has no pwsh.exe'
     'HostilePeers.Tests.ps1' = 'its misbehaving servers are /usr/bin/python3, and it kills an install process with SIGTERM'
     'Dimse.Tests.ps1'     = 'dcmtk, Orthanc''s DICOM port and the pydicom oracle are Linux programs'
+    'Runspaces.Tests.ps1' = 'its loopback DICOMweb servers are /usr/bin/python3'
 }
 # Single tests left out of the files that run, by tag.
 $skippedTags = [ordered]@{
-    'PwshProcess' = 'Help.Tests.ps1 "links every cmdlet and the manifest to the documentation...": runs the build''s help generator in a pwsh process; the SDK host has no pwsh.exe'
+    'PwshProcess' = 'Help.Tests.ps1 "links every cmdlet and the manifest to the documentation..." (runs the build''s help generator in a pwsh process) and Features.Tests.ps1 "sends statuses across a job..." (Start-Job): the SDK host has no pwsh.exe'
 }
 $files = Get-ChildItem (Join-Path $root 'tests\Pester') -Filter *.Tests.ps1 | Where-Object Name -notin $skipped.Keys
 foreach ($name in $skipped.Keys) { "Skipped under Wine: $name ($($skipped[$name]))" }
