@@ -38,6 +38,18 @@ namespace Cxas.Dicom
         /// <summary>The decoders by transfer syntax this reader uses.</summary>
         internal FrameDecoders Decoders => _decoders;
 
+        /// <summary>
+        /// The DICOM reader of <paramref name="readers"/>, for an object held in memory (a DICOMweb or DIMSE instance named
+        /// <paramref name="name"/>); NotSupported when the configuration reads no DICOM.
+        /// </summary>
+        internal static DicomImageReader Of(ImageReaderConfiguration readers, string name)
+        {
+            foreach (var reader in readers.Readers)
+                if (reader is DicomImageReader dicom) return dicom;
+            throw new CxasException(CxasErrorKind.NotSupported,
+                $"'{name}' is a DICOM instance, and the reader configuration in use reads no DICOM (it reads {string.Join(", ", readers.Readers.Select(r => r.Format))}).", name);
+        }
+
         public string Format => "DICOM";
         public IReadOnlyCollection<string> Extensions { get; } = new[] { ".dcm", ".dicom" };
         /// <summary>A 128-byte preamble and "DICM"; files without the preamble are recognised from their first 8 bytes.</summary>

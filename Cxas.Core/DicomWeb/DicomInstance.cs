@@ -58,16 +58,18 @@ namespace Cxas.DicomWeb
         }
 
         /// <summary>
-        /// This instance as a segmentation input: retrieved (WADO-RS) and decoded from memory when the queue decodes it, so
-        /// retrieval of one instance overlaps inference on the one before. Its outputs are named by the SOP Instance UID.
+        /// This instance as a segmentation input: retrieved (WADO-RS, or C-GET for a DIMSE instance) and decoded from memory
+        /// with the DICOM reader of the run's configuration when the queue decodes it, so retrieval of one instance
+        /// overlaps inference on the one before. Its outputs are named by the SOP Instance UID.
         /// </summary>
         public InputFile ToInput()
         {
             var retrieve = Retrieve;
-            if (retrieve != null) return new InputFile(Uri, null, () => new Cxas.Dicom.DicomImageReader().Read(Uri, retrieve(default)));
+            if (retrieve != null)
+                return new InputFile(Uri, null, readers => Cxas.Dicom.DicomImageReader.Of(readers, Uri).Read(Uri, retrieve(default), readers.Options));
             var client = Client ?? throw new CxasException(CxasErrorKind.InvalidArgument,
                 $"'{Uri}' has no DICOMweb connection: pass instances that a search of the server found.", Uri);
-            return new InputFile(Uri, null, () => client.LoadImage(this));
+            return new InputFile(Uri, null, readers => client.LoadImage(this, readers));
         }
 
         public override string ToString() => Uri;

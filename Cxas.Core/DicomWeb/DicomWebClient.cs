@@ -226,11 +226,19 @@ namespace Cxas.DicomWeb
             return r;
         }
 
-        /// <summary>Retrieves and decodes an instance from memory (the segmentation queue's decode step).</summary>
-        public SourceImage LoadImage(DicomInstance instance, CancellationToken cancel = default)
+        /// <summary>Retrieves and decodes an instance from memory with the default readers.</summary>
+        public SourceImage LoadImage(DicomInstance instance, CancellationToken cancel = default) =>
+            LoadImage(instance, ImageReaderConfiguration.Default, cancel);
+
+        /// <summary>
+        /// Retrieves an instance and decodes it from memory with the DICOM reader of <paramref name="readers"/> (its frame
+        /// decoders and limits): the segmentation queue's decode step, with the run's configuration.
+        /// </summary>
+        public SourceImage LoadImage(DicomInstance instance, ImageReaderConfiguration readers, CancellationToken cancel = default)
         {
+            var reader = Cxas.Dicom.DicomImageReader.Of(readers, instance.Uri);
             var bytes = Retrieve(instance, cancel);
-            var image = new Cxas.Dicom.DicomImageReader().Read(instance.Uri, bytes);
+            var image = reader.Read(instance.Uri, bytes, readers.Options);
             if (image.Info.SopInstanceUid != null && image.Info.SopInstanceUid != instance.SopInstanceUid)
                 throw new CxasException(CxasErrorKind.InvalidData,
                     $"'{instance.Uri}': the server returned SOP instance {image.Info.SopInstanceUid}, not the one asked for.", instance.Uri);

@@ -12,19 +12,24 @@ namespace Cxas.Imaging
         }
 
         /// <summary>
-        /// An input that is not a local file (a DICOMweb instance): <paramref name="path"/> is its URI and
-        /// <paramref name="load"/> fetches and decodes it; the segmentation queue calls it in its decode step.
+        /// An input that is not a local file (a DICOMweb or DIMSE instance): <paramref name="path"/> is its URI and
+        /// <paramref name="load"/> fetches it and decodes it with the reader configuration it is handed (the run's); the
+        /// segmentation queue calls it in its decode step.
         /// </summary>
-        public InputFile(string path, string? relativePath, Func<SourceImage> load) : this(path, relativePath)
+        public InputFile(string path, string? relativePath, Func<ImageReaderConfiguration, SourceImage> load) : this(path, relativePath)
         {
             Load = load ?? throw new ArgumentNullException(nameof(load));
         }
 
+        /// <summary>An input that is not a local file, decoded by <paramref name="load"/> whatever the run's readers are.</summary>
+        public InputFile(string path, string? relativePath, Func<SourceImage> load)
+            : this(path, relativePath, load == null ? throw new ArgumentNullException(nameof(load)) : _ => load()) { }
+
         public string Path { get; }
         /// <summary>'/'-separated path below the scanned folder, file name last; null for a file named on its own.</summary>
         public string? RelativePath { get; }
-        /// <summary>How to obtain the image when it is not a file read by <see cref="ImageLoader"/>; null for files.</summary>
-        public Func<SourceImage>? Load { get; }
+        /// <summary>How to obtain the image, given the run's readers, when it is not a file they read; null for files.</summary>
+        public Func<ImageReaderConfiguration, SourceImage>? Load { get; }
         public override string ToString() => Path;
     }
 

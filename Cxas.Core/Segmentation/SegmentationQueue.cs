@@ -116,7 +116,7 @@ namespace Cxas.Segmentation
         /// <summary>Decodes an input with its source complete: where it was found below a scanned folder included.</summary>
         private SourceImage Load(InputFile input)
         {
-            var image = input.Load != null ? input.Load() : _readers.Load(input.Path);
+            var image = input.Load != null ? input.Load(_readers) : _readers.Load(input.Path);
             var info = image.Info.WithRelativePath(input.RelativePath);
             return ReferenceEquals(info, image.Info) ? image : new SourceImage(image.Raster, info);
         }

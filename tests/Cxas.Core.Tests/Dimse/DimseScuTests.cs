@@ -85,7 +85,7 @@ namespace Cxas.Core.Tests.Dimse
             var gotPath = Path.Combine(dir, "got.dcm");
             File.WriteAllBytes(gotPath, got);
             Assert.Equal("same", DimseFixtures.PydicomCompare(a2.Path, gotPath));
-            var image = found.Single(i => i.SopInstanceUid == a1.Options.Instance).ToInput().Load!();
+            var image = found.Single(i => i.SopInstanceUid == a1.Options.Instance).ToInput().Load!(ImageReaderConfiguration.Default);
             Assert.Equal(96, image.Height);
             Assert.Equal(128, image.Width);
         }
@@ -107,7 +107,7 @@ namespace Cxas.Core.Tests.Dimse
 
             client.RetrieveByMove(scp, "CXASMOVE");
             var found = Assert.Single(client.Search(new DicomWebQuery { StudyInstanceUid = o.Study }));
-            var image = found.ToInput().Load!();
+            var image = found.ToInput().Load!(ImageReaderConfiguration.Default);
             Assert.Equal(96, image.Height);
             var ex = Assert.Throws<CxasException>(() => client.Move("NOWHERE", o.Study, o.Series, o.Instance));
             Assert.Contains("did not move", ex.Message);

@@ -1,3 +1,5 @@
+using Cxas.Core.Tests.Dicom;
+using Cxas.DicomWeb;
 using Cxas.Rendering;
 using Cxas.Runs;
 
@@ -24,10 +26,13 @@ namespace Cxas.Core.Tests.Runs
             public void Step(string path) { }
         }
 
-        private List<SegmentationResult> Run(SegmentationRunOptions options, RecordingHost host, string file)
+        private List<SegmentationResult> Run(SegmentationRunOptions options, RecordingHost host, string file) =>
+            Run(options, host, new InputFile(file));
+
+        private List<SegmentationResult> Run(SegmentationRunOptions options, RecordingHost host, InputFile input)
         {
             using var run = new SegmentationRun(options, host);
-            var results = run.Add(new InputFile(file)).ToList();
+            var results = run.Add(input).ToList();
             results.AddRange(run.Finish());
             return results;
         }
@@ -51,6 +56,36 @@ namespace Cxas.Core.Tests.Runs
             var error = Assert.IsType<CxasException>(Assert.Single(tiffOnly.Failures));
             Assert.Equal(CxasErrorKind.InvalidData, error.Kind);
             Assert.Contains("TIFF", error.Message);
+        }
+
+        /// <summary>
+        /// An instance from a PACS (fetched by a function, as a DIMSE C-GET is; a DICOMweb one goes through the same
+        /// reader) decodes with the run's configuration too: the default's decodes it as the file it came from, one that
+        /// reads TIFF only refuses it as NotSupported, naming the instance.
+        /// </summary>
+        [Fact]
+        public void APacsInstanceDecodesWithTheRunsConfiguration()
+        {
+            var model = CxasModel.Load(TestSupport.WriteClosedFormModel(Dir, 3, 32));
+            var file = Path.Combine(Dir, "cr.dcm");
+            SyntheticDicom.Write(file, SyntheticDicom.Image(40, 56, 12, 9), new SyntheticDicom.Options { Rows = 40, Columns = 56 });
+            var bytes = File.ReadAllBytes(file);
+            const string uri = "dimse://PACS/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5";
+            InputFile Input() => new DicomInstance { Uri = uri, SopInstanceUid = "1.2.3.4.5", Retrieve = _ => bytes }.ToInput();
+
+            var byDefault = new RecordingHost();
+            var result = Assert.Single(Run(new SegmentationRunOptions(model), byDefault, Input()));
+            Assert.Empty(byDefault.Failures);
+            Assert.Equal((56, 40, "DICOM"), (result.Width, result.Height, result.Source.Format));
+            Assert.Equal(ImageLoader.Load(file).Raster.Width, result.Width);
+
+            var tiffOnly = new RecordingHost();
+            var options = new SegmentationRunOptions(model) { Configuration = new CxasConfiguration(new ImageReaderConfiguration(null, new TiffReader())) };
+            Assert.Empty(Run(options, tiffOnly, Input()));
+            var error = Assert.IsType<CxasException>(Assert.Single(tiffOnly.Failures));
+            Assert.Equal(CxasErrorKind.NotSupported, error.Kind);
+            Assert.Contains(uri, error.Message);
+            Assert.Contains("reads no DICOM", error.Message);
         }
 
         /// <summary>A run given no owner disposes its own session when it ends; one given an owner leaves it loaded for the next run.</summary>
