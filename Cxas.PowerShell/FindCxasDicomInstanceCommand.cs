@@ -109,7 +109,10 @@ public sealed class FindCxasDicomInstanceCommand : CxasCmdlet, IDynamicParameter
 /// <summary>
 /// Cxas' storage SCPs for C-MOVE retrieval, one per AE title and port, started on first use and kept for the session:
 /// the instances a search emits are retrieved later (while Invoke-CxasSegmentation runs), so the listener must outlive
-/// the search. They spool into a temporary folder and deliver each instance to the retrieval waiting for it.
+/// the search. They spool into a new temporary folder and deliver each instance to the retrieval waiting for it, which
+/// reads and deletes it; when the process exits they stop, and each deletes what it wrote and is still there (instances
+/// the peer sent unasked, a run stopped mid-way) with its folder: no patient image stays in the temporary folder.
+/// One per process, because a listening port is.
 /// </summary>
 internal static class MoveListeners
 {
@@ -121,10 +124,21 @@ internal static class MoveListeners
         {
             if (Open.TryGetValue((aeTitle, port), out var scp)) return scp;
             var spool = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cxas-move-" + Guid.NewGuid().ToString("N").Substring(0, 10));
-            scp = new Cxas.Dimse.DimseStorageScp(new Cxas.Dimse.StorageScpOptions { Port = port, AeTitle = aeTitle, SpoolDirectory = spool });
+            scp = new Cxas.Dimse.DimseStorageScp(new Cxas.Dimse.StorageScpOptions { Port = port, AeTitle = aeTitle, SpoolDirectory = spool, TemporarySpool = true });
             scp.Start();
+            if (Open.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => StopAll();
             Open[(aeTitle, port)] = scp;
             return scp;
+        }
+    }
+
+    /// <summary>Stops every listener; each removes its temporary spool.</summary>
+    internal static void StopAll()
+    {
+        lock (Open)
+        {
+            foreach (var scp in Open.Values) scp.Stop();
+            Open.Clear();
         }
     }
 }

@@ -22,6 +22,13 @@ namespace Cxas.Dimse
         public IReadOnlyCollection<IPAddress>? AllowedHosts { get; set; }
         /// <summary>Where received instances are written before they are acknowledged.</summary>
         public string SpoolDirectory { get; set; } = "";
+        /// <summary>
+        /// The spool is this SCP's scratch space (a C-MOVE destination whose instances are read as they arrive), not a
+        /// queue that outlives it: the folder must not exist yet, and <see cref="DimseStorageScp.Stop"/> deletes the files
+        /// this SCP wrote that are still there (instances never asked for, a retrieval cut short), then the folders it
+        /// made if they are empty. Received images are patient data: a temporary copy must not stay behind.
+        /// </summary>
+        public bool TemporarySpool { get; set; }
         /// <summary>Associations served at once; more are rejected (transient, local limit exceeded).</summary>
         public int MaxAssociations { get; set; } = 8;
         public TimeSpan ArtimTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -65,6 +72,9 @@ namespace Cxas.Dimse
             _options = options;
             options.AeTitle = PduIo.CheckAeTitle(options.AeTitle, "The AE title");
             if (string.IsNullOrEmpty(options.SpoolDirectory)) throw new CxasException(CxasErrorKind.InvalidArgument, "A storage SCP needs a spool folder.");
+            if (options.TemporarySpool && (Directory.Exists(options.SpoolDirectory) || File.Exists(options.SpoolDirectory)))
+                throw new CxasException(CxasErrorKind.InvalidArgument,
+                    $"A temporary spool must be a new folder, and '{options.SpoolDirectory}' exists: what is in it was not written by this SCP.", options.SpoolDirectory);
             Directory.CreateDirectory(options.SpoolDirectory);
             Directory.CreateDirectory(ProcessedDirectory);
             _listener = new TcpListener(options.Address, options.Port);
@@ -246,6 +256,7 @@ namespace Cxas.Dimse
                 }
                 if (File.Exists(target)) File.Replace(temp, target, null);
                 else File.Move(temp, target);
+                _written[target] = 0;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -319,6 +330,7 @@ namespace Cxas.Dimse
             var target = System.IO.Path.Combine(ProcessedDirectory, System.IO.Path.GetFileName(path));
             if (File.Exists(target)) File.Replace(path, target, null);
             else File.Move(path, target);
+            if (_written.TryRemove(path, out _)) _written[target] = 0;
             return target;
         }
 
@@ -330,6 +342,31 @@ namespace Cxas.Dimse
             foreach (var tcp in _open.Keys) tcp.Dispose();
             try { _acceptLoop?.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
             Received.CompleteAdding();
+            if (_options.TemporarySpool) RemoveTemporarySpool();
+        }
+
+        /// <summary>Paths of the instances this SCP wrote (spooled, or moved to processed/), for a temporary spool's removal.</summary>
+        private readonly ConcurrentDictionary<string, byte> _written = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
+
+        /// <summary>
+        /// Deletes what this SCP wrote and is still there, then processed/ and the spool folder if nothing else is in
+        /// them: a file someone else put there is left, with the folders around it, and named in the log.
+        /// </summary>
+        private void RemoveTemporarySpool()
+        {
+            foreach (var path in _written.Keys)
+                try { File.Delete(path); } catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { _options.Log?.Invoke($"Cannot delete '{path}': {ex.Message}"); }
+            _written.Clear();
+            foreach (var dir in new[] { ProcessedDirectory, _options.SpoolDirectory })
+            {
+                if (!Directory.Exists(dir)) continue;
+                if (Directory.EnumerateFileSystemEntries(dir).Any())
+                {
+                    _options.Log?.Invoke($"'{dir}' holds files this SCP did not write; it is left in place.");
+                    return;
+                }
+                try { Directory.Delete(dir); } catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { _options.Log?.Invoke($"Cannot delete '{dir}': {ex.Message}"); }
+            }
         }
 
         public void Dispose() => Stop();

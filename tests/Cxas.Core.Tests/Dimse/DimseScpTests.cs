@@ -133,5 +133,43 @@ namespace Cxas.Core.Tests.Dimse
             Assert.Equal(files.Select(f => f.Options.Instance + ".dcm").OrderBy(x => x),
                 pending.Concat(Directory.GetFiles(Path.Combine(spool, "processed"))).Select(Path.GetFileName).OrderBy(x => x));
         }
+
+        /// <summary>
+        /// A temporary spool (the C-MOVE destination's) is removed when the SCP stops: the instances it wrote and nobody
+        /// took, spooled or processed, and its folders. A file someone else put there stays, with its folder; an existing
+        /// folder is refused as a temporary spool.
+        /// </summary>
+        [OracleFact("storescu")]
+        public void A_temporary_spool_is_removed_on_stop_leaving_what_others_put_there()
+        {
+            Oracles.Require("storescu");
+            var dir = TestSupport.NewTempDir("cxas-dimse");
+            var files = Enumerable.Range(0, 2).Select(i => DimseFixtures.Radiograph(dir, 300 + i)).ToArray();
+            var spool = Path.Combine(dir, "move-spool");
+            using (var scp = DimseFixtures.Scp(o => { o.SpoolDirectory = spool; o.TemporarySpool = true; }))
+            {
+                Assert.Equal(0, StoreScu(scp.Port, "PACS", files.Select(f => f.Path).ToArray()).Exit);
+                Assert.True(scp.Received.TryTake(out var first, TimeSpan.FromSeconds(30)));
+                Assert.True(scp.Received.TryTake(out _, TimeSpan.FromSeconds(30)));
+                scp.MarkProcessed(first!.Path);
+                Assert.Equal(2, Directory.GetFiles(spool, "*.dcm", SearchOption.AllDirectories).Length);
+            }
+            Assert.False(Directory.Exists(spool));
+
+            var refused = Assert.Throws<CxasException>(() =>
+                new DimseStorageScp(new StorageScpOptions { Port = 0, Address = IPAddress.Loopback, SpoolDirectory = dir, TemporarySpool = true }));
+            Assert.Equal(CxasErrorKind.InvalidArgument, refused.Kind);
+            Assert.True(File.Exists(files[0].Path));
+
+            var shared = Path.Combine(dir, "move-spool-2");
+            var foreign = Path.Combine(shared, "notes.txt");
+            using (var scp = DimseFixtures.Scp(o => { o.SpoolDirectory = shared; o.TemporarySpool = true; }))
+            {
+                Assert.Equal(0, StoreScu(scp.Port, "PACS", files[0].Path).Exit);
+                Assert.True(scp.Received.TryTake(out _, TimeSpan.FromSeconds(30)));
+                File.WriteAllText(foreign, "an admin's note");
+            }
+            Assert.Equal(new[] { foreign }, Directory.GetFiles(shared, "*", SearchOption.AllDirectories));
+        }
     }
 }
