@@ -110,7 +110,10 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
     }
 
     It 'retrieves by C-MOVE to its own storage SCP what C-GET retrieves' {
+        $spools = { @(Get-ChildItem ([IO.Path]::GetTempPath()) -Directory -Filter 'cxas-move-*').FullName }
+        $before = & $spools
         $moved = @(Find-CxasDicomInstance @Node -Modality CR, DX -MoveDestination CXASMOVE -MovePort $MovePort | Invoke-CxasSegmentation)
+        $script:MoveSpool = @(& $spools | Where-Object { $_ -notin $before })
         $moved.Count | Should -Be $Remote.Count
         foreach ($m in $moved) {
             $g = $Remote | Where-Object Path -eq $m.Path
@@ -118,6 +121,15 @@ Describe 'Cxas as a DICOM node (real Orthanc DICOM port, dcmtk)' -Skip:$SkipDims
         }
         { Find-CxasDicomInstance @Node -MoveDestination UNKNOWNAE -MovePort (Get-CxasFreePort) | Invoke-CxasSegmentation -ErrorAction Stop } |
             Should -Throw -ErrorId 'Cxas.NotFound*'
+    }
+
+    It 'leaves no received radiograph in the temporary folder: each is deleted once read, the spool when the listener stops' {
+        $MoveSpool.Count | Should -Be 1 -Because 'the C-MOVE listener made one spool folder'
+        @(Get-ChildItem $MoveSpool[0] -Recurse -File) | Should -BeNullOrEmpty -Because 'every retrieved instance was read and deleted'
+        # What pwsh's exit runs (ProcessExit), called here: the listeners stop and remove their spools.
+        $listeners = (Get-Command Find-CxasDicomInstance).ImplementingType.Assembly.GetType('Cxas.PowerShell.MoveListeners', $true)
+        $listeners.GetMethod('StopAll', [Reflection.BindingFlags]'NonPublic, Static').Invoke($null, @()) | Out-Null
+        Test-Path $MoveSpool[0] | Should -BeFalse
     }
 
     It 'stores one valid SEG per image by C-STORE, in the source study; a rerun stores nothing twice' {
