@@ -110,8 +110,8 @@ namespace Cxas.Core.Tests.Precision
             // U8S7: q = 64 (scale 1/64), 255 x 64 x 2 = 32640 fits, 5.1 on every class.
             var input = new[] { 2.55f, 2.55f };
             var shape = new long[] { 1, 2, 1, 1 };
-            float u8s8 = PrecisionTests.Run(PairSumNetwork(Int8Scheme.U8S8), input, shape)[0];
-            float u8s7 = PrecisionTests.Run(PairSumNetwork(Int8Scheme.U8S7), input, shape)[0];
+            float u8s8 = TestSupport.RunOnnx(PairSumNetwork(Int8Scheme.U8S8), input, shape)[0];
+            float u8s7 = TestSupport.RunOnnx(PairSumNetwork(Int8Scheme.U8S7), input, shape)[0];
             _output.WriteLine($"{CpuClass.Description}: U8S8 pair sum {u8s8:F3}, U8S7 {u8s7:F3} (exact 5.1)");
             Assert.Equal(5.1f, u8s7, 0.01f);
             if (CpuClass.HasVnni(CpuClass.Current))

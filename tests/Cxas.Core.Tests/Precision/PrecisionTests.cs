@@ -21,13 +21,7 @@ namespace Cxas.Core.Tests.Precision
         private static string DefaultModel => Path.Combine(RepoRoot, "models", "cxas-anatomy-r18");
         private static string[] Samples => Directory.GetFiles(Path.Combine(RepoRoot, "samples"), "*.png").OrderBy(p => p).ToArray();
 
-        internal static float[] Run(byte[] model, float[] input, long[] shape)
-        {
-            using var session = new InferenceSession(model);
-            using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
-            using var results = session.Run(new RunOptions(), new[] { session.InputMetadata.Keys.First() }, new[] { value }, new[] { session.OutputMetadata.Keys.First() });
-            return results[0].GetTensorDataAsSpan<float>().ToArray();
-        }
+        private static float[] Run(byte[] model, float[] input, long[] shape) => TestSupport.RunOnnx(model, input, shape);
 
         private static float[] RandomInput(int count, int seed)
         {
