@@ -4,9 +4,11 @@
 .DESCRIPTION
     Build  : compiles Cxas.Core and Cxas.PowerShell and lays out an importable module in out/Cxas
              (assemblies, manifest, format/type files, models/, ONNX Runtime native libraries for this OS).
-    Test   : Build, then the xunit tests (Cxas.Core), the Pester tests (cmdlets, against out/Cxas), the Windows leg
-             (the package installed and tested by a win-x64 PowerShell under Wine, see tests/WinHost) and the Desktop
-             leg (Cxas.Core's tests built for .NET Framework 4.8 and run under Mono, see tests/Desktop).
+    Test   : Build, then the xunit tests (Cxas.Core), the precision tests again under each x64 class this machine can
+             show by masking CPUID (AVX2, AVX-512 without VNNI, AVX-VNNI; tests/cpu_classes.sh), the Pester tests
+             (cmdlets, against out/Cxas), the Windows leg (the package installed and tested by a win-x64 PowerShell
+             under Wine, see tests/WinHost) and the Desktop leg (Cxas.Core's tests built for .NET Framework 4.8 and run
+             under Mono, see tests/Desktop).
     WindowsLeg, DesktopLeg: one leg on its own (WindowsLeg builds and packages first).
     Demo   : Build, then segments -Path (an image or a folder; default: the two shipped samples/) with the default model,
              writing PNG masks, CTR overlays and an HTML report to out/demo.
@@ -128,6 +130,18 @@ function Invoke-BrowserTest([string] $Fixture) {
     finally { Remove-Item "$Fixture*" -ErrorAction SilentlyContinue }
 }
 
+# The precision tests again under each x64 instruction class this machine can show besides its own (AVX2, AVX-512
+# without VNNI, AVX-VNNI), by masking CPUID (tests/cpu_classes.sh). Where none can be shown (no CPUID faulting, not
+# Linux) the leg is skipped with a warning; the main run still covers the machine's own class.
+function Invoke-CpuClassLeg {
+    if (-not $IsLinux) { Write-Warning 'The CPU-class leg skipped: it needs Linux (CPUID faulting).'; return }
+    $script = Join-Path $root 'tests/cpu_classes.sh'
+    Write-Host "> $script $Configuration" -ForegroundColor DarkGray
+    & bash $script $Configuration
+    if ($LASTEXITCODE -eq 77) { Write-Warning 'The CPU-class leg skipped: this machine can show no other x64 class (reason above).' }
+    elseif ($LASTEXITCODE -ne 0) { throw "$script exited with code $LASTEXITCODE" }
+}
+
 function Invoke-Test {
     Invoke-Build
     # The report test also leaves its HTML (and the expected screen colours) for the headless-browser test below.
@@ -138,6 +152,7 @@ function Invoke-Test {
             '--logger', 'console;verbosity=normal')
     }
     finally { Remove-Item Env:CXAS_REPORT_FIXTURE }
+    Invoke-CpuClassLeg
     Invoke-BrowserTest $fixture
     # The training code's smoke test: a few steps on synthetic data, the loss must fall (CI never retrains).
     Invoke-Native '/usr/bin/python3' @((Join-Path $root 'training/train.py'), '--smoke')

@@ -10,6 +10,8 @@
 # The default filter runs the width-reduced reference network and the tiny hand-checked networks (under a minute here).
 # The whole precision class takes about 17 minutes emulated (each default-model conversion about 15), too long for CI,
 # so tests/setup.sh does not install QEMU and CI does not run this.
+# Where the processor has Linux CPUID faulting (the cpuid_fault flag), tests/cpu_classes.sh does the same without
+# emulation, in about a minute per class, for AVX2, AVX-512 without VNNI and AVX-VNNI, and build.ps1 Test runs it.
 #
 # .NET under QEMU's emulation now and then dies with SIGSEGV while the test host starts (between one run in four and one in two here,
 # mostly before any test runs); such a run is retried, up to 5 times. W^X is off for the emulated runtime (it double-maps

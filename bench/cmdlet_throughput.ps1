@@ -25,7 +25,9 @@ if (-not $Path) {
 Import-Module (Join-Path $Module 'Cxas.psd1')
 $files = @(Get-ChildItem -LiteralPath $Path -File | Where-Object { -not $_.Name.StartsWith('.') })
 $load = if (Test-Path /proc/loadavg) { (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ' } else { 'n/a' }
-"cmdlet throughput: $($files.Count) files in $Path, model $Model, $([Cxas.Models.CpuClass]::Description), $([Environment]::ProcessorCount) logical CPUs, load average $load"
+# Under tests/CpuClass/with_class.sh the class printed is the one masked CPUID shows, on this processor's cores.
+$masked = if ($env:CXAS_CPUID_CLASS -and $env:CXAS_CPUID_CLASS -ne 'native') { " (shown by masking CPUID: $env:CXAS_CPUID_CLASS)" } else { '' }
+"cmdlet throughput: $($files.Count) files in $Path, model $Model, $([Cxas.Models.CpuClass]::Description)$masked, $([Environment]::ProcessorCount) logical CPUs, load average $load"
 
 function New-OutputFolder { Join-Path ([IO.Path]::GetTempPath()) ('cxas-cmdlet-bench-' + [guid]::NewGuid().ToString('N').Substring(0, 8)) }
 

@@ -69,6 +69,8 @@ function Invoke-Timed([string[]]$arguments, [hashtable]$environment) {
 }
 function Median($values) { $s = @($values | Sort-Object); $s[[int][Math]::Floor(($s.Count - 1) / 2)] }
 
+# Under tests/CpuClass/with_class.sh the class printed is the one masked CPUID shows, on this processor's cores.
+$masked = if ($env:CXAS_CPUID_CLASS -and $env:CXAS_CPUID_CLASS -ne 'native') { " (shown by masking CPUID: $env:CXAS_CPUID_CLASS)" } else { '' }
 $load = if (Test-Path /proc/loadavg) { (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ' } else { 'n/a' }
 $cache = Join-Path $temp 'cache'
 $out = Join-Path $temp 'out'
@@ -80,7 +82,7 @@ try {
         # One unmeasured run fills the cache folder for the "warm" configuration.
         $fill = Invoke-Timed $breakArgs @{ CXAS_CACHE_PATH = $cache }
         if ($first) {
-            "start-up: $($fill.Output.Split('|')[6]), $([Environment]::ProcessorCount) logical CPUs, load average $load; image $Image; $Rounds rounds"
+            "start-up: $($fill.Output.Split('|')[6])$masked, $([Environment]::ProcessorCount) logical CPUs, load average $load; image $Image; $Rounds rounds"
             $first = $false
         }
         $rows = @{ pwsh = @(); 'cold off' = @(); 'cold warm' = @(); 'break off' = @(); 'break warm' = @() }

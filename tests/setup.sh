@@ -5,13 +5,14 @@
 # the PACS round-trip tests and OpenSSH's server for the PowerShell remoting tests (each started by the tests as a plain
 # process on a loopback port: the Debian services are stopped and disabled here);
 # plus the system codecs the module loads for JPEG-LS (CharLS) and JPEG 2000 (OpenJPEG); Wine (64-bit) for the
-# Windows leg (the win-x64 package in a win-x64 PowerShell host) and Mono for the Desktop leg (.NET Framework 4.8 build).
+# Windows leg (the win-x64 package in a win-x64 PowerShell host) and Mono for the Desktop leg (.NET Framework 4.8 build);
+# gcc for the CPUID shim of the CPU-class leg (tests/CpuClass).
 # Idempotent; uses sudo when not root. The module itself needs only libcharls2 and libopenjp2-7.
 set -euo pipefail
 cd "$(dirname "$0")"
 packages=(python3 python3-numpy python3-pil dcmtk dicom3tools python3-pydicom python3-gdcm libgdcm-tools
           libcharls2 libopenjp2-7 chromium python3-torch orthanc orthanc-dicomweb openssh-server openssh-client openssl
-          wine64 mono-devel)
+          wine64 mono-devel gcc libc6-dev)
 # node/npm may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()

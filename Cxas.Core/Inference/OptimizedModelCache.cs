@@ -10,11 +10,15 @@ namespace Cxas.Inference
     /// <summary>
     /// ONNX Runtime's optimised graph of a model, kept per user so that later runs skip graph optimisation (constant
     /// folding, fusions, QDQ to integer kernels, the NCHWc layout for this CPU's vector width):
-    ///   key  = SHA-256 of the model file's full path, length and last write time, the ONNX Runtime version and the
-    ///          instruction class (<see cref="CpuClass"/>): the optimised graph holds layout nodes for this CPU only;
-    ///   file = &lt;cache&gt;/&lt;16 hex of the path&gt;-&lt;class&gt;-&lt;16 hex of the key&gt;.onnx, written by ONNX Runtime under a
-    ///          temporary name while the first session is made and renamed into place (another process may win the
-    ///          rename: both files are equal); older files of the same model path and class are removed then.
+    ///   key   = SHA-256 of the model file's full path, length and last write time, the ONNX Runtime version and the
+    ///           instruction class (<see cref="CpuClass"/>): the optimised graph holds layout nodes for this CPU only;
+    ///   entry = the folder &lt;cache&gt;/&lt;16 hex of the path&gt;-&lt;class&gt;-&lt;16 hex of the key&gt;/ holding model.onnx (the
+    ///           graph) and model.data (its weights as external initializers, which ONNX Runtime maps into memory when a
+    ///           session is made from the entry: a 293 MB model's weights are then neither read into the heap nor
+    ///           parsed on every run). ONNX Runtime writes both into a temporary folder while the first session is
+    ///           made; the folder is renamed into place whole, so an entry never lacks its weights (another process
+    ///           may win the rename: both are equal). Older entries of the same model path and class are removed then,
+    ///           and so are single-file entries of earlier versions.
     /// The cache lives in ~/.cxas/cache (%LOCALAPPDATA%\Cxas\cache on Windows) or <c>CXAS_CACHE_PATH</c>; "off" there
     /// turns it off. It never writes beside the model, so a model stays one folder a user can copy; a changed, moved or
     /// touched model file, another ONNX Runtime or another CPU class simply gets a new entry.
@@ -37,13 +41,19 @@ namespace Cxas.Inference
             }
         }
 
-        /// <summary>The cache file in <paramref name="dir"/> for a model file and ONNX Runtime version (it may not exist yet); null when dir is.</summary>
+        private const string GraphFile = "model.onnx";
+        private const string WeightsFile = "model.data";
+
+        /// <summary>
+        /// The cached graph (model.onnx in its entry folder) in <paramref name="dir"/> for a model file and ONNX Runtime
+        /// version (it may not exist yet); null when dir is.
+        /// </summary>
         public static string? PathFor(string onnxPath, string ortVersion, string? dir)
         {
             if (dir == null) return null;
             var file = new FileInfo(Path.GetFullPath(onnxPath));
             var key = string.Join("|", file.FullName, file.Length, file.LastWriteTimeUtc.Ticks, ortVersion, CpuClass.Current);
-            return Path.Combine(dir, PathPrefix(file.FullName) + Hex(key) + ".onnx");
+            return Path.Combine(dir, PathPrefix(file.FullName) + Hex(key), GraphFile);
         }
 
         /// <summary>
@@ -71,23 +81,29 @@ namespace Cxas.Inference
                     catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
                     return new InferenceSessionResult(fromCache, cached, fromCache: true);
                 }
-                catch (OnnxRuntimeException) { AtomicOutput.TryDelete(cached); }
+                catch (OnnxRuntimeException) { AtomicOutput.TryDelete(Path.GetDirectoryName(cached)!); }
             }
 
+            // The entry is written into <entry>.<random>.tmp/ and renamed into place whole.
+            string? entry = cached == null ? null : Path.GetDirectoryName(cached)!;
             string? temp = null;
-            if (cached != null)
+            if (entry != null)
             {
                 try
                 {
-                    System.IO.Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
-                    temp = cached + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+                    temp = entry + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+                    System.IO.Directory.CreateDirectory(temp);
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { temp = null; }
             }
             InferenceSession session;
             using (var options = makeOptions())
             {
-                if (temp != null) options.OptimizedModelFilePath = temp;
+                if (temp != null)
+                {
+                    options.OptimizedModelFilePath = Path.Combine(temp, GraphFile);
+                    options.AddSessionConfigEntry("session.optimized_model_external_initializers_file_name", WeightsFile);
+                }
                 try { session = new InferenceSession(onnxPath, options); }
                 catch
                 {
@@ -96,17 +112,16 @@ namespace Cxas.Inference
                 }
             }
             if (temp == null) return new InferenceSessionResult(session, null, fromCache: false);
+            var folder = Path.GetDirectoryName(entry)!;
             try
             {
                 // Older entries for this model path (an earlier file, ONNX Runtime or CPU) go; then this one takes its place.
-                foreach (var old in System.IO.Directory.GetFiles(Path.GetDirectoryName(cached)!, PathPrefix(Path.GetFullPath(onnxPath)) + "*.onnx"))
-                    if (!string.Equals(old, cached, StringComparison.Ordinal)) AtomicOutput.TryDelete(old);
-                if (File.Exists(temp))
-                {
-                    if (File.Exists(cached)) AtomicOutput.TryDelete(temp);
-                    else File.Move(temp, cached!);
-                }
-                Prune(Path.GetDirectoryName(cached)!);
+                var prefix = PathPrefix(Path.GetFullPath(onnxPath));
+                foreach (var old in System.IO.Directory.GetFileSystemEntries(folder, prefix + "*"))
+                    if (!string.Equals(old, entry, StringComparison.Ordinal) && !old.EndsWith(".tmp", StringComparison.Ordinal)) AtomicOutput.TryDelete(old);
+                if (File.Exists(Path.Combine(temp, GraphFile)) && !System.IO.Directory.Exists(entry)) System.IO.Directory.Move(temp, entry);
+                else AtomicOutput.TryDelete(temp);
+                Prune(folder);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { AtomicOutput.TryDelete(temp); }
             return new InferenceSessionResult(session, File.Exists(cached) ? cached : null, fromCache: false);
@@ -116,14 +131,32 @@ namespace Cxas.Inference
         public const int MaxEntries = 16;
         public const long MaxBytes = 2L << 30;
 
+        /// <summary>
+        /// Entry folders by their graph's write time (the last use), newest first, with their bytes; single-file entries
+        /// of earlier versions count as entries; a temporary folder an hour old was left by a process that died.
+        /// </summary>
         private static void Prune(string dir)
         {
+            var root = new DirectoryInfo(dir);
+            var entries = new List<(string Path, DateTime Used, long Bytes)>();
+            foreach (var d in root.GetDirectories())
+            {
+                if (d.Name.EndsWith(".tmp", StringComparison.Ordinal))
+                {
+                    if (d.LastWriteTimeUtc < DateTime.UtcNow.AddHours(-1)) AtomicOutput.TryDelete(d.FullName);
+                    continue;
+                }
+                var files = d.GetFiles();
+                var graph = files.FirstOrDefault(f => f.Name == GraphFile);
+                entries.Add((d.FullName, graph?.LastWriteTimeUtc ?? DateTime.MinValue, files.Sum(f => f.Length)));
+            }
+            entries.AddRange(root.GetFiles("*.onnx").Select(f => (f.FullName, f.LastWriteTimeUtc, f.Length)));
             long total = 0;
             int kept = 0;
-            foreach (var f in new DirectoryInfo(dir).GetFiles("*.onnx").OrderByDescending(f => f.LastWriteTimeUtc))
+            foreach (var e in entries.OrderByDescending(e => e.Used))
             {
-                total += f.Length;
-                if (++kept > MaxEntries || total > MaxBytes) AtomicOutput.TryDelete(f.FullName);
+                total += e.Bytes;
+                if (++kept > MaxEntries || total > MaxBytes) AtomicOutput.TryDelete(e.Path);
             }
         }
 
@@ -150,7 +183,7 @@ namespace Cxas.Inference
         }
 
         public InferenceSession Session { get; }
-        /// <summary>The cache file used or written, or null (cache off or not writable).</summary>
+        /// <summary>The cached graph used or written (model.onnx in its entry folder, beside model.data), or null (cache off or not writable).</summary>
         public string? CacheFile { get; }
         /// <summary>True when the session was made from the cached optimised graph.</summary>
         public bool FromCache { get; }

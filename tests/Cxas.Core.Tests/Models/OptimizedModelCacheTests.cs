@@ -4,9 +4,11 @@ using Microsoft.ML.OnnxRuntime;
 namespace Cxas.Core.Tests.Models
 {
     /// <summary>
-    /// The per-user cache of ONNX Runtime's optimised graph: the first session writes one file named from the model's
-    /// path and key, the next one is made from it and computes the same logits as a session made from the model itself;
-    /// a changed model gets a new entry and the old one goes; a damaged entry is replaced; no cache folder, no file.
+    /// The per-user cache of ONNX Runtime's optimised graph: the first session writes one entry folder named from the
+    /// model's path and key, holding the graph and, apart, its weights (mapped, not read, by later sessions); the next
+    /// session is made from it and computes the same logits as a session made from the model itself; a changed model
+    /// gets a new entry and the old one goes (a single-file entry of an earlier version too); a damaged entry or one
+    /// missing its weights is replaced; no cache folder, no file.
     /// </summary>
     public class OptimizedModelCacheTests : IDisposable
     {
@@ -36,14 +38,23 @@ namespace Cxas.Core.Tests.Models
 
             float[] direct;
             using (var plain = new InferenceSession(model, Options())) direct = Run(plain, input);
+            // A single-file entry as earlier versions wrote it, for the same model path: replaced by the new entry.
+            var entryName = Path.GetFileName(Path.GetDirectoryName(OptimizedModelCache.PathFor(model, Version, cache))!);
+            Directory.CreateDirectory(cache);
+            File.WriteAllBytes(Path.Combine(cache, entryName.Substring(0, entryName.Length - 16) + "0123456789abcdef.onnx"), new byte[] { 1 });
             var first = OptimizedModelCache.Create(model, Version, Options, cache);
+            var entry = Path.GetDirectoryName(first.CacheFile)!;
             using (first.Session)
             {
                 Assert.False(first.FromCache);
-                Assert.Equal(new[] { first.CacheFile }, Directory.GetFiles(cache));
+                Assert.Equal(new[] { entry }, Directory.GetFileSystemEntries(cache));
                 Assert.Equal(OptimizedModelCache.PathFor(model, Version, cache), first.CacheFile);
                 Assert.Equal(direct, Run(first.Session, input));
             }
+            // The graph and its weights apart: the 53 MB of weights are in model.data, the graph file is small.
+            Assert.Equal(new[] { "model.data", "model.onnx" }, Directory.GetFiles(entry).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+            Assert.True(new FileInfo(first.CacheFile!).Length < 1_000_000, "graph file " + new FileInfo(first.CacheFile!).Length);
+            Assert.True(new FileInfo(Path.Combine(entry, "model.data")).Length > new FileInfo(model).Length / 2);
             var second = OptimizedModelCache.Create(model, Version, Options, cache);
             using (second.Session)
             {
@@ -59,7 +70,7 @@ namespace Cxas.Core.Tests.Models
             {
                 Assert.False(third.FromCache);
                 Assert.NotEqual(first.CacheFile, third.CacheFile);
-                Assert.Equal(new[] { third.CacheFile }, Directory.GetFiles(cache));
+                Assert.Equal(new[] { Path.GetDirectoryName(third.CacheFile) }, Directory.GetFileSystemEntries(cache));
             }
             // Another ONNX Runtime version is another key too.
             Assert.NotEqual(OptimizedModelCache.PathFor(model, Version, cache), OptimizedModelCache.PathFor(model, Version + "x", cache));
@@ -72,19 +83,28 @@ namespace Cxas.Core.Tests.Models
             File.Copy(DefaultOnnx, model);
             var cache = Path.Combine(_dir, "cache");
             var entry = OptimizedModelCache.PathFor(model, Version, cache)!;
-            Directory.CreateDirectory(cache);
+            var weights = Path.Combine(Path.GetDirectoryName(entry)!, "model.data");
+            Directory.CreateDirectory(Path.GetDirectoryName(entry)!);
             File.WriteAllBytes(entry, new byte[] { 1, 2, 3, 4, 5 });
             var made = OptimizedModelCache.Create(model, Version, Options, cache);
             using (made.Session)
             {
                 Assert.False(made.FromCache);
                 Assert.Equal(entry, made.CacheFile);
-                Assert.True(new FileInfo(entry).Length > 1_000_000);
+                Assert.True(new FileInfo(weights).Length > 1_000_000);
             }
+
+            // An entry whose weights file is gone is made again.
+            File.Delete(weights);
+            var again = OptimizedModelCache.Create(model, Version, Options, cache);
+            using (again.Session) Assert.False(again.FromCache);
+            Assert.True(new FileInfo(weights).Length > 1_000_000);
+            var cached = OptimizedModelCache.Create(model, Version, Options, cache);
+            using (cached.Session) Assert.True(cached.FromCache);
 
             var none = OptimizedModelCache.Create(model, Version, Options, null);
             using (none.Session) Assert.Null(none.CacheFile);
-            Assert.Equal(new[] { entry }, Directory.GetFiles(cache));
+            Assert.Equal(new[] { Path.GetDirectoryName(entry) }, Directory.GetFileSystemEntries(cache));
         }
     }
 }

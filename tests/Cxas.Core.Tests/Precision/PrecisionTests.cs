@@ -21,13 +21,7 @@ namespace Cxas.Core.Tests.Precision
         private static string DefaultModel => Path.Combine(RepoRoot, "models", "cxas-anatomy-r18");
         private static string[] Samples => Directory.GetFiles(Path.Combine(RepoRoot, "samples"), "*.png").OrderBy(p => p).ToArray();
 
-        private static float[] Run(byte[] model, float[] input, long[] shape)
-        {
-            using var session = new InferenceSession(model);
-            using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
-            using var results = session.Run(new RunOptions(), new[] { session.InputMetadata.Keys.First() }, new[] { value }, new[] { session.OutputMetadata.Keys.First() });
-            return results[0].GetTensorDataAsSpan<float>().ToArray();
-        }
+        private static float[] Run(byte[] model, float[] input, long[] shape) => TestSupport.RunOnnx(model, input, shape);
 
         private static float[] RandomInput(int count, int seed)
         {
@@ -281,8 +275,10 @@ namespace Cxas.Core.Tests.Precision
                 _output.WriteLine($"{x.Shape[2]}x{x.Shape[3]}: max |diff| {parity.MaxAbsDiff:F4} of range {parity.Range:F3} ({parity.RelativeDiff:P2}), masks agree {parity.MaskAgreement:P3}");
                 // A narrow random network (a sixteenth of the reference's widths, ~30 layers) quantizes worse than a trained
                 // one; measured (U8S7, bias correction) 4.8 % / 6.7 % of the logit range and 97.6 % mask agreement on AVX-512
-                // VNNI, 4.7 % / 6.6 % and 97.6 % on AVX2 (QEMU -cpu Haswell, bench/avx2_emulated.sh). The former 8-bit
-                // weights gave 6.4 % on VNNI but 15.4 % and 96.3 % on AVX2, where the kernels saturate 16-bit pair sums.
+                // VNNI, 4.7 % / 6.6 % and 97.6 % on AVX2 (QEMU -cpu Haswell, bench/avx2_emulated.sh, and the same figures
+                // under tests/cpu_classes.sh's masked CPUID). The former 8-bit weights gave 4.7 % / 5.0 % on VNNI but 15.4 %
+                // and 96.3 % on AVX2 (15.8 % and 96.5 % masked; 16.1 % on AVX-512 without VNNI), where the kernels saturate
+                // 16-bit pair sums.
                 // A wrong scale, axis or zero point gives errors of the order of the range itself.
                 Assert.True(parity.RelativeDiff < 0.10, $"int8 logits differ by {parity.RelativeDiff:P2} of their range");
                 Assert.True(parity.MaskAgreement > 0.95, $"int8 masks agree on {parity.MaskAgreement:P3}");

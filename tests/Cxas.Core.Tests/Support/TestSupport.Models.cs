@@ -17,19 +17,22 @@ namespace Cxas.Core.Tests
         }
 
         /// <summary>Runs an ONNX model on one input and returns its first output's values.</summary>
-        public static float[] RunOnnx(byte[] onnx, NpyArray input) => RunOnnx(new InferenceSession(onnx), input);
+        public static float[] RunOnnx(byte[] onnx, NpyArray input) => RunOnnx(new InferenceSession(onnx), input.Data, input.Shape);
+
+        /// <summary>As above, the input given as its values and shape.</summary>
+        public static float[] RunOnnx(byte[] onnx, float[] input, long[] shape) => RunOnnx(new InferenceSession(onnx), input, shape);
 
         public static float[] RunOnnx(string onnxPath, NpyArray input)
         {
             using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-            return RunOnnx(new InferenceSession(onnxPath, options), input);
+            return RunOnnx(new InferenceSession(onnxPath, options), input.Data, input.Shape);
         }
 
-        private static float[] RunOnnx(InferenceSession session, NpyArray input)
+        private static float[] RunOnnx(InferenceSession session, float[] input, long[] shape)
         {
             using (session)
             {
-                using var value = OrtValue.CreateTensorValueFromMemory(input.Data, input.Shape);
+                using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
                 using var runOptions = new RunOptions();
                 var inputName = session.InputMetadata.Keys.First();
                 var outputName = session.OutputMetadata.Keys.First();
