@@ -16,30 +16,30 @@ namespace Cxas.Precision
     // MinPixelAgreement (the "pixel agreement at least 99.5 %"); the lowest class is reported beside it. The other
     // bound, per-class Dice change against expert masks, needs ground truth and is measured by bench/Cxas.Bench.Precision.
 
-    /// <summary>Figures of one class.</summary>
+    /// <summary>Figures of one class. Read-only: counted in <see cref="MaskAgreement"/>'s tallies, then copied here whole.</summary>
     public sealed class ClassAgreement
     {
-        public string Label { get; set; } = "";
-        public long Pixels { get; set; }
-        public long Agreeing { get; set; }
-        public long Both { get; set; }
-        public long Reference { get; set; }
-        public long Variant { get; set; }
+        public string Label { get; internal init; } = "";
+        public long Pixels { get; internal init; }
+        public long Agreeing { get; internal init; }
+        public long Both { get; internal init; }
+        public long Reference { get; internal init; }
+        public long Variant { get; internal init; }
         public double PixelAgreement => Pixels == 0 ? 1 : (double)Agreeing / Pixels;
         public double Dice => Reference + Variant == 0 ? 1 : 2.0 * Both / (Reference + Variant);
     }
 
-    /// <summary>Agreement of a variant with the float model over a set of images.</summary>
+    /// <summary>Agreement of a variant with the float model over a set of images. Read-only, built whole.</summary>
     public sealed class AgreementReport
     {
-        public string Precision { get; set; } = "";
-        public int Images { get; set; }
-        public double MinPixelAgreement { get; set; }
-        public IReadOnlyList<ClassAgreement> Classes { get; set; } = Array.Empty<ClassAgreement>();
+        public string Precision { get; internal init; } = "";
+        public int Images { get; internal init; }
+        public double MinPixelAgreement { get; internal init; }
+        public IReadOnlyList<ClassAgreement> Classes { get; internal init; } = Array.Empty<ClassAgreement>();
         /// <summary>Why agreement was not measured (null when it was).</summary>
-        public string? NotChecked { get; set; }
+        public string? NotChecked { get; internal init; }
         /// <summary>Where the variant ran for the check ("CPU" or "CUDA").</summary>
-        public string Device { get; set; } = "CPU";
+        public string Device { get; internal init; } = "CPU";
         public double PixelAgreement => Classes.Count == 0 ? 1 : (double)Classes.Sum(c => c.Agreeing) / Math.Max(1, Classes.Sum(c => c.Pixels));
         public ClassAgreement? Worst => Classes.OrderBy(c => c.PixelAgreement).FirstOrDefault();
         public bool Passed => NotChecked == null && PixelAgreement >= MinPixelAgreement;
@@ -77,7 +77,15 @@ namespace Cxas.Precision
     {
         private readonly InferenceSession _reference, _variant;
         private readonly ModelManifest _manifest;
-        private readonly ClassAgreement[] _classes;
+        private readonly Tally[] _classes;
+
+        /// <summary>One class's running counts while images are added.</summary>
+        private sealed class Tally
+        {
+            public Tally(string label) => Label = label;
+            public string Label { get; }
+            public long Pixels, Agreeing, Both, Reference, Variant;
+        }
         private readonly float[] _input;
         private int _images;
 
@@ -89,7 +97,7 @@ namespace Cxas.Precision
             _reference = Open(referenceOnnx, options);
             try { _variant = Open(variantOnnx, variantOptions ?? options); }
             catch { _reference.Dispose(); throw; }
-            _classes = manifest.Labels.Select(l => new ClassAgreement { Label = l }).ToArray();
+            _classes = manifest.Labels.Select(l => new Tally(l)).ToArray();
             _input = new float[3 * manifest.Input.Width * manifest.Input.Height];
         }
 
@@ -146,9 +154,10 @@ namespace Cxas.Precision
             return span.ToArray();
         }
 
-        public AgreementReport Report(string precision, double minPixelAgreement) => new AgreementReport
+        public AgreementReport Report(string precision, double minPixelAgreement, string device = "CPU") => new AgreementReport
         {
             Precision = precision,
+            Device = device,
             Images = _images,
             MinPixelAgreement = minPixelAgreement,
             Classes = _classes.Select(c => new ClassAgreement

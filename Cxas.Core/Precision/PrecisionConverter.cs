@@ -46,19 +46,19 @@ namespace Cxas.Precision
 
     public sealed class PrecisionResult
     {
-        public ModelPrecision Precision { get; set; }
-        public AgreementReport Agreement { get; set; } = new AgreementReport();
-        public int CalibrationImages { get; set; }
-        public double CalibrationPercentile { get; set; }
-        public int QuantizedTensors { get; set; }
-        public int QuantizedConvolutions { get; set; }
+        public ModelPrecision Precision { get; internal init; }
+        public AgreementReport Agreement { get; internal init; } = new AgreementReport();
+        public int CalibrationImages { get; internal init; }
+        public double CalibrationPercentile { get; internal init; }
+        public int QuantizedTensors { get; internal init; }
+        public int QuantizedConvolutions { get; internal init; }
         /// <summary>Convolutions left float (by default the first, which reads the image, and the head).</summary>
-        public int FloatConvolutions { get; set; }
-        public long OnnxBytes { get; set; }
+        public int FloatConvolutions { get; internal init; }
+        public long OnnxBytes { get; internal init; }
         /// <summary>Int8: how the weights are stored.</summary>
-        public Int8Scheme Scheme { get; set; }
+        public Int8Scheme Scheme { get; internal init; }
         /// <summary>The processor the agreement was measured on: model and instruction class (<see cref="CpuClass"/>).</summary>
-        public string CheckedOn { get; set; } = CpuClass.Description;
+        public string CheckedOn { get; internal init; } = CpuClass.Description;
     }
 
     public static class PrecisionConverter
@@ -146,14 +146,19 @@ namespace Cxas.Precision
         public static PrecisionResult ConvertFile(string fp32Onnx, ModelManifest manifest, string outputOnnx, ModelPrecision precision,
             PrecisionOptions options, Action<ImportProgress>? progress = null)
         {
-            var result = new PrecisionResult { Precision = precision };
             if (precision == ModelPrecision.Fp32)
             {
                 File.Copy(fp32Onnx, outputOnnx, overwrite: true);
-                result.OnnxBytes = new FileInfo(outputOnnx).Length;
-                result.Agreement = new AgreementReport { Precision = "fp32", MinPixelAgreement = options.MinPixelAgreement };
-                return result;
+                return new PrecisionResult
+                {
+                    Precision = precision, OnnxBytes = new FileInfo(outputOnnx).Length,
+                    Agreement = new AgreementReport { Precision = "fp32", MinPixelAgreement = options.MinPixelAgreement },
+                };
             }
+            // The figures of the rewrite, gathered as it goes; the result is built whole at the end.
+            int calibrationImages = 0, quantizedTensors = 0, quantizedConvolutions = 0, floatConvolutions = 0;
+            double calibrationPercentile = 0;
+            var scheme = default(Int8Scheme);
             var checkImages = options.CheckImages ?? options.CalibrationImages;
             if (precision == ModelPrecision.Int8 && options.CalibrationImages.Count == 0)
                 throw new CxasException(CxasErrorKind.InvalidArgument, "Int8 conversion needs calibration radiographs (a few dozen chest X-rays like those it will segment).");
@@ -196,12 +201,12 @@ namespace Cxas.Precision
                     }
                     Int8Quantizer.Apply(model, plan, calibrator.Ranges, int8.BiasCorrection ? calibrator.ChannelMeans : null, int8.Scheme);
                 }
-                result.CalibrationImages = options.CalibrationImages.Count;
-                result.CalibrationPercentile = options.CalibrationPercentile;
-                result.QuantizedTensors = plan.Activations.Count;
-                result.QuantizedConvolutions = plan.WeightConvs.Count;
-                result.FloatConvolutions = plan.FloatConvolutions.Count;
-                result.Scheme = int8.Scheme;
+                calibrationImages = options.CalibrationImages.Count;
+                calibrationPercentile = options.CalibrationPercentile;
+                quantizedTensors = plan.Activations.Count;
+                quantizedConvolutions = plan.WeightConvs.Count;
+                floatConvolutions = plan.FloatConvolutions.Count;
+                scheme = int8.Scheme;
             }
             else
             {
@@ -210,14 +215,20 @@ namespace Cxas.Precision
             progress?.Invoke(new ImportProgress("Writing model.onnx", -1, Name(precision)));
             model.Save(outputOnnx);
             model = null!;
-            result.OnnxBytes = new FileInfo(outputOnnx).Length;
+            long onnxBytes = new FileInfo(outputOnnx).Length;
 
-            result.Agreement = Check(fp32Onnx, outputOnnx, manifest, precision, options, checkImages, progress);
-            if (result.Agreement.NotChecked == null && !result.Agreement.Passed)
+            var agreement = Check(fp32Onnx, outputOnnx, manifest, precision, options, checkImages, progress);
+            if (agreement.NotChecked == null && !agreement.Passed)
             {
                 AtomicOutput.TryDelete(outputOnnx);
-                throw new PrecisionRefusedException(result.Agreement, outputOnnx);
+                throw new PrecisionRefusedException(agreement, outputOnnx);
             }
+            var result = new PrecisionResult
+            {
+                Precision = precision, Agreement = agreement, OnnxBytes = onnxBytes, CalibrationImages = calibrationImages,
+                CalibrationPercentile = calibrationPercentile, QuantizedTensors = quantizedTensors,
+                QuantizedConvolutions = quantizedConvolutions, FloatConvolutions = floatConvolutions, Scheme = scheme,
+            };
             return result;
         }
 
@@ -257,9 +268,8 @@ namespace Cxas.Precision
                         progress?.Invoke(new ImportProgress("Checking agreement with float32", i * 100 / images.Count, Path.GetFileName(images[i])));
                         agreement.Add(ImageLoader.Load(images[i]));
                     }
-                    var report = agreement.Report(Name(precision), options.MinPixelAgreement);
-                    if (precision == ModelPrecision.Fp16) report.Device = cudaWhy == null && options.CheckDevice?.Kind != DeviceKind.Cpu && ModelSession.CudaAvailable() ? "CUDA" : "CPU";
-                    return report;
+                    var device = precision == ModelPrecision.Fp16 && cudaWhy == null && options.CheckDevice?.Kind != DeviceKind.Cpu && ModelSession.CudaAvailable() ? "CUDA" : "CPU";
+                    return agreement.Report(Name(precision), options.MinPixelAgreement, device);
                 }
             }
             finally

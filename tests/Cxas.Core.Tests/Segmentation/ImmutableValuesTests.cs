@@ -25,6 +25,7 @@ namespace Cxas.Core.Tests.Segmentation
             typeof(FeatureValue), typeof(CtrResult), typeof(ScdResult),
             typeof(MaskExportRecord), typeof(DicomInstance), typeof(ReceivedInstance),
             typeof(ModelCatalogEntry), typeof(ImportResult), typeof(InstallResult), typeof(DownloadResult),
+            typeof(Cxas.Precision.PrecisionResult), typeof(Cxas.Precision.AgreementReport), typeof(Cxas.Precision.ClassAgreement),
         };
 
         // A collection a caller could change in place: an array, or a list, dictionary or set of the BCL (or a type derived from one).
