@@ -353,10 +353,7 @@ namespace Cxas.Dimse
         {
             if (_moveScp == null) return Get(study, series, sop, cancel);
             Move(_moveDestination!, study, series, sop, cancel);
-            var path = _moveScp.WaitFor(sop, _options.IdleTimeout, cancel);
-            var bytes = File.ReadAllBytes(path);
-            File.Delete(path);
-            return bytes;
+            return _moveScp.Take(sop, _options.IdleTimeout, cancel);
         }
 
         // ---- C-STORE ----

@@ -256,7 +256,7 @@ namespace Cxas.Dimse
                 }
                 if (File.Exists(target)) File.Replace(temp, target, null);
                 else File.Move(temp, target);
-                _written[target] = 0;
+                if (_options.TemporarySpool) _written[target] = 0;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -292,6 +292,20 @@ namespace Cxas.Dimse
         }
 
         private readonly Dictionary<string, string> _arrived = new Dictionary<string, string>();
+
+        /// <summary>
+        /// As <see cref="WaitFor"/>, then reads the spooled instance and deletes its file: the C-MOVE retrieval's step, so
+        /// that the spool (and this SCP's list of what it wrote) holds only what is still to be taken, however long the
+        /// session.
+        /// </summary>
+        public byte[] Take(string sopInstance, TimeSpan timeout, System.Threading.CancellationToken cancel = default)
+        {
+            var path = WaitFor(sopInstance, timeout, cancel);
+            var bytes = File.ReadAllBytes(path);
+            File.Delete(path);
+            _written.TryRemove(path, out _);
+            return bytes;
+        }
 
         /// <summary>Spooled instances not yet marked processed (oldest first): what a restart picks up. Leftover temporary files are removed.</summary>
         public IReadOnlyList<string> Pending()
@@ -330,7 +344,7 @@ namespace Cxas.Dimse
             var target = System.IO.Path.Combine(ProcessedDirectory, System.IO.Path.GetFileName(path));
             if (File.Exists(target)) File.Replace(path, target, null);
             else File.Move(path, target);
-            if (_written.TryRemove(path, out _)) _written[target] = 0;
+            if (_options.TemporarySpool && _written.TryRemove(path, out _)) _written[target] = 0;
             return target;
         }
 
@@ -345,7 +359,10 @@ namespace Cxas.Dimse
             if (_options.TemporarySpool) RemoveTemporarySpool();
         }
 
-        /// <summary>Paths of the instances this SCP wrote (spooled, or moved to processed/), for a temporary spool's removal.</summary>
+        /// <summary>
+        /// Paths of the instances a temporary spool's SCP wrote and nobody took yet (spooled, or moved to processed/), for
+        /// its removal; kept for temporary spools only, so a long-running receiver does not grow a list of every instance.
+        /// </summary>
         private readonly ConcurrentDictionary<string, byte> _written = new ConcurrentDictionary<string, byte>(StringComparer.Ordinal);
 
         /// <summary>

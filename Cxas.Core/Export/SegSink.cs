@@ -15,7 +15,7 @@ namespace Cxas.Export
         /// <summary>The file or PACS, for messages and ShouldProcess.</summary>
         string Target { get; }
 
-        /// <summary>Sends the SEG; the record's status is null for a file, "Stored", "Replaced" or "Exists" for a store. Failures throw.</summary>
+        /// <summary>Sends the SEG; the record's status is Written for a file, Stored, Replaced or Exists for a store. Failures throw.</summary>
         MaskExportRecord Send(DicomSegBuilder seg, CancellationToken cancel = default);
 
         /// <summary>The warnings of the last send, for the cmdlet to show.</summary>
